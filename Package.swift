@@ -1,0 +1,50 @@
+// swift-tools-version:6.1
+import Foundation
+import PackageDescription
+
+// Hot kernels need a CPU target: Swift's default code generation is SSE2-only and loses
+// 10-40x on them (see docs/performance.md). `MINNOW_TARGET_CPU` picks the CPU
+// (default `native`); set it to `generic` for a portable build (baseline x86-64).
+let targetCPU = ProcessInfo.processInfo.environment["MINNOW_TARGET_CPU"] ?? "native"
+let cpuFlags: [String] = targetCPU == "generic" ? [] : ["-target-cpu", targetCPU]
+
+/// Flags for the kernel target only: raw-pointer loops, no bounds checks, a real CPU target.
+/// Shape checks live in `MinnowTensor`, which keeps the default `-O` and its preconditions.
+let kernelSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked"] + cpuFlags, .when(configuration: .release)),
+]
+let numericSettings: [SwiftSetting] = [
+    .unsafeFlags(cpuFlags, .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "Minnow",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "MinnowTensor", targets: ["MinnowTensor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        // C libraries.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Raw-pointer fp32 kernels (no tensors, no shape checks): conv, depthwise, pooling, BN.
+        .target(
+            name: "MinnowKernels",
+            dependencies: ["CBLAS", .product(name: "Numerics", package: "swift-numerics")],
+            swiftSettings: kernelSettings),
+        // Tensors, shapes, reverse-mode autodiff, differentiable ops.
+        .target(
+            name: "MinnowTensor",
+            dependencies: ["MinnowKernels", "CBLAS", .product(name: "Numerics", package: "swift-numerics")],
+            swiftSettings: numericSettings),
+        // Gradient checks, golden fixtures and tolerances shared by the test targets.
+        .target(name: "MinnowTestSupport", dependencies: ["MinnowTensor"], path: "Sources/MinnowTestSupport"),
+
+        .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
+    ]
+)
