@@ -22,6 +22,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "MinnowTensor", targets: ["MinnowTensor"]),
+        .library(name: "MinnowNN", targets: ["MinnowNN"]),
+        .library(name: "MinnowModels", targets: ["MinnowModels"]),
+        .executable(name: "minnow", targets: ["minnow"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,9 +45,25 @@ let package = Package(
             name: "MinnowTensor",
             dependencies: ["MinnowKernels", "CBLAS", .product(name: "Numerics", package: "swift-numerics")],
             swiftSettings: numericSettings),
+        // Module abstraction, layers, optimizers, schedules.
+        .target(name: "MinnowNN", dependencies: ["MinnowTensor", .product(name: "Numerics", package: "swift-numerics")],
+                swiftSettings: numericSettings),
+        // Model zoo: ResNet, MobileNetV1/V2, SqueezeNet, plain CNN; named presets.
+        .target(name: "MinnowModels", dependencies: ["MinnowNN"]),
+        // Op and training benchmarks behind `minnow bench`.
+        .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels"]),
+        // The command-line tool: parses arguments, calls the modules.
+        .executableTarget(
+            name: "minnow",
+            dependencies: [
+                "MinnowTensor", "MinnowNN", "MinnowModels", "MinnowBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
         // Gradient checks, golden fixtures and tolerances shared by the test targets.
         .target(name: "MinnowTestSupport", dependencies: ["MinnowTensor"], path: "Sources/MinnowTestSupport"),
 
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
+        .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowTestSupport"]),
     ]
 )

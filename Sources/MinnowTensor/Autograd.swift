@@ -75,6 +75,17 @@ extension Tensor {
     /// The gradient accumulated by `backward()` (leaves only; nil before any backward pass).
     public var grad: Tensor? { node?.grad }
 
+    /// Replaces a leaf's accumulated gradient (gradient clipping, restoring state).
+    public func setGrad(_ gradient: Tensor?) {
+        guard let node, node.isLeaf else {
+            fatalError("setGrad: only leaves hold gradients (tensor of shape \(shape) is \(node?.op ?? "not in the graph"))")
+        }
+        if let gradient {
+            require(gradient.shape == shape, "setGrad: gradient shape \(gradient.shape) differs from tensor shape \(shape)")
+        }
+        node.grad = gradient?.detached()
+    }
+
     /// Clears the accumulated gradient of a leaf.
     public func zeroGrad() {
         node?.grad = nil

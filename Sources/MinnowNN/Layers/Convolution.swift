@@ -1,0 +1,77 @@
+import MinnowTensor
+
+/// A 2-D convolution over NHWC input with an HWIO filter `[kh, kw, inputChannels/groups, outputChannels]`.
+/// `groups == inputChannels == outputChannels` is a depthwise convolution (see `DepthwiseConv2D`).
+public final class Conv2D: Module, Layer {
+    public let filter: Parameter
+    public let bias: Parameter?
+    public let stride: (Int, Int)
+    public let padding: (Int, Int)
+    public let dilation: (Int, Int)
+    public let groups: Int
+
+    /// A convolution with PyTorch's default initialization.
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
+        padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, useBias: Bool = true,
+        generator: inout SeededGenerator
+    ) {
+        require(inputChannels % groups == 0 && outputChannels % groups == 0,
+                "Conv2D: groups \(groups) must divide inputChannels \(inputChannels) and outputChannels \(outputChannels)")
+        let fanIn = inputChannels / groups * kernelSize.0 * kernelSize.1
+        filter = Parameter(Initializer.pytorchDefault(
+            [kernelSize.0, kernelSize.1, inputChannels / groups, outputChannels], fanIn: fanIn, generator: &generator))
+        bias = useBias ? Parameter(Initializer.pytorchDefault([outputChannels], fanIn: fanIn, generator: &generator)) : nil
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+    }
+
+    /// A square-kernel convolution with "same"-style padding `kernelSize / 2` unless given.
+    public convenience init(
+        _ inputChannels: Int, _ outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int? = nil,
+        groups: Int = 1, useBias: Bool = true, generator: inout SeededGenerator
+    ) {
+        let pad = padding ?? kernelSize / 2
+        self.init(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: (kernelSize, kernelSize),
+                  stride: (stride, stride), padding: (pad, pad), groups: groups, useBias: useBias, generator: &generator)
+    }
+
+    public var inputChannels: Int { filter.shape[2] * groups }
+    public var outputChannels: Int { filter.shape[3] }
+
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        let output = conv2d(input, filter.value, bias: bias?.value, stride: stride, padding: padding,
+                            dilation: dilation, groups: groups)
+        recordSummary(kind: groups > 1 && groups == inputChannels ? "DepthwiseConv2D" : "Conv2D", output: output,
+                      macs: output.count * filter.shape[0] * filter.shape[1] * filter.shape[2])
+        return output
+    }
+}
+
+/// Depthwise convolution: one `k x k` filter per channel (`groups == channels`).
+public func DepthwiseConv2D(
+    channels: Int, kernelSize: Int, stride: Int = 1, padding: Int? = nil, useBias: Bool = false,
+    generator: inout SeededGenerator
+) -> Conv2D {
+    Conv2D(channels, channels, kernelSize: kernelSize, stride: stride, padding: padding, groups: channels,
+           useBias: useBias, generator: &generator)
+}
+
+/// A fully connected layer `y = x W + b` with `W` of shape `[inputFeatures, outputFeatures]`.
+public final class Linear: Module, Layer {
+    public let weight: Parameter
+    public let bias: Parameter?
+
+    public init(inputFeatures: Int, outputFeatures: Int, useBias: Bool = true, generator: inout SeededGenerator) {
+        weight = Parameter(Initializer.pytorchDefault([inputFeatures, outputFeatures], fanIn: inputFeatures, generator: &generator))
+        bias = useBias ? Parameter(Initializer.pytorchDefault([outputFeatures], fanIn: inputFeatures, generator: &generator)) : nil
+    }
+
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        let output = linear(input, weight: weight.value, bias: bias?.value)
+        recordSummary(kind: "Linear", output: output, macs: output.count * weight.shape[0])
+        return output
+    }
+}

@@ -1,0 +1,177 @@
+import ArgumentParser
+import Foundation
+import MinnowBench
+import MinnowModels
+
+/// Options shared by the benchmarks that compare against a peer.
+struct PeerOptions: ParsableArguments {
+    @Option(help: "Python of the peers' venv (made by shared/peers/setup.sh). Default: $PEERS_VENV/bin/python or ~/.cache/minnow-peers-venv/bin/python.")
+    var peerPython: String?
+
+    @Option(help: "Folder with the peer scripts.")
+    var peersDir = "../shared/peers"
+
+    @Flag(help: "Measure Minnow only, without running the peer.")
+    var noPeer = false
+
+    @Option(help: "Also write the results as JSON to this file.")
+    var json: String?
+
+    /// The peer runner, or nil with --no-peer.
+    func runner() -> PeerRunner? {
+        if noPeer { return nil }
+        let environment = ProcessInfo.processInfo.environment
+        let python = peerPython
+            ?? environment["PEERS_VENV"].map { $0 + "/bin/python" }
+            ?? (NSHomeDirectory() + "/.cache/minnow-peers-venv/bin/python")
+        return PeerRunner(python: python, scriptsDirectory: peersDir)
+    }
+
+    func write<T: Encodable>(_ value: T) throws {
+        guard let json else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(value).write(to: URL(fileURLWithPath: json), options: .atomic)
+        print("wrote \(json)")
+    }
+}
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmark Minnow's kernels and training steps against PyTorch, in one run.",
+        discussion: """
+            Build in release mode first (swift build -c release). Each benchmark times Minnow, then runs
+            the same work in the peer (PyTorch, through shared/peers) right after, and prints the ratio.
+            Check that /proc/loadavg shows an idle machine: timings on a busy 2-core machine are not comparable.
+            """,
+        subcommands: [Ops.self, GemmCommand.self, Train.self])
+
+    struct Ops: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "conv2d forward and forward+backward (3x3, 1x1, depthwise) on MobileNet-like shapes.")
+
+        @Option(parsing: .upToNextOption, help: "Shapes as N,H,W,Cin,Cout,k,stride,groups (groups == Cin is depthwise).")
+        var shapes: [String] = ConvShape.mobileNetSet.map(\.description)
+        @Option(help: "Calls per timed run.") var iterations = 10
+        @Option(help: "Timed runs (the median is reported).") var repeats = 5
+        @OptionGroup var peer: PeerOptions
+
+        func validate() throws {
+            for text in shapes where ConvShape(text) == nil {
+                throw ValidationError("invalid shape '\(text)': expected 8 positive integers N,H,W,Cin,Cout,k,stride,groups")
+            }
+            guard iterations > 0, repeats > 0 else { throw ValidationError("--iterations and --repeats must be positive") }
+        }
+
+        func run() throws {
+            let parsed = shapes.compactMap(ConvShape.init)
+            var minnow: [ConvTiming] = []
+            for shape in parsed {
+                minnow.append(benchmarkConv(shape, iterations: iterations, repeats: repeats))
+                print("  minnow \(shape): fwd \(format(minnow.last!.forward.median)) ms, fwd+bwd \(format(minnow.last!.forwardBackward.median)) ms")
+            }
+            var peerRows: [String: (Double, Double)] = [:]
+            if let runner = peer.runner() {
+                let result = try runner.run(script: "bench_ops.py",
+                                            arguments: ["--threads", "2", "--iters", "\(iterations)", "--repeats", "\(repeats)", "--shapes"] + shapes,
+                                            output: "bench_ops.json")
+                for row in result as? [[String: Any]] ?? [] {
+                    if let shape = row["shape"] as? String, let f = row["fwd_ms"] as? [Double], let fb = row["fwd_bwd_ms"] as? [Double] {
+                        peerRows[shape] = (f[0], fb[0])
+                    }
+                }
+            }
+            let rows = zip(parsed, minnow).map { shape, timing -> [String] in
+                let p = peerRows[shape.description]
+                return [shape.description, format(shape.forwardFLOP / 1e6, 1),
+                        format(timing.forward.median), p.map { format($0.0) } ?? "-", p.map { format($0.0 / timing.forward.median, 2) } ?? "-",
+                        format(timing.forwardBackward.median), p.map { format($0.1) } ?? "-",
+                        p.map { format($0.1 / timing.forwardBackward.median, 2) } ?? "-",
+                        format(shape.forwardFLOP / timing.forward.median / 1e6, 1)]
+            }
+            print("\nconv2d, batch as given, ms per call (median of \(repeats) runs x \(iterations) calls); ratio = PyTorch time / Minnow time (> 1: Minnow faster)")
+            print(formatTable(["N,H,W,Cin,Cout,k,s,g", "MFLOP", "fwd", "torch fwd", "ratio", "fwd+bwd", "torch fwd+bwd", "ratio", "fwd GFLOP/s"], rows))
+            try peer.write(minnow)
+        }
+    }
+
+    struct GemmCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gemm", abstract: "sgemm through Minnow's wrapper vs raw OpenBLAS (1 and 2 threads).")
+
+        @Option(parsing: .upToNextOption, help: "Square sizes n (n x n x n).") var sizes: [Int] = [256, 512, 1024]
+        @Option(help: "Calls per timed run.") var iterations = 10
+        @Option(help: "Timed runs.") var repeats = 5
+        @Option(help: "Also write the results as JSON to this file.") var json: String?
+
+        func run() throws {
+            var rows: [[String]] = []
+            var results: [GemmTiming] = []
+            for n in sizes {
+                let timing = benchmarkGemm(size: n, iterations: iterations, repeats: repeats)
+                results.append(timing)
+                rows.append(["\(n)", format(timing.wrapperGFLOPS.median, 1), format(timing.rawOpenBLAS1ThreadGFLOPS.median, 1),
+                             format(timing.rawOpenBLAS2ThreadsGFLOPS.median, 1),
+                             format(timing.wrapperGFLOPS.median / timing.rawOpenBLAS2ThreadsGFLOPS.median, 2)])
+            }
+            print("sgemm GFLOP/s (median of \(repeats) runs x \(iterations) calls); ratio = wrapper / raw OpenBLAS with 2 threads")
+            print(formatTable(["n", "Minnow wrapper", "OpenBLAS 1 thr", "OpenBLAS 2 thr", "ratio"], rows))
+            if let json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try encoder.encode(results).write(to: URL(fileURLWithPath: json), options: .atomic)
+            }
+        }
+    }
+
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Training throughput (images/s) of the reference models, Minnow vs PyTorch.")
+
+        @Option(parsing: .upToNextOption, help: "Presets: \(ModelConfig.presetNames.joined(separator: ", ")).")
+        var models: [String] = ModelConfig.presetNames
+        @Option(help: "Batch size.") var batch = 128
+        @Option(help: "Steps per timed run.") var steps = 10
+        @Option(help: "Timed runs.") var repeats = 3
+        @OptionGroup var peer: PeerOptions
+
+        func validate() throws {
+            for name in models where ModelConfig.preset(name) == nil {
+                throw ValidationError("unknown model '\(name)'; presets: \(ModelConfig.presetNames.joined(separator: ", "))")
+            }
+            guard batch > 0, steps > 0, repeats > 0 else { throw ValidationError("--batch, --steps and --repeats must be positive") }
+        }
+
+        func run() throws {
+            var results: [TrainTiming] = []
+            for name in models {
+                let timing = try benchmarkTraining(ModelConfig.preset(name)!, name: name, batch: batch, steps: steps, repeats: repeats)
+                results.append(timing)
+                print("  minnow \(name): \(format(timing.imagesPerSecond.median, 1)) img/s")
+            }
+            var peerRates: [String: Double] = [:]
+            if let runner = peer.runner() {
+                let result = try runner.run(script: "bench_train.py",
+                                            arguments: ["--threads", "2", "--no-kd", "--batch", "\(batch)", "--steps", "\(steps)",
+                                                        "--repeats", "\(repeats)", "--models"] + models,
+                                            output: "bench_train.json")
+                for row in (result as? [String: Any])?["results"] as? [[String: Any]] ?? [] {
+                    if let model = row["model"] as? String, let rate = row["img_s_median"] as? Double { peerRates[model] = rate }
+                }
+            }
+            let rows = results.map { timing -> [String] in
+                let p = peerRates[timing.model]
+                return [timing.model, format(timing.imagesPerSecond.median, 1),
+                        "\(format(timing.imagesPerSecond.min, 1))-\(format(timing.imagesPerSecond.max, 1))",
+                        p.map { format($0, 1) } ?? "-", p.map { format(timing.imagesPerSecond.median / $0, 2) } ?? "-"]
+            }
+            print("\nTraining img/s, batch \(batch), SGD momentum 0.9, cross-entropy, both cores; ratio = Minnow / PyTorch (> 1: Minnow faster)")
+            print(formatTable(["model", "Minnow img/s", "min-max", "PyTorch img/s", "ratio"], rows))
+            try peer.write(results)
+        }
+    }
+}
+
+func format(_ value: Double, _ digits: Int = 3) -> String {
+    String(format: "%.\(digits)f", value)
+}

@@ -1,0 +1,66 @@
+import MinnowNN
+import MinnowTensor
+import MinnowTestSupport
+import XCTest
+
+/// Optimizers and schedules against PyTorch's update rules (Tests/Fixtures/generate_optimizers.py).
+final class OptimizerTests: XCTestCase {
+    func runOptimizer(_ optimizer: Optimizer, _ name: String, fixture: Fixture) {
+        let parameter = Parameter(fixture["param"])
+        for step in 1...3 {
+            parameter.value.setGrad(fixture["grad\(step)"])
+            optimizer.step([("w", parameter)])
+            assertClose(parameter.value, fixture["\(name).step\(step)"], rtol: 1e-5, atol: 1e-6, "\(name) step \(step)")
+        }
+    }
+
+    func testOptimizersMatchPyTorch() throws {
+        let fixture = try Fixture("optimizers")
+        runOptimizer(SGD(learningRate: 0.1), "sgd", fixture: fixture)
+        runOptimizer(SGD(learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4), "sgd_momentum", fixture: fixture)
+        runOptimizer(SGD(learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4), "sgd_nesterov", fixture: fixture)
+        runOptimizer(Adam(learningRate: 0.01, weightDecay: 1e-2), "adam", fixture: fixture)
+        runOptimizer(Adam.adamW(learningRate: 0.01, weightDecay: 1e-2), "adamw", fixture: fixture)
+    }
+
+    func testGradientClippingMatchesPyTorch() throws {
+        let fixture = try Fixture("optimizers")
+        let a = Parameter(Tensor.zeros([3, 4])), b = Parameter(Tensor.zeros([5]))
+        a.value.setGrad(fixture["clip.a_before"])
+        b.value.setGrad(fixture["clip.b_before"])
+        let norm = clipGradientNorm([a, b], maxNorm: 1)
+        XCTAssertEqual(norm, fixture["clip.norm"].scalars[0], accuracy: 1e-4)
+        assertClose(a.grad!, fixture["clip.a_after"], rtol: 1e-5, atol: 1e-6, "clipped a")
+        assertClose(b.grad!, fixture["clip.b_after"], rtol: 1e-5, atol: 1e-6, "clipped b")
+    }
+
+    func testSchedulesMatchPyTorch() throws {
+        let fixture = try Fixture("optimizers")
+        let total = 25
+        let oneCycle = OneCycleSchedule(maxRate: 0.1, totalSteps: total)
+        let cosine = CosineSchedule(base: 0.1, totalSteps: total, minimum: 0.001)
+        let stepped = StepSchedule(base: 0.1, stepSize: 7, gamma: 0.5)
+        for step in 0..<total {
+            XCTAssertEqual(oneCycle.learningRate(at: step), fixture["onecycle.lr"].scalars[step], accuracy: 1e-6, "one-cycle lr \(step)")
+            XCTAssertEqual(oneCycle.momentum(at: step)!, fixture["onecycle.momentum"].scalars[step], accuracy: 1e-6, "one-cycle momentum \(step)")
+            XCTAssertEqual(cosine.learningRate(at: step), fixture["cosine.lr"].scalars[step], accuracy: 1e-6, "cosine lr \(step)")
+            XCTAssertEqual(stepped.learningRate(at: step), fixture["step.lr"].scalars[step], accuracy: 1e-7, "step lr \(step)")
+        }
+    }
+
+    func testCosineWarmupRampsLinearly() {
+        let schedule = CosineSchedule(base: 1, totalSteps: 110, warmupSteps: 10, warmupStartFactor: 0)
+        XCTAssertEqual(schedule.learningRate(at: 0), 0)
+        XCTAssertEqual(schedule.learningRate(at: 5), 0.5, accuracy: 1e-6)
+        XCTAssertEqual(schedule.learningRate(at: 10), 1, accuracy: 1e-6)
+        XCTAssertEqual(schedule.learningRate(at: 60), 0.5, accuracy: 1e-6)
+        XCTAssertEqual(schedule.learningRate(at: 110), 0, accuracy: 1e-6)
+    }
+
+    func testScheduleSetsOptimizerRateAndMomentum() {
+        let sgd = SGD(learningRate: 1, momentum: 0.9)
+        OneCycleSchedule(maxRate: 0.1, totalSteps: 10).apply(to: sgd, step: 0)
+        XCTAssertEqual(sgd.learningRate, 0.004, accuracy: 1e-7)
+        XCTAssertEqual(sgd.momentum, 0.95, accuracy: 1e-7)
+    }
+}
