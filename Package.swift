@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "MinnowTensor", targets: ["MinnowTensor"]),
         .library(name: "MinnowNN", targets: ["MinnowNN"]),
         .library(name: "MinnowModels", targets: ["MinnowModels"]),
+        .library(name: "MinnowTraining", targets: ["MinnowTraining"]),
         .executable(name: "minnow", targets: ["minnow"]),
     ],
     dependencies: [
@@ -50,13 +51,15 @@ let package = Package(
                 swiftSettings: numericSettings),
         // Model zoo: ResNet, MobileNetV1/V2, SqueezeNet, plain CNN; named presets.
         .target(name: "MinnowModels", dependencies: ["MinnowNN"]),
+        // Training loop, evaluation, metrics logs, progress, run folders.
+        .target(name: "MinnowTraining", dependencies: ["MinnowNN", "MinnowModels", "MinnowData"]),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels"]),
         // The command-line tool: parses arguments, calls the modules.
         .executableTarget(
             name: "minnow",
             dependencies: [
-                "MinnowTensor", "MinnowNN", "MinnowModels", "MinnowBench",
+                "MinnowTensor", "MinnowNN", "MinnowModels", "MinnowData", "MinnowTraining", "MinnowBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

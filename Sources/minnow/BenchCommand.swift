@@ -44,7 +44,7 @@ struct Bench: ParsableCommand {
             the same work in the peer (PyTorch, through shared/peers) right after, and prints the ratio.
             Check that /proc/loadavg shows an idle machine: timings on a busy 2-core machine are not comparable.
             """,
-        subcommands: [Ops.self, GemmCommand.self, Train.self])
+        subcommands: [Ops.self, GemmCommand.self, TrainThroughput.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -124,8 +124,9 @@ struct Bench: ParsableCommand {
         }
     }
 
-    struct Train: ParsableCommand {
+    struct TrainThroughput: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "train",
             abstract: "Training throughput (images/s) of the reference models, Minnow vs PyTorch.")
 
         @Option(parsing: .upToNextOption, help: "Presets: \(ModelConfig.presetNames.joined(separator: ", ")).")

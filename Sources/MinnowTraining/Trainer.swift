@@ -1,0 +1,102 @@
+import Foundation
+import MinnowModels
+import MinnowNN
+import MinnowTensor
+
+/// What happened in one epoch; written as one JSON line to the run's `metrics.jsonl`.
+public struct EpochRecord: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var globalStep: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var test: EvaluationResult?
+    public var imagesPerSecond: Double
+    public var trainSeconds: Double
+    public var evalSeconds: Double
+    public var learningRate: Float
+}
+
+/// Receives progress while a trainer runs (the CLI draws a progress bar or prints lines).
+public protocol TrainingObserver: AnyObject {
+    func epochStarted(epoch: Int, epochs: Int, steps: Int)
+    func stepFinished(step: Int, steps: Int, loss: Float, learningRate: Float)
+    func epochFinished(_ record: EpochRecord)
+}
+
+/// A batch of NHWC images and their integer labels.
+public typealias LabeledBatch = (images: Tensor, labels: [Int])
+
+/// Runs a training recipe: the loop of forward, loss, backward, clipping, schedule and optimizer
+/// steps, with per-epoch evaluation. Deterministic for a given config and thread count.
+public final class Trainer {
+    public let config: TrainingConfig
+    public let model: any Layer
+    public let optimizer: Optimizer
+    /// Optimizer steps taken so far.
+    public var globalStep = 0
+    /// Epochs completed so far.
+    public var completedEpochs = 0
+    public var history: [EpochRecord] = []
+
+    /// A trainer for `config`, with a freshly built model unless one is given.
+    public init(config: TrainingConfig, model: (any Layer)? = nil) throws {
+        try config.validate()
+        self.config = config
+        self.model = try model ?? ModelZoo.build(config.model)
+        optimizer = config.makeOptimizer()
+    }
+
+    /// The training loss of one batch (cross-entropy with the recipe's label smoothing).
+    public func loss(logits: Tensor, labels: [Int]) -> Tensor {
+        crossEntropy(logits: logits, labels: labels, labelSmoothing: config.labelSmoothing)
+    }
+
+    /// Trains one epoch on `batches` (`steps` of them), then evaluates on `testBatches` if given.
+    /// Stops with `TrainingError.nonFiniteLoss` before applying a step whose loss is NaN or infinite.
+    public func trainEpoch(
+        batches: some Sequence<LabeledBatch>, steps: Int, testBatches: (some Sequence<LabeledBatch>)?,
+        observer: TrainingObserver?, lastCheckpoint: String? = nil
+    ) throws -> EpochRecord {
+        let epoch = completedEpochs + 1
+        let schedule = config.makeSchedule(stepsPerEpoch: steps)
+        observer?.epochStarted(epoch: epoch, epochs: config.epochs, steps: steps)
+        model.train()
+        var meter = AccuracyMeter()
+        let clock = ContinuousClock()
+        let start = clock.now
+        var step = 0
+        for batch in batches {
+            schedule.apply(to: optimizer, step: globalStep)
+            model.zeroGrad()
+            let logits = model(batch.images)
+            let loss = self.loss(logits: logits, labels: batch.labels)
+            let value = loss.item
+            guard value.isFinite else {
+                throw TrainingError.nonFiniteLoss(epoch: epoch, step: globalStep, loss: value, lastCheckpoint: lastCheckpoint)
+            }
+            loss.backward()
+            if let clipNorm = config.clipNorm { clipGradientNorm(model.parameters, maxNorm: clipNorm) }
+            optimizer.step(model)
+            meter.add(logits: logits.detached(), labels: batch.labels, meanLoss: value)
+            globalStep += 1
+            step += 1
+            observer?.stepFinished(step: step, steps: steps, loss: value, learningRate: optimizer.learningRate)
+        }
+        let trainSeconds = seconds(clock.now - start)
+        let evalStart = clock.now
+        let test = testBatches.map { evaluate(model, batches: $0, classes: config.model.classes) }
+        let train = meter.result(classes: config.model.classes)
+        completedEpochs = epoch
+        let record = EpochRecord(
+            epoch: epoch, globalStep: globalStep, trainLoss: train.loss, trainAccuracy: train.top1, test: test,
+            imagesPerSecond: Double(train.count) / max(trainSeconds, 1e-9), trainSeconds: trainSeconds,
+            evalSeconds: seconds(clock.now - evalStart), learningRate: optimizer.learningRate)
+        history.append(record)
+        observer?.epochFinished(record)
+        return record
+    }
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+}
