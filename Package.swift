@@ -22,6 +22,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "MinnowTensor", targets: ["MinnowTensor"]),
+        .library(name: "MinnowData", targets: ["MinnowData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,9 +43,12 @@ let package = Package(
             name: "MinnowTensor",
             dependencies: ["MinnowKernels", "CBLAS", .product(name: "Numerics", package: "swift-numerics")],
             swiftSettings: numericSettings),
+        // Data sets: IDX and CIFAR-10 readers, batches, augmentation, prefetching.
+        .target(name: "MinnowData", dependencies: ["MinnowTensor", "CZlib"], swiftSettings: numericSettings),
         // Gradient checks, golden fixtures and tolerances shared by the test targets.
         .target(name: "MinnowTestSupport", dependencies: ["MinnowTensor"], path: "Sources/MinnowTestSupport"),
 
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
+        .testTarget(name: "MinnowDataTests", dependencies: ["MinnowData", "MinnowTestSupport"]),
     ]
 )
