@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "MinnowModels", targets: ["MinnowModels"]),
         .library(name: "MinnowTraining", targets: ["MinnowTraining"]),
         .executable(name: "minnow", targets: ["minnow"]),
+        .library(name: "MinnowData", targets: ["MinnowData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -63,10 +64,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Data sets: IDX and CIFAR-10 readers, batches, augmentation, prefetching.
+        .target(name: "MinnowData", dependencies: ["MinnowTensor", "CZlib"], swiftSettings: numericSettings),
         // Gradient checks, golden fixtures and tolerances shared by the test targets.
         .target(name: "MinnowTestSupport", dependencies: ["MinnowTensor"], path: "Sources/MinnowTestSupport"),
 
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowTestSupport"]),
+        .testTarget(name: "MinnowDataTests", dependencies: ["MinnowData", "MinnowTestSupport"]),
     ]
 )

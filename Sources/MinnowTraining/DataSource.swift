@@ -35,7 +35,7 @@ public enum DatasetChoice: String, Codable, Sendable, CaseIterable {
     }
 }
 
-extension Epoch {
+extension DataLoader.Epoch {
     /// The batches as `(images, labels)` pairs for the trainer.
-    public var labeled: LazyMapSequence<Epoch, LabeledBatch> { lazy.map { ($0.images, $0.labels) } }
+    public var labeled: LazyMapSequence<DataLoader.Epoch, LabeledBatch> { lazy.map { ($0.images, $0.labels) } }
 }
