@@ -97,7 +97,7 @@ final class FashionMNISTTests: XCTestCase {
         XCTAssertEqual(mean, 0.2860, accuracy: 0.01)
     }
 
-    /// The real 60,000-image training split loads (inflates and validates); its speed is measured by `minnow bench`, not here.
+    /// The real 60,000-image training split loads (inflates and validates).
     func testRealFashionMNISTTrainSplit() throws {
         let directory = FashionMNIST.defaultDirectory
         guard FileManager.default.fileExists(atPath: directory.path) else {
@@ -106,6 +106,5 @@ final class FashionMNISTTests: XCTestCase {
         let train = try FashionMNIST.load(split: .train, directory: directory)
         XCTAssertEqual(train.count, 60_000)
         XCTAssertEqual(train.classCounts(), Array(repeating: 6000, count: 10))
-        print("fashion-mnist/train: 60,000 images loaded in \(String(format: "%.3f", seconds)) s")
     }
 }
