@@ -22,7 +22,8 @@ public final class ThreadPool: @unchecked Sendable {
     public let threadCount: Int
 
     private final class Job: @unchecked Sendable {
-        let body: (Int) -> Void
+        /// Cleared by the caller once every chunk has run: the closure must not outlive its loop.
+        var body: ((Int) -> Void)?
         let count: Int
         let next = Atomic<Int>(0)
         let done = Atomic<Int>(0)
@@ -35,7 +36,7 @@ public final class ThreadPool: @unchecked Sendable {
             while true {
                 let index = next.wrappingAdd(1, ordering: .acquiringAndReleasing).oldValue
                 if index >= count { return }
-                body(index)
+                body!(index)
                 done.wrappingAdd(1, ordering: .releasing)
             }
         }
@@ -80,6 +81,11 @@ public final class ThreadPool: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
             job.drain()
             while job.done.load(ordering: .acquiring) < chunks { spinPause() }
+            // Workers may still hold the job (not the closure: every chunk has returned).
+            job.body = nil
+            pthread_mutex_lock(mutex)
+            currentJob = nil
+            pthread_mutex_unlock(mutex)
         }
         inUse.store(false, ordering: .releasing)
     }

@@ -1,0 +1,80 @@
+/// The patch matrix of a convolution (im2col) and its adjoint (col2im), NHWC.
+///
+/// Row `r` of the patch matrix is output pixel `r` (counted over `n, oh, ow`) and holds its
+/// receptive field in one group's input channels, ordered `(i, j, c)` like the rows of an HWIO
+/// filter, with zeros where the field reaches into the padding. So the convolution of a group is
+/// `patches[pixels, kh * kw * Cin/groups] x filter[kh * kw * Cin/groups, Cout/groups]`.
+enum Im2Col {
+    /// Writes the patch rows of output pixels `pixels` for `group` to `patches`
+    /// (`pixels.count x patchSize`, contiguous).
+    static func pack(
+        _ g: ConvGeometry, input: UnsafePointer<Float>, group: Int, pixels: Range<Int>,
+        patches: UnsafeMutablePointer<Float>
+    ) {
+        let (groupChannels, channels) = (g.groupInChannels, g.inChannels)
+        let (outHeight, outWidth) = (g.outHeight, g.outWidth)
+        let rowSpan = g.kernelWidth * groupChannels
+        var out = patches
+        for pixel in pixels {
+            let (n, position) = pixel.quotientAndRemainder(dividingBy: outHeight * outWidth)
+            let (oh, ow) = position.quotientAndRemainder(dividingBy: outWidth)
+            let firstColumn = ow * g.strideX - g.padX
+            let columns = validRange(offset: firstColumn, step: g.dilationX, extent: g.width, count: g.kernelWidth)
+            let contiguous = g.dilationX == 1 && groupChannels == channels
+            for i in 0..<g.kernelHeight {
+                let ih = oh * g.strideY - g.padY + i * g.dilationY
+                guard ih >= 0 && ih < g.height else {
+                    out.update(repeating: 0, count: rowSpan)
+                    out += rowSpan
+                    continue
+                }
+                let inputRow = input + (n * g.height + ih) * g.width * channels + group * groupChannels
+                out.update(repeating: 0, count: columns.lowerBound * groupChannels)
+                if contiguous {
+                    // Neighbouring taps are neighbouring pixels: one copy for the whole row of the field.
+                    (out + columns.lowerBound * groupChannels).update(
+                        from: inputRow + (firstColumn + columns.lowerBound) * channels,
+                        count: columns.count * groupChannels)
+                } else {
+                    for j in columns {
+                        (out + j * groupChannels).update(
+                            from: inputRow + (firstColumn + j * g.dilationX) * channels, count: groupChannels)
+                    }
+                }
+                (out + columns.upperBound * groupChannels).update(
+                    repeating: 0, count: (g.kernelWidth - columns.upperBound) * groupChannels)
+                out += rowSpan
+            }
+        }
+    }
+
+    /// Adds the patch rows of every output pixel of `images` (contiguous from the first pixel of
+    /// `images.lowerBound`) back into `gradInput` at the input positions they were copied from.
+    static func unpackAdding(
+        _ g: ConvGeometry, patches: UnsafePointer<Float>, group: Int, images: Range<Int>,
+        gradInput: UnsafeMutablePointer<Float>
+    ) {
+        let (groupChannels, channels) = (g.groupInChannels, g.inChannels)
+        let pixelsPerImage = g.outHeight * g.outWidth
+        for n in images {
+            var source = patches + (n - images.lowerBound) * pixelsPerImage * g.patchSize
+            for position in 0..<pixelsPerImage {
+                let (oh, ow) = position.quotientAndRemainder(dividingBy: g.outWidth)
+                let firstColumn = ow * g.strideX - g.padX
+                let columns = validRange(offset: firstColumn, step: g.dilationX, extent: g.width, count: g.kernelWidth)
+                for i in 0..<g.kernelHeight {
+                    let ih = oh * g.strideY - g.padY + i * g.dilationY
+                    if ih >= 0 && ih < g.height {
+                        let inputRow = gradInput + (n * g.height + ih) * g.width * channels + group * groupChannels
+                        for j in columns {
+                            let target = inputRow + (firstColumn + j * g.dilationX) * channels
+                            let patch = source + j * groupChannels
+                            for c in 0..<groupChannels { target[c] += patch[c] }
+                        }
+                    }
+                    source += g.kernelWidth * groupChannels
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+import MinnowKernels
+import MinnowTensor
+import MinnowTestSupport
+import XCTest
+
+final class Conv2DTests: XCTestCase {
+    var generator = SeededGenerator(seed: 11)
+
+    func random(_ shape: [Int]) -> Tensor { Tensor.randomNormal(shape, generator: &generator) }
+
+    /// One convolution's arguments; the filter shape follows from them.
+    struct Case {
+        var input: [Int]
+        var kernel: (Int, Int)
+        var outChannels: Int
+        var stride = (1, 1)
+        var padding = (0, 0)
+        var dilation = (1, 1)
+        var groups = 1
+        var bias = true
+
+        var filter: [Int] { [kernel.0, kernel.1, input[3] / groups, outChannels] }
+        var geometry: ConvGeometry {
+            try! Shapes.conv2d(input: input, filter: filter, stride: stride, padding: padding,
+                               dilation: dilation, groups: groups)
+        }
+    }
+
+    func run(_ c: Case, _ x: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
+        conv2d(x, w, bias: b, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups)
+    }
+
+    // MARK: - Gradients by finite differences
+
+    func checkGradients(_ c: Case, file: StaticString = #filePath, line: UInt = #line) {
+        var inputs = [random(c.input), random(c.filter)]
+        if c.bias { inputs.append(random([c.outChannels])) }
+        GradientCheck.check(inputs, file: file, line: line) { xs in
+            run(c, xs[0], xs[1], c.bias ? xs[2] : nil)
+        }
+    }
+
+    func testPointwiseGradients() {
+        let plain = Case(input: [2, 3, 3, 4], kernel: (1, 1), outChannels: 5)
+        XCTAssertEqual(Conv2DKernel.algorithm(for: plain.geometry), .pointwise)
+        checkGradients(plain)
+        checkGradients(Case(input: [2, 3, 4, 6], kernel: (1, 1), outChannels: 4, groups: 2, bias: false))
+    }
+
+    func testDenseGradients() {
+        let same = Case(input: [2, 5, 5, 3], kernel: (3, 3), outChannels: 4, padding: (1, 1))
+        XCTAssertEqual(Conv2DKernel.algorithm(for: same.geometry), .im2col)
+        checkGradients(same)
+        checkGradients(Case(input: [1, 6, 7, 3], kernel: (3, 3), outChannels: 2, stride: (2, 2), padding: (1, 1)))
+        checkGradients(Case(input: [1, 7, 6, 2], kernel: (3, 2), outChannels: 3, padding: (2, 1), dilation: (2, 2), bias: false))
+        checkGradients(Case(input: [2, 5, 4, 3], kernel: (1, 1), outChannels: 2, stride: (2, 2)))
+    }
+
+    func testDepthwiseGradients() {
+        let same = Case(input: [2, 5, 5, 6], kernel: (3, 3), outChannels: 6, padding: (1, 1), groups: 6)
+        XCTAssertEqual(Conv2DKernel.algorithm(for: same.geometry), .depthwise)
+        checkGradients(same)
+        checkGradients(Case(input: [2, 7, 6, 5], kernel: (3, 3), outChannels: 5, stride: (2, 2), padding: (1, 1), groups: 5))
+        checkGradients(Case(input: [1, 7, 7, 3], kernel: (3, 3), outChannels: 3, stride: (2, 1), padding: (2, 1),
+                            dilation: (2, 1), groups: 3, bias: false))
+    }
+
+    func testGroupedGradients() {
+        checkGradients(Case(input: [2, 5, 5, 6], kernel: (3, 3), outChannels: 6, padding: (1, 1), groups: 3))
+        // Channel multiplier 2 (groups == Cin, Cout = 2 Cin) goes through im2col per group.
+        checkGradients(Case(input: [1, 4, 5, 2], kernel: (2, 2), outChannels: 4, stride: (1, 2), padding: (1, 0), groups: 2))
+    }
+
+    // MARK: - Fast paths against a direct convolution
+
+    /// Direct convolution with Double accumulation: the output, and for `gradOutput` the
+    /// gradients of `sum(output * gradOutput)` with respect to input, filter and bias.
+    func reference(_ c: Case, _ x: Tensor, _ w: Tensor, _ b: Tensor, gradOutput: Tensor)
+        -> (output: Tensor, gradInput: Tensor, gradFilter: Tensor, gradBias: Tensor)
+    {
+        let g = c.geometry
+        let (xs, ws, bs, dys) = (x.scalars, w.scalars, b.scalars, gradOutput.scalars)
+        let (cin, cout, cg, cog) = (g.inChannels, g.outChannels, g.groupInChannels, g.groupOutChannels)
+        var y = [Double](repeating: 0, count: gradOutput.count)
+        var dx = [Double](repeating: 0, count: x.count)
+        var dw = [Double](repeating: 0, count: w.count)
+        var db = [Double](repeating: 0, count: cout)
+        for n in 0..<g.batch {
+            for oh in 0..<g.outHeight {
+                for ow in 0..<g.outWidth {
+                    for o in 0..<cout {
+                        let out = ((n * g.outHeight + oh) * g.outWidth + ow) * cout + o
+                        var sum = Double(bs[o])
+                        let dy = Double(dys[out])
+                        db[o] += dy
+                        for i in 0..<g.kernelHeight {
+                            let ih = oh * g.strideY - g.padY + i * g.dilationY
+                            guard ih >= 0 && ih < g.height else { continue }
+                            for j in 0..<g.kernelWidth {
+                                let iw = ow * g.strideX - g.padX + j * g.dilationX
+                                guard iw >= 0 && iw < g.width else { continue }
+                                for k in 0..<cg {
+                                    let xi = ((n * g.height + ih) * g.width + iw) * cin + (o / cog) * cg + k
+                                    let wi = ((i * g.kernelWidth + j) * cg + k) * cout + o
+                                    sum += Double(xs[xi]) * Double(ws[wi])
+                                    dx[xi] += dy * Double(ws[wi])
+                                    dw[wi] += dy * Double(xs[xi])
+                                }
+                            }
+                        }
+                        y[out] = sum
+                    }
+                }
+            }
+        }
+        func tensor(_ shape: [Int], _ values: [Double]) -> Tensor { Tensor(shape: shape, scalars: values.map { Float($0) }) }
+        return (tensor(gradOutput.shape, y), tensor(x.shape, dx), tensor(w.shape, dw), tensor([cout], db))
+    }
+
+    func compareWithReference(_ c: Case, file: StaticString = #filePath, line: UInt = #line) {
+        let g = c.geometry
+        let x = random(c.input), w = random(c.filter), b = random([c.outChannels])
+        let dy = random([g.batch, g.outHeight, g.outWidth, g.outChannels])
+        let expected = reference(c, x, w, b, gradOutput: dy)
+        let (xLeaf, wLeaf, bLeaf) = (x.requiringGrad(), w.requiringGrad(), b.requiringGrad())
+        let y = run(c, xLeaf, wLeaf, bLeaf)
+        y.backward(seed: dy)
+        let label = "\(Conv2DKernel.algorithm(for: g)) input \(c.input) filter \(c.filter) stride \(c.stride) padding \(c.padding) dilation \(c.dilation) groups \(c.groups)"
+        let tolerance = (rtol: Float(1e-4), atol: Float(1e-4) * Float(g.patchSize).squareRoot())
+        assertClose(y, expected.output, rtol: tolerance.rtol, atol: tolerance.atol, "output, \(label)", file: file, line: line)
+        for (name, actual, reference) in [("input", xLeaf.grad, expected.gradInput), ("filter", wLeaf.grad, expected.gradFilter),
+                                          ("bias", bLeaf.grad, expected.gradBias)] {
+            guard let actual else { return XCTFail("no \(name) gradient, \(label)", file: file, line: line) }
+            let scale = Float(reference.scalars.map(abs).max() ?? 1)
+            assertClose(actual, reference, rtol: tolerance.rtol, atol: tolerance.atol * max(1, scale / 4),
+                        "\(name) gradient, \(label)", file: file, line: line)
+        }
+    }
+
+    func testPointwiseMatchesReference() {
+        compareWithReference(Case(input: [9, 7, 7, 5], kernel: (1, 1), outChannels: 3))
+        compareWithReference(Case(input: [2, 6, 5, 16], kernel: (1, 1), outChannels: 24))
+        compareWithReference(Case(input: [21, 3, 5, 8], kernel: (1, 1), outChannels: 6, groups: 2))
+    }
+
+    func testIm2ColMatchesReference() {
+        compareWithReference(Case(input: [9, 7, 7, 5], kernel: (3, 3), outChannels: 3, padding: (1, 1)))
+        compareWithReference(Case(input: [2, 7, 7, 5], kernel: (3, 1), outChannels: 3, padding: (1, 0)))
+        compareWithReference(Case(input: [21, 5, 6, 4], kernel: (3, 3), outChannels: 7, stride: (2, 2), padding: (1, 1)))
+        compareWithReference(Case(input: [3, 9, 8, 3], kernel: (3, 3), outChannels: 4, padding: (2, 2), dilation: (2, 2)))
+        compareWithReference(Case(input: [5, 9, 9, 6], kernel: (5, 5), outChannels: 8, stride: (2, 2), padding: (2, 2)))
+        compareWithReference(Case(input: [1, 8, 8, 3], kernel: (1, 1), outChannels: 5, stride: (2, 2)))
+    }
+
+    func testDepthwiseMatchesReference() {
+        for channels in [20, 33, 48] {
+            compareWithReference(Case(input: [9, 7, 7, channels], kernel: (3, 3), outChannels: channels,
+                                      padding: (1, 1), groups: channels))
+            compareWithReference(Case(input: [3, 8, 9, channels], kernel: (3, 3), outChannels: channels,
+                                      stride: (2, 2), padding: (1, 1), groups: channels))
+        }
+        compareWithReference(Case(input: [2, 11, 10, 19], kernel: (5, 5), outChannels: 19, padding: (2, 2), groups: 19))
+        compareWithReference(Case(input: [2, 9, 9, 7], kernel: (3, 1), outChannels: 7, stride: (1, 2), groups: 7))
+        compareWithReference(Case(input: [2, 9, 10, 17], kernel: (3, 3), outChannels: 17, stride: (2, 3),
+                                  padding: (2, 1), dilation: (2, 2), groups: 17))
+        compareWithReference(Case(input: [4, 6, 6, 12], kernel: (1, 1), outChannels: 12, stride: (2, 2), groups: 12))
+    }
+
+    func testGroupedMatchesReference() {
+        compareWithReference(Case(input: [9, 7, 7, 6], kernel: (3, 3), outChannels: 9, padding: (1, 1), groups: 3))
+        compareWithReference(Case(input: [2, 6, 6, 4], kernel: (3, 3), outChannels: 8, stride: (2, 2), padding: (1, 1), groups: 4))
+    }
+
+    func testNoBiasAndFrozenFilter() {
+        let x = random([2, 5, 5, 4]).requiringGrad()
+        let w = random([3, 3, 4, 3])
+        let y = conv2d(x, w, padding: (1, 1))
+        XCTAssertEqual(y.shape, [2, 5, 5, 3])
+        y.sum().backward()
+        XCTAssertEqual(x.grad?.shape, [2, 5, 5, 4])
+    }
+
+    // MARK: - Shape errors
+
+    func assertShapeError(_ message: [String], file: StaticString = #filePath, line: UInt = #line,
+                          _ check: () throws -> ConvGeometry) {
+        XCTAssertThrowsError(try check(), file: file, line: line) { error in
+            for part in message {
+                XCTAssertTrue("\(error)".contains(part), "'\(error)' does not mention \(part)", file: file, line: line)
+            }
+        }
+    }
+
+    func testShapeErrorsNameShapes() {
+        assertShapeError(["rank 4", "[2, 5, 5]", "[3, 3, 5, 4]"]) {
+            try Shapes.conv2d(input: [2, 5, 5], filter: [3, 3, 5, 4])
+        }
+        assertShapeError(["rank 4", "[3, 3, 4]"]) { try Shapes.conv2d(input: [2, 5, 5, 4], filter: [3, 3, 4]) }
+        assertShapeError(["input channels", "[2, 5, 5, 4]", "[3, 3, 5, 8]"]) {
+            try Shapes.conv2d(input: [2, 5, 5, 4], filter: [3, 3, 5, 8])
+        }
+        assertShapeError(["groups = 3", "[2, 5, 5, 4]"]) {
+            try Shapes.conv2d(input: [2, 5, 5, 4], filter: [3, 3, 1, 6], groups: 3)
+        }
+        assertShapeError(["empty output", "[2, 2, 2, 4]", "[3, 3, 4, 8]"]) {
+            try Shapes.conv2d(input: [2, 2, 2, 4], filter: [3, 3, 4, 8])
+        }
+        assertShapeError(["bias", "[7]", "[8]"]) {
+            try Shapes.conv2d(input: [2, 5, 5, 4], filter: [3, 3, 4, 8], bias: [7])
+        }
+        assertShapeError(["stride"]) { try Shapes.conv2d(input: [2, 5, 5, 4], filter: [3, 3, 4, 8], stride: (0, 1)) }
+        let geometry = try? Shapes.conv2d(input: [2, 6, 6, 4], filter: [3, 3, 4, 8], stride: (2, 2), padding: (1, 1))
+        XCTAssertEqual(geometry?.outHeight, 3)
+        XCTAssertEqual(geometry?.outWidth, 3)
+    }
+}
