@@ -34,7 +34,9 @@ public final class MaxPool2D: Module, Layer {
         self.padding = (padding, padding)
     }
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        maxPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)
+        let output = maxPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)
+        recordSummary(kind: "MaxPool2D", output: output, macs: 0)
+        return output
     }
 }
 
@@ -47,14 +49,20 @@ public final class AvgPool2D: Module, Layer {
         self.padding = (padding, padding)
     }
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        avgPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)
+        let output = avgPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)
+        recordSummary(kind: "AvgPool2D", output: output, macs: 0)
+        return output
     }
 }
 
 /// Global average pooling: `[N, H, W, C]` to `[N, C]`.
 public final class GlobalAvgPool2D: Module, Layer {
     public override init() {}
-    public func callAsFunction(_ input: Tensor) -> Tensor { globalAvgPool2d(input) }
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        let output = globalAvgPool2d(input)
+        recordSummary(kind: "GlobalAvgPool2D", output: output, macs: 0)
+        return output
+    }
 }
 
 /// `[N, ...]` to `[N, product of the rest]`.
