@@ -76,6 +76,50 @@ extension Tensor {
         }
     }
 
+    /// `a op b` with broadcasting through the specialized kernels of `BinaryOperation`: same shapes,
+    /// a scalar on either side, and a trailing row (`[..., C] op [C]`) take vectorized loops; other
+    /// broadcasts take the general strided loop.
+    static func arithmetic(_ a: Tensor, _ b: Tensor, _ operation: BinaryOperation, name: String) -> Tensor {
+        let shape = a.shape == b.shape ? a.shape
+            : checked { () throws(ShapeError) in try Shapes.broadcast(a.shape, b.shape, op: name) }
+        let commutative = operation != .subtract && operation != .divide
+        return a.withUnsafePointer { pa in
+            b.withUnsafePointer { pb in
+                if a.shape == b.shape {
+                    return Tensor(shape: shape) { operation.apply(pa, pb, $0, count: a.count) }
+                }
+                if b.count == 1, shape == a.shape {
+                    return Tensor(shape: shape) { operation.apply(pa, scalar: pb[0], scalarFirst: false, $0, count: a.count) }
+                }
+                if a.count == 1, shape == b.shape {
+                    return Tensor(shape: shape) { operation.apply(pb, scalar: pa[0], scalarFirst: true, $0, count: b.count) }
+                }
+                if shape == a.shape, isTrailingRow(b.shape, of: shape) {
+                    return Tensor(shape: shape) { operation.applyRows(pa, pb, $0, rows: a.count / b.count, n: b.count) }
+                }
+                if commutative, shape == b.shape, isTrailingRow(a.shape, of: shape) {
+                    return Tensor(shape: shape) { operation.applyRows(pb, pa, $0, rows: b.count / a.count, n: a.count) }
+                }
+                return broadcastValues(a, b, op: name) { x, y in
+                    switch operation {
+                    case .add: x + y
+                    case .subtract: x - y
+                    case .multiply: x * y
+                    case .divide: x / y
+                    case .maximum: Swift.max(x, y)
+                    case .minimum: Swift.min(x, y)
+                    }
+                }
+            }
+        }
+    }
+
+    /// True when `row` (ignoring leading 1s) equals the trailing axes of `shape`.
+    static func isTrailingRow(_ row: [Int], of shape: [Int]) -> Bool {
+        let trimmed = Array(row.drop { $0 == 1 })
+        return !trimmed.isEmpty && trimmed.count <= shape.count && Array(shape.suffix(trimmed.count)) == trimmed
+    }
+
     /// Strides of `shape` inside `target` (right-aligned), 0 on broadcast axes.
     static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
         let own = strides(shape)
@@ -101,7 +145,7 @@ extension Tensor {
 extension Tensor {
     /// Elementwise sum with broadcasting.
     public func adding(_ other: Tensor) -> Tensor {
-        let value = Tensor.broadcastValues(self, other, op: "add", +)
+        let value = Tensor.arithmetic(self, other, .add, name: "add")
         let (shapeA, shapeB) = (shape, other.shape)
         return Tensor.record("add", value, inputs: [self, other]) { g in
             [g.sumToShape(shapeA), g.sumToShape(shapeB)]
@@ -110,7 +154,7 @@ extension Tensor {
 
     /// Elementwise difference with broadcasting.
     public func subtracting(_ other: Tensor) -> Tensor {
-        let value = Tensor.broadcastValues(self, other, op: "subtract", -)
+        let value = Tensor.arithmetic(self, other, .subtract, name: "subtract")
         let (shapeA, shapeB) = (shape, other.shape)
         return Tensor.record("subtract", value, inputs: [self, other]) { g in
             [g.sumToShape(shapeA), g.negated().sumToShape(shapeB)]
@@ -119,42 +163,42 @@ extension Tensor {
 
     /// Elementwise product with broadcasting.
     public func multiplying(_ other: Tensor) -> Tensor {
-        let value = Tensor.broadcastValues(self, other, op: "multiply", *)
+        let value = Tensor.arithmetic(self, other, .multiply, name: "multiply")
         let (a, b) = (self.detached(), other.detached())
         let (needA, needB) = (requiresGrad, other.requiresGrad)
         return Tensor.record("multiply", value, inputs: [self, other]) { g in
-            [needA ? Tensor.broadcastValues(g, b, op: "multiply", *).sumToShape(a.shape) : nil,
-             needB ? Tensor.broadcastValues(g, a, op: "multiply", *).sumToShape(b.shape) : nil]
+            [needA ? Tensor.arithmetic(g, b, .multiply, name: "multiply").sumToShape(a.shape) : nil,
+             needB ? Tensor.arithmetic(g, a, .multiply, name: "multiply").sumToShape(b.shape) : nil]
         }
     }
 
     /// Elementwise quotient with broadcasting.
     public func dividing(_ other: Tensor) -> Tensor {
-        let value = Tensor.broadcastValues(self, other, op: "divide", /)
+        let value = Tensor.arithmetic(self, other, .divide, name: "divide")
         let (a, b) = (self.detached(), other.detached())
         let (needA, needB) = (requiresGrad, other.requiresGrad)
         return Tensor.record("divide", value, inputs: [self, other]) { g in
-            let gA = Tensor.broadcastValues(g, b, op: "divide", /)
+            let gA = Tensor.arithmetic(g, b, .divide, name: "divide")
             let gB: Tensor? = needB
-                ? Tensor.broadcastValues(gA, value.detached(), op: "divide", *).negated().sumToShape(b.shape) : nil
+                ? Tensor.arithmetic(gA, value.detached(), .multiply, name: "divide").negated().sumToShape(b.shape) : nil
             return [needA ? gA.sumToShape(a.shape) : nil, gB]
         }
     }
 
     /// Elementwise maximum with broadcasting; the gradient goes to the larger input (to `self` on ties).
     public func maximum(_ other: Tensor) -> Tensor {
-        let value = Tensor.broadcastValues(self, other, op: "maximum") { Swift.max($0, $1) }
+        let value = Tensor.arithmetic(self, other, .maximum, name: "maximum")
         let (a, b) = (self.detached(), other.detached())
         return Tensor.record("maximum", value, inputs: [self, other]) { g in
             let pickA = Tensor.broadcastValues(a, b, op: "maximum") { $0 >= $1 ? 1 : 0 }
-            let gA = Tensor.broadcastValues(g, pickA, op: "maximum", *)
+            let gA = Tensor.arithmetic(g, pickA, .multiply, name: "maximum")
             return [gA.sumToShape(a.shape), g.subtracting(gA).sumToShape(b.shape)]
         }
     }
 
     /// Elementwise negation.
     public func negated() -> Tensor {
-        let value = mapValues { -$0 }
+        let value = affine(scale: -1, shift: 0)
         return Tensor.record("negate", value, inputs: [self]) { g in [g.negated()] }
     }
 
@@ -173,9 +217,14 @@ extension Tensor {
     public static func * (a: Float, b: Tensor) -> Tensor { b.scaled(by: a) }
     public static func / (a: Float, b: Tensor) -> Tensor { Tensor(a).dividing(b) }
 
+    /// `self * scale + shift` elementwise (no autodiff).
+    func affine(scale: Float, shift: Float) -> Tensor {
+        withUnsafePointer { x in Tensor(shape: shape) { affineMap(x, scale: scale, shift: shift, $0, count: count) } }
+    }
+
     /// Every element times `factor`.
     public func scaled(by factor: Float) -> Tensor {
-        let value = mapValues { $0 * factor }
+        let value = affine(scale: factor, shift: 0)
         return Tensor.record("scale", value, inputs: [self]) { g in [g.scaled(by: factor)] }
     }
 }

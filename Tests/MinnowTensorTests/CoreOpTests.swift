@@ -1,4 +1,4 @@
-import MinnowTensor
+@testable import MinnowTensor
 import MinnowTestSupport
 import XCTest
 
@@ -14,6 +14,19 @@ final class CoreOpTests: XCTestCase {
         XCTAssertEqual((a * Tensor(shape: [2, 1], scalars: [2, 3])).scalars, [2, 4, 6, 12, 15, 18])
         XCTAssertEqual((a - 1).scalars, [0, 1, 2, 3, 4, 5])
         XCTAssertEqual((a / 2).scalars, [0.5, 1, 1.5, 2, 2.5, 3])
+    }
+
+    func testArithmeticFastPathsMatchGeneralBroadcast() {
+        // Row broadcast on either side, scalars on either side, large enough to split over threads.
+        let a = random([64, 33, 40]), row = random([40]), column = random([33, 1]), scalar = Tensor(2.5)
+        for (x, y) in [(a, row), (row, a), (a, scalar), (scalar, a), (a, column), (column, a)] {
+            let expected = Tensor.broadcastValues(x, y, op: "reference") { $0 - $1 }
+            assertClose(x - y, expected, rtol: 0, atol: 0, "subtract \(x.shape) \(y.shape)")
+            let quotient = Tensor.broadcastValues(x, y, op: "reference") { $0 / $1 }
+            assertClose(x / y, quotient, rtol: 0, atol: 0, "divide \(x.shape) \(y.shape)")
+            let product = Tensor.broadcastValues(x, y, op: "reference") { $0 * $1 }
+            assertClose(x * y, product, rtol: 0, atol: 0, "multiply \(x.shape) \(y.shape)")
+        }
     }
 
     func testBroadcastGradients() {
