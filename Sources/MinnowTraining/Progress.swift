@@ -37,7 +37,7 @@ public final class ProgressPrinter: TrainingObserver {
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
             FileHandle.standardOutput.write(Data("\r\u{1B}[2K[\(bar)] \(text)".utf8))
         case .lines:
-            if step == steps || step % max(1, steps / 10) == 0 { print(text) }
+            if step == steps || step % max(1, steps / 10) == 0 { emit(text) }
         case .auto, .none:
             break
         }
@@ -53,7 +53,13 @@ public final class ProgressPrinter: TrainingObserver {
             text += String(format: "  |  test loss %.4f top-1 %.2f%%", test.loss, test.top1 * 100)
             if let top5 = test.top5 { text += String(format: " top-5 %.2f%%", top5 * 100) }
         }
-        print(text)
+        emit(text)
+    }
+
+    /// Prints a line and flushes, so a log file or pipe sees it at once.
+    private func emit(_ line: String) {
+        print(line)
+        fflush(nil)
     }
 }
 
