@@ -71,6 +71,7 @@ let package = Package(
 
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowBench", "MinnowTestSupport"]),
+        .testTarget(name: "MinnowTrainingTests", dependencies: ["MinnowTraining", "MinnowData", "MinnowModels"]),
         .testTarget(name: "MinnowDataTests", dependencies: ["MinnowData", "MinnowTestSupport"]),
     ]
 )
