@@ -34,6 +34,7 @@ let package = Package(
         // C libraries.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
 
         // Raw-pointer fp32 kernels (no tensors, no shape checks): conv, depthwise, pooling, BN.
         .target(
@@ -50,6 +51,8 @@ let package = Package(
                 swiftSettings: numericSettings),
         // Model zoo: ResNet, MobileNetV1/V2, SqueezeNet, plain CNN; named presets.
         .target(name: "MinnowModels", dependencies: ["MinnowNN"]),
+        // A safe Swift API over HDF5 files (groups, float32/int64/uint64 datasets, attributes, atomic writes).
+        .target(name: "MinnowHDF5", dependencies: ["CHDF5", "MinnowTensor"]),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels"]),
         // The command-line tool: parses arguments, calls the modules.
@@ -64,6 +67,7 @@ let package = Package(
         .target(name: "MinnowTestSupport", dependencies: ["MinnowTensor"], path: "Sources/MinnowTestSupport"),
 
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
+        .testTarget(name: "MinnowHDF5Tests", dependencies: ["MinnowHDF5", "MinnowTensor"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowTestSupport"]),
     ]
 )

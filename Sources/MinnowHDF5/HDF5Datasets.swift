@@ -1,0 +1,231 @@
+import CHDF5
+import MinnowTensor
+
+/// Datasets: numbers with their real shapes (float32 tensors, int64 and uint64 arrays) and strings.
+///
+/// Writing creates missing parent groups and replaces an existing dataset at the same path.
+/// Reading checks the element type (no silent conversion from float64 or int32) and, when
+/// given, the shape.
+extension HDF5File {
+    /// Writes `tensor` as a float32 dataset of the tensor's shape (a rank-0 tensor as an HDF5 scalar).
+    public func write(_ tensor: Tensor, to path: String) throws(CheckpointError) {
+        var result: Result<Void, CheckpointError> = .success(())
+        tensor.withUnsafePointer { pointer in
+            result = Result { () throws(CheckpointError) in
+                try writeDataset(pointer, shape: tensor.shape, type: .float32, to: path)
+            }
+        }
+        try result.get()
+    }
+
+    /// Writes `values` as a dataset of `shape` (default: one axis of `values.count`).
+    public func write<T: HDF5Scalar>(_ values: [T], shape: [Int]? = nil, to path: String) throws(CheckpointError) {
+        let shape = shape ?? [values.count]
+        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == values.count else {
+            throw .invalidContent(file: fileName, path: Self.absolute(path),
+                                  detail: "shape \(shape) does not hold \(values.count) values")
+        }
+        var result: Result<Void, CheckpointError> = .success(())
+        values.withUnsafeBufferPointer { buffer in
+            result = Result { () throws(CheckpointError) in
+                try writeDataset(buffer.baseAddress, shape: shape, type: T.hdf5ElementType, to: path)
+            }
+        }
+        try result.get()
+    }
+
+    /// Reads the float32 dataset at `path` into a tensor of its stored shape, checking the shape
+    /// against `expectedShape` when one is given.
+    public func readTensor(_ path: String, expectedShape: [Int]? = nil) throws(CheckpointError) -> Tensor {
+        let (dataset, shape) = try openDataset(path, type: .float32, expectedShape: expectedShape)
+        var status: herr_t = 0
+        let tensor = Tensor(shape: shape) { pointer in
+            status = readAll(dataset, .float32, into: pointer, count: Tensor.elementCount(shape))
+        }
+        guard status >= 0 else { throw failure("read the dataset", Self.absolute(path)) }
+        return tensor
+    }
+
+    /// Reads the dataset at `path` as `T`, with its shape, checking the shape against
+    /// `expectedShape` when one is given.
+    public func read<T: HDF5Scalar>(_ path: String, as type: T.Type = T.self,
+                                    expectedShape: [Int]? = nil) throws(CheckpointError) -> (shape: [Int], values: [T]) {
+        let (dataset, shape) = try openDataset(path, type: T.hdf5ElementType, expectedShape: expectedShape)
+        let count = shape.reduce(1, *)
+        var status: herr_t = 0
+        let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            status = readAll(dataset, T.hdf5ElementType, into: buffer.baseAddress, count: count)
+            initialized = status >= 0 ? count : 0
+        }
+        guard status >= 0 else { throw failure("read the dataset", Self.absolute(path)) }
+        return (shape, values)
+    }
+
+    /// The shape of the dataset at `path` (`[]` for an HDF5 scalar).
+    public func shape(of path: String) throws(CheckpointError) -> [Int] {
+        let path = Self.absolute(path)
+        let dataset = try openObject(path, expecting: .dataset)
+        return try extent(of: dataset, path)
+    }
+
+    /// Writes `string` as a scalar UTF-8 string dataset (for JSON documents).
+    public func write(string: String, to path: String) throws(CheckpointError) {
+        let path = Self.absolute(path)
+        let id = try writableHandle(path)
+        try removeDataset(at: path)
+        let type = try stringType(path)
+        let space = try dataspace([], path)
+        let links = try linkCreationList(path)
+        let dataset = H5Dcreate2(id, path, type.raw, space.raw, links.raw, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
+        guard dataset >= 0 else { throw failure("create the dataset", path) }
+        let handle = HID(dataset)
+        let status = withStringBuffer(string) { buffer in
+            H5Dwrite(handle.raw, type.raw, minnow_H5S_ALL(), minnow_H5S_ALL(), hid_t(H5P_DEFAULT), buffer)
+        }
+        guard status >= 0 else { throw failure("write the dataset", path) }
+    }
+
+    /// Reads the string dataset at `path` (variable- or fixed-length, as h5py writes either).
+    public func readString(_ path: String) throws(CheckpointError) -> String {
+        let path = Self.absolute(path)
+        let dataset = try openObject(path, expecting: .dataset)
+        let stored = H5Dget_type(dataset.raw)
+        guard stored >= 0 else { throw failure("read the datatype", path) }
+        let storedType = HID(stored)
+        let space = H5Dget_space(dataset.raw)
+        guard space >= 0 else { throw failure("read the dataspace", path) }
+        return try readString(storedType: storedType, space: HID(space), path: path) { type, buffer in
+            H5Dread(dataset.raw, type, minnow_H5S_ALL(), minnow_H5S_ALL(), hid_t(H5P_DEFAULT), buffer)
+        }
+    }
+
+    // MARK: Helpers shared with attributes
+
+    /// A simple dataspace of `shape`, or a scalar one for `[]`.
+    func dataspace(_ shape: [Int], _ path: String) throws(CheckpointError) -> HID {
+        let space = shape.isEmpty
+            ? H5Screate(H5S_SCALAR)
+            : H5Screate_simple(Int32(shape.count), shape.map { hsize_t($0) }, nil)
+        guard space >= 0 else { throw failure("make a dataspace of shape \(shape)", path) }
+        return HID(space)
+    }
+
+    /// The variable-length UTF-8 string type Minnow writes (h5py reads it as `str`).
+    func stringType(_ path: String) throws(CheckpointError) -> HID {
+        let type = H5Tcopy(minnow_H5T_C_S1())
+        guard type >= 0 else { throw failure("make a string type", path) }
+        let handle = HID(type)
+        guard H5Tset_size(type, minnow_H5T_VARIABLE()) >= 0, H5Tset_cset(type, H5T_CSET_UTF8) >= 0 else {
+            throw failure("make a string type", path)
+        }
+        return handle
+    }
+
+    /// Calls `body` with a buffer holding one variable-length string (a pointer to its C string).
+    func withStringBuffer(_ string: String, _ body: (UnsafeRawPointer) -> herr_t) -> herr_t {
+        string.withCString { cString in
+            var pointer: UnsafePointer<CChar>? = cString
+            return withUnsafePointer(to: &pointer) { body(UnsafeRawPointer($0)) }
+        }
+    }
+
+    /// Reads one string stored as `storedType` over `space`; `read` reads the whole object
+    /// with the given memory type into the given buffer.
+    func readString(storedType: HID, space: HID, path: String,
+                    read: (hid_t, UnsafeMutableRawPointer) -> herr_t) throws(CheckpointError) -> String {
+        guard H5Tget_class(storedType.raw) == H5T_STRING else {
+            throw .dtypeMismatch(file: fileName, path: path, expected: "string", found: describeType(storedType.raw))
+        }
+        let points = H5Sget_simple_extent_npoints(space.raw)
+        guard points == 1 else {
+            throw .invalidContent(file: fileName, path: path, detail: "expected one string, found \(points)")
+        }
+        if H5Tis_variable_str(storedType.raw) > 0 {
+            let type = try stringType(path)
+            var pointer: UnsafeMutablePointer<CChar>? = nil
+            guard read(type.raw, &pointer) >= 0 else { throw failure("read the string", path) }
+            defer { _ = H5Dvlen_reclaim(type.raw, space.raw, hid_t(H5P_DEFAULT), &pointer) }
+            return pointer.map { String(cString: $0) } ?? ""
+        }
+        let size = H5Tget_size(storedType.raw)
+        var bytes = [UInt8](repeating: 0, count: size)
+        guard read(storedType.raw, &bytes) >= 0 else { throw failure("read the string", path) }
+        let padding: UInt8 = H5Tget_strpad(storedType.raw) == H5T_STR_SPACEPAD ? 0x20 : 0
+        let end = bytes.firstIndex(of: 0) ?? (bytes.lastIndex { $0 != padding }.map { $0 + 1 } ?? 0)
+        return String(decoding: bytes[..<end], as: UTF8.self)
+    }
+
+    /// The extent of a dataset's dataspace: `[]` for a scalar.
+    func extent(of dataset: HID, _ path: String) throws(CheckpointError) -> [Int] {
+        let space = H5Dget_space(dataset.raw)
+        guard space >= 0 else { throw failure("read the dataspace", path) }
+        let handle = HID(space)
+        switch H5Sget_simple_extent_type(handle.raw) {
+        case H5S_SCALAR:
+            return []
+        case H5S_SIMPLE:
+            let rank = Int(H5Sget_simple_extent_ndims(handle.raw))
+            var dims = [hsize_t](repeating: 0, count: rank)
+            guard rank >= 0, H5Sget_simple_extent_dims(handle.raw, &dims, nil) >= 0 else {
+                throw failure("read the dataspace", path)
+            }
+            return dims.map { Int($0) }
+        default:
+            throw .invalidContent(file: fileName, path: path, detail: "the dataset holds no values (null dataspace)")
+        }
+    }
+
+    // MARK: Private
+
+    private func writeDataset(_ data: UnsafeRawPointer?, shape: [Int], type: HDF5ElementType,
+                              to path: String) throws(CheckpointError) {
+        let path = Self.absolute(path)
+        let id = try writableHandle(path)
+        try removeDataset(at: path)
+        let space = try dataspace(shape, path)
+        let links = try linkCreationList(path)
+        let dataset = H5Dcreate2(id, path, type.fileType, space.raw, links.raw, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
+        guard dataset >= 0 else { throw failure("create the dataset", path) }
+        let handle = HID(dataset)
+        guard Tensor.elementCount(shape) > 0 else { return }
+        guard H5Dwrite(handle.raw, type.memoryType, minnow_H5S_ALL(), minnow_H5S_ALL(), hid_t(H5P_DEFAULT), data) >= 0 else {
+            throw failure("write the dataset", path)
+        }
+    }
+
+    /// Unlinks the dataset at `path` so it can be written again; refuses to replace a group.
+    private func removeDataset(at path: String) throws(CheckpointError) {
+        switch kind(of: path) {
+        case nil:
+            return
+        case .dataset:
+            guard H5Ldelete(try handle(), path, hid_t(H5P_DEFAULT)) >= 0 else { throw failure("replace the dataset", path) }
+        case let found?:
+            throw .wrongKind(file: fileName, path: path, expected: "dataset", found: found.rawValue)
+        }
+    }
+
+    /// Opens the dataset at `path` after checking its element type and, if given, its shape.
+    private func openDataset(_ path: String, type: HDF5ElementType,
+                             expectedShape: [Int]?) throws(CheckpointError) -> (HID, [Int]) {
+        let path = Self.absolute(path)
+        let dataset = try openObject(path, expecting: .dataset)
+        let stored = H5Dget_type(dataset.raw)
+        guard stored >= 0 else { throw failure("read the datatype", path) }
+        let storedType = HID(stored)
+        guard elementType(of: storedType.raw) == type else {
+            throw .dtypeMismatch(file: fileName, path: path, expected: type.rawValue, found: describeType(storedType.raw))
+        }
+        let shape = try extent(of: dataset, path)
+        if let expectedShape, expectedShape != shape {
+            throw .shapeMismatch(file: fileName, path: path, expected: expectedShape, found: shape)
+        }
+        return (dataset, shape)
+    }
+
+    /// Reads all `count` elements of `dataset` (nothing to read for an empty one).
+    private func readAll(_ dataset: HID, _ type: HDF5ElementType, into buffer: UnsafeMutableRawPointer?, count: Int) -> herr_t {
+        guard count > 0 else { return 0 }
+        return H5Dread(dataset.raw, type.memoryType, minnow_H5S_ALL(), minnow_H5S_ALL(), hid_t(H5P_DEFAULT), buffer)
+    }
+}
