@@ -16,6 +16,7 @@ static inline hid_t minnow_H5T_C_S1(void) { return H5T_C_S1; }
 static inline size_t minnow_H5T_VARIABLE(void) { return H5T_VARIABLE; }
 
 static inline hid_t minnow_H5P_FILE_ACCESS(void) { return H5P_FILE_ACCESS; }
+static inline hid_t minnow_H5P_DATASET_CREATE(void) { return H5P_DATASET_CREATE; }
 static inline hid_t minnow_H5P_LINK_CREATE(void) { return H5P_LINK_CREATE; }
 
 static inline hid_t minnow_H5S_ALL(void) { return H5S_ALL; }

@@ -47,7 +47,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
         case let .missingAttribute(file, path, name):
             "\(file): \(path): missing attribute '\(name)'"
         case let .wrongKind(file, path, expected, found):
-            "\(file): \(path): expected a \(expected), found a \(found)"
+            "\(file): \(path): expected a \(expected) here, found: \(found)"
         case let .shapeMismatch(file, path, expected, found):
             "\(file): \(path): expected shape \(expected), found \(found)"
         case let .dtypeMismatch(file, path, expected, found):

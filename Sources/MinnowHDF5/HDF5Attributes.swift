@@ -15,15 +15,16 @@ extension HDF5File {
         guard status >= 0 else { throw failure("write the attribute", label) }
     }
 
-    /// Sets the string attribute `name` (variable-length UTF-8) of the object at `path`.
+    /// Sets the string attribute `name` of the object at `path` (fixed-length UTF-8; h5py reads
+    /// it as `numpy.bytes_`: `f.attrs["config"].decode()`).
     public func setAttribute(_ name: String, _ value: String, at path: String = "/") throws(CheckpointError) {
         let (object, space, label) = try prepareAttribute(name, at: path)
-        let type = try stringType(label)
+        let bytes = stringBytes(value)
+        let type = try fixedStringType(bytes: bytes.count, label)
         let attribute = H5Acreate2(object.raw, name, type.raw, space.raw, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
         guard attribute >= 0 else { throw failure("create the attribute", label) }
         let handle = HID(attribute)
-        let status = withStringBuffer(value) { buffer in H5Awrite(handle.raw, type.raw, buffer) }
-        guard status >= 0 else { throw failure("write the attribute", label) }
+        guard H5Awrite(handle.raw, type.raw, bytes) >= 0 else { throw failure("write the attribute", label) }
     }
 
     /// Reads the numeric attribute `name` of the object at `path`, checking its element type.

@@ -1,4 +1,5 @@
 import CHDF5
+import Foundation
 import MinnowTensor
 
 /// Datasets: numbers with their real shapes (float32 tensors, int64 and uint64 arrays) and strings.
@@ -68,21 +69,20 @@ extension HDF5File {
         return try extent(of: dataset, path)
     }
 
-    /// Writes `string` as a scalar UTF-8 string dataset (for JSON documents).
+    /// Writes `string` as a scalar fixed-length UTF-8 string dataset (for JSON documents; h5py
+    /// reads it as `bytes`: `f["config"][()].decode()`).
     public func write(string: String, to path: String) throws(CheckpointError) {
         let path = Self.absolute(path)
         let id = try writableHandle(path)
         try removeDataset(at: path)
-        let type = try stringType(path)
+        let bytes = stringBytes(string)
+        let type = try fixedStringType(bytes: bytes.count, path)
         let space = try dataspace([], path)
         let links = try linkCreationList(path)
         let dataset = H5Dcreate2(id, path, type.raw, space.raw, links.raw, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
         guard dataset >= 0 else { throw failure("create the dataset", path) }
         let handle = HID(dataset)
-        let status = withStringBuffer(string) { buffer in
-            H5Dwrite(handle.raw, type.raw, minnow_H5S_ALL(), minnow_H5S_ALL(), hid_t(H5P_DEFAULT), buffer)
-        }
-        guard status >= 0 else { throw failure("write the dataset", path) }
+        guard H5Dwrite(handle.raw, type.raw, minnow_H5S_ALL(), minnow_H5S_ALL(), hid_t(H5P_DEFAULT), bytes) >= 0 else { throw failure("write the dataset", path) }
     }
 
     /// Reads the string dataset at `path` (variable- or fixed-length, as h5py writes either).
@@ -110,23 +110,28 @@ extension HDF5File {
         return HID(space)
     }
 
-    /// The variable-length UTF-8 string type Minnow writes (h5py reads it as `str`).
-    func stringType(_ path: String) throws(CheckpointError) -> HID {
+    /// The string type Minnow writes: fixed-length UTF-8 of `bytes` bytes, null-padded (numpy's
+    /// `S` dtype; h5py reads it as `bytes`). Fixed-length strings live with their object, where
+    /// reads are bounds-checked; HDF5's global heap, where variable-length strings live, has no
+    /// checksum and a damaged one can crash the library.
+    func fixedStringType(bytes: Int, _ path: String) throws(CheckpointError) -> HID {
+        try stringType(size: max(1, bytes), padding: H5T_STR_NULLPAD, path)
+    }
+
+    /// A UTF-8 string type of `size` bytes (or `H5T_VARIABLE`).
+    private func stringType(size: Int, padding: H5T_str_t, _ path: String) throws(CheckpointError) -> HID {
         let type = H5Tcopy(minnow_H5T_C_S1())
         guard type >= 0 else { throw failure("make a string type", path) }
         let handle = HID(type)
-        guard H5Tset_size(type, minnow_H5T_VARIABLE()) >= 0, H5Tset_cset(type, H5T_CSET_UTF8) >= 0 else {
+        guard H5Tset_size(type, size) >= 0, H5Tset_cset(type, H5T_CSET_UTF8) >= 0, H5Tset_strpad(type, padding) >= 0 else {
             throw failure("make a string type", path)
         }
         return handle
     }
 
-    /// Calls `body` with a buffer holding one variable-length string (a pointer to its C string).
-    func withStringBuffer(_ string: String, _ body: (UnsafeRawPointer) -> herr_t) -> herr_t {
-        string.withCString { cString in
-            var pointer: UnsafePointer<CChar>? = cString
-            return withUnsafePointer(to: &pointer) { body(UnsafeRawPointer($0)) }
-        }
+    /// The UTF-8 bytes of `string`, at least one (a lone 0 for the empty string).
+    func stringBytes(_ string: String) -> [UInt8] {
+        string.isEmpty ? [0] : Array(string.utf8)
     }
 
     /// Reads one string stored as `storedType` over `space`; `read` reads the whole object
@@ -141,13 +146,18 @@ extension HDF5File {
             throw .invalidContent(file: fileName, path: path, detail: "expected one string, found \(points)")
         }
         if H5Tis_variable_str(storedType.raw) > 0 {
-            let type = try stringType(path)
+            // Written by other tools (h5py stores Python `str` attributes this way).
+            let type = try stringType(size: minnow_H5T_VARIABLE(), padding: H5T_STR_NULLTERM, path)
             var pointer: UnsafeMutablePointer<CChar>? = nil
             guard read(type.raw, &pointer) >= 0 else { throw failure("read the string", path) }
             defer { _ = H5Dvlen_reclaim(type.raw, space.raw, hid_t(H5P_DEFAULT), &pointer) }
             return pointer.map { String(cString: $0) } ?? ""
         }
         let size = H5Tget_size(storedType.raw)
+        var fileSize: hsize_t = 0
+        guard H5Fget_filesize(try handle(), &fileSize) >= 0, size <= fileSize else {
+            throw .invalidContent(file: fileName, path: path, detail: "a string of \(size) bytes cannot be in this file (damaged file?)")
+        }
         var bytes = [UInt8](repeating: 0, count: size)
         guard read(storedType.raw, &bytes) >= 0 else { throw failure("read the string", path) }
         let padding: UInt8 = H5Tget_strpad(storedType.raw) == H5T_STR_SPACEPAD ? 0x20 : 0
@@ -169,7 +179,11 @@ extension HDF5File {
             guard rank >= 0, H5Sget_simple_extent_dims(handle.raw, &dims, nil) >= 0 else {
                 throw failure("read the dataspace", path)
             }
-            return dims.map { Int($0) }
+            let shape = dims.compactMap { Int(exactly: $0) }
+            guard shape.count == rank else {
+                throw .invalidContent(file: fileName, path: path, detail: "the stored shape \(dims) is too large (damaged file?)")
+            }
+            return shape
         default:
             throw .invalidContent(file: fileName, path: path, detail: "the dataset holds no values (null dataspace)")
         }
@@ -184,7 +198,8 @@ extension HDF5File {
         try removeDataset(at: path)
         let space = try dataspace(shape, path)
         let links = try linkCreationList(path)
-        let dataset = H5Dcreate2(id, path, type.fileType, space.raw, links.raw, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
+        let creation = try checksummedLayout(shape, elementSize: H5Tget_size(type.fileType), path)
+        let dataset = H5Dcreate2(id, path, type.fileType, space.raw, links.raw, creation.raw, hid_t(H5P_DEFAULT))
         guard dataset >= 0 else { throw failure("create the dataset", path) }
         let handle = HID(dataset)
         guard Tensor.elementCount(shape) > 0 else { return }
@@ -193,9 +208,26 @@ extension HDF5File {
         }
     }
 
+    /// Chunked storage with a Fletcher-32 checksum per chunk, so damaged data fails to read
+    /// instead of loading changed values; chunks of at most 1 GiB along the first axis.
+    /// Scalars and empty datasets (which cannot be chunked) keep the default layout.
+    private func checksummedLayout(_ shape: [Int], elementSize: Int, _ path: String) throws(CheckpointError) -> HID {
+        let list = H5Pcreate(minnow_H5P_DATASET_CREATE())
+        guard list >= 0 else { throw failure("make a dataset creation list", path) }
+        let handle = HID(list)
+        guard !shape.isEmpty, !shape.contains(0) else { return handle }
+        let rowBytes = shape.dropFirst().reduce(elementSize, *)
+        var chunk = shape.map { hsize_t($0) }
+        chunk[0] = hsize_t(max(1, min(shape[0], (1 << 30) / rowBytes)))
+        guard H5Pset_chunk(list, Int32(shape.count), chunk) >= 0, H5Pset_fletcher32(list) >= 0 else {
+            throw failure("set up a checksummed layout", path)
+        }
+        return handle
+    }
+
     /// Unlinks the dataset at `path` so it can be written again; refuses to replace a group.
     private func removeDataset(at path: String) throws(CheckpointError) {
-        switch kind(of: path) {
+        switch try lookup(path) {
         case nil:
             return
         case .dataset:
@@ -220,7 +252,32 @@ extension HDF5File {
         if let expectedShape, expectedShape != shape {
             throw .shapeMismatch(file: fileName, path: path, expected: expectedShape, found: shape)
         }
+        try checkStorage(of: dataset, shape: shape, elementSize: H5Tget_size(storedType.raw), path: path)
         return (dataset, shape)
+    }
+
+    /// Guards reads against damaged headers: a shape too large to allocate, or unchunked data
+    /// that the file does not hold, is reported instead of read.
+    private func checkStorage(of dataset: HID, shape: [Int], elementSize: Int, path: String) throws(CheckpointError) {
+        let damaged = { (detail: String) in CheckpointError.invalidContent(file: self.fileName, path: path, detail: detail) }
+        var bytes = elementSize
+        for extent in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: extent)
+            guard !overflow, UInt64(product) <= ProcessInfo.processInfo.physicalMemory else {
+                throw damaged("the stored shape \(shape) is too large to read (damaged file?)")
+            }
+            bytes = product
+        }
+        guard bytes > 0 else { return }
+        let creationList = H5Dget_create_plist(dataset.raw)
+        guard creationList >= 0 else { throw failure("read the dataset's layout", path) }
+        guard H5Pget_layout(HID(creationList).raw) != H5D_CHUNKED else { return }
+        var fileSize: hsize_t = 0
+        guard H5Fget_filesize(try handle(), &fileSize) >= 0 else { throw failure("read the file size", path) }
+        let stored = H5Dget_storage_size(dataset.raw)
+        guard stored >= UInt64(bytes), stored <= fileSize else {
+            throw damaged("shape \(shape) needs \(bytes) bytes, the file stores \(stored) for it (damaged or truncated file)")
+        }
     }
 
     /// Reads all `count` elements of `dataset` (nothing to read for an empty one).

@@ -42,6 +42,12 @@ public final class HDF5File {
     public static func create(at url: URL) throws(CheckpointError) -> HDF5File {
         HDF5Errors.silence()
         let access = try fileAccessList(for: url.path)
+        // The HDF5 1.10 object formats: all metadata, including the index of each dataset's
+        // chunk, carries checksums, so damage is detected rather than misread. Readable by
+        // HDF5 1.10 and later (h5py's wheels bundle 1.12 or newer).
+        guard H5Pset_libver_bounds(access.raw, H5F_LIBVER_V110, H5F_LIBVER_V110) >= 0 else {
+            throw .cannotCreate(file: url.path, detail: HDF5Errors.drain())
+        }
         let id = H5Fcreate(url.path, minnow_H5F_ACC_TRUNC(), hid_t(H5P_DEFAULT), access.raw)
         guard id >= 0 else { throw .cannotCreate(file: url.path, detail: HDF5Errors.drain()) }
         return HDF5File(url: url, id: id, isWritable: true)
@@ -98,7 +104,7 @@ public final class HDF5File {
     /// Creates the group at `path` and any missing parents; an existing group is kept.
     public func createGroup(_ path: String) throws(CheckpointError) {
         let path = Self.absolute(path)
-        switch kind(of: path) {
+        switch try lookup(path) {
         case .group: return
         case let found?: throw .wrongKind(file: fileName, path: path, expected: "group", found: found.rawValue)
         case nil: break
@@ -110,32 +116,9 @@ public final class HDF5File {
         _ = H5Gclose(group)
     }
 
-    /// What `path` names, or nil when nothing is there (or the file is closed).
+    /// What `path` names, or nil when nothing is there (or the file is closed or damaged there).
     public func kind(of path: String) -> HDF5ObjectKind? {
-        guard id >= 0 else { return nil }
-        HDF5Errors.silence()
-        let path = Self.absolute(path)
-        guard path != "/" else { return .group }
-        // H5Lexists fails (rather than answering no) when a parent is missing: check each prefix.
-        var prefix = ""
-        for component in path.split(separator: "/") {
-            prefix += "/" + component
-            guard H5Lexists(id, prefix, hid_t(H5P_DEFAULT)) > 0 else {
-                _ = HDF5Errors.drain()
-                return nil
-            }
-        }
-        let object = H5Oopen(id, path, hid_t(H5P_DEFAULT))
-        guard object >= 0 else {
-            _ = HDF5Errors.drain()
-            return nil
-        }
-        defer { _ = H5Oclose(object) }
-        switch H5Iget_type(object) {
-        case H5I_GROUP: return .group
-        case H5I_DATASET: return .dataset
-        default: return .other
-        }
+        (try? lookup(path)) ?? nil
     }
 
     /// Whether a group, dataset or other object exists at `path`.
@@ -187,11 +170,35 @@ public final class HDF5File {
         return id
     }
 
+    /// What `path` names, or nil when nothing is there; throws when HDF5 cannot tell (a damaged file).
+    func lookup(_ path: String) throws(CheckpointError) -> HDF5ObjectKind? {
+        let id = try handle()
+        var kind = HDF5ObjectKind.group
+        var prefix = ""
+        // H5Lexists fails (rather than answering no) below a missing or non-group parent: walk down.
+        for component in Self.absolute(path).split(separator: "/") {
+            guard kind == .group else { return nil }
+            prefix += "/" + component
+            let exists = H5Lexists(id, prefix, hid_t(H5P_DEFAULT))
+            if exists == 0 { return nil }
+            guard exists > 0 else { throw failure("look up the path", prefix) }
+            let object = H5Oopen(id, prefix, hid_t(H5P_DEFAULT))
+            guard object >= 0 else { throw failure("open the object", prefix) }
+            switch H5Iget_type(object) {
+            case H5I_GROUP: kind = .group
+            case H5I_DATASET: kind = .dataset
+            default: kind = .other
+            }
+            _ = H5Oclose(object)
+        }
+        return kind
+    }
+
     /// Opens the object at `path`, checking that it is an `expected` when one is given.
     func openObject(_ path: String, expecting expected: HDF5ObjectKind?) throws(CheckpointError) -> HID {
         let id = try handle()
         let path = Self.absolute(path)
-        guard let kind = kind(of: path) else {
+        guard let kind = try lookup(path) else {
             throw .missingObject(file: fileName, path: path, expected: expected?.rawValue ?? "object")
         }
         if let expected, kind != expected {
