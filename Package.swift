@@ -53,6 +53,8 @@ let package = Package(
         .target(name: "MinnowModels", dependencies: ["MinnowNN"]),
         // A safe Swift API over HDF5 files (groups, float32/int64/uint64 datasets, attributes, atomic writes).
         .target(name: "MinnowHDF5", dependencies: ["CHDF5", "MinnowTensor"]),
+        // Checkpoints in the layout of docs/checkpoint-format.md: model, optimizer, training state.
+        .target(name: "MinnowCheckpoint", dependencies: ["MinnowHDF5", "MinnowNN", "MinnowModels", "MinnowTensor"]),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels"]),
         // The command-line tool: parses arguments, calls the modules.
@@ -68,6 +70,8 @@ let package = Package(
 
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowHDF5Tests", dependencies: ["MinnowHDF5", "MinnowTensor"]),
+        .testTarget(name: "MinnowCheckpointTests",
+                    dependencies: ["MinnowCheckpoint", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowTensor"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowTestSupport"]),
     ]
 )
