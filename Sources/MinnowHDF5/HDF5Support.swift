@@ -96,7 +96,7 @@ func describeType(_ type: hid_t) -> String {
     }
 }
 
-/// The name HDF5 types are compared under: the element type a stored type would read as, if any.
+/// The Minnow element type a stored HDF5 type holds exactly, or nil (float64, int32, strings, ...).
 func elementType(of type: hid_t) -> HDF5ElementType? {
     let size = H5Tget_size(type)
     switch H5Tget_class(type) {
