@@ -36,6 +36,7 @@ let package = Package(
         // C libraries.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
 
         // Raw-pointer fp32 kernels (no tensors, no shape checks): conv, depthwise, pooling, BN.
         .target(
@@ -53,7 +54,11 @@ let package = Package(
         // Model zoo: ResNet, MobileNetV1/V2, SqueezeNet, plain CNN; named presets.
         .target(name: "MinnowModels", dependencies: ["MinnowNN"]),
         // Training loop, evaluation, metrics logs, progress, run folders.
-        .target(name: "MinnowTraining", dependencies: ["MinnowNN", "MinnowModels", "MinnowData"]),
+        .target(name: "MinnowTraining", dependencies: ["MinnowNN", "MinnowModels", "MinnowData", "MinnowCheckpoint"]),
+        // A safe Swift API over HDF5 files (groups, float32/int64/uint64 datasets, attributes, atomic writes).
+        .target(name: "MinnowHDF5", dependencies: ["CHDF5", "MinnowTensor"]),
+        // Checkpoints in the layout of docs/checkpoint-format.md: model, optimizer, training state.
+        .target(name: "MinnowCheckpoint", dependencies: ["MinnowHDF5", "MinnowNN", "MinnowModels", "MinnowTensor"]),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels"]),
         // The command-line tool: parses arguments, calls the modules.
@@ -73,5 +78,8 @@ let package = Package(
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowBench", "MinnowTestSupport"]),
         .testTarget(name: "MinnowTrainingTests", dependencies: ["MinnowTraining", "MinnowData", "MinnowModels"]),
         .testTarget(name: "MinnowDataTests", dependencies: ["MinnowData", "MinnowTestSupport"]),
+        .testTarget(name: "MinnowHDF5Tests", dependencies: ["MinnowHDF5", "MinnowTensor"]),
+        .testTarget(name: "MinnowCheckpointTests",
+                    dependencies: ["MinnowCheckpoint", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowTensor"]),
     ]
 )

@@ -49,6 +49,10 @@ open class Module: @unchecked Sendable {
 
     public init() {}
 
+    /// When true, the elements of this module's array properties are named by their index alone
+    /// (`features.3.conv`), as PyTorch names `nn.Sequential` children, rather than `features.layers.3.conv`.
+    open var namesArrayElementsByIndex: Bool { false }
+
     /// Sets training (`true`) or evaluation mode on this module and every submodule.
     public func train(_ on: Bool = true) {
         visitModules { _, module in module.isTraining = on }
@@ -102,7 +106,11 @@ open class Module: @unchecked Sendable {
             mirror = current.superclassMirror
         }
         for (label, value) in children {
-            Module.visit(value, path: prefix + label, body)
+            if namesArrayElementsByIndex, let array = value as? [Any] {
+                for (index, element) in array.enumerated() { Module.visit(element, path: prefix + "\(index)", body) }
+            } else {
+                Module.visit(value, path: prefix + label, body)
+            }
         }
     }
 

@@ -51,7 +51,7 @@ final class ModelZooTests: XCTestCase {
         let model = try ModelZoo.build(ModelConfig.preset("teacher")!)
         let paths = model.namedParameters().map(\.path)
         XCTAssertEqual(paths.first, "stem.conv.filter")
-        XCTAssertTrue(paths.contains("layers.layers.2.shortcut.layers.0.filter"), "\(paths.prefix(20))")
+        XCTAssertTrue(paths.contains("layers.2.shortcut.0.filter"), "\(paths.prefix(20))")
         XCTAssertEqual(Set(paths).count, paths.count, "paths are unique")
         let buffers = model.namedBuffers().map(\.path)
         XCTAssertTrue(buffers.contains("stem.bn.runningMean"))

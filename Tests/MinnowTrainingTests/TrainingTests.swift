@@ -60,7 +60,7 @@ final class TrainingTests: XCTestCase {
         let (lossesB, weightsB) = try run()
         XCTAssertEqual(lossesA, lossesB)
         XCTAssertEqual(weightsA.count, weightsB.count)
-        let firstDifference = zip(weightsA, weightsB).firstIndex { $0.bitPattern != $1.bitPattern }
+        let firstDifference = weightsA.indices.first { weightsA[$0].bitPattern != weightsB[$0].bitPattern }
         XCTAssertNil(firstDifference, "weights differ first at \(firstDifference ?? -1)")
     }
 

@@ -92,6 +92,7 @@ public final class Dropout: Module, Layer {
 public final class Sequential: Module, Layer {
     public let layers: [any Layer]
     public init(_ layers: [any Layer]) { self.layers = layers }
+    public override var namesArrayElementsByIndex: Bool { true }
     public func callAsFunction(_ input: Tensor) -> Tensor {
         layers.reduce(input) { x, layer in layer(x) }
     }

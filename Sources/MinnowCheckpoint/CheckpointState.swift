@@ -1,0 +1,43 @@
+import MinnowTensor
+
+/// Where a training run stands, for exact resume (docs/checkpoint-format.md, `/training`).
+public struct TrainingState: Equatable, Sendable {
+    /// Completed epochs.
+    public var epoch: Int
+    /// Optimizer steps taken in the whole run.
+    public var step: Int
+    /// Batches done in the current epoch (0 at an epoch boundary).
+    public var batch: Int
+    /// Threads used: bit-identical resume needs the same count.
+    public var threads: Int
+    /// The trainer's random generators by name (`data_order`, `augmentation`, ...).
+    public var generators: [String: SeededGenerator]
+
+    public init(epoch: Int, step: Int, batch: Int = 0, threads: Int, generators: [String: SeededGenerator] = [:]) {
+        self.epoch = epoch
+        self.step = step
+        self.batch = batch
+        self.threads = threads
+        self.generators = generators
+    }
+}
+
+/// Where a checkpoint came from (docs/checkpoint-format.md, `/provenance`).
+public struct Provenance: Equatable, Sendable {
+    public var minnowVersion: String
+    /// The command line, one argument per element.
+    public var commandLine: [String]
+    /// The data set: a name and, ideally, file digests (JSON).
+    public var dataset: String
+    public var seed: UInt64
+    /// Creation time, ISO 8601 in UTC (`2026-01-31T12:00:00Z`).
+    public var createdUTC: String
+
+    public init(minnowVersion: String, commandLine: [String], dataset: String, seed: UInt64, createdUTC: String) {
+        self.minnowVersion = minnowVersion
+        self.commandLine = commandLine
+        self.dataset = dataset
+        self.seed = seed
+        self.createdUTC = createdUTC
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import MinnowHDF5
+import MinnowModels
+import MinnowNN
+import MinnowTensor
+
+/// Minnow checkpoints: one HDF5 file per checkpoint in the layout of docs/checkpoint-format.md.
+///
+/// `save` writes everything in one atomic call; `loadModel` rebuilds a model from the checkpoint
+/// alone; `loadOptimizer` and `loadTraining` restore what an exact resume needs. Every failure is
+/// a `CheckpointError` naming the file, the path inside it and what is wrong.
+public enum ModelCheckpoint {
+    /// The layout version this Minnow writes, and the newest it reads.
+    public static let formatVersion: Int64 = 1
+    /// The root `format` attribute that marks a Minnow checkpoint.
+    public static let formatName = "minnow.checkpoint"
+
+    /// Writes a checkpoint of `model` (built from `config`) to `url`, atomically: a crash at any
+    /// moment leaves the previous file there intact. Optional parts are written when given.
+    public static func save(_ model: Module, config: ModelConfig, to url: URL,
+                            optimizer: (any Optimizer)? = nil, training: TrainingState? = nil,
+                            metricsHistoryJSON: String? = nil, provenance: Provenance? = nil) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let configJSON = String(decoding: try encoder.encode(config), as: UTF8.self)
+        try HDF5File.writeAtomically(to: url) { file in
+            try file.setAttribute("format", formatName)
+            try file.setAttribute("format_version", formatVersion)
+            try file.write(string: configJSON, to: "/config")
+            try file.createGroup("/model")
+            for (path, parameter) in model.namedParameters() {
+                try writeTensor(parameter.value, to: location(path, in: "model"), in: file)
+            }
+            for (path, buffer) in model.namedBuffers() {
+                try writeTensor(buffer.value, to: location(path, in: "buffers"), in: file)
+            }
+            if let optimizer { try saveOptimizer(optimizer, in: file) }
+            if let training { try saveTraining(training, model: model, in: file) }
+            if let metricsHistoryJSON { try file.write(string: metricsHistoryJSON, to: "/metrics/history") }
+            if let provenance { try saveProvenance(provenance, in: file) }
+        }
+    }
+
+    /// Opens a checkpoint read-only after checking that it is one and that this Minnow reads its version.
+    public static func open(_ url: URL) throws(CheckpointError) -> HDF5File {
+        let file = try HDF5File.open(url)
+        guard file.hasAttribute("format"), try file.stringAttribute("format") == formatName else {
+            throw .invalidContent(file: url.path, path: "/", detail: "not a Minnow checkpoint (no format = \"\(formatName)\" attribute)")
+        }
+        let version = try file.attribute("format_version", as: Int64.self)
+        guard version >= 1, version <= formatVersion else {
+            throw .unsupportedFormatVersion(file: url.path, found: version, supported: formatVersion)
+        }
+        return file
+    }
+
+    /// Rebuilds the model described by the checkpoint's config and loads its weights.
+    public static func loadModel(from url: URL) throws(CheckpointError) -> (model: any Layer, config: ModelConfig) {
+        let file = try open(url)
+        let config = try readConfig(file)
+        let model: any Layer
+        do {
+            model = try ModelZoo.build(config)
+        } catch {
+            throw .invalidContent(file: url.path, path: "/config", detail: error.description)
+        }
+        try loadWeights(into: model, from: file)
+        return (model, config)
+    }
+
+    /// The model config stored at `/config`.
+    public static func readConfig(_ file: HDF5File) throws(CheckpointError) -> ModelConfig {
+        let json = try file.readString("/config")
+        do {
+            return try JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8))
+        } catch {
+            throw .invalidContent(file: file.url.path, path: "/config", detail: "not a model config: \(error)")
+        }
+    }
+
+    /// Loads every parameter and buffer of `model`, checking that each exists with the model's
+    /// shape and that the file holds none the model lacks. All or nothing: on error the model is unchanged.
+    public static func loadWeights(into model: Module, from file: HDF5File) throws(CheckpointError) {
+        let parameters = model.namedParameters(), buffers = model.namedBuffers()
+        var parameterValues: [Tensor] = [], bufferValues: [Tensor] = []
+        for (path, parameter) in parameters {
+            parameterValues.append(try file.readTensor(location(path, in: "model"), expectedShape: parameter.shape))
+        }
+        for (path, buffer) in buffers {
+            bufferValues.append(try file.readTensor(location(path, in: "buffers"), expectedShape: buffer.value.shape))
+        }
+        try checkNoExtras(in: file, section: "model", expected: Set(parameters.map { location($0.path, in: "model") }))
+        try checkNoExtras(in: file, section: "buffers", expected: Set(buffers.map { location($0.path, in: "buffers") }))
+        for ((_, parameter), value) in zip(parameters, parameterValues) { parameter.assign(value) }
+        for ((_, buffer), value) in zip(buffers, bufferValues) { buffer.value = value }
+    }
+
+    // MARK: Layout helpers
+
+    /// Where a dotted module path lives: `features.3.conv.filter` in section `model` is
+    /// `/model/features.3.conv/filter` (one group per module path).
+    static func location(_ path: String, in section: String) -> String {
+        guard let dot = path.lastIndex(of: ".") else { return "/\(section)/\(path)" }
+        return "/\(section)/\(path[..<dot])/\(path[path.index(after: dot)...])"
+    }
+
+    /// Writes `tensor` with its `layout` attribute (HWIO filters, IO linear weights, C vectors).
+    static func writeTensor(_ tensor: Tensor, to location: String, in file: HDF5File) throws(CheckpointError) {
+        try file.write(tensor, to: location)
+        if let layout = [1: "C", 2: "IO", 4: "HWIO"][tensor.rank] {
+            try file.setAttribute("layout", layout, at: location)
+        }
+    }
+
+    /// Every dataset under `/section` must be one the model expects: an extra one means the
+    /// checkpoint is of another architecture.
+    private static func checkNoExtras(in file: HDF5File, section: String, expected: Set<String>) throws(CheckpointError) {
+        guard file.exists("/\(section)") else { return }
+        for name in try file.members(of: "/\(section)") {
+            let path = "/\(section)/\(name)"
+            let datasets = try file.kind(of: path) == .group ? file.members(of: path).map { "\(path)/\($0)" } : [path]
+            for dataset in datasets where !expected.contains(dataset) {
+                throw .invalidContent(file: file.url.path, path: dataset, detail: "the model has no such tensor")
+            }
+        }
+    }
+}

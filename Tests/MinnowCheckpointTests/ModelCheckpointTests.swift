@@ -1,0 +1,121 @@
+import Foundation
+import MinnowCheckpoint
+import MinnowHDF5
+import MinnowModels
+import MinnowNN
+import MinnowTensor
+import XCTest
+
+final class ModelCheckpointTests: XCTestCase {
+    private var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("minnow-ckpt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    private func bits(_ tensor: Tensor) -> [UInt32] { tensor.scalars.map(\.bitPattern) }
+
+    /// A model whose buffers, optimizer slots and dropout generator all differ from a fresh build.
+    private func trainedLookingModel(_ config: ModelConfig) throws -> (any Layer, SGD) {
+        let model = try ModelZoo.build(config)
+        var generator = SeededGenerator(seed: 99)
+        for (_, buffer) in model.namedBuffers() {
+            buffer.value = Tensor.randomUniform(buffer.value.shape, low: 0.5, high: 2, generator: &generator)
+        }
+        let optimizer = SGD(learningRate: 0.05, momentum: 0.85, nesterov: true, weightDecay: 5e-4)
+        for (path, parameter) in model.namedParameters() {
+            optimizer.slots[path] = ["momentum": Tensor.randomNormal(parameter.shape, generator: &generator)]
+        }
+        optimizer.stepCount = 17
+        model.visitModules { _, module in
+            if let dropout = module as? Dropout { for _ in 0..<5 { _ = dropout.generator.next() } }
+        }
+        return (model, optimizer)
+    }
+
+    func testSaveThenLoadIsBitIdentical() throws {
+        let config = ModelConfig.preset("student_mbv2")!
+        let (model, optimizer) = try trainedLookingModel(config)
+        var dataOrder = SeededGenerator(seed: 5)
+        _ = dataOrder.next()
+        let training = TrainingState(epoch: 3, step: 17, batch: 2, threads: 2, generators: ["data_order": dataOrder])
+        let provenance = Provenance(minnowVersion: "0.1.0", commandLine: ["minnow", "train", "--model", "student_mbv2"],
+                                    dataset: "fashion-mnist", seed: 42, createdUTC: "2026-01-31T12:00:00Z")
+        let url = folder.appendingPathComponent("last.h5")
+        try ModelCheckpoint.save(model, config: config, to: url, optimizer: optimizer, training: training,
+                                 metricsHistoryJSON: "[{\"epoch\": 1}]", provenance: provenance)
+
+        let (loaded, loadedConfig) = try ModelCheckpoint.loadModel(from: url)
+        XCTAssertEqual(loadedConfig, config)
+        XCTAssertEqual(loaded.namedParameters().map(\.path), model.namedParameters().map(\.path))
+        XCTAssertEqual(loaded.namedBuffers().map(\.path), model.namedBuffers().map(\.path))
+        XCTAssertGreaterThan(model.namedBuffers().count, 0)
+        for ((path, expected), (_, actual)) in zip(model.namedParameters(), loaded.namedParameters()) {
+            XCTAssertEqual(bits(actual.value), bits(expected.value), path)
+        }
+        for ((path, expected), (_, actual)) in zip(model.namedBuffers(), loaded.namedBuffers()) {
+            XCTAssertEqual(bits(actual.value), bits(expected.value), path)
+        }
+
+        let file = try ModelCheckpoint.open(url)
+        let restored = try XCTUnwrap(try ModelCheckpoint.loadOptimizer(from: file, model: loaded) as? SGD)
+        XCTAssertEqual(restored.stepCount, 17)
+        XCTAssertEqual(restored.learningRate.bitPattern, optimizer.learningRate.bitPattern)
+        XCTAssertEqual(restored.momentum.bitPattern, optimizer.momentum.bitPattern)
+        XCTAssertTrue(restored.nesterov)
+        XCTAssertEqual(Set(restored.slots.keys), Set(optimizer.slots.keys))
+        for (path, slots) in optimizer.slots {
+            XCTAssertEqual(bits(try XCTUnwrap(restored.slots[path]?["momentum"])), bits(slots["momentum"]!), path)
+        }
+        XCTAssertEqual(try ModelCheckpoint.loadTraining(from: file, into: loaded), training)
+        let dropoutStates = { (model: Module) -> [[UInt64]] in
+            var states: [[UInt64]] = []
+            model.visitModules { _, module in if let dropout = module as? Dropout { states.append(dropout.generator.state) } }
+            return states
+        }
+        XCTAssertFalse(dropoutStates(model).isEmpty)
+        XCTAssertEqual(dropoutStates(loaded), dropoutStates(model))
+        XCTAssertEqual(try ModelCheckpoint.metricsHistory(in: file), "[{\"epoch\": 1}]")
+        XCTAssertEqual(try ModelCheckpoint.loadProvenance(from: file), provenance)
+    }
+
+    func testShapesThatDoNotFitTheModelAreNamed() throws {
+        let config = ModelConfig.preset("student_squeeze")!
+        let url = folder.appendingPathComponent("squeeze.h5")
+        try ModelCheckpoint.save(try ModelZoo.build(config), config: config, to: url)
+        var other = config
+        other.classes = 100
+        let model = try ModelZoo.build(other)
+        let before = model.namedParameters().map { bits($0.parameter.value) }
+        XCTAssertThrowsError(try ModelCheckpoint.loadWeights(into: model, from: try ModelCheckpoint.open(url))) { error in
+            guard case let .shapeMismatch(file, _, expected, found)? = error as? CheckpointError else {
+                return XCTFail("expected a shape mismatch, got \(error)")
+            }
+            XCTAssertEqual(file, url.path)
+            XCTAssertEqual(expected.last, 100)
+            XCTAssertEqual(found.last, 10)
+        }
+        XCTAssertEqual(model.namedParameters().map { bits($0.parameter.value) }, before, "a failed load changes nothing")
+    }
+
+    func testNewerFormatAndNonCheckpointsAreRefused() throws {
+        let newer = folder.appendingPathComponent("newer.h5")
+        try HDF5File.writeAtomically(to: newer) { file in
+            try file.setAttribute("format", ModelCheckpoint.formatName)
+            try file.setAttribute("format_version", ModelCheckpoint.formatVersion + 1)
+        }
+        XCTAssertThrowsError(try ModelCheckpoint.open(newer)) { error in
+            XCTAssertEqual(error as? CheckpointError, .unsupportedFormatVersion(file: newer.path, found: 2, supported: 1))
+        }
+        let plain = folder.appendingPathComponent("plain.h5")
+        try HDF5File.writeAtomically(to: plain) { file in try file.write(Tensor.ones([2]), to: "/x") }
+        XCTAssertThrowsError(try ModelCheckpoint.loadModel(from: plain)) { error in
+            guard case .invalidContent(_, "/", _)? = error as? CheckpointError else { return XCTFail("\(error)") }
+        }
+    }
+}
