@@ -1,10 +1,11 @@
 import Foundation
+import MinnowCheckpoint
 import MinnowData
 import MinnowNN
 import MinnowTensor
 
 /// A training run with its run folder: data, trainer, per-epoch evaluation, `metrics.jsonl`,
-/// `config.json`, and checkpoints.
+/// `config.json`, and HDF5 checkpoints `last.h5` (after every epoch) and `best.h5` (best test top-1).
 ///
 /// ```swift
 /// let config = TrainingConfig(model: ModelConfig.preset("student_mbv2")!, epochs: 3)
@@ -74,12 +75,38 @@ public final class TrainingRun {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(manifest).write(to: directory.appendingPathComponent("config.json"), options: .atomic)
         let log = try JSONLinesWriter(url: directory.appendingPathComponent("metrics.jsonl"))
+        var lastCheckpoint: String?
+        var bestTop1 = trainer.history.compactMap { $0.test?.top1 }.max() ?? -1
         while trainer.completedEpochs < manifest.training.epochs {
             let epoch = trainLoader.epoch(trainer.completedEpochs)
             let record = try trainer.trainEpoch(batches: epoch.labeled, steps: trainLoader.batchesPerEpoch,
-                                                testBatches: testLoader.epoch(0).labeled, observer: observer)
+                                                testBatches: testLoader.epoch(0).labeled, observer: observer,
+                                                lastCheckpoint: lastCheckpoint)
             try log.write(record)
+            lastCheckpoint = try saveCheckpoint(named: "last.h5").path
+            if let top1 = record.test?.top1, top1 > bestTop1 {
+                bestTop1 = top1
+                try saveCheckpoint(named: "best.h5")
+            }
         }
         return trainer.history
+    }
+
+    /// Writes the model, optimizer, training position, metrics and provenance to `name` in the run folder, atomically.
+    @discardableResult
+    public func saveCheckpoint(named name: String) throws -> URL {
+        let url = directory.appendingPathComponent(name)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let history = String(decoding: try encoder.encode(trainer.history), as: UTF8.self)
+        let state = TrainingState(epoch: trainer.completedEpochs, step: trainer.globalStep,
+                                  threads: ThreadPoolInfo.threadCount)
+        let provenance = Provenance(
+            minnowVersion: MinnowVersion.current, commandLine: manifest.commandLine,
+            dataset: manifest.dataset.rawValue + (manifest.trainSubset.map { " (random subset of \($0))" } ?? ""),
+            seed: manifest.training.seed, createdUTC: ISO8601DateFormatter().string(from: Date()))
+        try ModelCheckpoint.save(trainer.model, config: manifest.training.model, to: url, optimizer: trainer.optimizer,
+                                 training: state, metricsHistoryJSON: history, provenance: provenance)
+        return url
     }
 }

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import MinnowCheckpoint
+import MinnowData
+import MinnowHDF5
+import MinnowModels
+import MinnowNN
+import MinnowTraining
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a checkpoint on a data set's test split: loss, top-1 and top-5 accuracy.",
+        discussion: "Example: minnow eval runs/mbv2/best.h5")
+
+    @Argument(help: "A Minnow checkpoint (.h5), e.g. runs/NAME/best.h5.") var checkpoint: String
+    @Option(help: "Data set (default: the one the checkpoint was trained on).") var dataset: DatasetChoice?
+    @Option(help: "Folder with the data set's files.") var dataDir: String?
+    @Option(help: "Images per batch.") var batchSize = 256
+    @Flag(help: "Print the result as one JSON object.") var json = false
+
+    func run() throws {
+        do {
+            let url = URL(fileURLWithPath: checkpoint)
+            let (model, config) = try ModelCheckpoint.loadModel(from: url)
+            let choice = try dataset ?? Self.trainedDataset(of: url, config: config)
+            let test = try choice.load(directory: dataDir.map { URL(fileURLWithPath: $0) }).test
+            guard test.imageShape == config.inputShape, test.classCount == config.classes else {
+                throw CLIError(message: "\(checkpoint): the model takes \(config.inputShape) images with \(config.classes) classes; \(choice.rawValue) has \(test.imageShape) and \(test.classCount)")
+            }
+            let loader = DataLoader(dataset: test, batchSize: batchSize, normalization: choice.normalization, shuffle: false)
+            let result = evaluate(model, batches: loader.epoch(0).labeled, classes: config.classes)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            } else {
+                var line = String(format: "%@ on %@ test (%d images): loss %.4f  top-1 %.2f%%", checkpoint, choice.rawValue,
+                                  result.count, result.loss, result.top1 * 100)
+                if let top5 = result.top5 { line += String(format: "  top-5 %.2f%%", top5 * 100) }
+                print(line)
+            }
+        } catch let error as CustomStringConvertible & Error {
+            throw CLIError(message: error.description)
+        }
+    }
+
+    /// The data set named in the checkpoint's provenance, else the one whose images fit the model.
+    static func trainedDataset(of url: URL, config: ModelConfig) throws -> DatasetChoice {
+        let file = try ModelCheckpoint.open(url)
+        if let provenance = try? ModelCheckpoint.loadProvenance(from: file),
+           let choice = DatasetChoice.allCases.first(where: { provenance.dataset.hasPrefix($0.rawValue) }) {
+            return choice
+        }
+        guard let choice = DatasetChoice.allCases.first(where: { $0.imageShape == config.inputShape }) else {
+            throw CLIError(message: "\(url.path): no data set has \(config.inputShape) images; pass --dataset")
+        }
+        return choice
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a checkpoint holds: architecture summary, parameters, metrics and provenance.")
+
+    @Argument(help: "A Minnow checkpoint (.h5).") var checkpoint: String
+
+    func run() throws {
+        do {
+            try show(URL(fileURLWithPath: checkpoint))
+        } catch let error as CheckpointError {
+            throw CLIError(message: error.description)
+        }
+    }
+
+    private func show(_ url: URL) throws(CheckpointError) {
+        let (model, config) = try ModelCheckpoint.loadModel(from: url)
+        let file = try ModelCheckpoint.open(url)
+        print("\(checkpoint): \(config.architecture.rawValue), width \(config.width), input \(config.inputShape), \(config.classes) classes")
+        print(ModelSummary(model: model, inputShape: [1] + config.inputShape))
+        if file.exists("/provenance") {
+            let provenance = try ModelCheckpoint.loadProvenance(from: file)
+            print("\nprovenance: Minnow \(provenance.minnowVersion), created \(provenance.createdUTC), data set \(provenance.dataset), seed \(provenance.seed)")
+            print("command: \(provenance.commandLine.joined(separator: " "))")
+        }
+        guard let history = try ModelCheckpoint.metricsHistory(in: file) else { return }
+        let records = (try? JSONDecoder().decode([EpochRecord].self, from: Data(history.utf8))) ?? []
+        print("\nmetrics:")
+        for record in records {
+            let test = record.test.map { String(format: "  test top-1 %.2f%%", $0.top1 * 100) } ?? ""
+            print(String(format: "  epoch %d  train loss %.4f acc %.2f%%", record.epoch, record.trainLoss, record.trainAccuracy * 100) + test)
+        }
+    }
+}
