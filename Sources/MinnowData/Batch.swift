@@ -29,6 +29,15 @@ public struct Batch: Sendable {
     public let labels: [Int]
     /// The position of each image in the data set.
     public let indices: [Int]
+
+    /// A batch of `images` (`[batch, height, width, channels]`) with their labels and data-set positions.
+    public init(images: Tensor, labels: [Int], indices: [Int]) {
+        require(images.shape.first == labels.count && labels.count == indices.count,
+                "Batch: \(images.shape.first ?? 0) images, \(labels.count) labels and \(indices.count) indices must match")
+        self.images = images
+        self.labels = labels
+        self.indices = indices
+    }
 }
 
 /// Turns data set bytes into normalized (and optionally augmented) `Float` batches.

@@ -34,8 +34,3 @@ public enum DatasetChoice: String, Codable, Sendable, CaseIterable {
         }
     }
 }
-
-extension DataLoader.Epoch {
-    /// The batches as `(images, labels)` pairs for the trainer.
-    public var labeled: LazyMapSequence<DataLoader.Epoch, LabeledBatch> { lazy.map { ($0.images, $0.labels) } }
-}

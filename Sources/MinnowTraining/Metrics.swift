@@ -1,4 +1,5 @@
 import Foundation
+import MinnowData
 import MinnowNN
 import MinnowTensor
 
@@ -45,7 +46,7 @@ public struct AccuracyMeter: Sendable {
 }
 
 /// Evaluates `model` in evaluation mode without gradients on `batches`; restores the mode after.
-public func evaluate(_ model: some Layer, batches: some Sequence<(images: Tensor, labels: [Int])>, classes: Int) -> EvaluationResult {
+public func evaluate(_ model: some Layer, batches: some Sequence<Batch>, classes: Int) -> EvaluationResult {
     let wasTraining = model.isTraining
     model.eval()
     defer { model.train(wasTraining) }

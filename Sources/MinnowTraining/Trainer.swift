@@ -1,4 +1,5 @@
 import Foundation
+import MinnowData
 import MinnowModels
 import MinnowNN
 import MinnowTensor
@@ -14,6 +15,8 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var trainSeconds: Double
     public var evalSeconds: Double
     public var learningRate: Float
+    /// Mean of each named loss term over the epoch (for objectives with several terms, e.g. distillation).
+    public var lossTerms: [String: Double]? = nil
 }
 
 /// Receives progress while a trainer runs (the CLI draws a progress bar or prints lines).
@@ -23,8 +26,6 @@ public protocol TrainingObserver: AnyObject {
     func epochFinished(_ record: EpochRecord)
 }
 
-/// A batch of NHWC images and their integer labels.
-public typealias LabeledBatch = (images: Tensor, labels: [Int])
 
 /// Runs a training recipe: the loop of forward, loss, backward, clipping, schedule and optimizer
 /// steps, with per-epoch evaluation. Deterministic for a given config and thread count.
@@ -37,6 +38,9 @@ public final class Trainer {
     /// Epochs completed so far.
     public var completedEpochs = 0
     public var history: [EpochRecord] = []
+    /// The training objective: the loss to minimize for the model's logits on a batch, and named terms to
+    /// log. The default is cross-entropy with the recipe's label smoothing; distillation replaces it.
+    public var objective: (_ logits: Tensor, _ batch: Batch) -> (loss: Tensor, terms: [String: Float])
 
     /// A trainer for `config`, with a freshly built model unless one is given.
     public init(config: TrainingConfig, model: (any Layer)? = nil) throws {
@@ -44,17 +48,16 @@ public final class Trainer {
         self.config = config
         self.model = try model ?? ModelZoo.build(config.model)
         optimizer = config.makeOptimizer()
-    }
-
-    /// The training loss of one batch (cross-entropy with the recipe's label smoothing).
-    public func loss(logits: Tensor, labels: [Int]) -> Tensor {
-        crossEntropy(logits: logits, labels: labels, labelSmoothing: config.labelSmoothing)
+        let smoothing = config.labelSmoothing
+        objective = { logits, batch in
+            (crossEntropy(logits: logits, labels: batch.labels, labelSmoothing: smoothing), [:])
+        }
     }
 
     /// Trains one epoch on `batches` (`steps` of them), then evaluates on `testBatches` if given.
     /// Stops with `TrainingError.nonFiniteLoss` before applying a step whose loss is NaN or infinite.
     public func trainEpoch(
-        batches: some Sequence<LabeledBatch>, steps: Int, testBatches: (some Sequence<LabeledBatch>)?,
+        batches: some Sequence<Batch>, steps: Int, testBatches: (some Sequence<Batch>)?,
         observer: TrainingObserver?, lastCheckpoint: String? = nil
     ) throws -> EpochRecord {
         let epoch = completedEpochs + 1
@@ -65,11 +68,12 @@ public final class Trainer {
         let clock = ContinuousClock()
         let start = clock.now
         var step = 0
+        var termSums: [String: Double] = [:]
         for batch in batches {
             schedule.apply(to: optimizer, step: globalStep)
             model.zeroGrad()
             let logits = model(batch.images)
-            let loss = self.loss(logits: logits, labels: batch.labels)
+            let (loss, terms) = objective(logits, batch)
             let value = loss.item
             guard value.isFinite else {
                 throw TrainingError.nonFiniteLoss(epoch: epoch, step: globalStep, loss: value, lastCheckpoint: lastCheckpoint)
@@ -78,6 +82,7 @@ public final class Trainer {
             if let clipNorm = config.clipNorm { clipGradientNorm(model.parameters, maxNorm: clipNorm) }
             optimizer.step(model)
             meter.add(logits: logits.detached(), labels: batch.labels, meanLoss: value)
+            for (name, term) in terms { termSums[name, default: 0] += Double(term) }
             globalStep += 1
             step += 1
             observer?.stepFinished(step: step, steps: steps, loss: value, learningRate: optimizer.learningRate)
@@ -90,7 +95,8 @@ public final class Trainer {
         let record = EpochRecord(
             epoch: epoch, globalStep: globalStep, trainLoss: train.loss, trainAccuracy: train.top1, test: test,
             imagesPerSecond: Double(train.count) / max(trainSeconds, 1e-9), trainSeconds: trainSeconds,
-            evalSeconds: seconds(clock.now - evalStart), learningRate: optimizer.learningRate)
+            evalSeconds: seconds(clock.now - evalStart), learningRate: optimizer.learningRate,
+            lossTerms: termSums.isEmpty ? nil : termSums.mapValues { $0 / Double(max(step, 1)) })
         history.append(record)
         observer?.epochFinished(record)
         return record

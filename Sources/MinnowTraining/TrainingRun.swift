@@ -79,8 +79,8 @@ public final class TrainingRun {
         var bestTop1 = trainer.history.compactMap { $0.test?.top1 }.max() ?? -1
         while trainer.completedEpochs < manifest.training.epochs {
             let epoch = trainLoader.epoch(trainer.completedEpochs)
-            let record = try trainer.trainEpoch(batches: epoch.labeled, steps: trainLoader.batchesPerEpoch,
-                                                testBatches: testLoader.epoch(0).labeled, observer: observer,
+            let record = try trainer.trainEpoch(batches: epoch, steps: trainLoader.batchesPerEpoch,
+                                                testBatches: testLoader.epoch(0), observer: observer,
                                                 lastCheckpoint: lastCheckpoint)
             try log.write(record)
             lastCheckpoint = try saveCheckpoint(named: "last.h5").path

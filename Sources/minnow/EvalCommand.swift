@@ -28,7 +28,7 @@ struct Eval: ParsableCommand {
                 throw CLIError(message: "\(checkpoint): the model takes \(config.inputShape) images with \(config.classes) classes; \(choice.rawValue) has \(test.imageShape) and \(test.classCount)")
             }
             let loader = DataLoader(dataset: test, batchSize: batchSize, normalization: choice.normalization, shuffle: false)
-            let result = evaluate(model, batches: loader.epoch(0).labeled, classes: config.classes)
+            let result = evaluate(model, batches: loader.epoch(0), classes: config.classes)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]

@@ -22,10 +22,10 @@ final class TrainingTests: XCTestCase {
         return (Tensor(shape: [count, 8, 8, 1], scalars: values), labels)
     }
 
-    func batches(_ data: (images: Tensor, labels: [Int]), size: Int) -> [LabeledBatch] {
+    func batches(_ data: (images: Tensor, labels: [Int]), size: Int) -> [Batch] {
         stride(from: 0, to: data.labels.count, by: size).map { start in
             let range = Array(start..<min(start + size, data.labels.count))
-            return (data.images.gathered(rows: range), range.map { data.labels[$0] })
+            return Batch(images: data.images.gathered(rows: range), labels: range.map { data.labels[$0] }, indices: range)
         }
     }
 
@@ -52,7 +52,7 @@ final class TrainingTests: XCTestCase {
             let train = batches(Self.quadrantData(count: 256, seed: 3), size: 32)
             var losses: [Double] = []
             for _ in 0..<2 {
-                losses.append(try trainer.trainEpoch(batches: train, steps: train.count, testBatches: [LabeledBatch]?.none, observer: nil).trainLoss)
+                losses.append(try trainer.trainEpoch(batches: train, steps: train.count, testBatches: [Batch]?.none, observer: nil).trainLoss)
             }
             return (losses, trainer.model.parameters.flatMap(\.value.scalars))
         }
@@ -72,9 +72,9 @@ final class TrainingTests: XCTestCase {
         var data = batches(Self.quadrantData(count: 96, seed: 1), size: 32)
         var poisoned = data[2].images
         poisoned[[0, 0, 0, 0]] = .nan
-        data[2] = (poisoned, data[2].labels)
+        data[2] = Batch(images: poisoned, labels: data[2].labels, indices: data[2].indices)
         let before = trainer.model.parameters.flatMap(\.value.scalars)
-        XCTAssertThrowsError(try trainer.trainEpoch(batches: data, steps: 3, testBatches: [LabeledBatch]?.none, observer: nil)) { error in
+        XCTAssertThrowsError(try trainer.trainEpoch(batches: data, steps: 3, testBatches: [Batch]?.none, observer: nil)) { error in
             guard case TrainingError.nonFiniteLoss(_, let step, _, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(step, 2)
             XCTAssertTrue("\(error)".contains("step 2"), "\(error)")
@@ -105,8 +105,8 @@ final class TrainingTests: XCTestCase {
         let trainer = try Trainer(config: config)
         let loader = DataLoader(dataset: train, batchSize: 64, normalization: FashionMNIST.normalization, seed: 1, dropLast: true)
         let testLoader = DataLoader(dataset: test, batchSize: 250, normalization: FashionMNIST.normalization, shuffle: false)
-        let record = try trainer.trainEpoch(batches: loader.epoch(0).labeled, steps: loader.batchesPerEpoch,
-                                            testBatches: testLoader.epoch(0).labeled, observer: nil)
+        let record = try trainer.trainEpoch(batches: loader.epoch(0), steps: loader.batchesPerEpoch,
+                                            testBatches: testLoader.epoch(0), observer: nil)
         XCTAssertGreaterThan(record.test!.top1, 0.70, "test accuracy \(record.test!.top1)")
         XCTAssertEqual(record.test!.count, 1000)
     }
