@@ -77,6 +77,7 @@ let package = Package(
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowBench", "MinnowTestSupport"]),
         .testTarget(name: "MinnowTrainingTests", dependencies: ["MinnowTraining", "MinnowData", "MinnowModels"]),
+        .testTarget(name: "MinnowCLITests", dependencies: ["minnow"]),
         .testTarget(name: "MinnowDataTests", dependencies: ["MinnowData", "MinnowTestSupport"]),
         .testTarget(name: "MinnowHDF5Tests", dependencies: ["MinnowHDF5", "MinnowTensor"]),
         .testTarget(name: "MinnowCheckpointTests",

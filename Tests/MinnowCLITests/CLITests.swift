@@ -1,0 +1,88 @@
+import Foundation
+import XCTest
+
+/// The `minnow` binary, run as a user would: bad input gives a clear message and a non-zero exit.
+final class CLITests: XCTestCase {
+    /// The built `minnow` next to the test bundle (`swift test` builds every product).
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("minnow")
+    }
+
+    struct Result {
+        let status: Int32
+        let output: String
+    }
+
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
+            throw XCTSkip("\(Self.binary.path) is not built; run `swift build -c release` first")
+        }
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+
+    func testHelpExplainsTheCommands() throws {
+        let result = try run(["--help"])
+        XCTAssertEqual(result.status, 0)
+        for command in ["train", "eval", "inspect", "bench"] { XCTAssertTrue(result.output.contains(command), result.output) }
+        let train = try run(["train", "--help"])
+        XCTAssertTrue(train.output.contains("--learning-rate") || train.output.contains("--lr"), train.output)
+    }
+
+    func testUnknownModelNameFails() throws {
+        let result = try run(["train", "--model", "resnet9000", "--out", NSTemporaryDirectory() + "minnow-cli-unknown"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("unknown model 'resnet9000'"), result.output)
+        XCTAssertTrue(result.output.contains("student_mbv2"), "lists the choices: \(result.output)")
+    }
+
+    func testInvalidFlagValuesFail() throws {
+        for (arguments, expected) in [
+            (["--epochs", "0"], "epochs must be positive"),
+            (["--lr=-0.1"], "learning rate must be positive"),
+            (["--optimizer", "rmsprop"], "rmsprop"),
+            (["--label-smoothing", "1.5"], "label smoothing"),
+            (["--batch-size", "abc"], "abc"),
+        ] {
+            let result = try run(["train", "--model", "cnn", "--out", NSTemporaryDirectory() + "minnow-cli-bad"] + arguments)
+            XCTAssertNotEqual(result.status, 0, "\(arguments)")
+            XCTAssertTrue(result.output.contains(expected), "\(arguments): \(result.output)")
+        }
+    }
+
+    func testMissingDataSetSaysHowToInstallIt() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("minnow-cli-empty-\(getpid())")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let result = try run(["train", "--model", "cnn", "--epochs", "1", "--out", empty.path + "/run"],
+                             environment: ["MINNOW_FASHION_MNIST_DIR": empty.path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("apt-get install dataset-fashion-mnist"), result.output)
+        XCTAssertTrue(result.output.contains(empty.path), "names the folder: \(result.output)")
+    }
+
+    func testCorruptIDXFileIsNamed() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("minnow-cli-corrupt-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for name in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+            // A valid images header (2051, 10 x 28 x 28) but only 100 bytes of pixels: truncated.
+            var bytes: [UInt8] = name.contains("images") ? [0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 28, 0, 0, 0, 28] : [0, 0, 8, 1, 0, 0, 0, 10]
+            bytes += [UInt8](repeating: 1, count: name.contains("images") ? 100 : 10)
+            try Data(bytes).write(to: folder.appendingPathComponent(name))
+        }
+        let result = try run(["train", "--model", "cnn", "--epochs", "1", "--out", folder.path + "/run"],
+                             environment: ["MINNOW_FASHION_MNIST_DIR": folder.path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("train-images-idx3-ubyte") && result.output.contains("truncated"), result.output)
+    }
+}
