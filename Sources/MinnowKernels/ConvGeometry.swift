@@ -71,3 +71,16 @@ func validRange(offset: Int, step: Int, extent: Int, count: Int) -> Range<Int> {
     let high = min(count, floorDivide(extent - 1 - offset, step) + 1)
     return low ..< max(low, high)
 }
+
+/// `destination[k] = Σ_part partials[part * partStride + offset + k]` for `k` in `0..<count`:
+/// the reduction of per-thread partial sums.
+func sumPartials(
+    _ partials: UnsafePointer<Float>, parts: Int, partStride: Int, offset: Int, count: Int,
+    into destination: UnsafeMutablePointer<Float>
+) {
+    destination.update(from: partials + offset, count: count)
+    for part in 1..<max(1, parts) {
+        let source = partials + part * partStride + offset
+        for k in 0..<count { destination[k] += source[k] }
+    }
+}

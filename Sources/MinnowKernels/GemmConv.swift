@@ -177,13 +177,13 @@ enum GemmConv {
                 }
             }
         }
-        for (destination, offset, count) in [(gradFilter, 0, filterCount), (gradBias, filterCount, outChannels)] {
-            guard let destination else { continue }
-            destination.update(from: partials + offset, count: count)
-            for worker in 1..<plan.workers {
-                let source = partials + worker * partialSize + offset
-                for k in 0..<count { destination[k] += source[k] }
-            }
+        if let gradFilter {
+            sumPartials(partials, parts: plan.workers, partStride: partialSize, offset: 0, count: filterCount,
+                        into: gradFilter)
+        }
+        if let gradBias {
+            sumPartials(partials, parts: plan.workers, partStride: partialSize, offset: filterCount,
+                        count: outChannels, into: gradBias)
         }
     }
 }
