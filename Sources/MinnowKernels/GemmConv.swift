@@ -8,15 +8,16 @@ import Synchronization
 /// the filter gradient `patches^T x gradOutput`. A pointwise convolution (1x1, stride 1, no
 /// padding) is its own patch matrix: the input is used in place and nothing is copied.
 ///
-/// The batch is cut into chunks of whole images whose patch matrix stays near the L2 cache
-/// (`chunkFloats`); each pool thread claims chunks in turn and runs im2col and a single-threaded
-/// GEMM on its own scratch buffer, so the patches are multiplied while still in cache. Filter and
-/// bias gradients accumulate in per-thread buffers summed at the end. With fewer chunks than
-/// threads (a batch of one or two) the chunks run in sequence and each im2col and GEMM is split
-/// over the pool instead.
+/// The batch is cut into chunks of whole images; each pool thread claims chunks in turn and, block
+/// by block of output pixels, runs im2col and a single-threaded GEMM on its own scratch buffer
+/// (`blockFloats`, so the patches are multiplied while still in cache and memory stays bounded
+/// whatever the image size). Only the thread that owns an image scatters into its input gradient;
+/// filter and bias gradients accumulate in per-thread buffers summed at the end. With fewer chunks
+/// than threads (a batch of one or two) the chunks run in sequence and each im2col and GEMM is
+/// split over the pool instead.
 enum GemmConv {
-    /// Target size of one chunk's patch matrix, in floats (1 MB).
-    static let chunkFloats = 1 << 18
+    /// Target size of a block's patch matrix, in floats (1 MB, the L2 cache of one core).
+    static let blockFloats = 1 << 18
 
     struct Plan {
         /// 1x1, stride 1, no padding: the input is the patch matrix.
@@ -25,6 +26,8 @@ enum GemmConv {
         let chunks: Int
         /// Threads claiming chunks; 1 means chunks run in sequence with parallel kernels inside.
         let workers: Int
+        /// Output pixels per im2col block.
+        let blockPixels: Int
         /// Patch-matrix floats per worker.
         let scratchFloats: Int
 
@@ -32,11 +35,21 @@ enum GemmConv {
             pointwise = g.kernelHeight == 1 && g.kernelWidth == 1 && g.strideY == 1 && g.strideX == 1
                 && g.padY == 0 && g.padX == 0
             let threads = ThreadPool.shared.threadCount
-            let imageFloats = max(1, g.outHeight * g.outWidth * g.patchSize)
-            imagesPerChunk = max(1, min(chunkFloats / imageFloats, g.batch / (4 * threads)))
+            let pixelsPerImage = g.outHeight * g.outWidth
+            let imageFloats = max(1, pixelsPerImage * g.patchSize)
+            imagesPerChunk = max(1, min(blockFloats / imageFloats, g.batch / (4 * threads)))
             chunks = (g.batch + imagesPerChunk - 1) / imagesPerChunk
             workers = chunks >= 2 * threads ? threads : 1
-            scratchFloats = pointwise ? 0 : imagesPerChunk * imageFloats
+            blockPixels = pointwise ? imagesPerChunk * pixelsPerImage
+                : max(1, min(imagesPerChunk * pixelsPerImage, blockFloats / g.patchSize))
+            scratchFloats = pointwise ? 0 : blockPixels * g.patchSize
+        }
+
+        /// `pixels` in consecutive blocks of at most `blockPixels`.
+        func blocks(_ pixels: Range<Int>) -> [Range<Int>] {
+            stride(from: pixels.lowerBound, to: pixels.upperBound, by: blockPixels).map {
+                $0 ..< min($0 + blockPixels, pixels.upperBound)
+            }
         }
 
         /// Calls `body(images, worker, scratch)` for every chunk.
@@ -102,15 +115,15 @@ enum GemmConv {
         let pixelsPerImage = g.outHeight * g.outWidth
         let (outChannels, groupOut) = (g.outChannels, g.groupOutChannels)
         plan.forEachChunk(batch: g.batch) { images, _, scratch in
-            let pixels = images.lowerBound * pixelsPerImage ..< images.upperBound * pixelsPerImage
-            let out = output + pixels.lowerBound * outChannels
-            for group in 0..<g.groups {
-                let (a, lda) = plan.patches(g, input: input, group: group, pixels: pixels, scratch: scratch)
-                plan.gemm(false, false, m: pixels.count, n: groupOut, k: g.patchSize,
-                          a: a, lda: lda, b: filter + group * groupOut, ldb: outChannels,
-                          beta: 0, c: out + group * groupOut, ldc: outChannels)
-            }
-            if let bias {
+            for pixels in plan.blocks(images.lowerBound * pixelsPerImage ..< images.upperBound * pixelsPerImage) {
+                let out = output + pixels.lowerBound * outChannels
+                for group in 0..<g.groups {
+                    let (a, lda) = plan.patches(g, input: input, group: group, pixels: pixels, scratch: scratch)
+                    plan.gemm(false, false, m: pixels.count, n: groupOut, k: g.patchSize,
+                              a: a, lda: lda, b: filter + group * groupOut, ldb: outChannels,
+                              beta: 0, c: out + group * groupOut, ldc: outChannels)
+                }
+                guard let bias else { continue }
                 for row in 0..<pixels.count {
                     let y = out + row * outChannels
                     for o in 0..<outChannels { y[o] += bias[o] }
@@ -136,43 +149,41 @@ enum GemmConv {
         partials.initialize(repeating: 0, count: plan.workers * partialSize)
 
         plan.forEachChunk(batch: g.batch) { images, worker, scratch in
-            let pixels = images.lowerBound * pixelsPerImage ..< images.upperBound * pixelsPerImage
             let partial = partials + worker * partialSize
-            let dy = gradOutput + pixels.lowerBound * outChannels
-            if gradBias != nil {
-                let sums = partial + filterCount
-                for row in 0..<pixels.count {
-                    let source = dy + row * outChannels
-                    for o in 0..<outChannels { sums[o] += source[o] }
-                }
-            }
             if let gradInput, !plan.pointwise {
                 (gradInput + images.lowerBound * g.height * g.width * inChannels)
                     .update(repeating: 0, count: images.count * g.height * g.width * inChannels)
             }
-            for group in 0..<g.groups {
-                let dyGroup = dy + group * groupOut
-                let filterGroup = filter + group * groupOut
-                if gradFilter != nil {
-                    let (a, lda) = plan.patches(g, input: input, group: group, pixels: pixels, scratch: scratch)
-                    plan.gemm(true, false, m: patchSize, n: groupOut, k: pixels.count,
-                              a: a, lda: lda, b: dyGroup, ldb: outChannels,
-                              beta: 1, c: partial + group * groupOut, ldc: outChannels)
+            for pixels in plan.blocks(images.lowerBound * pixelsPerImage ..< images.upperBound * pixelsPerImage) {
+                let dy = gradOutput + pixels.lowerBound * outChannels
+                if gradBias != nil {
+                    let sums = partial + filterCount
+                    for row in 0..<pixels.count {
+                        let source = dy + row * outChannels
+                        for o in 0..<outChannels { sums[o] += source[o] }
+                    }
                 }
-                guard let gradInput else { continue }
-                if plan.pointwise {
-                    plan.gemm(false, true, m: pixels.count, n: groupIn, k: groupOut,
-                              a: dyGroup, lda: outChannels, b: filterGroup, ldb: outChannels,
-                              beta: 0, c: gradInput + pixels.lowerBound * inChannels + group * groupIn, ldc: inChannels)
-                } else {
-                    plan.gemm(false, true, m: pixels.count, n: patchSize, k: groupOut,
-                              a: dyGroup, lda: outChannels, b: filterGroup, ldb: outChannels,
-                              beta: 0, c: scratch, ldc: patchSize)
-                    ThreadPool.shared.parallelFor(range: images.count, grain: 1) { part in
-                        Im2Col.unpackAdding(
-                            g, patches: scratch + part.lowerBound * pixelsPerImage * patchSize, group: group,
-                            images: (images.lowerBound + part.lowerBound) ..< (images.lowerBound + part.upperBound),
-                            gradInput: gradInput)
+                for group in 0..<g.groups {
+                    let dyGroup = dy + group * groupOut
+                    let filterGroup = filter + group * groupOut
+                    if gradFilter != nil {
+                        let (a, lda) = plan.patches(g, input: input, group: group, pixels: pixels, scratch: scratch)
+                        plan.gemm(true, false, m: patchSize, n: groupOut, k: pixels.count,
+                                  a: a, lda: lda, b: dyGroup, ldb: outChannels,
+                                  beta: 1, c: partial + group * groupOut, ldc: outChannels)
+                    }
+                    guard let gradInput else { continue }
+                    if plan.pointwise {
+                        plan.gemm(false, true, m: pixels.count, n: groupIn, k: groupOut,
+                                  a: dyGroup, lda: outChannels, b: filterGroup, ldb: outChannels,
+                                  beta: 0, c: gradInput + pixels.lowerBound * inChannels + group * groupIn,
+                                  ldc: inChannels)
+                    } else {
+                        plan.gemm(false, true, m: pixels.count, n: patchSize, k: groupOut,
+                                  a: dyGroup, lda: outChannels, b: filterGroup, ldb: outChannels,
+                                  beta: 0, c: scratch, ldc: patchSize)
+                        // Neighbouring pixels share inputs: the scatter stays on this thread.
+                        Im2Col.unpackAdding(g, patches: scratch, group: group, pixels: pixels, gradInput: gradInput)
                     }
                 }
             }

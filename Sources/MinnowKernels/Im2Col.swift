@@ -48,32 +48,31 @@ enum Im2Col {
         }
     }
 
-    /// Adds the patch rows of every output pixel of `images` (contiguous from the first pixel of
-    /// `images.lowerBound`) back into `gradInput` at the input positions they were copied from.
+    /// Adds the patch rows of output pixels `pixels` (`pixels.count x patchSize`, contiguous) back
+    /// into `gradInput` at the input positions `pack` copied them from.
     static func unpackAdding(
-        _ g: ConvGeometry, patches: UnsafePointer<Float>, group: Int, images: Range<Int>,
+        _ g: ConvGeometry, patches: UnsafePointer<Float>, group: Int, pixels: Range<Int>,
         gradInput: UnsafeMutablePointer<Float>
     ) {
         let (groupChannels, channels) = (g.groupInChannels, g.inChannels)
-        let pixelsPerImage = g.outHeight * g.outWidth
-        for n in images {
-            var source = patches + (n - images.lowerBound) * pixelsPerImage * g.patchSize
-            for position in 0..<pixelsPerImage {
-                let (oh, ow) = position.quotientAndRemainder(dividingBy: g.outWidth)
-                let firstColumn = ow * g.strideX - g.padX
-                let columns = validRange(offset: firstColumn, step: g.dilationX, extent: g.width, count: g.kernelWidth)
-                for i in 0..<g.kernelHeight {
-                    let ih = oh * g.strideY - g.padY + i * g.dilationY
-                    if ih >= 0 && ih < g.height {
-                        let inputRow = gradInput + (n * g.height + ih) * g.width * channels + group * groupChannels
-                        for j in columns {
-                            let target = inputRow + (firstColumn + j * g.dilationX) * channels
-                            let patch = source + j * groupChannels
-                            for c in 0..<groupChannels { target[c] += patch[c] }
-                        }
+        let (outHeight, outWidth) = (g.outHeight, g.outWidth)
+        var source = patches
+        for pixel in pixels {
+            let (n, position) = pixel.quotientAndRemainder(dividingBy: outHeight * outWidth)
+            let (oh, ow) = position.quotientAndRemainder(dividingBy: outWidth)
+            let firstColumn = ow * g.strideX - g.padX
+            let columns = validRange(offset: firstColumn, step: g.dilationX, extent: g.width, count: g.kernelWidth)
+            for i in 0..<g.kernelHeight {
+                let ih = oh * g.strideY - g.padY + i * g.dilationY
+                if ih >= 0 && ih < g.height {
+                    let inputRow = gradInput + (n * g.height + ih) * g.width * channels + group * groupChannels
+                    for j in columns {
+                        let target = inputRow + (firstColumn + j * g.dilationX) * channels
+                        let patch = source + j * groupChannels
+                        for c in 0..<groupChannels { target[c] += patch[c] }
                     }
-                    source += g.kernelWidth * groupChannels
                 }
+                source += g.kernelWidth * groupChannels
             }
         }
     }

@@ -150,6 +150,9 @@ final class Conv2DTests: XCTestCase {
         compareWithReference(Case(input: [3, 9, 8, 3], kernel: (3, 3), outChannels: 4, padding: (2, 2), dilation: (2, 2)))
         compareWithReference(Case(input: [5, 9, 9, 6], kernel: (5, 5), outChannels: 8, stride: (2, 2), padding: (2, 2)))
         compareWithReference(Case(input: [1, 8, 8, 3], kernel: (1, 1), outChannels: 5, stride: (2, 2)))
+        // Patch matrices of more than one im2col block per image, with threads splitting the batch and without.
+        compareWithReference(Case(input: [8, 32, 30, 16], kernel: (5, 5), outChannels: 4, padding: (2, 2)))
+        compareWithReference(Case(input: [1, 40, 40, 12], kernel: (5, 5), outChannels: 3, stride: (1, 2), padding: (2, 1)))
     }
 
     func testDepthwiseMatchesReference() {
