@@ -16,7 +16,7 @@ public enum Conv2DKernel {
     public static func algorithm(for geometry: ConvGeometry) -> Algorithm {
         let g = geometry
         if g.groups == g.inChannels && g.groups == g.outChannels && g.groups > 1 { return .depthwise }
-        return GemmConv.Plan(g).pointwise ? .pointwise : .im2col
+        return GemmConv.isPointwise(g) ? .pointwise : .im2col
     }
 
     /// `output[N, Ho, Wo, Cout] = conv(input[N, H, W, Cin], filter[kh, kw, Cin/groups, Cout]) + bias[Cout]`.

@@ -19,8 +19,12 @@ enum GemmConv {
     /// Target size of a block's patch matrix, in floats (1 MB, the L2 cache of one core).
     static let blockFloats = 1 << 18
 
+    /// 1x1, stride 1, no padding: the input, as it lies, is the patch matrix.
+    static func isPointwise(_ g: ConvGeometry) -> Bool {
+        g.kernelHeight == 1 && g.kernelWidth == 1 && g.strideY == 1 && g.strideX == 1 && g.padY == 0 && g.padX == 0
+    }
+
     struct Plan {
-        /// 1x1, stride 1, no padding: the input is the patch matrix.
         let pointwise: Bool
         let imagesPerChunk: Int
         let chunks: Int
@@ -32,8 +36,7 @@ enum GemmConv {
         let scratchFloats: Int
 
         init(_ g: ConvGeometry) {
-            pointwise = g.kernelHeight == 1 && g.kernelWidth == 1 && g.strideY == 1 && g.strideX == 1
-                && g.padY == 0 && g.padX == 0
+            pointwise = GemmConv.isPointwise(g)
             let threads = ThreadPool.shared.threadCount
             let pixelsPerImage = g.outHeight * g.outWidth
             let imageFloats = max(1, pixelsPerImage * g.patchSize)

@@ -32,13 +32,13 @@ enum Im2Col {
                 out.update(repeating: 0, count: columns.lowerBound * groupChannels)
                 if contiguous {
                     // Neighbouring taps are neighbouring pixels: one copy for the whole row of the field.
-                    (out + columns.lowerBound * groupChannels).update(
-                        from: inputRow + (firstColumn + columns.lowerBound) * channels,
-                        count: columns.count * groupChannels)
+                    copyFloats(out + columns.lowerBound * groupChannels,
+                               inputRow + (firstColumn + columns.lowerBound) * channels,
+                               columns.count * groupChannels)
                 } else {
                     for j in columns {
-                        (out + j * groupChannels).update(
-                            from: inputRow + (firstColumn + j * g.dilationX) * channels, count: groupChannels)
+                        copyFloats(out + j * groupChannels, inputRow + (firstColumn + j * g.dilationX) * channels,
+                                   groupChannels)
                     }
                 }
                 (out + columns.upperBound * groupChannels).update(
@@ -75,5 +75,20 @@ enum Im2Col {
                 source += g.kernelWidth * groupChannels
             }
         }
+    }
+}
+
+/// Copies `count` floats, inline: the rows im2col copies are a few hundred bytes, too short for a
+/// `memcpy` call to pay off.
+@inline(__always)
+private func copyFloats(_ target: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, _ count: Int) {
+    var k = 0
+    while k + 16 <= count {
+        SIMD16<Float>(loading: source + k).store(to: target + k)
+        k += 16
+    }
+    while k < count {
+        target[k] = source[k]
+        k += 1
     }
 }
