@@ -27,7 +27,13 @@ public enum Conv2DKernel {
         if algorithm(for: geometry) == .depthwise {
             DepthwiseConv.forward(geometry, input: input, filter: filter, bias: bias, output: output)
         } else {
-            GemmConv.forward(geometry, input: input, filter: filter, bias: bias, output: output)
+            let g = geometry
+            let packed = UnsafeMutablePointer<Float>.allocate(capacity: DirectConv.packedCount(g))
+            defer { packed.deallocate() }
+            DirectConv.packFilter(g, into: packed) { group, k, o in
+                filter[k * g.outChannels + group * g.groupOutChannels + o]
+            }
+            DirectConv.forward(g, input: input, packedFilter: packed, bias: bias, output: output)
         }
     }
 
@@ -39,8 +45,15 @@ public enum Conv2DKernel {
         gradFilter: UnsafeMutablePointer<Float>?, gradBias: UnsafeMutablePointer<Float>?
     ) {
         guard algorithm(for: geometry) == .depthwise else {
-            GemmConv.backward(geometry, input: input, filter: filter, gradOutput: gradOutput,
-                              gradInput: gradInput, gradFilter: gradFilter, gradBias: gradBias)
+            if let gradInput,
+               !DirectConv.inputGradient(geometry, gradOutput: gradOutput, filter: filter, gradInput: gradInput) {
+                GemmConv.backward(geometry, input: input, filter: filter, gradOutput: gradOutput,
+                                  gradInput: gradInput, gradFilter: nil, gradBias: nil)
+            }
+            if gradFilter != nil || gradBias != nil {
+                DirectConv.filterGradient(geometry, input: input, gradOutput: gradOutput,
+                                          gradFilter: gradFilter, gradBias: gradBias)
+            }
             return
         }
         if let gradInput {
