@@ -1,129 +1,183 @@
-import Synchronization
-
 /// Dense and grouped convolution computed directly, without a patch matrix.
 ///
-/// Each image is copied once into a zero-padded buffer, so every tap of every output pixel is a
-/// valid read. A register tile of 8 output pixels x 32 output channels (16 AVX-512 accumulators)
-/// then runs over the taps and input channels: per input channel, 8 broadcasts from the padded
-/// image, 2 loads from the packed filter and 16 fused multiply-adds. The filter is packed per
-/// group in blocks of 32 output channels (`[kh * kw * Cin/groups][32]`, zero-filled past the
-/// group's channels), and each block stays in cache while the tile sweeps the image.
-/// Images (or parts of an image, for batches smaller than the pool) are claimed by the pool's
-/// threads in turn; each thread keeps the last image it padded.
+/// Each image is copied once into a zero-padded buffer (`PaddedImages`), so every tap of every
+/// output pixel is a valid read. A register tile of 8 output pixels x 32 output channels
+/// (16 AVX-512 accumulators) then runs over the taps and input channels: per input channel,
+/// 8 broadcasts from the image, 2 loads from the packed filter and 16 fused multiply-adds.
+/// The filter is packed per group in blocks of 32 output channels (`[taps * Cin/groups][32]`,
+/// zero-filled past the group's channels), and each block stays in cache while the tile sweeps
+/// the image. The same kernel computes the input gradient (`inputGradient`); the filter
+/// gradient has its own tile (`filterGradient`).
 enum DirectConv {
     static let tileRows = 8
     static let tileColumns = 32
 
-    /// Output-channel blocks of 32 per group.
-    static func blockCount(_ g: ConvGeometry) -> Int {
-        (g.groupOutChannels + tileColumns - 1) / tileColumns
+    /// One pass of the tile kernel over every image: output grid point `(ty, tx)` reads the padded
+    /// source at pixel `(ty * sourceStep.y, tx * sourceStep.x)` plus each tap's offset and writes
+    /// output pixel `outputOrigin + (ty, tx) * outputStep`.
+    struct Sweep {
+        var gridHeight: Int
+        var gridWidth: Int
+        var sourceStep: (y: Int, x: Int)
+        var outputOrigin: (y: Int, x: Int) = (0, 0)
+        var outputStep: (y: Int, x: Int) = (1, 1)
+        /// Offsets of the taps from the source pixel, in floats.
+        var taps: [Int]
+
+        var tiles: Int { (gridHeight * gridWidth + tileRows - 1) / tileRows }
     }
 
-    /// Floats of a packed filter for `g`: `groups x blockCount x patchSize x 32`.
-    static func packedCount(_ g: ConvGeometry) -> Int {
-        g.groups * blockCount(g) * g.patchSize * tileColumns
+    /// Where the kernels write: an NHWC tensor whose channels are `groups` runs of `groupChannels`.
+    struct Target {
+        let pointer: UnsafeMutablePointer<Float>
+        let height: Int
+        let width: Int
+        let groups: Int
+        let groupChannels: Int
+        var channels: Int { groups * groupChannels }
+        var blocks: Int { (groupChannels + tileColumns - 1) / tileColumns }
     }
 
-    /// Packs `value(group, k, o)` (row `k` of the group's `[patchSize, Cout/groups]` filter matrix,
-    /// column `o`) into blocks of 32 columns.
-    static func packFilter(
-        _ g: ConvGeometry, into packed: UnsafeMutablePointer<Float>, _ value: (_ group: Int, _ k: Int, _ o: Int) -> Float
-    ) {
-        let (blocks, patchSize, groupOut) = (blockCount(g), g.patchSize, g.groupOutChannels)
-        var target = packed
-        for group in 0..<g.groups {
-            for block in 0..<blocks {
-                for k in 0..<patchSize {
-                    for column in 0..<tileColumns {
-                        let o = block * tileColumns + column
-                        target[column] = o < groupOut ? value(group, k, o) : 0
-                    }
-                    target += tileColumns
-                }
-            }
-        }
-    }
-
-    /// `output = conv(input, filter) + bias` with the filter packed by `packFilter`
-    /// (bias, if any, `[outChannels]`).
+    /// `output = conv(input, filter) + bias`, for any groups, stride, padding and dilation.
     static func forward(
-        _ g: ConvGeometry, input: UnsafePointer<Float>, packedFilter: UnsafePointer<Float>,
+        _ g: ConvGeometry, input: UnsafePointer<Float>, filter: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
     ) {
-        let (outHeight, outWidth) = (g.outHeight, g.outWidth)
-        let pixels = outHeight * outWidth
-        let tiles = (pixels + tileRows - 1) / tileRows
-        let blocks = blockCount(g)
-        let taps = tapOffsets(g)
-        defer { taps.deallocate() }
-        // Bias in the blocks' layout: [groups][blocks][32], zero past each group's channels.
-        let biasBlocks = bias.map { b in
-            let packed = UnsafeMutablePointer<Float>.allocate(capacity: g.groups * blocks * tileColumns)
-            for group in 0..<g.groups {
-                for column in 0..<(blocks * tileColumns) {
-                    packed[group * blocks * tileColumns + column] =
-                        column < g.groupOutChannels ? b[group * g.groupOutChannels + column] : 0
+        let source = PaddedImages(input: input, of: g)
+        let taps = tapOffsets(g, paddedWidth: source.paddedWidth)
+        let target = Target(pointer: output, height: g.outHeight, width: g.outWidth, groups: g.groups,
+                            groupChannels: g.groupOutChannels)
+        let packed = packFilter(target, rows: g.patchSize) { group, k, o in
+            filter[k * g.outChannels + group * g.groupOutChannels + o]
+        }
+        defer { packed.deallocate() }
+        let packedBias = bias.map { b in packFilter(target, rows: 1) { group, _, o in b[group * g.groupOutChannels + o] } }
+        defer { packedBias?.deallocate() }
+        let sweep = Sweep(gridHeight: g.outHeight, gridWidth: g.outWidth, sourceStep: (g.strideY, g.strideX), taps: taps)
+        run([sweep], source: source, groupSourceChannels: g.groupInChannels, filters: [packed],
+            bias: packedBias, target: target)
+    }
+
+    /// Offsets of the taps `(i, j)` of `g` in an image of row length `paddedWidth`, in floats.
+    static func tapOffsets(_ g: ConvGeometry, paddedWidth: Int) -> [Int] {
+        (0 ..< g.kernelHeight * g.kernelWidth).map { tap in
+            let (i, j) = tap.quotientAndRemainder(dividingBy: g.kernelWidth)
+            return (i * g.dilationY * paddedWidth + j * g.dilationX) * g.inChannels
+        }
+    }
+
+    /// Packs `value(group, k, o)`, row `k` and column `o` of a group's filter matrix, into blocks of
+    /// 32 columns: `[groups][blocks][rows][32]`, zero past the group's channels. Caller deallocates.
+    static func packFilter(
+        _ target: Target, rows: Int, _ value: (_ group: Int, _ k: Int, _ o: Int) -> Float
+    ) -> UnsafeMutablePointer<Float> {
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: max(1, target.groups * target.blocks * rows * tileColumns))
+        var p = packed
+        for group in 0..<target.groups {
+            for block in 0..<target.blocks {
+                for k in 0..<rows {
+                    for column in 0..<tileColumns {
+                        let o = block * tileColumns + column
+                        p[column] = o < target.groupChannels ? value(group, k, o) : 0
+                    }
+                    p += tileColumns
                 }
             }
-            return packed
         }
-        defer { biasBlocks?.deallocate() }
-        PaddedImages(g, input: input).forEachPart(units: tiles) { n, tileRange, image, _ in
-            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: tileRows) { rowBuffer in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: tileRows * tileColumns) { spill in
-                    let rows = rowBuffer.baseAddress!
-                    for group in 0..<g.groups {
-                        for block in 0..<blocks {
-                            let weights = packedFilter + (group * blocks + block) * g.patchSize * tileColumns
-                            let biasBlock = biasBlocks.map { UnsafePointer($0 + (group * blocks + block) * tileColumns) }
-                            let firstChannel = group * g.groupOutChannels + block * tileColumns
-                            let width = min(tileColumns, g.groupOutChannels - block * tileColumns)
-                            for tile in tileRange {
-                                let first = tile * tileRows
-                                let count = min(tileRows, pixels - first)
-                                for r in 0..<tileRows {
-                                    let (oh, ow) = min(first + r, pixels - 1).quotientAndRemainder(dividingBy: outWidth)
-                                    rows[r] = image.pixel(oh * g.strideY, ow * g.strideX) + group * g.groupInChannels
-                                }
-                                let out = output + (n * pixels + first) * g.outChannels + firstChannel
-                                if count == tileRows && width == tileColumns {
-                                    multiplyTile(rows: rows, taps: taps, tapCount: g.kernelHeight * g.kernelWidth,
-                                                 channels: g.groupInChannels, weights: weights, bias: biasBlock,
-                                                 output: out, outputStride: g.outChannels)
-                                } else {
-                                    multiplyTile(rows: rows, taps: taps, tapCount: g.kernelHeight * g.kernelWidth,
-                                                 channels: g.groupInChannels, weights: weights, bias: biasBlock,
-                                                 output: spill.baseAddress!, outputStride: tileColumns)
-                                    for r in 0..<count {
-                                        (out + r * g.outChannels).update(from: spill.baseAddress! + r * tileColumns, count: width)
-                                    }
-                                }
+        return packed
+    }
+
+    /// Runs `sweeps` (each with its packed filter, `[groups][blocks][taps * groupSourceChannels][32]`)
+    /// over every image of `source` into `target`, adding the packed bias (`[groups][blocks][32]`) if any.
+    static func run(
+        _ sweeps: [Sweep], source: PaddedImages, groupSourceChannels: Int, filters: [UnsafeMutablePointer<Float>],
+        bias: UnsafeMutablePointer<Float>?, target: Target
+    ) {
+        source.forEachPart(units: sweeps.reduce(0) { $0 + $1.tiles }) { n, range, image, _ in
+            let scratch = TileScratch()
+            defer { scratch.deallocate() }
+            var firstTile = 0
+            for (sweep, filter) in zip(sweeps, filters) {
+                // This part's tiles of this sweep, counted from the sweep's first.
+                let (low, high) = (max(range.lowerBound, firstTile) - firstTile, min(range.upperBound, firstTile + sweep.tiles) - firstTile)
+                if low < high {
+                    sweep.taps.withUnsafeBufferPointer { taps in
+                        for group in 0..<target.groups {
+                            for block in 0..<target.blocks {
+                                let index = group * target.blocks + block
+                                runBlock(sweep, taps: taps, tiles: low ..< high,
+                                         image: image, imageIndex: n, group: group, block: block,
+                                         sourceChannel: group * groupSourceChannels, channels: groupSourceChannels,
+                                         weights: filter + index * taps.count * groupSourceChannels * tileColumns,
+                                         bias: bias.map { UnsafePointer($0 + index * tileColumns) },
+                                         target: target, scratch: scratch)
                             }
                         }
                     }
                 }
+                firstTile += sweep.tiles
             }
         }
     }
 
-    /// Offsets of the taps `(i, j)` in a padded image, in floats.
-    static func tapOffsets(_ g: ConvGeometry) -> UnsafeMutablePointer<Int> {
-        let taps = UnsafeMutablePointer<Int>.allocate(capacity: g.kernelHeight * g.kernelWidth)
-        let paddedWidth = g.width + 2 * g.padX
-        for i in 0..<g.kernelHeight {
-            for j in 0..<g.kernelWidth {
-                taps[i * g.kernelWidth + j] = (i * g.dilationY * paddedWidth + j * g.dilationX) * g.inChannels
-            }
+    /// Pointer arrays and a spill tile for one thread's calls of `multiplyTile`.
+    struct TileScratch {
+        let rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: tileRows)
+        let outputs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: tileRows)
+        let spillRows = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: tileRows)
+        let spill = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * tileColumns)
+
+        init() {
+            for r in 0..<tileRows { spillRows[r] = spill + r * tileColumns }
         }
-        return taps
+
+        func deallocate() {
+            rows.deallocate()
+            outputs.deallocate()
+            spillRows.deallocate()
+            spill.deallocate()
+        }
     }
 
-    /// `output[r][0..<32] = bias + Σ_taps Σ_c rows[r][tap + c] * weights[(tap, c)][0..<32]` for 8 rows.
+    /// The tiles `tiles` of one sweep over image `imageIndex`, for one block of 32 output channels.
+    @inline(__always)
+    static func runBlock(
+        _ sweep: Sweep, taps: UnsafeBufferPointer<Int>, tiles: Range<Int>, image: PaddedImages.Image, imageIndex n: Int,
+        group: Int, block: Int, sourceChannel: Int, channels: Int, weights: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, target: Target, scratch: TileScratch
+    ) {
+        let pixels = sweep.gridHeight * sweep.gridWidth
+        let channel = group * target.groupChannels + block * tileColumns
+        let width = min(tileColumns, target.groupChannels - block * tileColumns)
+        let (rows, outputs) = (scratch.rows, scratch.outputs)
+        for tile in tiles {
+            let first = tile * tileRows
+            let count = min(tileRows, pixels - first)
+            for r in 0..<tileRows {
+                // Rows past the grid repeat its last pixel; their results are not stored.
+                let (ty, tx) = min(first + r, pixels - 1).quotientAndRemainder(dividingBy: sweep.gridWidth)
+                rows[r] = image.pixel(ty * sweep.sourceStep.y, tx * sweep.sourceStep.x) + sourceChannel
+                let y = sweep.outputOrigin.y + ty * sweep.outputStep.y
+                let x = sweep.outputOrigin.x + tx * sweep.outputStep.x
+                outputs[r] = target.pointer + ((n * target.height + y) * target.width + x) * target.channels + channel
+            }
+            if count == tileRows && width == tileColumns {
+                multiplyTile(rows: rows, taps: taps.baseAddress!, tapCount: taps.count, channels: channels,
+                             weights: weights, bias: bias, outputs: outputs)
+            } else {
+                // A partial tile: computed whole into the spill rows, then copied.
+                multiplyTile(rows: rows, taps: taps.baseAddress!, tapCount: taps.count, channels: channels,
+                             weights: weights, bias: bias, outputs: scratch.spillRows)
+                for r in 0..<count { outputs[r].update(from: scratch.spillRows[r], count: width) }
+            }
+        }
+    }
+
+    /// `outputs[r][0..<32] = bias + Σ_taps Σ_c rows[r][tap + c] * weights[(tap, c)][0..<32]` for 8 rows.
     @inline(never)
     static func multiplyTile(
         rows: UnsafePointer<UnsafePointer<Float>>, taps: UnsafePointer<Int>, tapCount: Int, channels: Int,
-        weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
-        outputStride: Int
+        weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputs: UnsafePointer<UnsafeMutablePointer<Float>>
     ) {
         typealias V = SIMD16<Float>
         let b0 = bias.map { V(loading: $0) } ?? .zero, b1 = bias.map { V(loading: $0 + 16) } ?? .zero
@@ -155,91 +209,13 @@ enum DirectConv {
                 a70 = a70.addingProduct(x, w0); a71 = a71.addingProduct(x, w1)
             }
         }
-        let s = outputStride
-        a00.store(to: output); a01.store(to: output + 16)
-        a10.store(to: output + s); a11.store(to: output + s + 16)
-        a20.store(to: output + 2 * s); a21.store(to: output + 2 * s + 16)
-        a30.store(to: output + 3 * s); a31.store(to: output + 3 * s + 16)
-        a40.store(to: output + 4 * s); a41.store(to: output + 4 * s + 16)
-        a50.store(to: output + 5 * s); a51.store(to: output + 5 * s + 16)
-        a60.store(to: output + 6 * s); a61.store(to: output + 6 * s + 16)
-        a70.store(to: output + 7 * s); a71.store(to: output + 7 * s + 16)
-    }
-}
-
-/// Zero-padded copies of the images of a convolution's input, one per pool thread, and the
-/// schedule that hands images (or parts of images) to the threads.
-struct PaddedImages {
-    let geometry: ConvGeometry
-    let input: UnsafePointer<Float>
-    let paddedHeight: Int
-    let paddedWidth: Int
-
-    init(_ g: ConvGeometry, input: UnsafePointer<Float>) {
-        geometry = g
-        self.input = input
-        paddedHeight = g.height + 2 * g.padY
-        paddedWidth = g.width + 2 * g.padX
-    }
-
-    /// Copies one image into the interior of a padded buffer (whose border is already zero).
-    func copyPadded(_ image: UnsafePointer<Float>, into buffer: UnsafeMutablePointer<Float>) {
-        let g = geometry
-        let rowFloats = g.width * g.inChannels
-        for y in 0..<g.height {
-            (buffer + ((y + g.padY) * paddedWidth + g.padX) * g.inChannels)
-                .update(from: image + y * rowFloats, count: rowFloats)
-        }
-    }
-
-    /// One thread's padded copy of image `n`.
-    struct Image {
-        let base: UnsafePointer<Float>
-        let paddedWidth: Int
-        let channels: Int
-        /// Channel 0 of padded pixel `(y, x)`.
-        @inline(__always) func pixel(_ y: Int, _ x: Int) -> UnsafePointer<Float> {
-            base + (y * paddedWidth + x) * channels
-        }
-    }
-
-    /// Calls `body(n, units, image, worker)` for every image `n` and every part of `0..<units` (the
-    /// whole range, or a share of it when the batch is smaller than twice the thread count), on the
-    /// pool; `worker` (below `schedule(units:).workers`) identifies the calling thread.
-    func forEachPart(units: Int, _ body: (Int, Range<Int>, Image, Int) -> Void) {
-        let g = geometry
-        let (parts, workers) = schedule(units: units)
-        let items = g.batch * parts
-        let imageFloats = paddedHeight * paddedWidth * g.inChannels
-        let unpadded = g.padY == 0 && g.padX == 0
-        let buffers = UnsafeMutablePointer<Float>.allocate(capacity: unpadded ? 1 : workers * imageFloats)
-        defer { buffers.deallocate() }
-        if !unpadded { buffers.initialize(repeating: 0, count: workers * imageFloats) }
-        let next = Atomic<Int>(0)
-        ThreadPool.shared.parallelFor(chunks: workers) { worker in
-            let buffer = buffers + worker * imageFloats
-            var loaded = -1
-            while true {
-                let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                if item >= items { return }
-                let (n, part) = item.quotientAndRemainder(dividingBy: parts)
-                let source = input + n * g.height * g.width * g.inChannels
-                var base = UnsafePointer(source)
-                if !unpadded {
-                    if loaded != n { copyPadded(source, into: buffer) }
-                    base = UnsafePointer(buffer)
-                    loaded = n
-                }
-                body(n, (units * part / parts) ..< (units * (part + 1) / parts),
-                     Image(base: base, paddedWidth: paddedWidth, channels: g.inChannels), worker)
-            }
-        }
-    }
-
-    /// Parts per image and threads for `forEachPart`: enough parts to give every thread two.
-    func schedule(units: Int) -> (parts: Int, workers: Int) {
-        let threads = ThreadPool.shared.threadCount
-        let parts = max(1, min(units, (2 * threads + geometry.batch - 1) / max(1, geometry.batch)))
-        return (parts, max(1, min(threads, geometry.batch * parts)))
+        a00.store(to: outputs[0]); a01.store(to: outputs[0] + 16)
+        a10.store(to: outputs[1]); a11.store(to: outputs[1] + 16)
+        a20.store(to: outputs[2]); a21.store(to: outputs[2] + 16)
+        a30.store(to: outputs[3]); a31.store(to: outputs[3] + 16)
+        a40.store(to: outputs[4]); a41.store(to: outputs[4] + 16)
+        a50.store(to: outputs[5]); a51.store(to: outputs[5] + 16)
+        a60.store(to: outputs[6]); a61.store(to: outputs[6] + 16)
+        a70.store(to: outputs[7]); a71.store(to: outputs[7] + 16)
     }
 }

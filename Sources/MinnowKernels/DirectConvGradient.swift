@@ -1,177 +1,90 @@
 extension DirectConv {
-    /// The input gradient of a stride-1 convolution is itself a convolution: of the output gradient,
-    /// with the filter flipped in space and its channel axes swapped, and padding
-    /// `dilation * (kernel - 1) - padding`. Returns that geometry, or nil (other strides, or padding
-    /// wider than the dilated kernel).
-    static func inputGradientGeometry(_ g: ConvGeometry) -> ConvGeometry? {
-        let padding = (g.dilationY * (g.kernelHeight - 1) - g.padY, g.dilationX * (g.kernelWidth - 1) - g.padX)
-        guard g.strideY == 1, g.strideX == 1, padding.0 >= 0, padding.1 >= 0 else { return nil }
-        return ConvGeometry(batch: g.batch, height: g.outHeight, width: g.outWidth, inChannels: g.outChannels,
-                            outChannels: g.inChannels, kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
-                            padding: padding, dilation: (g.dilationY, g.dilationX), groups: g.groups)
-    }
-
-    /// Overwrites `gradInput` when `inputGradientGeometry(g)` exists; returns false otherwise.
+    /// `gradInput = d(output)/d(input)^T gradOutput` (overwritten), any stride, padding and dilation.
+    ///
+    /// Input pixels are split by their position modulo the stride. Within one such class, every
+    /// pixel `(ry + sy * ty, rx + sx * tx)` receives from the same taps, each reading the output
+    /// gradient at `(ty, tx)` plus a fixed offset; so a class is a stride-1 sweep of the forward
+    /// tile kernel over the (zero-margined) output gradient, with the filter's channel axes swapped.
     static func inputGradient(
         _ g: ConvGeometry, gradOutput: UnsafePointer<Float>, filter: UnsafePointer<Float>,
         gradInput: UnsafeMutablePointer<Float>
-    ) -> Bool {
-        guard let t = inputGradientGeometry(g) else { return false }
-        let packed = UnsafeMutablePointer<Float>.allocate(capacity: packedCount(t))
-        defer { packed.deallocate() }
+    ) {
+        let classes = residueClasses(g)
+        let (top, bottom) = margins(classes.map { ($0.rows, $0.gridHeight) }, extent: g.outHeight)
+        let (left, right) = margins(classes.map { ($0.columns, $0.gridWidth) }, extent: g.outWidth)
+        let source = PaddedImages(source: gradOutput, batch: g.batch, height: g.outHeight, width: g.outWidth,
+                                  channels: g.outChannels, top: top, left: left, bottom: bottom, right: right)
+        let target = Target(pointer: gradInput, height: g.height, width: g.width, groups: g.groups,
+                            groupChannels: g.groupInChannels)
         let (groupIn, groupOut) = (g.groupInChannels, g.groupOutChannels)
-        packFilter(t, into: packed) { group, k, o in
-            // Row k of the transposed filter is tap (i, j) and output channel c of the original.
-            let (tap, c) = k.quotientAndRemainder(dividingBy: groupOut)
-            let (i, j) = tap.quotientAndRemainder(dividingBy: g.kernelWidth)
-            let flipped = (g.kernelHeight - 1 - i) * g.kernelWidth + (g.kernelWidth - 1 - j)
-            return filter[(flipped * groupIn + o) * g.outChannels + group * groupOut + c]
+        var sweeps: [Sweep] = []
+        var filters: [UnsafeMutablePointer<Float>] = []
+        defer { filters.forEach { $0.deallocate() } }
+        for c in classes {
+            var taps: [Int] = []
+            for (_, a) in c.rows {
+                for (_, b) in c.columns { taps.append(((a + top) * source.paddedWidth + b + left) * g.outChannels) }
+            }
+            sweeps.append(Sweep(gridHeight: c.gridHeight, gridWidth: c.gridWidth, sourceStep: (1, 1),
+                                outputOrigin: c.origin, outputStep: (g.strideY, g.strideX), taps: taps))
+            filters.append(packFilter(target, rows: taps.count * groupOut) { group, k, inChannel in
+                let (tap, o) = k.quotientAndRemainder(dividingBy: groupOut)
+                let (ti, tj) = tap.quotientAndRemainder(dividingBy: c.columns.count)
+                let (i, j) = (c.rows[ti].kernel, c.columns[tj].kernel)
+                return filter[((i * g.kernelWidth + j) * groupIn + inChannel) * g.outChannels + group * groupOut + o]
+            })
         }
-        forward(t, input: gradOutput, packedFilter: packed, bias: nil, output: gradInput)
-        return true
+        run(sweeps, source: source, groupSourceChannels: groupOut, filters: filters, bias: nil, target: target)
     }
 
-    /// `gradFilter = Σ_pixels patch^T gradOutput` and `gradBias = Σ gradOutput` over N, H, W (each
-    /// overwritten; nil skips it), any stride, padding and dilation.
-    ///
-    /// A register tile of 8 input channels x 32 output channels of one tap sums over an image's
-    /// output pixels: per pixel, 8 broadcasts from the padded image, 2 loads of the output gradient,
-    /// 16 FMAs. Threads accumulate into their own packed partial filters, summed at the end.
-    static func filterGradient(
-        _ g: ConvGeometry, input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-        gradFilter: UnsafeMutablePointer<Float>?, gradBias: UnsafeMutablePointer<Float>?
-    ) {
-        let (groupIn, groupOut, patchSize) = (g.groupInChannels, g.groupOutChannels, g.patchSize)
-        let (blocks, pixels, taps) = (blockCount(g), g.outHeight * g.outWidth, g.kernelHeight * g.kernelWidth)
-        let channelBlocks = (groupIn + tileRows - 1) / tileRows
-        let units = g.groups * taps * channelBlocks
-        let images = PaddedImages(g, input: input)
-        let workers = images.schedule(units: units).workers
-        let partialSize = packedCount(g) + g.outChannels
-        let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * partialSize)
-        defer { partials.deallocate() }
-        partials.initialize(repeating: 0, count: workers * partialSize)
-        // Output channels not a multiple of 32: each thread copies the image's output gradient into
-        // whole blocks of 32 (zeros past each group's channels), so no load reads past them.
-        let copiesGradient = groupOut % tileColumns != 0
-        let copyStride = g.groups * blocks * tileColumns
-        let copies = UnsafeMutablePointer<Float>.allocate(capacity: copiesGradient ? workers * pixels * copyStride : 1)
-        defer { copies.deallocate() }
-        let copied = UnsafeMutablePointer<Int>.allocate(capacity: workers)
-        defer { copied.deallocate() }
-        copied.initialize(repeating: -1, count: workers)
-        let offsets = tapOffsets(g)
-        defer { offsets.deallocate() }
-
-        images.forEachPart(units: units) { n, range, image, worker in
-            let partial = partials + worker * partialSize
-            let imageGradient = gradOutput + n * pixels * g.outChannels
-            if gradBias != nil && range.lowerBound == 0 {
-                let sums = partial + packedCount(g)
-                for p in 0..<pixels {
-                    for o in 0..<g.outChannels { sums[o] += imageGradient[p * g.outChannels + o] }
-                }
-            }
-            guard gradFilter != nil else { return }
-            var gradient = UnsafePointer(imageGradient)
-            var (pixelStride, groupStride) = (g.outChannels, groupOut)
-            if copiesGradient {
-                let copy = copies + worker * pixels * copyStride
-                if copied[worker] != n {
-                    for p in 0..<pixels {
-                        for group in 0..<g.groups {
-                            for o in 0..<(blocks * tileColumns) {
-                                copy[p * copyStride + group * blocks * tileColumns + o] =
-                                    o < groupOut ? imageGradient[p * g.outChannels + group * groupOut + o] : 0
-                            }
-                        }
-                    }
-                    copied[worker] = n
-                }
-                gradient = UnsafePointer(copy)
-                (pixelStride, groupStride) = (copyStride, blocks * tileColumns)
-            }
-            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: tileRows) { rowBuffer in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: tileRows * tileColumns) { tileBuffer in
-                    let (rows, tile) = (rowBuffer.baseAddress!, tileBuffer.baseAddress!)
-                    for unit in range {
-                        let (group, rest) = unit.quotientAndRemainder(dividingBy: taps * channelBlocks)
-                        let (tap, channelBlock) = rest.quotientAndRemainder(dividingBy: channelBlocks)
-                        let firstChannel = channelBlock * tileRows
-                        let count = min(tileRows, groupIn - firstChannel)
-                        for r in 0..<tileRows {
-                            rows[r] = image.base + offsets[tap] + group * groupIn + firstChannel + min(r, count - 1)
-                        }
-                        for block in 0..<blocks {
-                            sumTile(rows: rows, rowStep: g.strideY * image.paddedWidth * g.inChannels,
-                                    columnStep: g.strideX * g.inChannels, outHeight: g.outHeight, outWidth: g.outWidth,
-                                    gradient: gradient + group * groupStride + block * tileColumns,
-                                    gradientStride: pixelStride, result: tile)
-                            let target = partial + ((group * blocks + block) * patchSize + tap * groupIn + firstChannel) * tileColumns
-                            for k in 0..<(count * tileColumns) { target[k] += tile[k] }
-                        }
-                    }
-                }
-            }
-        }
-
-        let total = UnsafeMutablePointer<Float>.allocate(capacity: partialSize)
-        defer { total.deallocate() }
-        sumPartials(partials, parts: workers, partStride: partialSize, offset: 0, count: partialSize, into: total)
-        if let gradBias { gradBias.update(from: total + packedCount(g), count: g.outChannels) }
-        guard let gradFilter else { return }
-        for group in 0..<g.groups {
-            for k in 0..<patchSize {
-                for o in 0..<groupOut {
-                    let (block, column) = o.quotientAndRemainder(dividingBy: tileColumns)
-                    gradFilter[k * g.outChannels + group * groupOut + o] =
-                        total[((group * blocks + block) * patchSize + k) * tileColumns + column]
-                }
-            }
-        }
+    /// Input pixels `origin + (ty, tx) * stride` for `ty < gridHeight`, `tx < gridWidth`, and the
+    /// kernel rows and columns that reach them, each with the output offset it reads (`ty + offset`).
+    struct ResidueClass {
+        let origin: (y: Int, x: Int)
+        let gridHeight: Int
+        let gridWidth: Int
+        let rows: [(kernel: Int, offset: Int)]
+        let columns: [(kernel: Int, offset: Int)]
     }
 
-    /// `result[r][0..<32] = Σ_{oh, ow} rows[r][oh * rowStep + ow * columnStep] * gradient[(oh * outWidth + ow) * gradientStride][0..<32]`
-    /// for 8 rows (input channels).
-    @inline(never)
-    static func sumTile(
-        rows: UnsafePointer<UnsafePointer<Float>>, rowStep: Int, columnStep: Int, outHeight: Int, outWidth: Int,
-        gradient: UnsafePointer<Float>, gradientStride: Int, result: UnsafeMutablePointer<Float>
-    ) {
-        typealias V = SIMD16<Float>
-        var a00 = V.zero, a01 = V.zero, a10 = V.zero, a11 = V.zero, a20 = V.zero, a21 = V.zero
-        var a30 = V.zero, a31 = V.zero, a40 = V.zero, a41 = V.zero, a50 = V.zero, a51 = V.zero
-        var a60 = V.zero, a61 = V.zero, a70 = V.zero, a71 = V.zero
-        let (p0, p1, p2, p3) = (rows[0], rows[1], rows[2], rows[3])
-        let (p4, p5, p6, p7) = (rows[4], rows[5], rows[6], rows[7])
-        var dy = gradient
-        for oh in 0..<outHeight {
-            var x = oh * rowStep
-            for _ in 0..<outWidth {
-                let g0 = V(loading: dy), g1 = V(loading: dy + 16)
-                var v = V(repeating: p0[x])
-                a00 = a00.addingProduct(v, g0); a01 = a01.addingProduct(v, g1)
-                v = V(repeating: p1[x])
-                a10 = a10.addingProduct(v, g0); a11 = a11.addingProduct(v, g1)
-                v = V(repeating: p2[x])
-                a20 = a20.addingProduct(v, g0); a21 = a21.addingProduct(v, g1)
-                v = V(repeating: p3[x])
-                a30 = a30.addingProduct(v, g0); a31 = a31.addingProduct(v, g1)
-                v = V(repeating: p4[x])
-                a40 = a40.addingProduct(v, g0); a41 = a41.addingProduct(v, g1)
-                v = V(repeating: p5[x])
-                a50 = a50.addingProduct(v, g0); a51 = a51.addingProduct(v, g1)
-                v = V(repeating: p6[x])
-                a60 = a60.addingProduct(v, g0); a61 = a61.addingProduct(v, g1)
-                v = V(repeating: p7[x])
-                a70 = a70.addingProduct(v, g0); a71 = a71.addingProduct(v, g1)
-                x += columnStep
-                dy += gradientStride
+    static func residueClasses(_ g: ConvGeometry) -> [ResidueClass] {
+        /// Kernel positions whose reads for this residue land on output positions, skipping those
+        /// that would only read past the output.
+        func axisTaps(_ residue: Int, stride: Int, padding: Int, dilation: Int, kernel: Int,
+                      grid: Int, extent: Int) -> [(kernel: Int, offset: Int)] {
+            (0..<kernel).compactMap { i in
+                let shift = residue + padding - i * dilation
+                guard shift % stride == 0 else { return nil }
+                let offset = shift / stride
+                return offset + grid - 1 < 0 || offset >= extent ? nil : (i, offset)
             }
         }
-        a00.store(to: result); a01.store(to: result + 16); a10.store(to: result + 32); a11.store(to: result + 48)
-        a20.store(to: result + 64); a21.store(to: result + 80); a30.store(to: result + 96); a31.store(to: result + 112)
-        a40.store(to: result + 128); a41.store(to: result + 144); a50.store(to: result + 160); a51.store(to: result + 176)
-        a60.store(to: result + 192); a61.store(to: result + 208); a70.store(to: result + 224); a71.store(to: result + 240)
+        var classes: [ResidueClass] = []
+        for ry in 0..<min(g.strideY, g.height) {
+            for rx in 0..<min(g.strideX, g.width) {
+                let gridHeight = (g.height - ry + g.strideY - 1) / g.strideY
+                let gridWidth = (g.width - rx + g.strideX - 1) / g.strideX
+                classes.append(ResidueClass(
+                    origin: (ry, rx), gridHeight: gridHeight, gridWidth: gridWidth,
+                    rows: axisTaps(ry, stride: g.strideY, padding: g.padY, dilation: g.dilationY,
+                                   kernel: g.kernelHeight, grid: gridHeight, extent: g.outHeight),
+                    columns: axisTaps(rx, stride: g.strideX, padding: g.padX, dilation: g.dilationX,
+                                      kernel: g.kernelWidth, grid: gridWidth, extent: g.outWidth)))
+            }
+        }
+        return classes
+    }
+
+    /// Zero margins before and after an axis of `extent` so that every read `t + offset`,
+    /// `t < grid`, of every class lands inside the margined axis.
+    static func margins(_ classes: [([(kernel: Int, offset: Int)], Int)], extent: Int) -> (Int, Int) {
+        var (before, after) = (0, 0)
+        for (taps, grid) in classes {
+            for tap in taps {
+                before = max(before, -tap.offset)
+                after = max(after, tap.offset + grid - extent)
+            }
+        }
+        return (before, after)
     }
 }
