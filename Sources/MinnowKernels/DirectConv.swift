@@ -11,6 +11,8 @@
 enum DirectConv {
     static let tileRows = 8
     static let tileColumns = 32
+    /// Blocks of at most 16 channels (the last block of 16, 48, ... channels) use half tiles.
+    static let halfColumns = 16
 
     /// One pass of the tile kernel over every image: output grid point `(ty, tx)` reads the padded
     /// source at pixel `(ty * sourceStep.y, tx * sourceStep.x)` plus each tap's offset and writes
@@ -161,13 +163,17 @@ enum DirectConv {
                 let x = sweep.outputOrigin.x + tx * sweep.outputStep.x
                 outputs[r] = target.pointer + ((n * target.height + y) * target.width + x) * target.channels + channel
             }
-            if count == tileRows && width == tileColumns {
-                multiplyTile(rows: rows, taps: taps.baseAddress!, tapCount: taps.count, channels: channels,
-                             weights: weights, bias: bias, outputs: outputs)
+            let whole = count == tileRows && (width == tileColumns || width == halfColumns)
+            // A partial tile is computed whole into the spill rows, then copied.
+            let destination = whole ? UnsafePointer(outputs) : UnsafePointer(scratch.spillRows)
+            if width <= halfColumns {
+                multiplyHalfTile(rows: rows, taps: taps.baseAddress!, tapCount: taps.count, channels: channels,
+                                 weights: weights, bias: bias, outputs: destination)
             } else {
-                // A partial tile: computed whole into the spill rows, then copied.
                 multiplyTile(rows: rows, taps: taps.baseAddress!, tapCount: taps.count, channels: channels,
-                             weights: weights, bias: bias, outputs: scratch.spillRows)
+                             weights: weights, bias: bias, outputs: destination)
+            }
+            if !whole {
                 for r in 0..<count { outputs[r].update(from: scratch.spillRows[r], count: width) }
             }
         }
@@ -217,5 +223,36 @@ enum DirectConv {
         a50.store(to: outputs[5]); a51.store(to: outputs[5] + 16)
         a60.store(to: outputs[6]); a61.store(to: outputs[6] + 16)
         a70.store(to: outputs[7]); a71.store(to: outputs[7] + 16)
+    }
+
+    /// `multiplyTile` for 8 rows x 16 columns (the first 16 of each packed row of 32).
+    @inline(never)
+    static func multiplyHalfTile(
+        rows: UnsafePointer<UnsafePointer<Float>>, taps: UnsafePointer<Int>, tapCount: Int, channels: Int,
+        weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputs: UnsafePointer<UnsafeMutablePointer<Float>>
+    ) {
+        typealias V = SIMD16<Float>
+        let b = bias.map { V(loading: $0) } ?? .zero
+        var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b
+        var w = weights
+        for t in 0..<tapCount {
+            let offset = taps[t]
+            let p0 = rows[0] + offset, p1 = rows[1] + offset, p2 = rows[2] + offset, p3 = rows[3] + offset
+            let p4 = rows[4] + offset, p5 = rows[5] + offset, p6 = rows[6] + offset, p7 = rows[7] + offset
+            for c in 0..<channels {
+                let w0 = V(loading: w)
+                w += 32
+                a0 = a0.addingProduct(V(repeating: p0[c]), w0)
+                a1 = a1.addingProduct(V(repeating: p1[c]), w0)
+                a2 = a2.addingProduct(V(repeating: p2[c]), w0)
+                a3 = a3.addingProduct(V(repeating: p3[c]), w0)
+                a4 = a4.addingProduct(V(repeating: p4[c]), w0)
+                a5 = a5.addingProduct(V(repeating: p5[c]), w0)
+                a6 = a6.addingProduct(V(repeating: p6[c]), w0)
+                a7 = a7.addingProduct(V(repeating: p7[c]), w0)
+            }
+        }
+        a0.store(to: outputs[0]); a1.store(to: outputs[1]); a2.store(to: outputs[2]); a3.store(to: outputs[3])
+        a4.store(to: outputs[4]); a5.store(to: outputs[5]); a6.store(to: outputs[6]); a7.store(to: outputs[7])
     }
 }

@@ -21,9 +21,9 @@ extension DirectConv {
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * partialSize)
         defer { partials.deallocate() }
         partials.initialize(repeating: 0, count: workers * partialSize)
-        // Output channels not a multiple of 32: each thread copies the image's output gradient into
+        // Output channels not a multiple of 16: each thread copies the image's output gradient into
         // whole blocks of 32 (zeros past each group's channels), so no load reads past them.
-        let copiesGradient = groupOut % tileColumns != 0
+        let copiesGradient = groupOut % halfColumns != 0
         let copyStride = g.groups * blocks * tileColumns
         let copies = UnsafeMutablePointer<Float>.allocate(capacity: copiesGradient ? workers * pixels * copyStride : 1)
         defer { copies.deallocate() }
@@ -72,10 +72,17 @@ extension DirectConv {
                             rows[r] = image.base + offsets[tap] + group * groupIn + firstChannel + min(r, count - 1)
                         }
                         for block in 0..<blocks {
-                            sumTile(rows: rows, rowStep: g.strideY * image.paddedWidth * g.inChannels,
-                                    columnStep: g.strideX * g.inChannels, outHeight: g.outHeight, outWidth: g.outWidth,
-                                    gradient: gradient + group * groupStride + block * tileColumns,
-                                    gradientStride: pixelStride, result: tile)
+                            let half = groupOut - block * tileColumns <= halfColumns
+                            if half { tile.update(repeating: 0, count: tileRows * tileColumns) }
+                            let (rowStep, columnStep) = (g.strideY * image.paddedWidth * g.inChannels, g.strideX * g.inChannels)
+                            let blockGradient = gradient + group * groupStride + block * tileColumns
+                            if half {
+                                sumHalfTile(rows, rowStep: rowStep, columnStep: columnStep, outHeight: g.outHeight,
+                                            outWidth: g.outWidth, gradient: blockGradient, gradientStride: pixelStride, result: tile)
+                            } else {
+                                sumTile(rows, rowStep: rowStep, columnStep: columnStep, outHeight: g.outHeight,
+                                        outWidth: g.outWidth, gradient: blockGradient, gradientStride: pixelStride, result: tile)
+                            }
                             let target = partial + ((group * blocks + block) * patchSize + tap * groupIn + firstChannel) * tileColumns
                             for k in 0..<(count * tileColumns) { target[k] += tile[k] }
                         }
@@ -104,7 +111,7 @@ extension DirectConv {
     /// for 8 rows (input channels).
     @inline(never)
     static func sumTile(
-        rows: UnsafePointer<UnsafePointer<Float>>, rowStep: Int, columnStep: Int, outHeight: Int, outWidth: Int,
+        _ rows: UnsafePointer<UnsafePointer<Float>>, rowStep: Int, columnStep: Int, outHeight: Int, outWidth: Int,
         gradient: UnsafePointer<Float>, gradientStride: Int, result: UnsafeMutablePointer<Float>
     ) {
         typealias V = SIMD16<Float>
@@ -142,5 +149,36 @@ extension DirectConv {
         a20.store(to: result + 64); a21.store(to: result + 80); a30.store(to: result + 96); a31.store(to: result + 112)
         a40.store(to: result + 128); a41.store(to: result + 144); a50.store(to: result + 160); a51.store(to: result + 176)
         a60.store(to: result + 192); a61.store(to: result + 208); a70.store(to: result + 224); a71.store(to: result + 240)
+    }
+
+    /// `sumTile` for 16 columns: `result[r][0..<16]`.
+    @inline(never)
+    static func sumHalfTile(
+        _ rows: UnsafePointer<UnsafePointer<Float>>, rowStep: Int, columnStep: Int, outHeight: Int, outWidth: Int,
+        gradient: UnsafePointer<Float>, gradientStride: Int, result: UnsafeMutablePointer<Float>
+    ) {
+        typealias V = SIMD16<Float>
+        var a0 = V.zero, a1 = V.zero, a2 = V.zero, a3 = V.zero, a4 = V.zero, a5 = V.zero, a6 = V.zero, a7 = V.zero
+        let (p0, p1, p2, p3) = (rows[0], rows[1], rows[2], rows[3])
+        let (p4, p5, p6, p7) = (rows[4], rows[5], rows[6], rows[7])
+        var dy = gradient
+        for oh in 0..<outHeight {
+            var x = oh * rowStep
+            for _ in 0..<outWidth {
+                let g = V(loading: dy)
+                a0 = a0.addingProduct(V(repeating: p0[x]), g)
+                a1 = a1.addingProduct(V(repeating: p1[x]), g)
+                a2 = a2.addingProduct(V(repeating: p2[x]), g)
+                a3 = a3.addingProduct(V(repeating: p3[x]), g)
+                a4 = a4.addingProduct(V(repeating: p4[x]), g)
+                a5 = a5.addingProduct(V(repeating: p5[x]), g)
+                a6 = a6.addingProduct(V(repeating: p6[x]), g)
+                a7 = a7.addingProduct(V(repeating: p7[x]), g)
+                x += columnStep
+                dy += gradientStride
+            }
+        }
+        a0.store(to: result); a1.store(to: result + 32); a2.store(to: result + 64); a3.store(to: result + 96)
+        a4.store(to: result + 128); a5.store(to: result + 160); a6.store(to: result + 192); a7.store(to: result + 224)
     }
 }

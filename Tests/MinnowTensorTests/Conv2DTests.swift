@@ -153,6 +153,8 @@ final class Conv2DTests: XCTestCase {
         // Whole tiles (8 pixels x 32 channels) and partial ones, in the output and the input gradient.
         compareWithReference(Case(input: [3, 6, 7, 40], kernel: (3, 3), outChannels: 64, padding: (1, 1)))
         compareWithReference(Case(input: [2, 8, 8, 32], kernel: (3, 3), outChannels: 32, stride: (2, 2), padding: (1, 1)))
+        // Blocks of 16 channels (half tiles): 48 outputs, 16 inputs.
+        compareWithReference(Case(input: [3, 7, 6, 16], kernel: (3, 3), outChannels: 48, padding: (1, 1)))
         // Strides and dilations whose residue classes miss some kernel taps, or all of them.
         compareWithReference(Case(input: [2, 9, 11, 3], kernel: (2, 3), outChannels: 5, stride: (3, 2), padding: (1, 2), dilation: (2, 1)))
         compareWithReference(Case(input: [2, 7, 7, 4], kernel: (1, 1), outChannels: 6, stride: (3, 3)))
@@ -178,6 +180,7 @@ final class Conv2DTests: XCTestCase {
         compareWithReference(Case(input: [9, 7, 7, 6], kernel: (3, 3), outChannels: 9, padding: (1, 1), groups: 3))
         compareWithReference(Case(input: [2, 6, 6, 4], kernel: (3, 3), outChannels: 8, stride: (2, 2), padding: (1, 1), groups: 4))
         compareWithReference(Case(input: [2, 5, 5, 64], kernel: (1, 1), outChannels: 64, groups: 2))
+        compareWithReference(Case(input: [2, 6, 6, 32], kernel: (1, 1), outChannels: 32, groups: 2))
         compareWithReference(Case(input: [3, 6, 5, 12], kernel: (3, 3), outChannels: 36, padding: (1, 1), groups: 3))
     }
 
