@@ -155,13 +155,17 @@ enum DirectConv {
         for tile in tiles {
             let first = tile * tileRows
             let count = min(tileRows, pixels - first)
+            var (ty, tx) = first.quotientAndRemainder(dividingBy: sweep.gridWidth)
             for r in 0..<tileRows {
                 // Rows past the grid repeat its last pixel; their results are not stored.
-                let (ty, tx) = min(first + r, pixels - 1).quotientAndRemainder(dividingBy: sweep.gridWidth)
                 rows[r] = image.pixel(ty * sweep.sourceStep.y, tx * sweep.sourceStep.x) + sourceChannel
                 let y = sweep.outputOrigin.y + ty * sweep.outputStep.y
                 let x = sweep.outputOrigin.x + tx * sweep.outputStep.x
                 outputs[r] = target.pointer + ((n * target.height + y) * target.width + x) * target.channels + channel
+                if r + 1 < count {
+                    tx += 1
+                    if tx == sweep.gridWidth { (ty, tx) = (ty + 1, 0) }
+                }
             }
             let whole = count == tileRows && (width == tileColumns || width == halfColumns)
             // A partial tile is computed whole into the spill rows, then copied.
