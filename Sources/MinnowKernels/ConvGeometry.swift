@@ -45,7 +45,7 @@ public struct ConvGeometry: Equatable, Sendable {
     public var groupInChannels: Int { inChannels / groups }
     /// Output channels per group.
     public var groupOutChannels: Int { outChannels / groups }
-    /// Length of one im2col row: a group's receptive field, `kernelHeight * kernelWidth * groupInChannels`.
+    /// A group's receptive field, `kernelHeight * kernelWidth * groupInChannels`: the rows of its filter matrix.
     public var patchSize: Int { kernelHeight * kernelWidth * groupInChannels }
 
     /// Multiply-adds of the forward pass.

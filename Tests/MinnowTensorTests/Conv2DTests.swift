@@ -67,7 +67,7 @@ final class Conv2DTests: XCTestCase {
 
     func testGroupedGradients() {
         checkGradients(Case(input: [2, 5, 5, 6], kernel: (3, 3), outChannels: 6, padding: (1, 1), groups: 3))
-        // Channel multiplier 2 (groups == Cin, Cout = 2 Cin) goes through im2col per group.
+        // Channel multiplier 2 (groups == Cin, Cout = 2 Cin) is not depthwise: the direct kernel, per group.
         checkGradients(Case(input: [1, 4, 5, 2], kernel: (2, 2), outChannels: 4, stride: (1, 2), padding: (1, 0), groups: 2))
     }
 
