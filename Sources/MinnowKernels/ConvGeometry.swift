@@ -4,19 +4,30 @@
 ///
 /// Kernels trust these numbers; `Shapes.conv2d` in MinnowTensor validates them against tensor shapes.
 public struct ConvGeometry: Equatable, Sendable {
+    /// Images (N).
     public var batch: Int
+    /// Input rows (H).
     public var height: Int
+    /// Input columns (W).
     public var width: Int
+    /// Input channels (Cin).
     public var inChannels: Int
+    /// Output channels (Cout).
     public var outChannels: Int
+    /// Filter rows (kh).
     public var kernelHeight: Int
+    /// Filter columns (kw).
     public var kernelWidth: Int
+    /// Steps between output pixels, in input pixels.
     public var strideY: Int
     public var strideX: Int
+    /// Zeros added on each side (top and bottom, left and right).
     public var padY: Int
     public var padX: Int
+    /// Steps between filter taps, in input pixels.
     public var dilationY: Int
     public var dilationX: Int
+    /// Independent channel groups (`inChannels` for a depthwise convolution).
     public var groups: Int
 
     /// A geometry; `stride`, `padding` and `dilation` are `(vertical, horizontal)`.

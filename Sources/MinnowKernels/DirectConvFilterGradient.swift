@@ -31,6 +31,7 @@ extension DirectConv {
         defer { copied.deallocate() }
         copied.initialize(repeating: -1, count: workers)
         let offsets = tapOffsets(g, paddedWidth: images.paddedWidth)
+        let (rowStep, columnStep) = (g.strideY * images.paddedWidth * g.inChannels, g.strideX * g.inChannels)
 
         images.forEachPart(units: units) { n, range, image, worker in
             let partial = partials + worker * partialSize
@@ -47,14 +48,7 @@ extension DirectConv {
             if copiesGradient {
                 let copy = copies + worker * pixels * copyStride
                 if copied[worker] != n {
-                    for p in 0..<pixels {
-                        for group in 0..<g.groups {
-                            for o in 0..<(blocks * tileColumns) {
-                                copy[p * copyStride + group * blocks * tileColumns + o] =
-                                    o < groupOut ? imageGradient[p * g.outChannels + group * groupOut + o] : 0
-                            }
-                        }
-                    }
+                    copyInBlocks(g, imageGradient, into: copy, blocks: blocks)
                     copied[worker] = n
                 }
                 gradient = UnsafePointer(copy)
@@ -74,7 +68,6 @@ extension DirectConv {
                         for block in 0..<blocks {
                             let half = groupOut - block * tileColumns <= halfColumns
                             if half { tile.update(repeating: 0, count: tileRows * tileColumns) }
-                            let (rowStep, columnStep) = (g.strideY * image.paddedWidth * g.inChannels, g.strideX * g.inChannels)
                             let blockGradient = gradient + group * groupStride + block * tileColumns
                             if half {
                                 sumHalfTile(rows, rowStep: rowStep, columnStep: columnStep, outHeight: g.outHeight,
@@ -103,6 +96,21 @@ extension DirectConv {
                     gradFilter[k * g.outChannels + group * groupOut + o] =
                         total[((group * blocks + block) * patchSize + k) * tileColumns + column]
                 }
+            }
+        }
+    }
+
+    /// Copies one image's output gradient `[pixels, outChannels]` into `[pixels, groups, blocks * 32]`,
+    /// zero past each group's channels.
+    static func copyInBlocks(
+        _ g: ConvGeometry, _ gradient: UnsafePointer<Float>, into copy: UnsafeMutablePointer<Float>, blocks: Int
+    ) {
+        let (groupOut, groupStride) = (g.groupOutChannels, blocks * tileColumns)
+        for p in 0 ..< g.outHeight * g.outWidth {
+            for group in 0..<g.groups {
+                let target = copy + (p * g.groups + group) * groupStride
+                let source = gradient + p * g.outChannels + group * groupOut
+                for o in 0..<groupStride { target[o] = o < groupOut ? source[o] : 0 }
             }
         }
     }
