@@ -1,22 +1,19 @@
 /// 2-D convolution kernels on raw NHWC buffers: one entry point per pass that picks the algorithm
 /// from the geometry. Tensors and shape checks live in MinnowTensor's `conv2d`; these trust their
-/// `ConvGeometry` and the buffer sizes it implies.
+/// `ConvGeometry` and the buffer sizes it implies. Every pass splits its work over `ThreadPool.shared`.
 public enum Conv2DKernel {
     /// How a convolution is computed.
     public enum Algorithm: Sendable {
-        /// `groups == inChannels == outChannels`: a direct NHWC kernel vectorized over channels.
+        /// `groups == inChannels == outChannels`: rows of taps, vectorized over channels (`DepthwiseConv`).
         case depthwise
-        /// 1x1, stride 1, no padding: a GEMM on the input as it lies.
-        case pointwise
-        /// Everything else: im2col and GEMM, per group.
-        case im2col
+        /// Everything else: register tiles of 8 pixels x 32 output channels on zero-padded images.
+        case direct
     }
 
     /// The algorithm `forward` and `backward` use for `geometry`.
     public static func algorithm(for geometry: ConvGeometry) -> Algorithm {
         let g = geometry
-        if g.groups == g.inChannels && g.groups == g.outChannels && g.groups > 1 { return .depthwise }
-        return GemmConv.Plan(g).pointwise ? .pointwise : .im2col
+        return g.groups > 1 && g.groups == g.inChannels && g.groups == g.outChannels ? .depthwise : .direct
     }
 
     /// `output[N, Ho, Wo, Cout] = conv(input[N, H, W, Cin], filter[kh, kw, Cin/groups, Cout]) + bias[Cout]`.
@@ -24,10 +21,9 @@ public enum Conv2DKernel {
         _ geometry: ConvGeometry, input: UnsafePointer<Float>, filter: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
     ) {
-        if algorithm(for: geometry) == .depthwise {
-            DepthwiseConv.forward(geometry, input: input, filter: filter, bias: bias, output: output)
-        } else {
-            GemmConv.forward(geometry, input: input, filter: filter, bias: bias, output: output)
+        switch algorithm(for: geometry) {
+        case .depthwise: DepthwiseConv.forward(geometry, input: input, filter: filter, bias: bias, output: output)
+        case .direct: DirectConv.forward(geometry, input: input, filter: filter, bias: bias, output: output)
         }
     }
 
@@ -38,17 +34,23 @@ public enum Conv2DKernel {
         gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
         gradFilter: UnsafeMutablePointer<Float>?, gradBias: UnsafeMutablePointer<Float>?
     ) {
-        guard algorithm(for: geometry) == .depthwise else {
-            GemmConv.backward(geometry, input: input, filter: filter, gradOutput: gradOutput,
-                              gradInput: gradInput, gradFilter: gradFilter, gradBias: gradBias)
-            return
-        }
-        if let gradInput {
-            DepthwiseConv.inputGradient(geometry, gradOutput: gradOutput, filter: filter, gradInput: gradInput)
-        }
-        if gradFilter != nil || gradBias != nil {
-            DepthwiseConv.filterGradient(geometry, input: input, gradOutput: gradOutput,
-                                         gradFilter: gradFilter, gradBias: gradBias)
+        switch algorithm(for: geometry) {
+        case .depthwise:
+            if let gradInput {
+                DepthwiseConv.inputGradient(geometry, gradOutput: gradOutput, filter: filter, gradInput: gradInput)
+            }
+            if gradFilter != nil || gradBias != nil {
+                DepthwiseConv.filterGradient(geometry, input: input, gradOutput: gradOutput,
+                                             gradFilter: gradFilter, gradBias: gradBias)
+            }
+        case .direct:
+            if let gradInput {
+                DirectConv.inputGradient(geometry, gradOutput: gradOutput, filter: filter, gradInput: gradInput)
+            }
+            if gradFilter != nil || gradBias != nil {
+                DirectConv.filterGradient(geometry, input: input, gradOutput: gradOutput,
+                                          gradFilter: gradFilter, gradBias: gradBias)
+            }
         }
     }
 }

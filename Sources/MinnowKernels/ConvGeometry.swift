@@ -4,19 +4,30 @@
 ///
 /// Kernels trust these numbers; `Shapes.conv2d` in MinnowTensor validates them against tensor shapes.
 public struct ConvGeometry: Equatable, Sendable {
+    /// Images (N).
     public var batch: Int
+    /// Input rows (H).
     public var height: Int
+    /// Input columns (W).
     public var width: Int
+    /// Input channels (Cin).
     public var inChannels: Int
+    /// Output channels (Cout).
     public var outChannels: Int
+    /// Filter rows (kh).
     public var kernelHeight: Int
+    /// Filter columns (kw).
     public var kernelWidth: Int
+    /// Steps between output pixels, in input pixels.
     public var strideY: Int
     public var strideX: Int
+    /// Zeros added on each side (top and bottom, left and right).
     public var padY: Int
     public var padX: Int
+    /// Steps between filter taps, in input pixels.
     public var dilationY: Int
     public var dilationX: Int
+    /// Independent channel groups (`inChannels` for a depthwise convolution).
     public var groups: Int
 
     /// A geometry; `stride`, `padding` and `dilation` are `(vertical, horizontal)`.
@@ -45,7 +56,7 @@ public struct ConvGeometry: Equatable, Sendable {
     public var groupInChannels: Int { inChannels / groups }
     /// Output channels per group.
     public var groupOutChannels: Int { outChannels / groups }
-    /// Length of one im2col row: a group's receptive field, `kernelHeight * kernelWidth * groupInChannels`.
+    /// A group's receptive field, `kernelHeight * kernelWidth * groupInChannels`: the rows of its filter matrix.
     public var patchSize: Int { kernelHeight * kernelWidth * groupInChannels }
 
     /// Multiply-adds of the forward pass.
@@ -70,4 +81,17 @@ func validRange(offset: Int, step: Int, extent: Int, count: Int) -> Range<Int> {
     let low = max(0, -floorDivide(offset, step))
     let high = min(count, floorDivide(extent - 1 - offset, step) + 1)
     return low ..< max(low, high)
+}
+
+/// `destination[k] = Σ_part partials[part * partStride + offset + k]` for `k` in `0..<count`:
+/// the reduction of per-thread partial sums.
+func sumPartials(
+    _ partials: UnsafePointer<Float>, parts: Int, partStride: Int, offset: Int, count: Int,
+    into destination: UnsafeMutablePointer<Float>
+) {
+    destination.update(from: partials + offset, count: count)
+    for part in 1..<max(1, parts) {
+        let source = partials + part * partStride + offset
+        for k in 0..<count { destination[k] += source[k] }
+    }
 }

@@ -121,13 +121,11 @@ public enum DepthwiseConv {
                 forEachChannelBlock(channels, body)
             }
         }
-        for (destination, offset, count) in [(gradFilter, 0, filterCount), (gradBias, filterCount, channels)] {
-            guard let destination else { continue }
-            destination.update(from: partials + offset, count: count)
-            for part in 1..<parts {
-                let source = partials + part * partialSize + offset
-                for k in 0..<count { destination[k] += source[k] }
-            }
+        if let gradFilter {
+            sumPartials(partials, parts: parts, partStride: partialSize, offset: 0, count: filterCount, into: gradFilter)
+        }
+        if let gradBias {
+            sumPartials(partials, parts: parts, partStride: partialSize, offset: filterCount, count: channels, into: gradBias)
         }
     }
 }
@@ -235,7 +233,7 @@ struct FilterGradientImage: ChannelBlockBody {
     func run<V: ChannelVector>(_ vector: V.Type, channel c: Int) {
         let g = geometry
         let (channels, outHeight, outWidth) = (g.inChannels, g.outHeight, g.outWidth)
-        let dy = gradOutput + image * outHeight * outWidth * channels + c
+        let gradImage = gradOutput + image * outHeight * outWidth * channels + c
         if let gradFilter {
             let x = input + image * g.height * g.width * channels + c
             let inputStep = g.strideX * channels
@@ -247,7 +245,7 @@ struct FilterGradientImage: ChannelBlockBody {
                     var a0 = V.zero, a1 = V.zero, a2 = V.zero, a3 = V.zero
                     for oh in rows {
                         let ih = oh * g.strideY + i * g.dilationY - g.padY
-                        let gradRow = dy + oh * outWidth * channels
+                        let gradRow = gradImage + oh * outWidth * channels
                         let inputRow = x + (ih * g.width + columns.lowerBound * g.strideX + columnOffset) * channels
                         var ow = columns.lowerBound
                         var p = inputRow
@@ -276,11 +274,11 @@ struct FilterGradientImage: ChannelBlockBody {
             let pixels = outHeight * outWidth
             var k = 0
             while k + 2 <= pixels {
-                a0 = a0 + V(loading: dy + k * channels)
-                a1 = a1 + V(loading: dy + (k + 1) * channels)
+                a0 = a0 + V(loading: gradImage + k * channels)
+                a1 = a1 + V(loading: gradImage + (k + 1) * channels)
                 k += 2
             }
-            if k < pixels { a0 = a0 + V(loading: dy + k * channels) }
+            if k < pixels { a0 = a0 + V(loading: gradImage + k * channels) }
             (a0 + a1 + V(loading: gradBias + c)).store(to: gradBias + c)
         }
     }

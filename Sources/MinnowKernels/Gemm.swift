@@ -50,18 +50,6 @@ public enum Gemm {
         }
     }
 
-    /// `C = alpha * op(A) * op(B) + beta * C` on the calling thread only, with explicit row strides
-    /// (`lda`, `ldb`, `ldc`): for kernels that split their work over the pool themselves and
-    /// multiply sub-matrices, such as one group's columns of a convolution filter.
-    public static func sgemmOnThisThread(
-        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
-    ) {
-        _ = configured
-        callStrided(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-    }
-
     private static func splitReduction(
         _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,

@@ -45,8 +45,9 @@ extension Shapes {
 /// `(vertical, horizontal)`. `groups` splits the channels into independent convolutions;
 /// `groups == Cin == Cout` is a depthwise convolution with filter `[kh, kw, 1, C]`.
 ///
-/// Depthwise convolutions run a direct NHWC kernel; 1x1 convolutions with stride 1 and no padding
-/// are one GEMM on the input; all others use im2col and GEMM (see `Conv2DKernel`).
+/// Depthwise convolutions run an NHWC kernel vectorized over channels; all others run register
+/// tiles of 8 pixels x 32 output channels on zero-padded images, with no patch matrix (see
+/// `Conv2DKernel`). Both use every thread of `ThreadPool.shared`.
 /// Differentiable with respect to input, filter and bias.
 public func conv2d(
     _ input: Tensor, _ filter: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),

@@ -42,14 +42,14 @@ final class Conv2DTests: XCTestCase {
 
     func testPointwiseGradients() {
         let plain = Case(input: [2, 3, 3, 4], kernel: (1, 1), outChannels: 5)
-        XCTAssertEqual(Conv2DKernel.algorithm(for: plain.geometry), .pointwise)
+        XCTAssertEqual(Conv2DKernel.algorithm(for: plain.geometry), .direct)
         checkGradients(plain)
         checkGradients(Case(input: [2, 3, 4, 6], kernel: (1, 1), outChannels: 4, groups: 2, bias: false))
     }
 
     func testDenseGradients() {
         let same = Case(input: [2, 5, 5, 3], kernel: (3, 3), outChannels: 4, padding: (1, 1))
-        XCTAssertEqual(Conv2DKernel.algorithm(for: same.geometry), .im2col)
+        XCTAssertEqual(Conv2DKernel.algorithm(for: same.geometry), .direct)
         checkGradients(same)
         checkGradients(Case(input: [1, 6, 7, 3], kernel: (3, 3), outChannels: 2, stride: (2, 2), padding: (1, 1)))
         checkGradients(Case(input: [1, 7, 6, 2], kernel: (3, 2), outChannels: 3, padding: (2, 1), dilation: (2, 2), bias: false))
@@ -67,7 +67,7 @@ final class Conv2DTests: XCTestCase {
 
     func testGroupedGradients() {
         checkGradients(Case(input: [2, 5, 5, 6], kernel: (3, 3), outChannels: 6, padding: (1, 1), groups: 3))
-        // Channel multiplier 2 (groups == Cin, Cout = 2 Cin) goes through im2col per group.
+        // Channel multiplier 2 (groups == Cin, Cout = 2 Cin) is not depthwise: the direct kernel, per group.
         checkGradients(Case(input: [1, 4, 5, 2], kernel: (2, 2), outChannels: 4, stride: (1, 2), padding: (1, 0), groups: 2))
     }
 
@@ -143,13 +143,23 @@ final class Conv2DTests: XCTestCase {
         compareWithReference(Case(input: [21, 3, 5, 8], kernel: (1, 1), outChannels: 6, groups: 2))
     }
 
-    func testIm2ColMatchesReference() {
+    func testDirectMatchesReference() {
         compareWithReference(Case(input: [9, 7, 7, 5], kernel: (3, 3), outChannels: 3, padding: (1, 1)))
         compareWithReference(Case(input: [2, 7, 7, 5], kernel: (3, 1), outChannels: 3, padding: (1, 0)))
         compareWithReference(Case(input: [21, 5, 6, 4], kernel: (3, 3), outChannels: 7, stride: (2, 2), padding: (1, 1)))
         compareWithReference(Case(input: [3, 9, 8, 3], kernel: (3, 3), outChannels: 4, padding: (2, 2), dilation: (2, 2)))
         compareWithReference(Case(input: [5, 9, 9, 6], kernel: (5, 5), outChannels: 8, stride: (2, 2), padding: (2, 2)))
         compareWithReference(Case(input: [1, 8, 8, 3], kernel: (1, 1), outChannels: 5, stride: (2, 2)))
+        // Whole tiles (8 pixels x 32 channels) and partial ones, in the output and the input gradient.
+        compareWithReference(Case(input: [3, 6, 7, 40], kernel: (3, 3), outChannels: 64, padding: (1, 1)))
+        compareWithReference(Case(input: [2, 8, 8, 32], kernel: (3, 3), outChannels: 32, stride: (2, 2), padding: (1, 1)))
+        // Blocks of 16 channels (half tiles): 48 outputs, 16 inputs.
+        compareWithReference(Case(input: [3, 7, 6, 16], kernel: (3, 3), outChannels: 48, padding: (1, 1)))
+        // Strides and dilations whose residue classes miss some kernel taps, or all of them.
+        compareWithReference(Case(input: [2, 9, 11, 3], kernel: (2, 3), outChannels: 5, stride: (3, 2), padding: (1, 2), dilation: (2, 1)))
+        compareWithReference(Case(input: [2, 7, 7, 4], kernel: (1, 1), outChannels: 6, stride: (3, 3)))
+        // Padding wider than the kernel reach.
+        compareWithReference(Case(input: [2, 5, 6, 3], kernel: (1, 1), outChannels: 4, padding: (1, 2)))
     }
 
     func testDepthwiseMatchesReference() {
@@ -169,6 +179,9 @@ final class Conv2DTests: XCTestCase {
     func testGroupedMatchesReference() {
         compareWithReference(Case(input: [9, 7, 7, 6], kernel: (3, 3), outChannels: 9, padding: (1, 1), groups: 3))
         compareWithReference(Case(input: [2, 6, 6, 4], kernel: (3, 3), outChannels: 8, stride: (2, 2), padding: (1, 1), groups: 4))
+        compareWithReference(Case(input: [2, 5, 5, 64], kernel: (1, 1), outChannels: 64, groups: 2))
+        compareWithReference(Case(input: [2, 6, 6, 32], kernel: (1, 1), outChannels: 32, groups: 2))
+        compareWithReference(Case(input: [3, 6, 5, 12], kernel: (3, 3), outChannels: 36, padding: (1, 1), groups: 3))
     }
 
     func testNoBiasAndFrozenFilter() {
