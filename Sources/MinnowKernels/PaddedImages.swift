@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The images of an NHWC tensor with zero margins, one image at a time per pool thread, and the
 /// schedule that hands images (or parts of images) to the threads.
@@ -61,13 +60,12 @@ struct PaddedImages {
         let buffers = UnsafeMutablePointer<Float>.allocate(capacity: inPlace ? 1 : workers * imageFloats)
         defer { buffers.deallocate() }
         if !inPlace { buffers.initialize(repeating: 0, count: workers * imageFloats) }
-        let next = Atomic<Int>(0)
+        // Each worker takes a fixed, contiguous share of the items, so per-worker partial sums (the
+        // filter gradient) always add up in the same order: training is bit-reproducible.
         ThreadPool.shared.parallelFor(chunks: workers) { worker in
             let buffer = buffers + worker * imageFloats
             var loaded = -1
-            while true {
-                let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                if item >= items { return }
+            for item in (items * worker / workers) ..< (items * (worker + 1) / workers) {
                 let (n, part) = item.quotientAndRemainder(dividingBy: parts)
                 let image = source + n * height * width * channels
                 if !inPlace && loaded != n {
