@@ -54,7 +54,7 @@ let package = Package(
         // Model zoo: ResNet, MobileNetV1/V2, SqueezeNet, plain CNN; named presets.
         .target(name: "MinnowModels", dependencies: ["MinnowNN"]),
         // Training loop, evaluation, metrics logs, progress, run folders.
-        .target(name: "MinnowTraining", dependencies: ["MinnowNN", "MinnowModels", "MinnowData", "MinnowCheckpoint", "MinnowKernels"]),
+        .target(name: "MinnowTraining", dependencies: ["MinnowNN", "MinnowModels", "MinnowData", "MinnowCheckpoint", "MinnowHDF5", "MinnowKernels"]),
         // A safe Swift API over HDF5 files (groups, float32/int64/uint64 datasets, attributes, atomic writes).
         .target(name: "MinnowHDF5", dependencies: ["CHDF5", "MinnowTensor"]),
         // Checkpoints in the layout of docs/checkpoint-format.md: model, optimizer, training state.
