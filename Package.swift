@@ -76,7 +76,8 @@ let package = Package(
 
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowBench", "MinnowTestSupport"]),
-        .testTarget(name: "MinnowTrainingTests", dependencies: ["MinnowTraining", "MinnowData", "MinnowModels"]),
+        .testTarget(name: "MinnowTrainingTests",
+                    dependencies: ["MinnowTraining", "MinnowData", "MinnowModels", "MinnowCheckpoint", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowDataTests", dependencies: ["MinnowData", "MinnowTestSupport"]),
         .testTarget(name: "MinnowHDF5Tests", dependencies: ["MinnowHDF5", "MinnowTensor"]),
         .testTarget(name: "MinnowCheckpointTests",
