@@ -81,6 +81,10 @@ let package = Package(
         .testTarget(name: "MinnowDataTests", dependencies: ["MinnowData", "MinnowTestSupport"]),
         .testTarget(name: "MinnowHDF5Tests", dependencies: ["MinnowHDF5", "MinnowTensor"]),
         .testTarget(name: "MinnowCheckpointTests",
-                    dependencies: ["MinnowCheckpoint", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowTensor"]),
+                    dependencies: ["MinnowCheckpoint", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
+        // Runs the built `minnow` command (a dependency, so `swift test` builds it first): kills, resumes, bad files.
+        .testTarget(name: "MinnowCLITests",
+                    dependencies: ["minnow", "MinnowCheckpoint", "MinnowData", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowTensor",
+                                   "MinnowTestSupport", "MinnowTraining"]),
     ]
 )

@@ -83,6 +83,10 @@ extension TrainingRun {
                 throw CheckpointError.invalidContent(file: checkpoint.path, path: "/training/config", detail: "not a run manifest: \(error)")
             }
         } else {
+            guard FileManager.default.fileExists(atPath: folder.config.path) else {
+                throw CheckpointError.invalidContent(file: checkpoint.path, path: "/training/config",
+                                                     detail: "no training recipe, and no config.json beside the checkpoint: it cannot be resumed")
+            }
             manifest = try readManifest(folder.config)
         }
         let run = try TrainingRun(manifest: manifest, dataDirectory: dataDirectory, directory: folder.url)
