@@ -163,7 +163,7 @@ public final class TrainingRun {
     private func bestSoFar() throws -> BestMetric? {
         let metric = manifest.checkpoints.bestMetric
         if resumedFrom != nil, let file = try? ModelCheckpoint.open(folder.best),
-           let best = try ModelCheckpoint.bestMetric(in: file), best.name == metric.rawValue {
+           let best = (try? ModelCheckpoint.bestMetric(in: file)) ?? nil, best.name == metric.rawValue {
             return best
         }
         var best: BestMetric?

@@ -164,7 +164,8 @@ struct Train: ParsableCommand {
             print("\(run.directory.path) has no checkpoint yet: starting its recipe over")
             return run
         }
-        print("resuming from \(checkpoint.path): epoch \(state.epoch) of \(epochs) done, step \(state.step)")
+        print("resuming from \(checkpoint.path): epoch \(state.epoch) of \(epochs) done, step \(state.step)"
+              + (state.epoch == epochs ? "; the run is complete" : ""))
         if state.threads != ThreadPoolInfo.threadCount {
             FileHandle.standardError.write(Data("warning: the checkpoint was written with \(state.threads) threads, this process uses \(ThreadPoolInfo.threadCount) (MINNOW_NUM_THREADS): the continuation will not be bit-identical to an uninterrupted run\n".utf8))
         }
