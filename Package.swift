@@ -54,7 +54,7 @@ let package = Package(
         // Model zoo: ResNet, MobileNetV1/V2, SqueezeNet, plain CNN; named presets.
         .target(name: "MinnowModels", dependencies: ["MinnowNN"]),
         // Training loop, evaluation, metrics logs, progress, run folders.
-        .target(name: "MinnowTraining", dependencies: ["MinnowNN", "MinnowModels", "MinnowData", "MinnowCheckpoint", "MinnowKernels"]),
+        .target(name: "MinnowTraining", dependencies: ["MinnowNN", "MinnowModels", "MinnowData", "MinnowCheckpoint", "MinnowHDF5", "MinnowKernels"]),
         // A safe Swift API over HDF5 files (groups, float32/int64/uint64 datasets, attributes, atomic writes).
         .target(name: "MinnowHDF5", dependencies: ["CHDF5", "MinnowTensor"]),
         // Checkpoints in the layout of docs/checkpoint-format.md: model, optimizer, training state.
@@ -76,11 +76,15 @@ let package = Package(
 
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowBench", "MinnowTestSupport"]),
-        .testTarget(name: "MinnowTrainingTests", dependencies: ["MinnowTraining", "MinnowData", "MinnowModels"]),
-        .testTarget(name: "MinnowCLITests", dependencies: ["minnow"]),
+        .testTarget(name: "MinnowTrainingTests",
+                    dependencies: ["MinnowTraining", "MinnowData", "MinnowModels", "MinnowCheckpoint", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowDataTests", dependencies: ["MinnowData", "MinnowTestSupport"]),
         .testTarget(name: "MinnowHDF5Tests", dependencies: ["MinnowHDF5", "MinnowTensor"]),
         .testTarget(name: "MinnowCheckpointTests",
-                    dependencies: ["MinnowCheckpoint", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowTensor"]),
+                    dependencies: ["MinnowCheckpoint", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
+        // Runs the built `minnow` command (a dependency, so `swift test` builds it first): kills, resumes, bad files.
+        .testTarget(name: "MinnowCLITests",
+                    dependencies: ["minnow", "MinnowCheckpoint", "MinnowData", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowTensor",
+                                   "MinnowTestSupport", "MinnowTraining"]),
     ]
 )

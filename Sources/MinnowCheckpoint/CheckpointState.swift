@@ -12,13 +12,33 @@ public struct TrainingState: Equatable, Sendable {
     public var threads: Int
     /// The trainer's random generators by name (`data_order`, `augmentation`, ...).
     public var generators: [String: SeededGenerator]
+    /// The complete training recipe as JSON (`/training/config`; `minnow train` stores its run
+    /// manifest), so that the checkpoint alone can resume the run.
+    public var recipe: String?
 
-    public init(epoch: Int, step: Int, batch: Int = 0, threads: Int, generators: [String: SeededGenerator] = [:]) {
+    public init(epoch: Int, step: Int, batch: Int = 0, threads: Int, generators: [String: SeededGenerator] = [:],
+                recipe: String? = nil) {
         self.epoch = epoch
         self.step = step
         self.batch = batch
         self.threads = threads
         self.generators = generators
+        self.recipe = recipe
+    }
+}
+
+/// The best checkpoint of a run so far (docs/checkpoint-format.md, attributes of `/metrics/history`).
+public struct BestMetric: Equatable, Sendable {
+    /// The metric's name, e.g. `test_top1` or `test_loss`.
+    public var name: String
+    public var value: Float
+    /// The epoch that reached it.
+    public var epoch: Int
+
+    public init(name: String, value: Float, epoch: Int) {
+        self.name = name
+        self.value = value
+        self.epoch = epoch
     }
 }
 

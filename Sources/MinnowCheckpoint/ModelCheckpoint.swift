@@ -16,10 +16,12 @@ public enum ModelCheckpoint {
     public static let formatName = "minnow.checkpoint"
 
     /// Writes a checkpoint of `model` (built from `config`) to `url`, atomically: a crash at any
-    /// moment leaves the previous file there intact. Optional parts are written when given.
+    /// moment leaves the previous file there intact. Optional parts are written when given;
+    /// `best` (the run's best metric so far) needs `metricsHistoryJSON`.
     public static func save(_ model: Module, config: ModelConfig, to url: URL,
                             optimizer: (any Optimizer)? = nil, training: TrainingState? = nil,
-                            metricsHistoryJSON: String? = nil, provenance: Provenance? = nil) throws {
+                            metricsHistoryJSON: String? = nil, best: BestMetric? = nil,
+                            provenance: Provenance? = nil) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let configJSON = String(decoding: try encoder.encode(config), as: UTF8.self)
@@ -36,7 +38,10 @@ public enum ModelCheckpoint {
             }
             if let optimizer { try saveOptimizer(optimizer, in: file) }
             if let training { try saveTraining(training, model: model, in: file) }
-            if let metricsHistoryJSON { try file.write(string: metricsHistoryJSON, to: "/metrics/history") }
+            if let metricsHistoryJSON {
+                try file.write(string: metricsHistoryJSON, to: "/metrics/history")
+                if let best { try saveBest(best, in: file) }
+            }
             if let provenance { try saveProvenance(provenance, in: file) }
         }
     }

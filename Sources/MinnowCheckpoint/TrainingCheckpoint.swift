@@ -51,6 +51,7 @@ extension ModelCheckpoint {
         }
         var state = TrainingState(epoch: try count("epoch"), step: try count("step"), batch: try count("batch"),
                                   threads: try count("threads"))
+        if file.exists("/training/config") { state.recipe = try file.readString("/training/config") }
         if file.exists("/training/rng") {
             for name in try file.members(of: "/training/rng") where name != "modules" {
                 state.generators[name] = try readGenerator(file, "/training/rng/\(name)")
@@ -65,6 +66,15 @@ extension ModelCheckpoint {
     /// The metrics history JSON, if the checkpoint has one.
     public static func metricsHistory(in file: HDF5File) throws(CheckpointError) -> String? {
         file.exists("/metrics/history") ? try file.readString("/metrics/history") : nil
+    }
+
+    /// The run's best metric when the checkpoint was written, if it records one.
+    public static func bestMetric(in file: HDF5File) throws(CheckpointError) -> BestMetric? {
+        let path = "/metrics/history"
+        guard file.exists(path), file.hasAttribute("best_metric", at: path) else { return nil }
+        return BestMetric(name: try file.stringAttribute("best_metric", at: path),
+                          value: try file.attribute("best_value", at: path),
+                          epoch: Int(try file.attribute("best_epoch", at: path, as: Int64.self)))
     }
 
     /// Where the checkpoint came from.
@@ -111,10 +121,18 @@ extension ModelCheckpoint {
         for (name, value) in [("epoch", state.epoch), ("step", state.step), ("batch", state.batch), ("threads", state.threads)] {
             try file.setAttribute(name, Int64(value), at: "/training")
         }
+        if let recipe = state.recipe { try file.write(string: recipe, to: "/training/config") }
         for (name, generator) in state.generators { try file.write(generator.state, to: "/training/rng/\(name)") }
         for (path, dropout) in dropoutModules(model) {
             try file.write(dropout.generator.state, to: "/training/rng/modules/\(path)")
         }
+    }
+
+    static func saveBest(_ best: BestMetric, in file: HDF5File) throws(CheckpointError) {
+        let path = "/metrics/history"
+        try file.setAttribute("best_metric", best.name, at: path)
+        try file.setAttribute("best_value", best.value, at: path)
+        try file.setAttribute("best_epoch", Int64(best.epoch), at: path)
     }
 
     static func saveProvenance(_ provenance: Provenance, in file: HDF5File) throws(CheckpointError) {

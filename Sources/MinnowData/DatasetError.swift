@@ -28,6 +28,8 @@ public enum DatasetError: Error, Equatable, Sendable {
     case labelOutOfRange(path: String, index: Int, label: Int, classCount: Int)
     /// An image file and a label file that disagree on the number of samples.
     case countMismatch(imagesPath: String, images: Int, labelsPath: String, labels: Int)
+    /// A `.npy` array file that cannot be read as a float tensor.
+    case invalidArray(path: String, reason: String)
 }
 
 extension DatasetError: CustomStringConvertible, LocalizedError {
@@ -60,6 +62,8 @@ extension DatasetError: CustomStringConvertible, LocalizedError {
             return "\(path): label \(label) at index \(index) is out of range 0..<\(classCount)"
         case .countMismatch(let imagesPath, let images, let labelsPath, let labels):
             return "\(imagesPath) has \(images) images but \(labelsPath) has \(labels) labels"
+        case .invalidArray(let path, let reason):
+            return "\(path): not a readable .npy float array: \(reason)"
         }
     }
 

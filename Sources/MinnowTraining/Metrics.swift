@@ -77,11 +77,22 @@ public final class JSONLinesWriter: @unchecked Sendable {
 
     /// Writes one record.
     public func write(_ record: some Encodable) throws {
+        try handle.write(contentsOf: Self.line(record))
+    }
+
+    /// Replaces the file at `url` with one line per record, atomically.
+    public static func rewrite(_ url: URL, with records: [some Encodable]) throws {
+        var data = Data()
+        for record in records { data.append(try line(record)) }
+        try data.write(to: url, options: .atomic)
+    }
+
+    private static func line(_ record: some Encodable) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var data = try encoder.encode(record)
         data.append(0x0A)
-        try handle.write(contentsOf: data)
+        return data
     }
 
     deinit { try? handle.close() }

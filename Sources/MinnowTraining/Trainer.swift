@@ -26,13 +26,13 @@ public protocol TrainingObserver: AnyObject {
     func epochFinished(_ record: EpochRecord)
 }
 
-
 /// Runs a training recipe: the loop of forward, loss, backward, clipping, schedule and optimizer
 /// steps, with per-epoch evaluation. Deterministic for a given config and thread count.
 public final class Trainer {
     public let config: TrainingConfig
     public let model: any Layer
-    public let optimizer: Optimizer
+    /// The optimizer; replaced by `restore(from:)` with the checkpoint's.
+    public internal(set) var optimizer: Optimizer
     /// Optimizer steps taken so far.
     public var globalStep = 0
     /// Epochs completed so far.

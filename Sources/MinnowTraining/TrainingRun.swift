@@ -4,23 +4,50 @@ import MinnowData
 import MinnowNN
 import MinnowTensor
 
-/// A training run with its run folder: data, trainer, per-epoch evaluation, `metrics.jsonl`,
-/// `config.json`, and HDF5 checkpoints `last.h5` (after every epoch) and `best.h5` (best test top-1).
+/// A training run with its run folder (`RunFolder`): data, trainer, per-epoch evaluation,
+/// `metrics.jsonl`, `config.json`, and HDF5 checkpoints as its `CheckpointPolicy` says: `last.h5`
+/// (every N epochs), `epoch-NNNN.h5` (the last K) and `best.h5` (best by a chosen metric).
 ///
 /// ```swift
 /// let config = TrainingConfig(model: ModelConfig.preset("student_mbv2")!, epochs: 3)
 /// let run = try TrainingRun(config: config, data: .fashionMNIST, directory: URL(fileURLWithPath: "runs/mbv2"))
 /// let history = try run.start(observer: ProgressPrinter(style: .auto))
 /// print(history.last!.test!.top1)
+/// // After a crash: continue exactly where the last checkpoint left off.
+/// try TrainingRun.resume(from: URL(fileURLWithPath: "runs/mbv2")).start(observer: nil)
 /// ```
 public final class TrainingRun {
-    /// What is saved as `config.json`: the recipe and where its data came from.
+    /// What is saved as `config.json` and in every checkpoint (`/training/config`): the recipe,
+    /// where its data came from, and the checkpoint policy.
     public struct Manifest: Codable, Sendable {
         public var training: TrainingConfig
         public var dataset: DatasetChoice
         public var trainSubset: Int?
         public var augmentation: AugmentationSettings
         public var commandLine: [String]
+        public var checkpoints: CheckpointPolicy
+
+        public init(training: TrainingConfig, dataset: DatasetChoice, trainSubset: Int? = nil,
+                    augmentation: AugmentationSettings = AugmentationSettings(), commandLine: [String] = [],
+                    checkpoints: CheckpointPolicy = CheckpointPolicy()) {
+            self.training = training
+            self.dataset = dataset
+            self.trainSubset = trainSubset
+            self.augmentation = augmentation
+            self.commandLine = commandLine
+            self.checkpoints = checkpoints
+        }
+
+        /// Decodes a manifest; ones written before checkpoint policies existed get the default policy.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            training = try container.decode(TrainingConfig.self, forKey: .training)
+            dataset = try container.decode(DatasetChoice.self, forKey: .dataset)
+            trainSubset = try container.decodeIfPresent(Int.self, forKey: .trainSubset)
+            augmentation = try container.decode(AugmentationSettings.self, forKey: .augmentation)
+            commandLine = try container.decode([String].self, forKey: .commandLine)
+            checkpoints = try container.decodeIfPresent(CheckpointPolicy.self, forKey: .checkpoints) ?? CheckpointPolicy()
+        }
     }
 
     /// Augmentation switches, saved with the run.
@@ -33,80 +60,136 @@ public final class TrainingRun {
         }
     }
 
-    public let manifest: Manifest
+    public private(set) var manifest: Manifest
     public let directory: URL
     public let trainer: Trainer
     public let trainLoader: DataLoader
     public let testLoader: DataLoader
+    /// The checkpoint this run was resumed from and what it recorded, if it was resumed.
+    public internal(set) var resumedFrom: (checkpoint: URL, state: TrainingState)?
+    /// The run's files.
+    public var folder: RunFolder { RunFolder(directory) }
 
     /// Loads the data and builds the model; the model's input shape and class count follow the data set.
-    public init(config: TrainingConfig, data: DatasetChoice, dataDirectory: URL? = nil, trainSubset: Int? = nil,
-                augmentation: AugmentationSettings = AugmentationSettings(), directory: URL,
-                commandLine: [String] = CommandLine.arguments) throws {
+    public convenience init(config: TrainingConfig, data: DatasetChoice, dataDirectory: URL? = nil, trainSubset: Int? = nil,
+                            augmentation: AugmentationSettings = AugmentationSettings(),
+                            checkpoints: CheckpointPolicy = CheckpointPolicy(), directory: URL,
+                            commandLine: [String] = CommandLine.arguments) throws {
         var config = config
-        let (fullTrain, test) = try data.load(directory: dataDirectory)
-        config.model.inputShape = fullTrain.imageShape
-        config.model.classes = fullTrain.classCount
-        let train = try trainSubset.map { n throws(TrainingError) in
-            guard n > 0, n <= fullTrain.count else {
-                throw TrainingError.invalidConfig("train subset must be in 1...\(fullTrain.count), got \(n)")
+        let splits = try data.load(directory: dataDirectory)
+        config.model.inputShape = splits.train.imageShape
+        config.model.classes = splits.train.classCount
+        try self.init(manifest: Manifest(training: config, dataset: data, trainSubset: trainSubset, augmentation: augmentation,
+                                         commandLine: commandLine, checkpoints: checkpoints),
+                      splits: splits, directory: directory)
+    }
+
+    /// A run of a saved recipe (a resumed run's), with a freshly built model.
+    public convenience init(manifest: Manifest, dataDirectory: URL? = nil, directory: URL) throws {
+        let splits = try manifest.dataset.load(directory: dataDirectory)
+        let model = manifest.training.model
+        guard splits.train.imageShape == model.inputShape, splits.train.classCount == model.classes else {
+            throw TrainingError.invalidConfig("the recipe's model takes \(model.inputShape) images of \(model.classes) classes; the \(manifest.dataset.rawValue) files have \(splits.train.imageShape) and \(splits.train.classCount)")
+        }
+        try self.init(manifest: manifest, splits: splits, directory: directory)
+    }
+
+    private init(manifest: Manifest, splits: (train: Dataset, test: Dataset), directory: URL) throws {
+        let config = manifest.training
+        try manifest.checkpoints.validate()
+        let train = try manifest.trainSubset.map { n throws(TrainingError) in
+            guard n > 0, n <= splits.train.count else {
+                throw TrainingError.invalidConfig("train subset must be in 1...\(splits.train.count), got \(n)")
             }
-            return fullTrain.randomSubset(count: n, seed: config.seed)
-        } ?? fullTrain
-        manifest = Manifest(training: config, dataset: data, trainSubset: trainSubset, augmentation: augmentation,
-                            commandLine: commandLine)
+            return splits.train.randomSubset(count: n, seed: config.seed)
+        } ?? splits.train
+        self.manifest = manifest
         self.directory = directory
         trainer = try Trainer(config: config)
-        trainLoader = DataLoader(dataset: train, batchSize: config.batchSize, normalization: data.normalization,
+        trainLoader = DataLoader(dataset: train, batchSize: config.batchSize, normalization: manifest.dataset.normalization,
                                  shuffle: true, seed: config.seed, dropLast: true,
-                                 augmentation: Augmentation(cropPadding: augmentation.cropPadding,
-                                                            horizontalFlip: augmentation.horizontalFlip))
-        testLoader = DataLoader(dataset: test, batchSize: 256, normalization: data.normalization, shuffle: false)
+                                 augmentation: Augmentation(cropPadding: manifest.augmentation.cropPadding,
+                                                            horizontalFlip: manifest.augmentation.horizontalFlip))
+        testLoader = DataLoader(dataset: splits.test, batchSize: 256, normalization: manifest.dataset.normalization, shuffle: false)
         guard trainLoader.batchesPerEpoch > 0 else {
             throw TrainingError.invalidConfig("batch size \(config.batchSize) is larger than the \(train.count) training images")
         }
     }
 
-    /// Trains the remaining epochs, evaluating after each, appending to `metrics.jsonl`.
+    /// Changes where and how often checkpoints are written (it does not change the numbers).
+    public func setCheckpointPolicy(_ policy: CheckpointPolicy) throws(TrainingError) {
+        try policy.validate()
+        manifest.checkpoints = policy
+    }
+
+    /// Trains the remaining epochs, evaluating after each. `metrics.jsonl` is rewritten with the
+    /// history so far (empty for a new run, the checkpoint's for a resumed one), then appended to;
+    /// checkpoints follow the policy. Stale temporary files of killed writers are removed first.
     @discardableResult
     public func start(observer: TrainingObserver?) throws -> [EpochRecord] {
+        let folder = folder, policy = manifest.checkpoints, epochs = manifest.training.epochs
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        folder.removeStaleTemporaries()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(manifest).write(to: directory.appendingPathComponent("config.json"), options: .atomic)
-        let log = try JSONLinesWriter(url: directory.appendingPathComponent("metrics.jsonl"))
-        var lastCheckpoint: String?
-        var bestTop1 = trainer.history.compactMap { $0.test?.top1 }.max() ?? -1
-        while trainer.completedEpochs < manifest.training.epochs {
-            let epoch = trainLoader.epoch(trainer.completedEpochs)
-            let record = try trainer.trainEpoch(batches: epoch, steps: trainLoader.batchesPerEpoch,
-                                                testBatches: testLoader.epoch(0), observer: observer,
-                                                lastCheckpoint: lastCheckpoint)
+        try encoder.encode(manifest).write(to: folder.config, options: .atomic)
+        try JSONLinesWriter.rewrite(folder.metrics, with: trainer.history)
+        try folder.pruneEpochCheckpoints(after: trainer.completedEpochs, keep: policy.keepLast)
+        let log = try JSONLinesWriter(url: folder.metrics)
+        var lastCheckpoint = resumedFrom?.checkpoint.path
+        var best = try bestSoFar()
+        while trainer.completedEpochs < epochs {
+            let record = try trainer.trainEpoch(batches: trainLoader.epoch(trainer.completedEpochs),
+                                                steps: trainLoader.batchesPerEpoch, testBatches: testLoader.epoch(0),
+                                                observer: observer, lastCheckpoint: lastCheckpoint)
             try log.write(record)
-            lastCheckpoint = try saveCheckpoint(named: "last.h5").path
-            if let top1 = record.test?.top1, top1 > bestTop1 {
-                bestTop1 = top1
-                try saveCheckpoint(named: "best.h5")
+            let value = policy.bestMetric.value(of: record)
+            let improved = value.map { policy.bestMetric.improves($0, on: best.map { Double($0.value) }) } ?? false
+            if improved, let value { best = BestMetric(name: policy.bestMetric.rawValue, value: Float(value), epoch: record.epoch) }
+            if policy.writesCheckpoint(afterEpoch: record.epoch, of: epochs) {
+                lastCheckpoint = try saveCheckpoint(to: folder.last, best: best).path
+                if policy.keepLast > 1 {
+                    try folder.linkLast(asEpoch: record.epoch)
+                    try folder.pruneEpochCheckpoints(after: record.epoch, keep: policy.keepLast)
+                }
             }
+            if improved { try saveCheckpoint(to: folder.best, best: best) }
         }
         return trainer.history
     }
 
-    /// Writes the model, optimizer, training position, metrics and provenance to `name` in the run folder, atomically.
+    /// The best metric to beat: the one `best.h5` records when it uses this run's metric, else the
+    /// best of the history so far.
+    private func bestSoFar() throws -> BestMetric? {
+        let metric = manifest.checkpoints.bestMetric
+        if resumedFrom != nil, let file = try? ModelCheckpoint.open(folder.best),
+           let best = (try? ModelCheckpoint.bestMetric(in: file)) ?? nil, best.name == metric.rawValue {
+            return best
+        }
+        var best: BestMetric?
+        for record in trainer.history {
+            if let value = metric.value(of: record), metric.improves(value, on: best.map { Double($0.value) }) {
+                best = BestMetric(name: metric.rawValue, value: Float(value), epoch: record.epoch)
+            }
+        }
+        return best
+    }
+
+    /// Writes the model, optimizer, training position and recipe, metrics and provenance to `url`, atomically.
     @discardableResult
-    public func saveCheckpoint(named name: String) throws -> URL {
-        let url = directory.appendingPathComponent(name)
+    public func saveCheckpoint(to url: URL, best: BestMetric? = nil) throws -> URL {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let history = String(decoding: try encoder.encode(trainer.history), as: UTF8.self)
         let state = TrainingState(epoch: trainer.completedEpochs, step: trainer.globalStep,
-                                  threads: ThreadPoolInfo.threadCount)
+                                  threads: ThreadPoolInfo.threadCount,
+                                  recipe: String(decoding: try encoder.encode(manifest), as: UTF8.self))
         let provenance = Provenance(
             minnowVersion: MinnowVersion.current, commandLine: manifest.commandLine,
             dataset: manifest.dataset.rawValue + (manifest.trainSubset.map { " (random subset of \($0))" } ?? ""),
             seed: manifest.training.seed, createdUTC: ISO8601DateFormatter().string(from: Date()))
         try ModelCheckpoint.save(trainer.model, config: manifest.training.model, to: url, optimizer: trainer.optimizer,
-                                 training: state, metricsHistoryJSON: history, provenance: provenance)
+                                 training: state, metricsHistoryJSON: history, best: best, provenance: provenance)
         return url
     }
 }

@@ -67,7 +67,7 @@ struct Inspect: ParsableCommand {
     func run() throws {
         do {
             try show(URL(fileURLWithPath: checkpoint))
-        } catch let error as CheckpointError {
+        } catch {
             throw CLIError(message: error.description)
         }
     }
@@ -81,6 +81,14 @@ struct Inspect: ParsableCommand {
             let provenance = try ModelCheckpoint.loadProvenance(from: file)
             print("\nprovenance: Minnow \(provenance.minnowVersion), created \(provenance.createdUTC), data set \(provenance.dataset), seed \(provenance.seed)")
             print("command: \(provenance.commandLine.joined(separator: " "))")
+        }
+        if file.exists("/training") {
+            let state = try ModelCheckpoint.loadTraining(from: file, into: model)
+            print("\ntraining: \(state.epoch) epochs done, \(state.step) steps, \(state.threads) threads"
+                  + (state.recipe != nil ? "; resumable from this file alone (minnow train --resume \(checkpoint))" : ""))
+        }
+        if let best = try ModelCheckpoint.bestMetric(in: file) {
+            print("best so far: \(best.name) \(best.value) at epoch \(best.epoch)")
         }
         guard let history = try ModelCheckpoint.metricsHistory(in: file) else { return }
         let records = (try? JSONDecoder().decode([EpochRecord].self, from: Data(history.utf8))) ?? []

@@ -118,4 +118,22 @@ final class ModelCheckpointTests: XCTestCase {
             guard case .invalidContent(_, "/", _)? = error as? CheckpointError else { return XCTFail("\(error)") }
         }
     }
+
+    /// The training recipe (`/training/config`) and the best metric (attributes of `/metrics/history`) round-trip.
+    func testRecipeAndBestMetricRoundTrip() throws {
+        let config = ModelConfig(architecture: .cnn, width: 0.25)
+        let model = try ModelZoo.build(config)
+        let recipe = "{\"training\": {\"epochs\": 3}, \"note\": \"ünïcode\"}"
+        let training = TrainingState(epoch: 2, step: 40, threads: 2, recipe: recipe)
+        let best = BestMetric(name: "test_loss", value: 0.3125, epoch: 2)
+        let url = folder.appendingPathComponent("recipe.h5")
+        try ModelCheckpoint.save(model, config: config, to: url, training: training, metricsHistoryJSON: "[]", best: best)
+        let file = try ModelCheckpoint.open(url)
+        XCTAssertEqual(try ModelCheckpoint.loadTraining(from: file, into: model), training)
+        XCTAssertEqual(try ModelCheckpoint.bestMetric(in: file), best)
+
+        let plain = folder.appendingPathComponent("plain-model.h5")
+        try ModelCheckpoint.save(model, config: config, to: plain)
+        XCTAssertNil(try ModelCheckpoint.bestMetric(in: ModelCheckpoint.open(plain)))
+    }
 }

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import MinnowCheckpoint
+import MinnowData
+import MinnowTensor
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a checkpoint's model on images from a .npy file and write its logits to a .npy file.",
+        discussion: """
+            The input holds float32 or float64 images [N, H, W, C] (NHWC; [N, H, W] for one channel), already
+            normalized as in training: (pixel / 255 - mean) / std. The output is float32 logits [N, classes],
+            computed in evaluation mode (BatchNorm running statistics, no dropout).
+            experiments/checkpoint_to_pytorch.py uses it to check a PyTorch port of a checkpoint.
+            Example: minnow predict runs/mbv2/best.h5 --input images.npy --output logits.npy
+            """)
+
+    @Argument(help: "A Minnow checkpoint (.h5).") var checkpoint: String
+    @Option(help: "Images, a .npy file.") var input: String
+    @Option(help: "Where to write the logits (.npy).") var output: String
+    @Option(help: "Images per forward pass.") var batchSize = 256
+
+    func validate() throws {
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+    }
+
+    func run() throws {
+        do {
+            let (model, config) = try ModelCheckpoint.loadModel(from: URL(fileURLWithPath: checkpoint))
+            var images = try NPY.read(URL(fileURLWithPath: input))
+            if images.rank == 3, config.inputShape.last == 1 { images = images.reshaped(images.shape + [1]) }
+            guard images.rank == 4, images.shape[0] > 0, Array(images.shape.dropFirst()) == config.inputShape else {
+                throw CLIError(message: "\(input): images of shape \(images.shape) do not fit the model of \(checkpoint), which takes [N] + \(config.inputShape) with N > 0")
+            }
+            model.eval()
+            let count = images.shape[0]
+            let logits = withoutGrad {
+                Tensor.concatenate(stride(from: 0, to: count, by: batchSize).map { start in
+                    model(images.sliced(axis: 0, start..<min(count, start + batchSize)))
+                }, axis: 0)
+            }
+            try NPY.write(logits, to: URL(fileURLWithPath: output))
+            print("\(output): logits \(logits.shape) of \(checkpoint)")
+        } catch let error as CustomStringConvertible & Error {
+            throw CLIError(message: error.description)
+        }
+    }
+}
