@@ -26,6 +26,11 @@ struct ModelOptions: ParsableArguments {
     var initSeed: UInt64 = 0
 
     func config() throws -> ModelConfig {
+        try Self.config(model: model, width: width, depth: depth, dropout: dropout, initSeed: initSeed)
+    }
+
+    /// The config of a preset or of an architecture with its size options (shared with `distill --student`).
+    static func config(model: String, width: Float?, depth: Int?, dropout: Float?, initSeed: UInt64) throws -> ModelConfig {
         if let preset = ModelConfig.preset(model, seed: initSeed) {
             guard width == nil, depth == nil else {
                 throw ValidationError("--width and --depth apply to architectures; the preset '\(model)' fixes them")
@@ -53,45 +58,18 @@ struct Train: ParsableCommand {
             """)
 
     @OptionGroup var modelOptions: ModelOptions
-
-    @Option(help: "Data set.") var dataset: DatasetChoice = .fashionMNIST
-    @Option(help: "Folder with the data set's files (default: its standard location, or MINNOW_FASHION_MNIST_DIR / MINNOW_CIFAR10_DIR).")
-    var dataDir: String?
-    @Option(help: "Train on a seeded random subset of this many images.") var trainSubset: Int?
-    @Option(help: "Epochs.") var epochs = 3
-    @Option(help: "Images per batch.") var batchSize = 128
-    @Option(help: "Optimizer: sgd, adam, adamw.") var optimizer: TrainingConfig.OptimizerKind = .sgd
-    @Option(help: "Learning rate (the maximum for onecycle).") var lr: Float = 0.1
-    @Option(help: "SGD momentum.") var momentum: Float = 0.9
-    @Flag(inversion: .prefixedNo, help: "Nesterov momentum (SGD).") var nesterov = true
-    @Option(help: "Weight decay (L2 for sgd/adam, decoupled for adamw).") var weightDecay: Float = 5e-4
-    @Option(help: "Learning-rate schedule: constant, step, cosine, onecycle.") var schedule: TrainingConfig.ScheduleKind = .onecycle
-    @Option(help: "Linear warmup steps (cosine schedule).") var warmupSteps = 0
-    @Option(help: "Step schedule: epochs between decays.") var stepEpochs = 1
-    @Option(help: "Step schedule: decay factor.") var stepGamma: Float = 0.1
-    @Option(help: "Clip the global gradient norm to this value.") var clipNorm: Float?
-    @Option(help: "Label smoothing for the cross-entropy.") var labelSmoothing: Float = 0
-    @Option(help: "Augmentation: zero padding before a random crop (0: off).") var cropPadding = 0
-    @Flag(help: "Augmentation: random horizontal flips.") var flip = false
-    @Option(help: "Seed of data order, augmentation and dropout.") var seed: UInt64 = 0
-    @Option(help: "Run folder.") var out: String
-    @Option(help: "Progress display: auto (a bar on a terminal, lines otherwise), bar, lines, none.")
-    var progress: ProgressPrinter.Style = .auto
+    @OptionGroup var training: TrainingOptions
 
     func run() throws {
-        let config = TrainingConfig(
-            model: try modelOptions.config(), epochs: epochs, batchSize: batchSize, optimizer: optimizer, learningRate: lr,
-            momentum: momentum, nesterov: nesterov && optimizer == .sgd, weightDecay: weightDecay, schedule: schedule,
-            warmupSteps: warmupSteps, stepEpochs: stepEpochs, stepGamma: stepGamma, clipNorm: clipNorm,
-            labelSmoothing: labelSmoothing, seed: seed)
+        let config = training.config(model: try modelOptions.config())
         do {
             try config.validate()
             let run = try TrainingRun(
-                config: config, data: dataset, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) }, trainSubset: trainSubset,
-                augmentation: .init(cropPadding: cropPadding, horizontalFlip: flip), directory: URL(fileURLWithPath: out))
+                config: config, data: training.dataset, dataDirectory: training.dataDirectory, trainSubset: training.trainSubset,
+                augmentation: training.augmentation, directory: training.outDirectory)
             print("\(modelOptions.model): \(run.trainer.model.parameterCount) parameters; \(run.trainLoader.dataset.count) training images, \(run.trainLoader.batchesPerEpoch) steps per epoch")
-            try run.start(observer: ProgressPrinter(style: progress))
-            print("run folder: \(out)")
+            try run.start(observer: ProgressPrinter(style: training.progress))
+            print("run folder: \(training.out)")
         } catch let error as CustomStringConvertible & Error {
             throw CLIError(message: error.description)
         }
