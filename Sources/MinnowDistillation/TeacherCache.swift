@@ -40,7 +40,7 @@ public struct TeacherCache {
     /// Opens the cache of `teachers` on `dataset` (normalized with `normalization`) in `directory`,
     /// computing and writing it (atomically) when it is missing or invalid.
     public static func open(teachers: TeacherEnsemble, dataset: Dataset, normalization: Normalization,
-                            directory: URL, batchSize: Int = 256) throws(DistillationError) -> TeacherCache {
+                            directory: URL, batchSize: Int = 64) throws(DistillationError) -> TeacherCache {
         var fingerprint = Fingerprint()
         fingerprint.combine(teachers.fingerprint.hex)
         fingerprint.combine(Fingerprint.of(dataset: dataset, normalization: normalization).hex)
