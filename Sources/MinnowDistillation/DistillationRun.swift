@@ -21,6 +21,7 @@ public final class DistillationRun {
         public var teacherLogits: String
     }
 
+    /// The student's training run: data, trainer (with the distillation objective), run folder.
     public let training: TrainingRun
     public let distiller: Distiller
     public let manifest: Manifest

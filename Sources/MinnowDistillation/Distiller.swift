@@ -16,6 +16,7 @@ public struct DistillationSettings: Codable, Equatable, Sendable {
         case dkd
     }
 
+    /// The response loss.
     public var loss: ResponseLoss
     /// Softmax temperature of `kd` and `dkd`.
     public var temperature: Float
@@ -45,6 +46,7 @@ public struct DistillationSettings: Codable, Equatable, Sendable {
         self.attentionBeta = attentionBeta
     }
 
+    /// The response losses and attention transfer these settings describe.
     public var hintonKD: HintonKD { HintonKD(temperature: temperature, alpha: alpha) }
     public var decoupledKD: DecoupledKD {
         DecoupledKD(temperature: temperature, alpha: dkdAlpha, beta: dkdBeta, warmupEpochs: dkdWarmupEpochs)
@@ -84,6 +86,7 @@ public struct DistillationSettings: Codable, Equatable, Sendable {
 /// that names no capturable layer, or pairs whose heights and widths differ, throw before training.
 public final class Distiller {
     public let settings: DistillationSettings
+    /// The teachers (feature losses use the first one's features).
     public let teachers: TeacherEnsemble
     /// The cached teacher logits; nil when the teachers run online.
     public private(set) var cache: TeacherCache?

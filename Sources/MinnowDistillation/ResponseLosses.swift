@@ -61,6 +61,7 @@ public struct HintonKD: Codable, Equatable, Sendable {
 /// 1000 from the target logit as the reference code does; `warmup` ramps the distillation terms
 /// linearly from 0 to 1 over `warmupEpochs` (the reference code uses 20 of 240 epochs on CIFAR).
 public struct DecoupledKD: Codable, Equatable, Sendable {
+    /// Softmax temperature T > 0 (4 in the paper's CIFAR-100 experiments).
     public var temperature: Float
     /// Weight of the target-class term TCKD (the paper's alpha, 1 by default).
     public var alpha: Float

@@ -35,6 +35,7 @@ public struct TeacherCache {
     public let url: URL
     /// The fingerprint of teachers, data and normalization (32 hex digits).
     public let key: String
+    /// Whether the file was read, computed or recomputed.
     public let status: Status
 
     /// Opens the cache of `teachers` on `dataset` (normalized with `normalization`) in `directory`,
