@@ -32,7 +32,7 @@ public final class DistillationRun {
                 dataDirectory: URL? = nil, trainSubset: Int? = nil,
                 augmentation: TrainingRun.AugmentationSettings = .init(), directory: URL, cacheDirectory: URL?,
                 commandLine: [String] = CommandLine.arguments) throws {
-        try settings.validate()
+        try settings.validate()  // before loading anything
         let teachers = try TeacherEnsemble(checkpoints: teacherURLs)
         training = try TrainingRun(config: config, data: data, dataDirectory: dataDirectory, trainSubset: trainSubset,
                                    augmentation: augmentation, directory: directory, commandLine: commandLine)

@@ -78,7 +78,7 @@ public struct DistillationSettings: Codable, Equatable, Sendable {
 ///                               teachers: TeacherEnsemble(checkpoints: [teacherURL]))
 /// distiller.install(on: trainer, stepsPerEpoch: loader.batchesPerEpoch)
 /// try distiller.capturingStudentFeatures {
-///     try trainer.trainEpoch(batches: loader.epoch(0), steps: loader.batchesPerEpoch, testBatches: nil, observer: nil)
+///     try trainer.trainEpoch(batches: loader.epoch(0), steps: loader.batchesPerEpoch, testBatches: [Batch]?.none, observer: nil)
 /// }
 /// ```
 ///
@@ -106,10 +106,11 @@ public final class Distiller {
             let teacher = teachers.members[0].model
             let studentShapes = FeatureRecorder.capturableShapes(of: student, inputShape: inputShape)
             let teacherShapes = FeatureRecorder.capturableShapes(of: teacher, inputShape: inputShape)
+            let (studentPaths, teacherPaths) = (Self.modulePaths(student), Self.modulePaths(teacher))
             var generator = SeededGenerator(seed: seed)
             for (index, pair) in pairs.enumerated() {
-                let s = try LayerPaths.shape(of: pair.student, in: studentShapes, modulePaths: Self.modulePaths(student), model: "student")
-                let t = try LayerPaths.shape(of: pair.teacher, in: teacherShapes, modulePaths: Self.modulePaths(teacher), model: "teacher")
+                let s = try LayerPaths.shape(of: pair.student, in: studentShapes, modulePaths: studentPaths, model: "student")
+                let t = try LayerPaths.shape(of: pair.teacher, in: teacherShapes, modulePaths: teacherPaths, model: "teacher")
                 let kind = index < settings.hints.count ? "hint" : "attention"
                 guard s.count == 3, t.count == 3, s[0] == t[0], s[1] == t[1] else {
                     throw .shapeMismatch("\(kind) \(pair): the student's \(pair.student) outputs \(s) and the teacher's "

@@ -19,21 +19,8 @@ public final class TeacherEnsemble {
     public let members: [Member]
 
     /// Teachers built in memory (tests, benchmarks). They are switched to evaluation mode.
-    public init(models: [(model: any Layer, config: ModelConfig)], sources: [URL?]? = nil) throws(DistillationError) {
-        guard let first = models.first else { throw .teacher("at least one teacher is needed") }
-        for (index, teacher) in models.enumerated() where teacher.config.classes != first.config.classes
-            || teacher.config.inputShape != first.config.inputShape {
-            throw .teacher("teacher \(index + 1) takes \(teacher.config.inputShape) images with \(teacher.config.classes) classes, "
-                + "teacher 1 takes \(first.config.inputShape) with \(first.config.classes): an ensemble needs the same inputs and classes")
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        members = models.enumerated().map { index, teacher in
-            teacher.model.eval()
-            let json = (try? encoder.encode(teacher.config)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-            return Member(model: teacher.model, config: teacher.config, source: sources?[index],
-                          fingerprint: .of(model: teacher.model, configJSON: json))
-        }
+    public convenience init(models: [(model: any Layer, config: ModelConfig)]) throws(DistillationError) {
+        try self.init(models: models, sources: models.map { _ in nil })
     }
 
     /// Loads each checkpoint with `ModelCheckpoint.loadModel`.
@@ -47,6 +34,23 @@ public final class TeacherEnsemble {
             }
         }
         try self.init(models: models, sources: checkpoints)
+    }
+
+    private init(models: [(model: any Layer, config: ModelConfig)], sources: [URL?]) throws(DistillationError) {
+        guard let first = models.first else { throw .teacher("at least one teacher is needed") }
+        for (index, teacher) in models.enumerated() where teacher.config.classes != first.config.classes
+            || teacher.config.inputShape != first.config.inputShape {
+            throw .teacher("teacher \(index + 1) takes \(teacher.config.inputShape) images with \(teacher.config.classes) classes, "
+                + "teacher 1 takes \(first.config.inputShape) with \(first.config.classes): an ensemble needs the same inputs and classes")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        members = models.enumerated().map { index, teacher in
+            teacher.model.eval()
+            let json = (try? encoder.encode(teacher.config)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            return Member(model: teacher.model, config: teacher.config, source: sources[index],
+                          fingerprint: .of(model: teacher.model, configJSON: json))
+        }
     }
 
     /// The class count every teacher predicts.
