@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "MinnowTraining", targets: ["MinnowTraining"]),
         .executable(name: "minnow", targets: ["minnow"]),
         .library(name: "MinnowData", targets: ["MinnowData"]),
+        .library(name: "MinnowDistillation", targets: ["MinnowDistillation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -59,13 +60,18 @@ let package = Package(
         .target(name: "MinnowHDF5", dependencies: ["CHDF5", "MinnowTensor"]),
         // Checkpoints in the layout of docs/checkpoint-format.md: model, optimizer, training state.
         .target(name: "MinnowCheckpoint", dependencies: ["MinnowHDF5", "MinnowNN", "MinnowModels", "MinnowTensor"]),
+        // Knowledge distillation: KD/DKD/FitNets/attention-transfer losses, teachers, teacher-logit cache, runs.
+        .target(name: "MinnowDistillation",
+                dependencies: ["MinnowTraining", "MinnowCheckpoint", "MinnowHDF5", "MinnowData", "MinnowModels", "MinnowNN", "MinnowTensor"]),
         // Op and training benchmarks behind `minnow bench`.
-        .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels"]),
+        .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation",
+                                                    "MinnowTraining", "MinnowData"]),
         // The command-line tool: parses arguments, calls the modules.
         .executableTarget(
             name: "minnow",
             dependencies: [
                 "MinnowTensor", "MinnowNN", "MinnowModels", "MinnowData", "MinnowTraining", "MinnowBench", "MinnowCheckpoint", "MinnowHDF5",
+                "MinnowDistillation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -80,6 +86,9 @@ let package = Package(
                     dependencies: ["MinnowTraining", "MinnowData", "MinnowModels", "MinnowCheckpoint", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowDataTests", dependencies: ["MinnowData", "MinnowTestSupport"]),
         .testTarget(name: "MinnowHDF5Tests", dependencies: ["MinnowHDF5", "MinnowTensor"]),
+        .testTarget(name: "MinnowDistillationTests",
+                    dependencies: ["MinnowDistillation", "MinnowTraining", "MinnowCheckpoint", "MinnowHDF5", "MinnowData",
+                                   "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowCheckpointTests",
                     dependencies: ["MinnowCheckpoint", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
         // Runs the built `minnow` command (a dependency, so `swift test` builds it first): kills, resumes, bad files.

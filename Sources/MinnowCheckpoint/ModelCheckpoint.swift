@@ -17,11 +17,13 @@ public enum ModelCheckpoint {
 
     /// Writes a checkpoint of `model` (built from `config`) to `url`, atomically: a crash at any
     /// moment leaves the previous file there intact. Optional parts are written when given;
-    /// `best` (the run's best metric so far) needs `metricsHistoryJSON`.
+    /// `best` (the run's best metric so far) needs `metricsHistoryJSON`. `auxiliary` modules (trained
+    /// with the model but not part of it, such as distillation adapters) have their parameters
+    /// written under `/auxiliary/<name>`, where `loadModel` does not look.
     public static func save(_ model: Module, config: ModelConfig, to url: URL,
                             optimizer: (any Optimizer)? = nil, training: TrainingState? = nil,
                             metricsHistoryJSON: String? = nil, best: BestMetric? = nil,
-                            provenance: Provenance? = nil) throws {
+                            provenance: Provenance? = nil, auxiliary: [(name: String, module: Module)] = []) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let configJSON = String(decoding: try encoder.encode(config), as: UTF8.self)
@@ -35,6 +37,11 @@ public enum ModelCheckpoint {
             }
             for (path, buffer) in model.namedBuffers() {
                 try writeTensor(buffer.value, to: location(path, in: "buffers"), in: file)
+            }
+            for (name, module) in auxiliary {
+                for (path, parameter) in module.namedParameters() {
+                    try writeTensor(parameter.value, to: location(path, in: "auxiliary/\(name)"), in: file)
+                }
             }
             if let optimizer { try saveOptimizer(optimizer, in: file) }
             if let training { try saveTraining(training, model: model, in: file) }
@@ -98,6 +105,17 @@ public enum ModelCheckpoint {
         try checkNoExtras(in: file, section: "buffers", expected: Set(buffers.map { location($0.path, in: "buffers") }))
         for ((_, parameter), value) in zip(parameters, parameterValues) { parameter.assign(value) }
         for ((_, buffer), value) in zip(buffers, bufferValues) { buffer.value = value }
+    }
+
+    /// Loads the parameters of an auxiliary module saved under `/auxiliary/<name>` into `module`,
+    /// checking each one's shape. All or nothing: on error the module is unchanged.
+    public static func loadAuxiliary(into module: Module, named name: String, from file: HDF5File) throws(CheckpointError) {
+        let parameters = module.namedParameters()
+        var values: [Tensor] = []
+        for (path, parameter) in parameters {
+            values.append(try file.readTensor(location(path, in: "auxiliary/\(name)"), expectedShape: parameter.shape))
+        }
+        for ((_, parameter), value) in zip(parameters, values) { parameter.assign(value) }
     }
 
     // MARK: Layout helpers

@@ -1,6 +1,8 @@
 import MinnowNN
 import MinnowTensor
 
+// Every block hands its output to the active `FeatureRecorder` (feature-based distillation).
+
 /// Convolution, batch norm, activation: the unit most CNNs are built from.
 public final class ConvBNActivation: Module, Layer {
     public let conv: Conv2D
@@ -15,7 +17,7 @@ public final class ConvBNActivation: Module, Layer {
         self.activation = activation
     }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor { activation.apply(bn(conv(input))) }
+    public func callAsFunction(_ input: Tensor) -> Tensor { recordFeature(activation.apply(bn(conv(input)))) }
 }
 
 /// ResNet basic block (He et al., 2016): two 3x3 conv-BN layers and an identity shortcut, or a
@@ -37,7 +39,7 @@ public final class BasicBlock: Module, Layer {
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
         let out = bn2(conv2(bn1(conv1(input)).relu()))
-        return (out + (shortcut?(input) ?? input)).relu()
+        return recordFeature((out + (shortcut?(input) ?? input)).relu())
     }
 }
 
@@ -52,7 +54,7 @@ public final class DepthwiseSeparableBlock: Module, Layer {
         pointwise = ConvBNActivation(inputChannels, outputChannels, kernelSize: 1, activation: .relu, generator: &generator)
     }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor { pointwise(depthwise(input)) }
+    public func callAsFunction(_ input: Tensor) -> Tensor { recordFeature(pointwise(depthwise(input))) }
 }
 
 /// MobileNetV2 inverted residual (Sandler et al., 2018): 1x1 expansion (skipped when the factor
@@ -79,7 +81,7 @@ public final class InvertedResidual: Module, Layer {
     public func callAsFunction(_ input: Tensor) -> Tensor {
         let hidden = expand?(input) ?? input
         let out = projectBN(project(depthwise(hidden)))
-        return usesResidual ? input + out : out
+        return recordFeature(usesResidual ? input + out : out)
     }
 }
 
@@ -97,6 +99,6 @@ public final class FireModule: Module, Layer {
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
         let squeezed = squeeze(input)
-        return Tensor.concatenate([expand1x1(squeezed), expand3x3(squeezed)], axis: -1)
+        return recordFeature(Tensor.concatenate([expand1x1(squeezed), expand3x3(squeezed)], axis: -1))
     }
 }

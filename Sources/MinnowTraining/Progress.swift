@@ -46,9 +46,14 @@ public final class ProgressPrinter: TrainingObserver {
     public func epochFinished(_ record: EpochRecord) {
         guard style != .none else { return }
         if style == .bar { print("") }
-        var text = String(format: "epoch %d/%d  train loss %.4f acc %.2f%%  %.0f img/s  %.1fs",
-                          record.epoch, epochs, record.trainLoss, record.trainAccuracy * 100,
-                          record.imagesPerSecond, record.trainSeconds)
+        // Named loss terms (distillation) follow the total, e.g. "train loss 0.41 (ce 0.05, kd 0.36)".
+        let terms = record.lossTerms.map { terms in
+            " (" + terms.sorted { $0.key < $1.key }.map { "\($0.key) " + String(format: "%.4f", $0.value) }
+                .joined(separator: ", ") + ")"
+        } ?? ""
+        var text = String(format: "epoch %d/%d  train loss %.4f", record.epoch, epochs, record.trainLoss) + terms
+            + String(format: " acc %.2f%%  %.0f img/s  %.1fs", record.trainAccuracy * 100, record.imagesPerSecond,
+                     record.trainSeconds)
         if let test = record.test {
             text += String(format: "  |  test loss %.4f top-1 %.2f%%", test.loss, test.top1 * 100)
             if let top5 = test.top5 { text += String(format: " top-5 %.2f%%", top5 * 100) }

@@ -41,6 +41,16 @@ public final class Trainer {
     /// The training objective: the loss to minimize for the model's logits on a batch, and named terms to
     /// log. The default is cross-entropy with the recipe's label smoothing; distillation replaces it.
     public var objective: (_ logits: Tensor, _ batch: Batch) -> (loss: Tensor, terms: [String: Float])
+    /// Trainable modules outside the model that train with it (distillation adapters), by name: their
+    /// parameters are zeroed, clipped and stepped with the model's, under the paths `name.path`.
+    public var auxiliaryModules: [(name: String, module: Module)] = []
+
+    /// The parameters the optimizer updates: the model's, then the auxiliary modules'.
+    public var trainedParameters: [(path: String, parameter: Parameter)] {
+        model.namedParameters() + auxiliaryModules.flatMap { name, module in
+            module.namedParameters().map { (path: "\(name).\($0.path)", parameter: $0.parameter) }
+        }
+    }
 
     /// A trainer for `config`, with a freshly built model unless one is given.
     public init(config: TrainingConfig, model: (any Layer)? = nil) throws {
@@ -64,6 +74,8 @@ public final class Trainer {
         let schedule = config.makeSchedule(stepsPerEpoch: steps)
         observer?.epochStarted(epoch: epoch, epochs: config.epochs, steps: steps)
         model.train()
+        for (_, module) in auxiliaryModules { module.train() }
+        let parameters = trainedParameters
         var meter = AccuracyMeter()
         let clock = ContinuousClock()
         let start = clock.now
@@ -71,7 +83,7 @@ public final class Trainer {
         var termSums: [String: Double] = [:]
         for batch in batches {
             schedule.apply(to: optimizer, step: globalStep)
-            model.zeroGrad()
+            for (_, parameter) in parameters { parameter.zeroGrad() }
             let logits = model(batch.images)
             let (loss, terms) = objective(logits, batch)
             let value = loss.item
@@ -79,8 +91,8 @@ public final class Trainer {
                 throw TrainingError.nonFiniteLoss(epoch: epoch, step: globalStep, loss: value, lastCheckpoint: lastCheckpoint)
             }
             loss.backward()
-            if let clipNorm = config.clipNorm { clipGradientNorm(model.parameters, maxNorm: clipNorm) }
-            optimizer.step(model)
+            if let clipNorm = config.clipNorm { clipGradientNorm(parameters.map(\.parameter), maxNorm: clipNorm) }
+            optimizer.step(parameters)
             meter.add(logits: logits.detached(), labels: batch.labels, meanLoss: value)
             for (name, term) in terms { termSums[name, default: 0] += Double(term) }
             globalStep += 1

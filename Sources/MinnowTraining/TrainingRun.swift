@@ -189,7 +189,8 @@ public final class TrainingRun {
             dataset: manifest.dataset.rawValue + (manifest.trainSubset.map { " (random subset of \($0))" } ?? ""),
             seed: manifest.training.seed, createdUTC: ISO8601DateFormatter().string(from: Date()))
         try ModelCheckpoint.save(trainer.model, config: manifest.training.model, to: url, optimizer: trainer.optimizer,
-                                 training: state, metricsHistoryJSON: history, best: best, provenance: provenance)
+                                 training: state, metricsHistoryJSON: history, best: best, provenance: provenance,
+                                 auxiliary: trainer.auxiliaryModules)
         return url
     }
 }

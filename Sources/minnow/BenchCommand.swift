@@ -44,7 +44,7 @@ struct Bench: ParsableCommand {
             the same work in the peer (PyTorch, through shared/peers) right after, and prints the ratio.
             Check that /proc/loadavg shows an idle machine: timings on a busy 2-core machine are not comparable.
             """,
-        subcommands: [Ops.self, GemmCommand.self, TrainThroughput.self])
+        subcommands: [Ops.self, GemmCommand.self, TrainThroughput.self, DistillThroughput.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -169,6 +169,50 @@ struct Bench: ParsableCommand {
             print("\nTraining img/s, batch \(batch), SGD momentum 0.9, cross-entropy, both cores; ratio = Minnow / PyTorch (> 1: Minnow faster)")
             print(formatTable(["model", "Minnow img/s", "min-max", "PyTorch img/s", "ratio"], rows))
             try peer.write(results)
+        }
+    }
+}
+
+extension Bench {
+    struct DistillThroughput: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "distill",
+            abstract: "Step time of a student: plain training vs KD with cached teacher logits vs KD with the teacher online.",
+            discussion: "Minnow only (no peer). The cached KD step should cost at most 1.2x the plain step.")
+
+        @Option(help: "Student preset.") var student = "student_mbv2"
+        @Option(help: "Teacher preset (random weights: the time does not depend on them).") var teacher = "teacher"
+        @Option(help: "Batch size.") var batch = 128
+        @Option(help: "Steps per timed epoch.") var steps = 10
+        @Option(help: "Timed epochs per variant (alternating variants).") var repeats = 3
+        @Option(help: "Also write the results as JSON to this file.") var json: String?
+
+        func validate() throws {
+            for name in [student, teacher] where ModelConfig.preset(name) == nil {
+                throw ValidationError("unknown model '\(name)'; presets: \(ModelConfig.presetNames.joined(separator: ", "))")
+            }
+            guard batch > 0, steps > 0, repeats > 0 else { throw ValidationError("--batch, --steps and --repeats must be positive") }
+        }
+
+        func run() throws {
+            let cacheDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("minnow-bench-distill-\(getpid())")
+            defer { try? FileManager.default.removeItem(at: cacheDirectory) }
+            let timing = try benchmarkDistillation(
+                student: ModelConfig.preset(student)!, studentName: student, teacher: ModelConfig.preset(teacher)!,
+                teacherName: teacher, batch: batch, steps: steps, repeats: repeats, cacheDirectory: cacheDirectory)
+            let plain = timing.plainMs.median
+            let rows = [("plain (cross-entropy)", timing.plainMs), ("KD, cached teacher logits", timing.cachedKDMs),
+                        ("KD, teacher online", timing.onlineKDMs)].map { name, stats in
+                [name, format(stats.median, 1), "\(format(stats.min, 1))-\(format(stats.max, 1))", format(stats.median / plain, 2)]
+            }
+            print("\(student) training step, batch \(batch), teacher \(teacher); median of \(repeats) epochs x \(steps) steps; ratio = time / plain time")
+            print(formatTable(["variant", "ms/step", "min-max", "ratio"], rows))
+            print("cache fill (one teacher pass over \(timing.cachedImages) images): \(format(timing.cachePassSeconds, 2)) s")
+            if let json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try encoder.encode(timing).write(to: URL(fileURLWithPath: json), options: .atomic)
+            }
         }
     }
 }

@@ -10,5 +10,5 @@ struct Minnow: ParsableCommand {
             and CIFAR-10-format data, and measures what compression costs in accuracy and buys in speed.
             Run `minnow <command> --help` for each command's options.
             """,
-        subcommands: [Train.self, Eval.self, Inspect.self, Predict.self, Bench.self])
+        subcommands: [Train.self, Distill.self, Eval.self, Inspect.self, Predict.self, Bench.self])
 }

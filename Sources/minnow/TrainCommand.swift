@@ -34,7 +34,12 @@ struct ModelOptions: ParsableArguments {
 
     func config() throws -> ModelConfig {
         guard let model else { throw ValidationError("--model is required") }
-        if let preset = ModelConfig.preset(model, seed: initSeed ?? 0) {
+        return try Self.config(model: model, width: width, depth: depth, dropout: dropout, initSeed: initSeed ?? 0)
+    }
+
+    /// The config of a preset or of an architecture with its size options (shared with `distill --student`).
+    static func config(model: String, width: Float?, depth: Int?, dropout: Float?, initSeed: UInt64) throws -> ModelConfig {
+        if let preset = ModelConfig.preset(model, seed: initSeed) {
             guard width == nil, depth == nil else {
                 throw ValidationError("--width and --depth apply to architectures; the preset '\(model)' fixes them")
             }
@@ -43,7 +48,7 @@ struct ModelOptions: ParsableArguments {
         guard let architecture = ModelConfig.Architecture(rawValue: model) else {
             throw ValidationError("unknown model '\(model)'; choose a preset (\(ModelConfig.presetNames.joined(separator: ", "))) or an architecture (\(ModelConfig.Architecture.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        let config = ModelConfig(architecture: architecture, width: width ?? 1, depth: depth ?? 14, dropout: dropout, seed: initSeed ?? 0)
+        let config = ModelConfig(architecture: architecture, width: width ?? 1, depth: depth ?? 14, dropout: dropout, seed: initSeed)
         do { _ = try ModelZoo.build(config) } catch { throw ValidationError(error.description) }
         return config
     }

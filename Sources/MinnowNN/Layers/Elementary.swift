@@ -88,12 +88,12 @@ public final class Dropout: Module, Layer {
     }
 }
 
-/// Layers applied in order.
+/// Layers applied in order. Each layer's output is offered to the active `FeatureRecorder`.
 public final class Sequential: Module, Layer {
     public let layers: [any Layer]
     public init(_ layers: [any Layer]) { self.layers = layers }
     public override var namesArrayElementsByIndex: Bool { true }
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        layers.reduce(input) { x, layer in layer(x) }
+        layers.reduce(input) { x, layer in layer.recordFeature(layer(x)) }
     }
 }

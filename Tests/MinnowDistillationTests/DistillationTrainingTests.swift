@@ -1,0 +1,146 @@
+import Foundation
+import MinnowCheckpoint
+import MinnowData
+import MinnowDistillation
+import MinnowHDF5
+import MinnowModels
+import MinnowNN
+import MinnowTensor
+import MinnowTraining
+import XCTest
+
+final class DistillationTrainingTests: XCTestCase {
+    let data = TestModels.dataset(count: 256, seed: 3)
+
+    func makeTrainer() throws -> (Trainer, DataLoader) {
+        let config = TrainingConfig(model: TestModels.studentConfig(), epochs: 1, batchSize: 32, learningRate: 0.05,
+                                    schedule: .constant, seed: 4)
+        let loader = DataLoader(dataset: data, batchSize: 32, normalization: TestModels.normalization, seed: 4, dropLast: true)
+        return (try Trainer(config: config), loader)
+    }
+
+    func trainOneEpoch(_ trainer: Trainer, _ loader: DataLoader, _ distiller: Distiller) throws -> EpochRecord {
+        distiller.install(on: trainer, stepsPerEpoch: loader.batchesPerEpoch)
+        return try distiller.capturingStudentFeatures {
+            try trainer.trainEpoch(batches: loader.epoch(0), steps: loader.batchesPerEpoch, testBatches: [Batch]?.none, observer: nil)
+        }
+    }
+
+    /// The cache changes where the teacher logits come from, not what training computes.
+    func testCachedAndOnlineTeachersTrainTheSame() throws {
+        let directory = try TestModels.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let teachers = try TeacherEnsemble(models: [try TestModels.teacher()])
+        var records: [EpochRecord] = []
+        for cached in [false, true] {
+            let (trainer, loader) = try makeTrainer()
+            let distiller = try Distiller(settings: .init(loss: .kd), student: trainer.model, inputShape: TestModels.inputShape,
+                                          teachers: teachers)
+            if cached {
+                try distiller.useCache(TeacherCache.open(teachers: teachers, dataset: data, normalization: TestModels.normalization,
+                                                         directory: directory))
+            }
+            records.append(try trainOneEpoch(trainer, loader, distiller))
+        }
+        XCTAssertEqual(records[0].trainLoss, records[1].trainLoss, accuracy: 1e-4 * records[0].trainLoss)
+        XCTAssertEqual(Set(records[1].lossTerms!.keys), ["ce", "kd"])
+        let terms = records[1].lossTerms!
+        XCTAssertEqual(terms["ce"]! + terms["kd"]!, records[1].trainLoss, accuracy: 1e-4 * records[1].trainLoss)
+    }
+
+    /// Hints and attention transfer train the student and the adapters; the adapters are saved with the
+    /// student's checkpoint, which still loads as a plain model.
+    func testFeatureLossesTrainAndSaveTheAdapters() throws {
+        let (trainer, loader) = try makeTrainer()
+        let settings = DistillationSettings(loss: .dkd, hints: [LayerPair(student: "features.3", teacher: "layers.1")],
+                                            attention: [LayerPair(student: "features.1", teacher: "stem")])
+        let distiller = try Distiller(settings: settings, student: trainer.model, inputShape: TestModels.inputShape,
+                                      teachers: TeacherEnsemble(models: [try TestModels.teacher()]))
+        XCTAssertThrowsError(try distiller.useCache(TeacherCache.open(
+            teachers: distiller.teachers, dataset: data, normalization: TestModels.normalization,
+            directory: FileManager.default.temporaryDirectory.appendingPathComponent("minnow-unused-\(UUID())"))))
+        let adapter = distiller.adapters.hints[0].adapter
+        XCTAssertEqual(adapter.filter.shape, [1, 1, 8, 16])
+        let before = adapter.filter.value.scalars
+        let record = try trainOneEpoch(trainer, loader, distiller)
+        XCTAssertEqual(Set(record.lossTerms!.keys), ["ce", "tckd", "nckd", "hint[features.3:layers.1]", "at[features.1:stem]"])
+        XCTAssertEqual(record.lossTerms!.values.reduce(0, +), record.trainLoss, accuracy: 1e-4 * record.trainLoss)
+        XCTAssertNotEqual(adapter.filter.value.scalars, before, "the adapter trained")
+        XCTAssertTrue(trainer.trainedParameters.contains { $0.path == "distillation.hints.0.adapter.filter" })
+
+        let directory = try TestModels.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("student.h5")
+        try ModelCheckpoint.save(trainer.model, config: trainer.config.model, to: url, optimizer: trainer.optimizer,
+                                 auxiliary: trainer.auxiliaryModules)
+        XCTAssertEqual(try ModelCheckpoint.loadModel(from: url).model.parameterCount, trainer.model.parameterCount)
+        var generator = SeededGenerator(seed: 99)
+        let restored = DistillationAdapters(hints: [FitNetsHint(pair: settings.hints[0], studentChannels: 8, teacherChannels: 16,
+                                                                generator: &generator)])
+        try ModelCheckpoint.loadAuxiliary(into: restored, named: "distillation", from: try ModelCheckpoint.open(url))
+        XCTAssertEqual(restored.hints[0].adapter.filter.value.scalars, adapter.filter.value.scalars)
+    }
+
+    // MARK: Runs on Fashion-MNIST (a subset, one epoch)
+
+    func fashionMNIST() throws -> URL {
+        guard FileManager.default.fileExists(atPath: FashionMNIST.defaultDirectory.path) else {
+            throw XCTSkip("Fashion-MNIST is not installed: \(FashionMNIST.installHint)")
+        }
+        let directory = try TestModels.temporaryDirectory()
+        addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
+        return directory
+    }
+
+    func saveTeacher(in directory: URL, classes: Int = 10) throws -> URL {
+        let config = ModelConfig(architecture: .resnet, width: 0.25, depth: 8, classes: classes, seed: 1)
+        let url = directory.appendingPathComponent("teacher-\(classes).h5")
+        try ModelCheckpoint.save(try ModelZoo.build(config), config: config, to: url)
+        return url
+    }
+
+    func run(_ directory: URL, teacher: URL, settings: DistillationSettings = .init(), name: String = "run",
+             augmentation: TrainingRun.AugmentationSettings = .init()) throws -> DistillationRun {
+        let config = TrainingConfig(model: ModelConfig(architecture: .mobilenetV2, width: 0.25), epochs: 1, batchSize: 64,
+                                    learningRate: 0.05)
+        return try DistillationRun(config: config, settings: settings, teachers: [teacher], data: .fashionMNIST, trainSubset: 512,
+                                   augmentation: augmentation, directory: directory.appendingPathComponent(name),
+                                   cacheDirectory: directory.appendingPathComponent("cache"), commandLine: ["test"])
+    }
+
+    func testDistillationRunWritesItsFolderAndReusesTheCache() throws {
+        let directory = try fashionMNIST()
+        let teacher = try saveTeacher(in: directory)
+        let first = try run(directory, teacher: teacher)
+        XCTAssertTrue(first.manifest.teacherLogits.hasPrefix("cache: "), first.manifest.teacherLogits)
+        XCTAssertTrue(first.manifest.teacherLogits.hasSuffix("(computed)"), first.manifest.teacherLogits)
+        let history = try first.start(observer: nil)
+        XCTAssertEqual(Set(history[0].lossTerms!.keys), ["ce", "kd"])
+        let folder = first.training.directory
+        let metrics = try String(contentsOf: folder.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        XCTAssertTrue(metrics.contains("\"lossTerms\":{\"ce\":"), metrics)
+        let manifest = try String(contentsOf: folder.appendingPathComponent("distillation.json"), encoding: .utf8)
+        XCTAssertTrue(manifest.contains("\"temperature\" : 4"), manifest)
+        XCTAssertEqual(try ModelCheckpoint.loadModel(from: folder.appendingPathComponent("last.h5")).config.width, 0.25)
+
+        XCTAssertTrue(try run(directory, teacher: teacher, name: "again").manifest.teacherLogits.hasSuffix("(loaded)"))
+        let augmented = try run(directory, teacher: teacher, name: "augmented", augmentation: .init(cropPadding: 2))
+        XCTAssertTrue(augmented.manifest.teacherLogits.hasPrefix("online: augmentation is on"), augmented.manifest.teacherLogits)
+    }
+
+    func testBadInputStopsBeforeTraining() throws {
+        let directory = try fashionMNIST()
+        let teacher = try saveTeacher(in: directory)
+        XCTAssertThrowsError(try run(directory, teacher: try saveTeacher(in: directory, classes: 5))) { error in
+            XCTAssertTrue("\(error)".contains("takes [28, 28, 1] images with 5 classes; the data set fashion-mnist has [28, 28, 1] images with 10 classes"),
+                          "\(error)")
+        }
+        XCTAssertThrowsError(try run(directory, teacher: teacher, settings: .init(hints: [LayerPair(student: "features.99", teacher: "layers.1")]))) { error in
+            XCTAssertTrue("\(error)".contains("the student has no capturable layer 'features.99'"), "\(error)")
+        }
+        XCTAssertThrowsError(try run(directory, teacher: teacher, settings: .init(temperature: 0))) { error in
+            XCTAssertTrue("\(error)".contains("temperature must be positive"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("run").path), "no run folder was written")
+    }
+}
