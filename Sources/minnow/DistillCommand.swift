@@ -45,13 +45,13 @@ struct Distill: ParsableCommand {
 
     func validate() throws {
         guard !teacher.isEmpty else { throw ValidationError("give at least one --teacher checkpoint") }
+        guard training.out != nil else { throw ValidationError("--out is required") }
     }
 
     func run() throws {
         let model = try ModelOptions.config(model: student, width: width, depth: depth, dropout: dropout, initSeed: initSeed)
-        let config = training.config(model: model)
         do {
-            try config.validate()
+            let config = try training.config(model: model)
             let settings = DistillationSettings(
                 loss: loss, temperature: temperature, alpha: alpha, dkdAlpha: dkdAlpha, dkdBeta: dkdBeta,
                 dkdWarmupEpochs: dkdWarmupEpochs, hints: try hint.map(LayerPair.init(parsing:)), hintWeight: hintWeight,
@@ -59,14 +59,14 @@ struct Distill: ParsableCommand {
             let cacheDirectory = noTeacherCache ? nil : URL(fileURLWithPath: teacherCacheDir
                 ?? training.outDirectory.standardizedFileURL.deletingLastPathComponent().appendingPathComponent(".teacher-cache").path)
             let run = try DistillationRun(
-                config: config, settings: settings, teachers: teacher.map { URL(fileURLWithPath: $0) }, data: training.dataset,
+                config: config, settings: settings, teachers: teacher.map { URL(fileURLWithPath: $0) }, data: training.data,
                 dataDirectory: training.dataDirectory, trainSubset: training.trainSubset, augmentation: training.augmentation,
                 directory: training.outDirectory, cacheDirectory: cacheDirectory)
             let trainer = run.training.trainer
             print("\(student): \(trainer.model.parameterCount) parameters; \(run.training.trainLoader.dataset.count) training images, \(run.training.trainLoader.batchesPerEpoch) steps per epoch")
             print("teachers: \(teacher.joined(separator: ", ")); teacher logits: \(run.manifest.teacherLogits)")
             try run.start(observer: ProgressPrinter(style: training.progress))
-            print("run folder: \(training.out)")
+            print("run folder: \(training.outDirectory.path)")
         } catch let error as CustomStringConvertible & Error {
             throw CLIError(message: error.description)
         }

@@ -68,53 +68,17 @@ struct Train: ParsableCommand {
             Example: minnow train --model mobilenet_v2 --width 0.5 --epochs 3 --out runs/mbv2
             """)
 
-    /// The library's defaults, shown in the help.
-    private static let defaults = TrainingConfig(model: ModelConfig(architecture: .cnn))
-
     @OptionGroup var modelOptions: ModelOptions
-
-    @Option(help: "Data set (default: fashion-mnist).") var dataset: DatasetChoice?
-    @Option(help: "Folder with the data set's files (default: its standard location, or MINNOW_FASHION_MNIST_DIR / MINNOW_CIFAR10_DIR).")
-    var dataDir: String?
-    @Option(help: "Train on a seeded random subset of this many images.") var trainSubset: Int?
-    @Option(help: "Epochs (default: \(defaults.epochs)).") var epochs: Int?
-    @Option(help: "Images per batch (default: \(defaults.batchSize)).") var batchSize: Int?
-    @Option(help: "Optimizer: sgd, adam, adamw (default: \(defaults.optimizer.rawValue)).") var optimizer: TrainingConfig.OptimizerKind?
-    @Option(help: "Learning rate, the maximum for onecycle (default: \(defaults.learningRate)).") var lr: Float?
-    @Option(help: "SGD momentum (default: \(defaults.momentum)).") var momentum: Float?
-    @Flag(inversion: .prefixedNo, help: "Nesterov momentum (SGD; default: on).") var nesterov: Bool?
-    @Option(help: "Weight decay, L2 for sgd/adam, decoupled for adamw (default: \(defaults.weightDecay)).") var weightDecay: Float?
-    @Option(help: "Learning-rate schedule: constant, step, cosine, onecycle (default: \(defaults.schedule.rawValue)).")
-    var schedule: TrainingConfig.ScheduleKind?
-    @Option(help: "Linear warmup steps (cosine schedule; default: 0).") var warmupSteps: Int?
-    @Option(help: "Step schedule: epochs between decays (default: \(defaults.stepEpochs)).") var stepEpochs: Int?
-    @Option(help: "Step schedule: decay factor (default: \(defaults.stepGamma)).") var stepGamma: Float?
-    @Option(help: "Clip the global gradient norm to this value.") var clipNorm: Float?
-    @Option(help: "Label smoothing for the cross-entropy (default: 0).") var labelSmoothing: Float?
-    @Option(help: "Augmentation: zero padding before a random crop (default: 0, off).") var cropPadding: Int?
-    @Flag(help: "Augmentation: random horizontal flips.") var flip = false
-    @Option(help: "Seed of data order, augmentation and dropout (default: 0).") var seed: UInt64?
-    @Option(help: "Run folder (required unless --resume).") var out: String?
+    @OptionGroup var training: TrainingOptions
     @Option(help: "Continue the run in this folder (from its last.h5), or from this checkpoint in its folder.")
     var resume: String?
     @Option(help: "Write last.h5 every N epochs, and after the last (default: 1).") var checkpointEvery: Int?
     @Option(help: "Checkpoints to keep: 1 keeps last.h5 alone; K > 1 also keeps epoch-NNNN.h5 of the last K (default: 1).")
     var keepLast: Int?
     @Option(help: "Metric that picks best.h5: test_top1 or test_loss (default: test_top1).") var bestMetric: CheckpointPolicy.Metric?
-    @Option(help: "Progress display: auto (a bar on a terminal, lines otherwise), bar, lines, none.")
-    var progress: ProgressPrinter.Style = .auto
 
     /// The recipe options given on the command line: a resumed run keeps its saved recipe.
-    private var recipeOptionsGiven: [String] {
-        modelOptions.given + [
-            ("--dataset", dataset != nil), ("--train-subset", trainSubset != nil), ("--epochs", epochs != nil),
-            ("--batch-size", batchSize != nil), ("--optimizer", optimizer != nil), ("--lr", lr != nil),
-            ("--momentum", momentum != nil), ("--[no-]nesterov", nesterov != nil), ("--weight-decay", weightDecay != nil),
-            ("--schedule", schedule != nil), ("--warmup-steps", warmupSteps != nil), ("--step-epochs", stepEpochs != nil),
-            ("--step-gamma", stepGamma != nil), ("--clip-norm", clipNorm != nil), ("--label-smoothing", labelSmoothing != nil),
-            ("--crop-padding", cropPadding != nil), ("--flip", flip), ("--seed", seed != nil), ("--out", out != nil),
-        ].filter(\.1).map(\.0)
-    }
+    private var recipeOptionsGiven: [String] { modelOptions.given + training.given }
 
     func validate() throws {
         if resume != nil {
@@ -123,7 +87,7 @@ struct Train: ParsableCommand {
                 throw ValidationError("--resume continues the run with its saved recipe and folder; remove \(given.joined(separator: ", "))")
             }
         } else {
-            guard modelOptions.model != nil, out != nil else { throw ValidationError("--model and --out are required (or --resume RUN)") }
+            guard modelOptions.model != nil, training.out != nil else { throw ValidationError("--model and --out are required (or --resume RUN)") }
         }
     }
 
@@ -131,7 +95,7 @@ struct Train: ParsableCommand {
         do {
             let run = try resume.map(resumedRun) ?? newRun()
             print("\(run.manifest.training.model.architecture.rawValue): \(run.trainer.model.parameterCount) parameters; \(run.trainLoader.dataset.count) training images, \(run.trainLoader.batchesPerEpoch) steps per epoch")
-            try run.start(observer: ProgressPrinter(style: progress))
+            try run.start(observer: ProgressPrinter(style: training.progress))
             print("run folder: \(run.directory.path)")
         } catch let error as CustomStringConvertible & Error {
             throw CLIError(message: error.description)
@@ -139,30 +103,14 @@ struct Train: ParsableCommand {
     }
 
     private func newRun() throws -> TrainingRun {
-        var config = TrainingConfig(model: try modelOptions.config())
-        config.epochs = epochs ?? config.epochs
-        config.batchSize = batchSize ?? config.batchSize
-        config.optimizer = optimizer ?? config.optimizer
-        config.learningRate = lr ?? config.learningRate
-        config.momentum = momentum ?? config.momentum
-        config.nesterov = (nesterov ?? config.nesterov) && config.optimizer == .sgd
-        config.weightDecay = weightDecay ?? config.weightDecay
-        config.schedule = schedule ?? config.schedule
-        config.warmupSteps = warmupSteps ?? config.warmupSteps
-        config.stepEpochs = stepEpochs ?? config.stepEpochs
-        config.stepGamma = stepGamma ?? config.stepGamma
-        config.clipNorm = clipNorm
-        config.labelSmoothing = labelSmoothing ?? config.labelSmoothing
-        config.seed = seed ?? config.seed
-        try config.validate()
+        let config = try training.config(model: try modelOptions.config())
         return try TrainingRun(
-            config: config, data: dataset ?? .fashionMNIST, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) },
-            trainSubset: trainSubset, augmentation: .init(cropPadding: cropPadding ?? 0, horizontalFlip: flip),
-            checkpoints: checkpointPolicy(CheckpointPolicy()), directory: URL(fileURLWithPath: out!))
+            config: config, data: training.data, dataDirectory: training.dataDirectory, trainSubset: training.trainSubset,
+            augmentation: training.augmentation, checkpoints: checkpointPolicy(CheckpointPolicy()), directory: training.outDirectory)
     }
 
     private func resumedRun(_ location: String) throws -> TrainingRun {
-        let run = try TrainingRun.resume(from: URL(fileURLWithPath: location), dataDirectory: dataDir.map { URL(fileURLWithPath: $0) })
+        let run = try TrainingRun.resume(from: URL(fileURLWithPath: location), dataDirectory: training.dataDirectory)
         try run.setCheckpointPolicy(checkpointPolicy(run.manifest.checkpoints))
         let epochs = run.manifest.training.epochs
         guard let (checkpoint, state) = run.resumedFrom else {

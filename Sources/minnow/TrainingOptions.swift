@@ -3,42 +3,74 @@ import Foundation
 import MinnowModels
 import MinnowTraining
 
-/// The data and recipe options shared by `train` and `distill`.
+/// The data and recipe options shared by `train` and `distill`. Every recipe option is optional, so
+/// `train --resume` can tell which were given; an option not given takes `TrainingConfig`'s default.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Data set.") var dataset: DatasetChoice = .fashionMNIST
+    /// The library's defaults, shown in the help.
+    private static let defaults = TrainingConfig(model: ModelConfig(architecture: .cnn))
+
+    @Option(help: "Data set (default: fashion-mnist).") var dataset: DatasetChoice?
     @Option(help: "Folder with the data set's files (default: its standard location, or MINNOW_FASHION_MNIST_DIR / MINNOW_CIFAR10_DIR).")
     var dataDir: String?
     @Option(help: "Train on a seeded random subset of this many images.") var trainSubset: Int?
-    @Option(help: "Epochs.") var epochs = 3
-    @Option(help: "Images per batch.") var batchSize = 128
-    @Option(help: "Optimizer: sgd, adam, adamw.") var optimizer: TrainingConfig.OptimizerKind = .sgd
-    @Option(help: "Learning rate (the maximum for onecycle).") var lr: Float = 0.1
-    @Option(help: "SGD momentum.") var momentum: Float = 0.9
-    @Flag(inversion: .prefixedNo, help: "Nesterov momentum (SGD).") var nesterov = true
-    @Option(help: "Weight decay (L2 for sgd/adam, decoupled for adamw).") var weightDecay: Float = 5e-4
-    @Option(help: "Learning-rate schedule: constant, step, cosine, onecycle.") var schedule: TrainingConfig.ScheduleKind = .onecycle
-    @Option(help: "Linear warmup steps (cosine schedule).") var warmupSteps = 0
-    @Option(help: "Step schedule: epochs between decays.") var stepEpochs = 1
-    @Option(help: "Step schedule: decay factor.") var stepGamma: Float = 0.1
+    @Option(help: "Epochs (default: \(defaults.epochs)).") var epochs: Int?
+    @Option(help: "Images per batch (default: \(defaults.batchSize)).") var batchSize: Int?
+    @Option(help: "Optimizer: sgd, adam, adamw (default: \(defaults.optimizer.rawValue)).") var optimizer: TrainingConfig.OptimizerKind?
+    @Option(help: "Learning rate, the maximum for onecycle (default: \(defaults.learningRate)).") var lr: Float?
+    @Option(help: "SGD momentum (default: \(defaults.momentum)).") var momentum: Float?
+    @Flag(inversion: .prefixedNo, help: "Nesterov momentum (SGD; default: on).") var nesterov: Bool?
+    @Option(help: "Weight decay, L2 for sgd/adam, decoupled for adamw (default: \(defaults.weightDecay)).") var weightDecay: Float?
+    @Option(help: "Learning-rate schedule: constant, step, cosine, onecycle (default: \(defaults.schedule.rawValue)).")
+    var schedule: TrainingConfig.ScheduleKind?
+    @Option(help: "Linear warmup steps (cosine schedule; default: 0).") var warmupSteps: Int?
+    @Option(help: "Step schedule: epochs between decays (default: \(defaults.stepEpochs)).") var stepEpochs: Int?
+    @Option(help: "Step schedule: decay factor (default: \(defaults.stepGamma)).") var stepGamma: Float?
     @Option(help: "Clip the global gradient norm to this value.") var clipNorm: Float?
-    @Option(help: "Label smoothing for the cross-entropy.") var labelSmoothing: Float = 0
-    @Option(help: "Augmentation: zero padding before a random crop (0: off).") var cropPadding = 0
+    @Option(help: "Label smoothing for the cross-entropy (default: 0).") var labelSmoothing: Float?
+    @Option(help: "Augmentation: zero padding before a random crop (default: 0, off).") var cropPadding: Int?
     @Flag(help: "Augmentation: random horizontal flips.") var flip = false
-    @Option(help: "Seed of data order, augmentation and dropout.") var seed: UInt64 = 0
-    @Option(help: "Run folder.") var out: String
+    @Option(help: "Seed of data order, augmentation and dropout (default: 0).") var seed: UInt64?
+    @Option(help: "Run folder.") var out: String?
     @Option(help: "Progress display: auto (a bar on a terminal, lines otherwise), bar, lines, none.")
     var progress: ProgressPrinter.Style = .auto
 
-    /// The recipe for `model`.
-    func config(model: ModelConfig) -> TrainingConfig {
-        TrainingConfig(
-            model: model, epochs: epochs, batchSize: batchSize, optimizer: optimizer, learningRate: lr,
-            momentum: momentum, nesterov: nesterov && optimizer == .sgd, weightDecay: weightDecay, schedule: schedule,
-            warmupSteps: warmupSteps, stepEpochs: stepEpochs, stepGamma: stepGamma, clipNorm: clipNorm,
-            labelSmoothing: labelSmoothing, seed: seed)
+    /// The recipe options given on the command line (a resumed run keeps its saved recipe).
+    var given: [String] {
+        [
+            ("--dataset", dataset != nil), ("--train-subset", trainSubset != nil), ("--epochs", epochs != nil),
+            ("--batch-size", batchSize != nil), ("--optimizer", optimizer != nil), ("--lr", lr != nil),
+            ("--momentum", momentum != nil), ("--[no-]nesterov", nesterov != nil), ("--weight-decay", weightDecay != nil),
+            ("--schedule", schedule != nil), ("--warmup-steps", warmupSteps != nil), ("--step-epochs", stepEpochs != nil),
+            ("--step-gamma", stepGamma != nil), ("--clip-norm", clipNorm != nil), ("--label-smoothing", labelSmoothing != nil),
+            ("--crop-padding", cropPadding != nil), ("--flip", flip), ("--seed", seed != nil), ("--out", out != nil),
+        ].filter(\.1).map(\.0)
     }
 
-    var augmentation: TrainingRun.AugmentationSettings { .init(cropPadding: cropPadding, horizontalFlip: flip) }
+    /// The recipe for `model`: the options given, the library's defaults for the rest; validated.
+    func config(model: ModelConfig) throws -> TrainingConfig {
+        var config = TrainingConfig(model: model)
+        config.epochs = epochs ?? config.epochs
+        config.batchSize = batchSize ?? config.batchSize
+        config.optimizer = optimizer ?? config.optimizer
+        config.learningRate = lr ?? config.learningRate
+        config.momentum = momentum ?? config.momentum
+        config.nesterov = (nesterov ?? config.nesterov) && config.optimizer == .sgd
+        config.weightDecay = weightDecay ?? config.weightDecay
+        config.schedule = schedule ?? config.schedule
+        config.warmupSteps = warmupSteps ?? config.warmupSteps
+        config.stepEpochs = stepEpochs ?? config.stepEpochs
+        config.stepGamma = stepGamma ?? config.stepGamma
+        config.clipNorm = clipNorm
+        config.labelSmoothing = labelSmoothing ?? config.labelSmoothing
+        config.seed = seed ?? config.seed
+        try config.validate()
+        return config
+    }
+
+    var data: DatasetChoice { dataset ?? .fashionMNIST }
+    var augmentation: TrainingRun.AugmentationSettings { .init(cropPadding: cropPadding ?? 0, horizontalFlip: flip) }
     var dataDirectory: URL? { dataDir.map { URL(fileURLWithPath: $0) } }
-    var outDirectory: URL { URL(fileURLWithPath: out) }
+
+    /// The run folder; `validate()` of the command makes sure `--out` was given.
+    var outDirectory: URL { URL(fileURLWithPath: out ?? ".") }
 }

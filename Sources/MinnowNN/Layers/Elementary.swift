@@ -25,14 +25,19 @@ public final class Activation: Module, Layer {
     public func callAsFunction(_ input: Tensor) -> Tensor { kind.apply(input) }
 }
 
-/// Max pooling over NHWC input.
-public final class MaxPool2D: Module, Layer {
+/// The geometry shared by the pooling layers: square kernel, stride (default: the kernel size), padding.
+open class Pool2DLayer: Module {
     public let kernelSize: (Int, Int), stride: (Int, Int), padding: (Int, Int)
+
     public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
         self.kernelSize = (kernelSize, kernelSize)
         self.stride = (stride ?? kernelSize, stride ?? kernelSize)
         self.padding = (padding, padding)
     }
+}
+
+/// Max pooling over NHWC input.
+public final class MaxPool2D: Pool2DLayer, Layer {
     public func callAsFunction(_ input: Tensor) -> Tensor {
         let output = maxPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)
         recordSummary(kind: "MaxPool2D", output: output, macs: 0)
@@ -41,13 +46,7 @@ public final class MaxPool2D: Module, Layer {
 }
 
 /// Average pooling over NHWC input (padding counts as zeros, as PyTorch's default).
-public final class AvgPool2D: Module, Layer {
-    public let kernelSize: (Int, Int), stride: (Int, Int), padding: (Int, Int)
-    public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
-        self.kernelSize = (kernelSize, kernelSize)
-        self.stride = (stride ?? kernelSize, stride ?? kernelSize)
-        self.padding = (padding, padding)
-    }
+public final class AvgPool2D: Pool2DLayer, Layer {
     public func callAsFunction(_ input: Tensor) -> Tensor {
         let output = avgPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)
         recordSummary(kind: "AvgPool2D", output: output, macs: 0)
