@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Every benchmark of docs/performance.md, each against its peer (PyTorch, through ../shared/peers)
+# in the same run. Needs the peers' venv (../shared/peers/setup.sh) and an idle machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "loadavg before: $(cat /proc/loadavg)"
+swift build -c release
+M=.build/release/minnow
+$M bench gemm
+$M bench ops
+$M bench train
+$M bench distill
+echo "loadavg after: $(cat /proc/loadavg)"
