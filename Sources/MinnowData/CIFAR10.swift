@@ -47,7 +47,7 @@ public enum CIFAR10Reader {
 
 /// CIFAR-10 (Krizhevsky 2009, "Learning Multiple Layers of Features from Tiny Images"):
 /// 32x32 colour images of 10 classes; 50,000 for training (5 files) and 10,000 for testing.
-public enum CIFAR10 {
+public enum CIFAR10: DatasetLocation {
     /// Where Minnow looks when no directory is given and `MINNOW_CIFAR10_DIR` is unset.
     public static let defaultDirectory = URL(fileURLWithPath: "/usr/share/datasets/cifar10")
     /// An environment variable naming another directory; it overrides `defaultDirectory`.
@@ -68,14 +68,6 @@ public enum CIFAR10 {
     /// The file names of `split`.
     public static func fileNames(_ split: Split) -> [String] {
         split == .train ? (1...5).map { "data_batch_\($0).bin" } : ["test_batch.bin"]
-    }
-
-    /// The directory used when none is given: `$MINNOW_CIFAR10_DIR`, else `defaultDirectory`.
-    public static func resolvedDirectory(
-        environment: [String: String] = ProcessInfo.processInfo.environment
-    ) -> URL {
-        guard let custom = environment[directoryVariable], !custom.isEmpty else { return defaultDirectory }
-        return URL(fileURLWithPath: custom)
     }
 
     /// Loads `split` from `directory` (default: `resolvedDirectory()`).

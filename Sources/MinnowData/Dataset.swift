@@ -127,3 +127,19 @@ enum Shuffle {
         return z ^ (z >> 31)
     }
 }
+
+/// A data set that lives in a standard folder, which an environment variable can override.
+public protocol DatasetLocation {
+    /// Where the files are when nothing else is said.
+    static var defaultDirectory: URL { get }
+    /// The environment variable that names another folder.
+    static var directoryVariable: String { get }
+}
+
+extension DatasetLocation {
+    /// The folder used when none is given: the variable's value if set and not empty, else `defaultDirectory`.
+    public static func resolvedDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+        guard let custom = environment[directoryVariable], !custom.isEmpty else { return defaultDirectory }
+        return URL(fileURLWithPath: custom)
+    }
+}

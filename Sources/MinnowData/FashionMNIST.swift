@@ -32,7 +32,7 @@ extension Dataset {
 
 /// Fashion-MNIST (Xiao, Rasul & Vollgraf 2017, arXiv:1708.07747): 28x28 grayscale images of
 /// 10 kinds of clothing; 60,000 for training and 10,000 for testing. MIT licensed (Zalando SE).
-public enum FashionMNIST {
+public enum FashionMNIST: DatasetLocation {
     /// Where Debian's `dataset-fashion-mnist` package installs the files.
     public static let defaultDirectory = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
     /// An environment variable naming another directory; it overrides `defaultDirectory`.
@@ -49,14 +49,6 @@ public enum FashionMNIST {
     ]
     /// The training set's pixel mean and standard deviation on the [0, 1] scale.
     public static let normalization = Normalization(mean: [0.2860], std: [0.3530])
-
-    /// The directory used when none is given: `$MINNOW_FASHION_MNIST_DIR`, else `defaultDirectory`.
-    public static func resolvedDirectory(
-        environment: [String: String] = ProcessInfo.processInfo.environment
-    ) -> URL {
-        guard let custom = environment[directoryVariable], !custom.isEmpty else { return defaultDirectory }
-        return URL(fileURLWithPath: custom)
-    }
 
     /// Loads `split` from `directory` (default: `resolvedDirectory()`).
     ///
