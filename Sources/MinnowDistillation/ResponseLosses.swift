@@ -136,11 +136,9 @@ public struct DecoupledKD: Codable, Equatable, Sendable {
     }
 
     static func checkLogits(_ student: Tensor, _ teacher: Tensor, _ labels: [Int], _ temperature: Float) {
-        do {
+        checked { () throws(ShapeError) in
             try Shapes.klDivergence(student: student.shape, teacher: teacher.shape, temperature: temperature)
             try Shapes.crossEntropy(logits: student.shape, labels: labels, labelSmoothing: 0)
-        } catch {
-            fatalError("DecoupledKD: \(error.description)")
         }
     }
 }

@@ -12,9 +12,10 @@ public struct ShapeError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Stops with the error's message when `check` throws.
+/// Stops with the error's message when `check` throws: how ops turn a failed argument check into a
+/// stop that names the shapes (the throwing check itself is what tests call).
 @inline(__always)
-func checked<R>(_ check: () throws(ShapeError) -> R) -> R {
+public func checked<R>(_ check: () throws(ShapeError) -> R) -> R {
     do {
         return try check()
     } catch {
