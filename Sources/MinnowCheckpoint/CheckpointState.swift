@@ -47,7 +47,8 @@ public struct Provenance: Equatable, Sendable {
     public var minnowVersion: String
     /// The command line, one argument per element.
     public var commandLine: [String]
-    /// The data set: a name and, ideally, file digests (JSON).
+    /// The data set's name, with `(random subset of N)` when the run trained on a subset. No file
+    /// digests yet: the name says which data, not which copy of it.
     public var dataset: String
     public var seed: UInt64
     /// Creation time, ISO 8601 in UTC (`2026-01-31T12:00:00Z`).

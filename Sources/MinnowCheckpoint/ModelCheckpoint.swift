@@ -108,13 +108,15 @@ public enum ModelCheckpoint {
     }
 
     /// Loads the parameters of an auxiliary module saved under `/auxiliary/<name>` into `module`,
-    /// checking each one's shape. All or nothing: on error the module is unchanged.
+    /// checking each one's shape and that the file holds none the module lacks. All or nothing: on
+    /// error the module is unchanged.
     public static func loadAuxiliary(into module: Module, named name: String, from file: HDF5File) throws(CheckpointError) {
-        let parameters = module.namedParameters()
+        let parameters = module.namedParameters(), section = "auxiliary/\(name)"
         var values: [Tensor] = []
         for (path, parameter) in parameters {
-            values.append(try file.readTensor(location(path, in: "auxiliary/\(name)"), expectedShape: parameter.shape))
+            values.append(try file.readTensor(location(path, in: section), expectedShape: parameter.shape))
         }
+        try checkNoExtras(in: file, section: section, expected: Set(parameters.map { location($0.path, in: section) }))
         for ((_, parameter), value) in zip(parameters, values) { parameter.assign(value) }
     }
 

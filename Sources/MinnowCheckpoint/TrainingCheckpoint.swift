@@ -8,8 +8,10 @@ extension ModelCheckpoint {
     static let optimizerGroup = "/training/optimizer"
 
     /// A new optimizer configured as the checkpoint's (kind and hyperparameters), with its
-    /// learning rate, step count and slots; slot shapes are checked against `model`'s parameters.
-    public static func loadOptimizer(from file: HDF5File, model: Module) throws(CheckpointError) -> any Optimizer {
+    /// learning rate, step count and slots; slot shapes are checked against the parameters of
+    /// `model` and of the `auxiliary` modules trained with it (paths `name.path`, as `Trainer` keys them).
+    public static func loadOptimizer(from file: HDF5File, model: Module,
+                                     auxiliary: [(name: String, module: Module)] = []) throws(CheckpointError) -> any Optimizer {
         let group = optimizerGroup
         let name = try file.stringAttribute("name", at: group)
         let learningRate: Float = try file.attribute("learning_rate", at: group)
@@ -31,7 +33,10 @@ extension ModelCheckpoint {
             throw .invalidContent(file: file.url.path, path: group, detail: "unknown optimizer '\(name)'")
         }
         optimizer.stepCount = Int(try file.attribute("step_count", at: group, as: Int64.self))
-        let shapes = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.path, $0.parameter.shape) })
+        let auxiliaryShapes = auxiliary.flatMap { name, module in
+            module.namedParameters().map { ("\(name).\($0.path)", $0.parameter.shape) }
+        }
+        let shapes = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.path, $0.parameter.shape) } + auxiliaryShapes)
         for path in try file.members(of: group) {
             guard let shape = shapes[path] else {
                 throw .invalidContent(file: file.url.path, path: "\(group)/\(path)", detail: "optimizer state for a parameter the model does not have")

@@ -4,6 +4,7 @@ import MinnowTraining
 
 /// A distillation run: a `TrainingRun` of the student (same data, recipe, run folder, metrics and
 /// checkpoints as `minnow train`) whose objective is a `Distiller`'s, plus `distillation.json`.
+/// It resumes with `resume(from:)` (the adapters and their optimizer state are in the checkpoints).
 ///
 /// Everything that can be wrong is checked in `init`, before any training step: the settings,
 /// the teacher checkpoints, that the teachers fit the data set, and the layer pairs. The teacher
@@ -28,27 +29,77 @@ public final class DistillationRun {
 
     /// Loads the teachers and the data, builds the student and the objective. `cacheDirectory`
     /// nil disables the teacher-output cache.
-    public init(config: TrainingConfig, settings: DistillationSettings, teachers teacherURLs: [URL], data: DatasetChoice,
-                dataDirectory: URL? = nil, trainSubset: Int? = nil,
-                augmentation: TrainingRun.AugmentationSettings = .init(), directory: URL, cacheDirectory: URL?,
-                commandLine: [String] = CommandLine.arguments) throws {
+    public convenience init(config: TrainingConfig, settings: DistillationSettings, teachers teacherURLs: [URL], data: DatasetChoice,
+                            dataDirectory: URL? = nil, trainSubset: Int? = nil,
+                            augmentation: TrainingRun.AugmentationSettings = .init(), checkpoints: CheckpointPolicy = .init(),
+                            directory: URL, cacheDirectory: URL?, commandLine: [String] = CommandLine.arguments) throws {
         try settings.validate()  // before loading anything
         let teachers = try TeacherEnsemble(checkpoints: teacherURLs)
-        training = try TrainingRun(config: config, data: data, dataDirectory: dataDirectory, trainSubset: trainSubset,
-                                   augmentation: augmentation, directory: directory, commandLine: commandLine)
-        let train = training.trainLoader.dataset
-        try teachers.checkFits(imageShape: train.imageShape, classes: train.classCount, dataset: data.rawValue)
-        let student = training.trainer.model
-        let inputShape = training.manifest.training.model.inputShape
+        let training = try TrainingRun(config: config, data: data, dataDirectory: dataDirectory, trainSubset: trainSubset,
+                                       augmentation: augmentation, checkpoints: checkpoints, objective: Self.objective,
+                                       directory: directory, commandLine: commandLine)
+        try self.init(training: training, settings: settings, teachers: teachers, teacherURLs: teacherURLs,
+                      cacheDirectory: cacheDirectory)
+    }
+
+    /// Reopens a distillation run to continue it exactly where a checkpoint left off, as
+    /// `TrainingRun.resume(from:)` does for plain training: the recipe is the checkpoint's, the
+    /// distillation settings and teachers are the folder's `distillation.json`, and the FitNets
+    /// adapters and their optimizer state come from the checkpoint. `teachers`, when given, replaces
+    /// the recorded teacher paths (moved files); either way each teacher's weights must have the
+    /// fingerprint recorded when the run started.
+    public static func resume(from location: URL, teachers teacherURLs: [URL]? = nil, dataDirectory: URL? = nil,
+                              cacheDirectory: URL?) throws -> DistillationRun {
+        let point = try TrainingRun.resumePoint(from: location)
+        let manifestURL = point.folder.url.appendingPathComponent(manifestName)
+        guard point.manifest.objective == objective else {
+            throw DistillationError.invalidSetting("\(point.folder.url.path) is not a distillation run (it has no \(manifestName) and its recipe's objective is \(point.manifest.objective ?? "cross-entropy")): continue it with `minnow train --resume`")
+        }
+        let saved: Manifest
+        do {
+            saved = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: manifestURL))
+        } catch {
+            throw DistillationError.invalidSetting("\(manifestURL.path): cannot read the run's distillation settings: \(error)")
+        }
+        let urls = teacherURLs ?? saved.teachers.map { URL(fileURLWithPath: $0) }
+        guard urls.count == saved.teachers.count else {
+            throw DistillationError.teacher("the run was distilled from \(saved.teachers.count) teachers, \(urls.count) were given")
+        }
+        let teachers = try TeacherEnsemble(checkpoints: urls)
+        for (member, (url, recorded)) in zip(teachers.members, zip(urls, saved.teacherFingerprints))
+        where member.fingerprint.hex != recorded {
+            throw DistillationError.teacher("\(url.path) has weights with fingerprint \(member.fingerprint.hex), the run started from \(recorded): not the same teacher")
+        }
+        let training = try TrainingRun(manifest: point.manifest, dataDirectory: dataDirectory, directory: point.folder.url)
+        let run = try DistillationRun(training: training, settings: saved.settings, teachers: teachers, teacherURLs: urls,
+                                      cacheDirectory: cacheDirectory)
+        if let checkpoint = point.checkpoint { try training.restore(from: checkpoint) }
+        return run
+    }
+
+    /// The value of `TrainingRun.Manifest.objective` for distillation runs.
+    public static let objective = "distillation"
+    /// The file in the run folder that holds the `Manifest`.
+    public static let manifestName = "distillation.json"
+
+    /// Checks that the teachers fit the data and the layer pairs fit the models, sets up the teacher
+    /// logits (cache or online) and installs the objective on `training`'s trainer.
+    private init(training: TrainingRun, settings: DistillationSettings, teachers: TeacherEnsemble, teacherURLs: [URL],
+                 cacheDirectory: URL?) throws {
+        self.training = training
+        let train = training.trainLoader.dataset, dataset = training.manifest.dataset
+        try teachers.checkFits(imageShape: train.imageShape, classes: train.classCount, dataset: dataset.rawValue)
         // The layer pairs are checked here, before a possibly long teacher pass over the training set.
-        distiller = try Distiller(settings: settings, student: student, inputShape: inputShape, teachers: teachers,
-                                  seed: config.seed)
+        distiller = try Distiller(settings: settings, student: training.trainer.model,
+                                  inputShape: training.manifest.training.model.inputShape, teachers: teachers,
+                                  seed: training.manifest.training.seed)
         let source: String
-        switch Self.teacherLogitsSource(settings: settings, augmentation: augmentation, cacheDirectory: cacheDirectory) {
+        switch Self.teacherLogitsSource(settings: settings, augmentation: training.manifest.augmentation,
+                                        cacheDirectory: cacheDirectory) {
         case .online(let reason):
             source = "online: \(reason)"
         case .cache(let directory):
-            let cache = try TeacherCache.open(teachers: teachers, dataset: train, normalization: data.normalization,
+            let cache = try TeacherCache.open(teachers: teachers, dataset: train, normalization: dataset.normalization,
                                               directory: directory)
             try distiller.useCache(cache)
             source = "cache: \(cache.url.path) (\(cache.status))"
@@ -84,7 +135,7 @@ public final class DistillationRun {
         try FileManager.default.createDirectory(at: training.directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(manifest).write(to: training.directory.appendingPathComponent("distillation.json"), options: .atomic)
+        try encoder.encode(manifest).write(to: training.directory.appendingPathComponent(Self.manifestName), options: .atomic)
         return try distiller.capturingStudentFeatures { try training.start(observer: observer) }
     }
 }

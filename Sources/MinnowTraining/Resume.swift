@@ -4,7 +4,8 @@ import MinnowHDF5
 import MinnowNN
 
 extension Trainer {
-    /// Continues from a checkpoint: restores the weights and buffers, the optimizer (kind,
+    /// Continues from a checkpoint: restores the weights and buffers (the model's and the
+    /// auxiliary modules'; install those first, e.g. with `Distiller.install`), the optimizer (kind,
     /// hyperparameters, slots, step count), the position (completed epochs, global step), the
     /// history and the Dropout generators. The data order needs no state: the loader is a pure
     /// function of the seed and the epoch. Returns the checkpoint's training state (its `threads`:
@@ -23,7 +24,8 @@ extension Trainer {
             throw CheckpointError.invalidContent(file: path, path: "/training", detail: "no training state: this checkpoint cannot be resumed")
         }
         try ModelCheckpoint.loadWeights(into: model, from: file)
-        let restored = try ModelCheckpoint.loadOptimizer(from: file, model: model)
+        try restoreAuxiliaryModules(from: file)
+        let restored = try ModelCheckpoint.loadOptimizer(from: file, model: model, auxiliary: auxiliaryModules)
         let kind: TrainingConfig.OptimizerKind? = switch restored {
         case is SGD: .sgd
         case let adam as Adam: adam.decoupledWeightDecay ? .adamw : .adam
@@ -53,17 +55,34 @@ extension Trainer {
         self.history = history
         return state
     }
+
+    /// Loads each auxiliary module from `/auxiliary/<name>`; the checkpoint must hold exactly these modules.
+    private func restoreAuxiliaryModules(from file: HDF5File) throws {
+        let saved = file.exists("/auxiliary") ? Set(try file.members(of: "/auxiliary")) : []
+        let names = Set(auxiliaryModules.map(\.name))
+        guard saved == names else {
+            throw CheckpointError.invalidContent(
+                file: file.url.path, path: "/auxiliary",
+                detail: "the checkpoint has modules \(saved.sorted()) trained with the model, this trainer has \(names.sorted())")
+        }
+        for (name, module) in auxiliaryModules { try ModelCheckpoint.loadAuxiliary(into: module, named: name, from: file) }
+    }
 }
 
 extension TrainingRun {
-    /// Reopens a run to continue it exactly where a checkpoint left off.
-    ///
-    /// `location` is a run folder, continued from its `last.h5` (or, when the run wrote no
-    /// checkpoint yet, started over from its `config.json`), or a checkpoint file: the run then
-    /// continues in the checkpoint's folder from that checkpoint, and `start` replaces the
-    /// folder's later epoch checkpoints and metrics. The recipe is the checkpoint's
+    /// Where a run continues from: its folder, its recipe, and the checkpoint to restore (nil when
+    /// the run wrote none yet and starts over).
+    public struct ResumePoint: Sendable {
+        public let folder: RunFolder
+        public let manifest: Manifest
+        public let checkpoint: URL?
+    }
+
+    /// Finds where the run at `location` continues: a run folder continues from its `last.h5` (or,
+    /// when the run wrote no checkpoint yet, starts over from its `config.json`); a checkpoint file
+    /// continues in the checkpoint's folder from that checkpoint. The recipe is the checkpoint's
     /// (`/training/config`), else the folder's `config.json`.
-    public static func resume(from location: URL, dataDirectory: URL? = nil) throws -> TrainingRun {
+    public static func resumePoint(from location: URL) throws -> ResumePoint {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: location.path, isDirectory: &isDirectory) else {
             throw TrainingError.io("\(location.path): no such run folder or checkpoint")
@@ -71,27 +90,44 @@ extension TrainingRun {
         let folder = RunFolder(isDirectory.boolValue ? location : location.deletingLastPathComponent())
         let checkpoint = isDirectory.boolValue ? folder.last : location
         guard !isDirectory.boolValue || FileManager.default.fileExists(atPath: checkpoint.path) else {
-            return try TrainingRun(manifest: readManifest(folder.config), dataDirectory: dataDirectory, directory: folder.url)
+            return ResumePoint(folder: folder, manifest: try readManifest(folder.config), checkpoint: nil)
         }
         let file = try ModelCheckpoint.open(checkpoint)
-        let manifest: Manifest
-        if file.exists("/training/config") {
-            let json = try file.readString("/training/config")
-            do {
-                manifest = try JSONDecoder().decode(Manifest.self, from: Data(json.utf8))
-            } catch {
-                throw CheckpointError.invalidContent(file: checkpoint.path, path: "/training/config", detail: "not a run manifest: \(error)")
-            }
-        } else {
+        guard file.exists("/training/config") else {
             guard FileManager.default.fileExists(atPath: folder.config.path) else {
                 throw CheckpointError.invalidContent(file: checkpoint.path, path: "/training/config",
                                                      detail: "no training recipe, and no config.json beside the checkpoint: it cannot be resumed")
             }
-            manifest = try readManifest(folder.config)
+            return ResumePoint(folder: folder, manifest: try readManifest(folder.config), checkpoint: checkpoint)
         }
-        let run = try TrainingRun(manifest: manifest, dataDirectory: dataDirectory, directory: folder.url)
-        run.resumedFrom = (checkpoint, try run.trainer.restore(from: file))
+        let json = try file.readString("/training/config")
+        do {
+            return ResumePoint(folder: folder, manifest: try JSONDecoder().decode(Manifest.self, from: Data(json.utf8)),
+                               checkpoint: checkpoint)
+        } catch {
+            throw CheckpointError.invalidContent(file: checkpoint.path, path: "/training/config", detail: "not a run manifest: \(error)")
+        }
+    }
+
+    /// Reopens a cross-entropy run to continue it exactly where a checkpoint left off (see
+    /// `resumePoint(from:)`); `start` then replaces the folder's later epoch checkpoints and metrics.
+    /// A run with another objective (distillation) is refused: it resumes through its own code.
+    public static func resume(from location: URL, dataDirectory: URL? = nil) throws -> TrainingRun {
+        let point = try resumePoint(from: location)
+        if let objective = point.manifest.objective {
+            throw TrainingError.invalidConfig(
+                "\(point.folder.url.path) is a \(objective) run: resuming it as plain training would drop its objective"
+                    + (objective == "distillation" ? "; continue it with `minnow distill --resume`" : ""))
+        }
+        let run = try TrainingRun(manifest: point.manifest, dataDirectory: dataDirectory, directory: point.folder.url)
+        if let checkpoint = point.checkpoint { try run.restore(from: checkpoint) }
         return run
+    }
+
+    /// Restores the trainer from `checkpoint` (`Trainer.restore(from:)`) and records it as the point
+    /// this run continues from. Install auxiliary modules and objectives before.
+    public func restore(from checkpoint: URL) throws {
+        resumedFrom = (checkpoint, try trainer.restore(from: ModelCheckpoint.open(checkpoint)))
     }
 
     /// The manifest saved as a run folder's `config.json`.

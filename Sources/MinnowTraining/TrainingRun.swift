@@ -26,16 +26,21 @@ public final class TrainingRun {
         public var augmentation: AugmentationSettings
         public var commandLine: [String]
         public var checkpoints: CheckpointPolicy
+        /// The objective when it is not the default cross-entropy: `"distillation"` for a
+        /// `DistillationRun`, whose settings are in the folder's `distillation.json`. Such a run
+        /// resumes only through the code that knows its objective.
+        public var objective: String?
 
         public init(training: TrainingConfig, dataset: DatasetChoice, trainSubset: Int? = nil,
                     augmentation: AugmentationSettings = AugmentationSettings(), commandLine: [String] = [],
-                    checkpoints: CheckpointPolicy = CheckpointPolicy()) {
+                    checkpoints: CheckpointPolicy = CheckpointPolicy(), objective: String? = nil) {
             self.training = training
             self.dataset = dataset
             self.trainSubset = trainSubset
             self.augmentation = augmentation
             self.commandLine = commandLine
             self.checkpoints = checkpoints
+            self.objective = objective
         }
 
         /// Decodes a manifest; ones written before checkpoint policies existed get the default policy.
@@ -47,6 +52,7 @@ public final class TrainingRun {
             augmentation = try container.decode(AugmentationSettings.self, forKey: .augmentation)
             commandLine = try container.decode([String].self, forKey: .commandLine)
             checkpoints = try container.decodeIfPresent(CheckpointPolicy.self, forKey: .checkpoints) ?? CheckpointPolicy()
+            objective = try container.decodeIfPresent(String.self, forKey: .objective)
         }
     }
 
@@ -73,14 +79,14 @@ public final class TrainingRun {
     /// Loads the data and builds the model; the model's input shape and class count follow the data set.
     public convenience init(config: TrainingConfig, data: DatasetChoice, dataDirectory: URL? = nil, trainSubset: Int? = nil,
                             augmentation: AugmentationSettings = AugmentationSettings(),
-                            checkpoints: CheckpointPolicy = CheckpointPolicy(), directory: URL,
+                            checkpoints: CheckpointPolicy = CheckpointPolicy(), objective: String? = nil, directory: URL,
                             commandLine: [String] = CommandLine.arguments) throws {
         var config = config
         let splits = try data.load(directory: dataDirectory)
         config.model.inputShape = splits.train.imageShape
         config.model.classes = splits.train.classCount
         try self.init(manifest: Manifest(training: config, dataset: data, trainSubset: trainSubset, augmentation: augmentation,
-                                         commandLine: commandLine, checkpoints: checkpoints),
+                                         commandLine: commandLine, checkpoints: checkpoints, objective: objective),
                       splits: splits, directory: directory)
     }
 

@@ -70,30 +70,18 @@ struct Train: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var training: TrainingOptions
-    @Option(help: "Continue the run in this folder (from its last.h5), or from this checkpoint in its folder.")
-    var resume: String?
-    @Option(help: "Write last.h5 every N epochs, and after the last (default: 1).") var checkpointEvery: Int?
-    @Option(help: "Checkpoints to keep: 1 keeps last.h5 alone; K > 1 also keeps epoch-NNNN.h5 of the last K (default: 1).")
-    var keepLast: Int?
-    @Option(help: "Metric that picks best.h5: test_top1 or test_loss (default: test_top1).") var bestMetric: CheckpointPolicy.Metric?
-
-    /// The recipe options given on the command line: a resumed run keeps its saved recipe.
-    private var recipeOptionsGiven: [String] { modelOptions.given + training.given }
+    @OptionGroup var runOptions: RunOptions
 
     func validate() throws {
-        if resume != nil {
-            let given = recipeOptionsGiven
-            guard given.isEmpty else {
-                throw ValidationError("--resume continues the run with its saved recipe and folder; remove \(given.joined(separator: ", "))")
-            }
-        } else {
-            guard modelOptions.model != nil, training.out != nil else { throw ValidationError("--model and --out are required (or --resume RUN)") }
+        try runOptions.validate(recipeOptions: modelOptions.given + training.given)
+        guard runOptions.resume != nil || (modelOptions.model != nil && training.out != nil) else {
+            throw ValidationError("--model and --out are required (or --resume RUN)")
         }
     }
 
     func run() throws {
         do {
-            let run = try resume.map(resumedRun) ?? newRun()
+            let run = try runOptions.resume.map(resumedRun) ?? newRun()
             print("\(run.manifest.training.model.architecture.rawValue): \(run.trainer.model.parameterCount) parameters; \(run.trainLoader.dataset.count) training images, \(run.trainLoader.batchesPerEpoch) steps per epoch")
             try run.start(observer: ProgressPrinter(style: training.progress))
             print("run folder: \(run.directory.path)")
@@ -106,32 +94,14 @@ struct Train: ParsableCommand {
         let config = try training.config(model: try modelOptions.config())
         return try TrainingRun(
             config: config, data: training.data, dataDirectory: training.dataDirectory, trainSubset: training.trainSubset,
-            augmentation: training.augmentation, checkpoints: checkpointPolicy(CheckpointPolicy()), directory: training.outDirectory)
+            augmentation: training.augmentation, checkpoints: runOptions.checkpointPolicy(CheckpointPolicy()),
+            directory: training.outDirectory)
     }
 
     private func resumedRun(_ location: String) throws -> TrainingRun {
         let run = try TrainingRun.resume(from: URL(fileURLWithPath: location), dataDirectory: training.dataDirectory)
-        try run.setCheckpointPolicy(checkpointPolicy(run.manifest.checkpoints))
-        let epochs = run.manifest.training.epochs
-        guard let (checkpoint, state) = run.resumedFrom else {
-            print("\(run.directory.path) has no checkpoint yet: starting its recipe over")
-            return run
-        }
-        print("resuming from \(checkpoint.path): epoch \(state.epoch) of \(epochs) done, step \(state.step)"
-              + (state.epoch == epochs ? "; the run is complete" : ""))
-        if state.threads != ThreadPoolInfo.threadCount {
-            FileHandle.standardError.write(Data("warning: the checkpoint was written with \(state.threads) threads, this process uses \(ThreadPoolInfo.threadCount) (MINNOW_NUM_THREADS): the continuation will not be bit-identical to an uninterrupted run\n".utf8))
-        }
+        try runOptions.prepareResumed(run)
         return run
-    }
-
-    /// `policy` with the checkpoint options given on the command line.
-    private func checkpointPolicy(_ policy: CheckpointPolicy) -> CheckpointPolicy {
-        var policy = policy
-        policy.every = checkpointEvery ?? policy.every
-        policy.keepLast = keepLast ?? policy.keepLast
-        policy.bestMetric = bestMetric ?? policy.bestMetric
-        return policy
     }
 }
 

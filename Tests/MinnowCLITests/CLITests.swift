@@ -59,6 +59,21 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// A resumed run keeps its saved recipe and distillation settings: giving them again is refused
+    /// before anything is loaded; a new distillation run needs a teacher, a student and a folder.
+    func testDistillArgumentsAreCheckedBeforeLoading() throws {
+        for (arguments, expected) in [
+            (["--resume", "runs/x", "--temperature", "3", "--epochs", "2"], "remove --temperature, --epochs"),
+            (["--resume", "runs/x", "--hint", "features.3:layers.1"], "remove --hint"),
+            (["--student", "student_mbv2", "--out", "runs/x"], "at least one --teacher"),
+            (["--teacher", "t.h5", "--out", "runs/x"], "--student and --out are required"),
+        ] {
+            let result = try run(["distill"] + arguments)
+            XCTAssertNotEqual(result.status, 0, "\(arguments)")
+            XCTAssertTrue(result.output.contains(expected), "\(arguments): \(result.output)")
+        }
+    }
+
     func testMissingDataSetSaysHowToInstallIt() throws {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("minnow-cli-empty-\(getpid())")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)

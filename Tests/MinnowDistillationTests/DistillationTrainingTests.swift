@@ -100,11 +100,12 @@ final class DistillationTrainingTests: XCTestCase {
     }
 
     func run(_ directory: URL, teacher: URL, settings: DistillationSettings = .init(), name: String = "run",
-             augmentation: TrainingRun.AugmentationSettings = .init()) throws -> DistillationRun {
-        let config = TrainingConfig(model: ModelConfig(architecture: .mobilenetV2, width: 0.25), epochs: 1, batchSize: 64,
+             augmentation: TrainingRun.AugmentationSettings = .init(), epochs: Int = 1,
+             checkpoints: CheckpointPolicy = .init()) throws -> DistillationRun {
+        let config = TrainingConfig(model: ModelConfig(architecture: .mobilenetV2, width: 0.25), epochs: epochs, batchSize: 64,
                                     learningRate: 0.05)
         return try DistillationRun(config: config, settings: settings, teachers: [teacher], data: .fashionMNIST, trainSubset: 512,
-                                   augmentation: augmentation, directory: directory.appendingPathComponent(name),
+                                   augmentation: augmentation, checkpoints: checkpoints, directory: directory.appendingPathComponent(name),
                                    cacheDirectory: directory.appendingPathComponent("cache"), commandLine: ["test"])
     }
 
@@ -142,5 +143,46 @@ final class DistillationTrainingTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("temperature must be positive"), "\(error)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("run").path), "no run folder was written")
+    }
+
+    /// Two epochs in one go equal one epoch, a resume from its checkpoint, and one more: the student,
+    /// the FitNets adapter, the optimizer state (adapter slots included) and the history. The resume
+    /// checks the teacher's fingerprint, and plain `TrainingRun.resume` refuses a distillation run.
+    func testDistillationRunResumesExactly() throws {
+        let directory = try fashionMNIST()
+        let teacher = try saveTeacher(in: directory)
+        let settings = DistillationSettings(loss: .dkd, hints: [LayerPair(student: "features.3", teacher: "layers.1")])
+        let whole = try run(directory, teacher: teacher, settings: settings, name: "whole", epochs: 2)
+        try whole.start(observer: nil)
+        let split = try run(directory, teacher: teacher, settings: settings, name: "split", epochs: 2,
+                            checkpoints: CheckpointPolicy(keepLast: 2))
+        try split.start(observer: nil)
+        let splitFolder = split.training.folder
+        let resumed = try DistillationRun.resume(from: splitFolder.checkpoint(epoch: 1), cacheDirectory: nil)
+        XCTAssertEqual(resumed.training.trainer.completedEpochs, 1)
+        XCTAssertEqual(resumed.manifest.settings, settings)
+        try resumed.start(observer: nil)
+        XCTAssertEqual(resumed.training.trainer.history, whole.training.trainer.history.map { record in
+            var record = record  // wall times differ
+            let mine = resumed.training.trainer.history[record.epoch - 1]
+            (record.imagesPerSecond, record.trainSeconds, record.evalSeconds) = (mine.imagesPerSecond, mine.trainSeconds, mine.evalSeconds)
+            return record
+        })
+        let a = whole.training.trainer, b = resumed.training.trainer
+        for ((path, x), (_, y)) in zip(a.trainedParameters, b.trainedParameters) {
+            XCTAssertEqual(x.value.scalars, y.value.scalars, path)
+            XCTAssertEqual(a.optimizer.slots[path]?.mapValues(\.scalars), b.optimizer.slots[path]?.mapValues(\.scalars), path)
+        }
+        XCTAssertTrue(b.trainedParameters.contains { $0.path.hasPrefix("distillation.hints.0") })
+
+        let other = directory.appendingPathComponent("other-teacher.h5")
+        let config = ModelConfig(architecture: .resnet, width: 0.25, depth: 8, seed: 2)
+        try ModelCheckpoint.save(try ModelZoo.build(config), config: config, to: other)
+        XCTAssertThrowsError(try DistillationRun.resume(from: splitFolder.url, teachers: [other], cacheDirectory: nil)) { error in
+            XCTAssertTrue("\(error)".contains("not the same teacher"), "\(error)")
+        }
+        XCTAssertThrowsError(try TrainingRun.resume(from: splitFolder.url)) { error in
+            XCTAssertTrue("\(error)".contains("is a distillation run"), "\(error)")
+        }
     }
 }

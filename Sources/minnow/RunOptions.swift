@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import MinnowTraining
+
+/// The options of `train` and `distill` about the run folder rather than the recipe: resuming, and
+/// how checkpoints are written.
+struct RunOptions: ParsableArguments {
+    @Option(help: "Continue the run in this folder (from its last.h5), or from this checkpoint in its folder.")
+    var resume: String?
+    @Option(help: "Write last.h5 every N epochs, and after the last (default: 1).") var checkpointEvery: Int?
+    @Option(help: "Checkpoints to keep: 1 keeps last.h5 alone; K > 1 also keeps epoch-NNNN.h5 of the last K (default: 1).")
+    var keepLast: Int?
+    @Option(help: "Metric that picks best.h5: test_top1 or test_loss (default: test_top1).") var bestMetric: CheckpointPolicy.Metric?
+
+    /// Checks that a resumed run gets none of the `recipeOptions` given (it keeps its saved recipe).
+    func validate(recipeOptions given: [String]) throws {
+        guard resume != nil, !given.isEmpty else { return }
+        throw ValidationError("--resume continues the run with its saved recipe and folder; remove \(given.joined(separator: ", "))")
+    }
+
+    /// `policy` with the checkpoint options given on the command line.
+    func checkpointPolicy(_ policy: CheckpointPolicy) -> CheckpointPolicy {
+        var policy = policy
+        policy.every = checkpointEvery ?? policy.every
+        policy.keepLast = keepLast ?? policy.keepLast
+        policy.bestMetric = bestMetric ?? policy.bestMetric
+        return policy
+    }
+
+    /// Applies the checkpoint options to a resumed run and says where it continues from.
+    func prepareResumed(_ run: TrainingRun) throws {
+        try run.setCheckpointPolicy(checkpointPolicy(run.manifest.checkpoints))
+        guard let (checkpoint, state) = run.resumedFrom else {
+            print("\(run.directory.path) has no checkpoint yet: starting its recipe over")
+            return
+        }
+        let epochs = run.manifest.training.epochs
+        print("resuming from \(checkpoint.path): epoch \(state.epoch) of \(epochs) done, step \(state.step)"
+              + (state.epoch == epochs ? "; the run is complete" : ""))
+        if state.threads != ThreadPoolInfo.threadCount {
+            FileHandle.standardError.write(Data("warning: the checkpoint was written with \(state.threads) threads, this process uses \(ThreadPoolInfo.threadCount) (MINNOW_NUM_THREADS): the continuation will not be bit-identical to an uninterrupted run\n".utf8))
+        }
+    }
+}
