@@ -51,9 +51,9 @@ public final class DistillationRun {
     public static func resume(from location: URL, teachers teacherURLs: [URL]? = nil, dataDirectory: URL? = nil,
                               cacheDirectory: URL?) throws -> DistillationRun {
         let point = try TrainingRun.resumePoint(from: location)
-        let manifestURL = point.folder.url.appendingPathComponent(manifestName)
-        guard point.manifest.objective == objective else {
-            throw DistillationError.invalidSetting("\(point.folder.url.path) is not a distillation run (it has no \(manifestName) and its recipe's objective is \(point.manifest.objective ?? "cross-entropy")): continue it with `minnow train --resume`")
+        let manifestURL = point.folder.distillation
+        guard point.objective == objective else {
+            throw DistillationError.invalidSetting("\(point.folder.url.path) is not a distillation run (it has no \(manifestURL.lastPathComponent) and its recipe's objective is \(point.objective ?? "cross-entropy")): continue it with `minnow train --resume`")
         }
         let saved: Manifest
         do {
@@ -79,8 +79,6 @@ public final class DistillationRun {
 
     /// The value of `TrainingRun.Manifest.objective` for distillation runs.
     public static let objective = "distillation"
-    /// The file in the run folder that holds the `Manifest`.
-    public static let manifestName = "distillation.json"
 
     /// Checks that the teachers fit the data and the layer pairs fit the models, sets up the teacher
     /// logits (cache or online) and installs the objective on `training`'s trainer.
@@ -135,7 +133,7 @@ public final class DistillationRun {
         try FileManager.default.createDirectory(at: training.directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(manifest).write(to: training.directory.appendingPathComponent(Self.manifestName), options: .atomic)
+        try encoder.encode(manifest).write(to: training.folder.distillation, options: .atomic)
         return try distiller.capturingStudentFeatures { try training.start(observer: observer) }
     }
 }

@@ -76,6 +76,12 @@ extension TrainingRun {
         public let folder: RunFolder
         public let manifest: Manifest
         public let checkpoint: URL?
+
+        /// The run's objective when not cross-entropy: the recipe's, or `"distillation"` for a folder
+        /// with `distillation.json` (runs recorded before recipes named their objective).
+        public var objective: String? {
+            manifest.objective ?? (FileManager.default.fileExists(atPath: folder.distillation.path) ? "distillation" : nil)
+        }
     }
 
     /// Finds where the run at `location` continues: a run folder continues from its `last.h5` (or,
@@ -114,7 +120,7 @@ extension TrainingRun {
     /// A run with another objective (distillation) is refused: it resumes through its own code.
     public static func resume(from location: URL, dataDirectory: URL? = nil) throws -> TrainingRun {
         let point = try resumePoint(from: location)
-        if let objective = point.manifest.objective {
+        if let objective = point.objective {
             throw TrainingError.invalidConfig(
                 "\(point.folder.url.path) is a \(objective) run: resuming it as plain training would drop its objective"
                     + (objective == "distillation" ? "; continue it with `minnow distill --resume`" : ""))
