@@ -47,17 +47,22 @@ public struct Provenance: Equatable, Sendable {
     public var minnowVersion: String
     /// The command line, one argument per element.
     public var commandLine: [String]
-    /// The data set's name, with `(random subset of N)` when the run trained on a subset. No file
-    /// digests yet: the name says which data, not which copy of it.
+    /// The data set's name, with `(random subset of N)` when the run trained on a subset.
     public var dataset: String
+    /// Content fingerprints of the data the run used, by split (`train`, `test`): which copy of the
+    /// data, not only its name (`Fingerprint.of(dataset:)`, 32 hex digits). Empty in checkpoints
+    /// written before they were recorded.
+    public var dataFingerprints: [String: String]
     public var seed: UInt64
     /// Creation time, ISO 8601 in UTC (`2026-01-31T12:00:00Z`).
     public var createdUTC: String
 
-    public init(minnowVersion: String, commandLine: [String], dataset: String, seed: UInt64, createdUTC: String) {
+    public init(minnowVersion: String, commandLine: [String], dataset: String, dataFingerprints: [String: String] = [:],
+                seed: UInt64, createdUTC: String) {
         self.minnowVersion = minnowVersion
         self.commandLine = commandLine
         self.dataset = dataset
+        self.dataFingerprints = dataFingerprints
         self.seed = seed
         self.createdUTC = createdUTC
     }

@@ -89,8 +89,16 @@ extension ModelCheckpoint {
         guard let arguments = try? JSONDecoder().decode([String].self, from: Data(commandLine.utf8)) else {
             throw .invalidContent(file: file.url.path, path: group, detail: "command_line is not a JSON array of strings")
         }
+        var fingerprints: [String: String] = [:]
+        if file.hasAttribute("data_fingerprints", at: group) {
+            let json = try file.stringAttribute("data_fingerprints", at: group)
+            guard let decoded = try? JSONDecoder().decode([String: String].self, from: Data(json.utf8)) else {
+                throw .invalidContent(file: file.url.path, path: group, detail: "data_fingerprints is not a JSON object of strings")
+            }
+            fingerprints = decoded
+        }
         return Provenance(minnowVersion: try file.stringAttribute("minnow_version", at: group), commandLine: arguments,
-                          dataset: try file.stringAttribute("dataset", at: group),
+                          dataset: try file.stringAttribute("dataset", at: group), dataFingerprints: fingerprints,
                           seed: try file.attribute("seed", at: group), createdUTC: try file.stringAttribute("created_utc", at: group))
     }
 
@@ -147,6 +155,12 @@ extension ModelCheckpoint {
         try file.setAttribute("minnow_version", provenance.minnowVersion, at: group)
         try file.setAttribute("command_line", commandLine, at: group)
         try file.setAttribute("dataset", provenance.dataset, at: group)
+        if !provenance.dataFingerprints.isEmpty {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            let json = (try? encoder.encode(provenance.dataFingerprints)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            try file.setAttribute("data_fingerprints", json, at: group)
+        }
         try file.setAttribute("seed", provenance.seed, at: group)
         try file.setAttribute("created_utc", provenance.createdUTC, at: group)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import MinnowCheckpoint
+import MinnowData
 import MinnowModels
 import MinnowNN
 import MinnowTensor

@@ -131,9 +131,17 @@ extension TrainingRun {
     }
 
     /// Restores the trainer from `checkpoint` (`Trainer.restore(from:)`) and records it as the point
-    /// this run continues from. Install auxiliary modules and objectives before.
+    /// this run continues from. Install auxiliary modules and objectives before. The training data
+    /// must be the checkpoint's (same content fingerprint, when the checkpoint records one): other
+    /// data cannot continue the run exactly.
     public func restore(from checkpoint: URL) throws {
-        resumedFrom = (checkpoint, try trainer.restore(from: ModelCheckpoint.open(checkpoint)))
+        let file = try ModelCheckpoint.open(checkpoint)
+        if file.exists("/provenance"), let recorded = try ModelCheckpoint.loadProvenance(from: file).dataFingerprints["train"],
+           recorded != dataFingerprints["train"] {
+            throw TrainingError.invalidConfig(
+                "\(checkpoint.path) was trained on data with fingerprint \(recorded); the \(manifest.dataset.rawValue) training data loaded now have \(dataFingerprints["train"] ?? "none"): the run can only continue on the same data")
+        }
+        resumedFrom = (checkpoint, try trainer.restore(from: file))
     }
 
     /// The manifest saved as a run folder's `config.json`.

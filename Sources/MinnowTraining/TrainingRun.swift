@@ -75,6 +75,11 @@ public final class TrainingRun {
     public internal(set) var resumedFrom: (checkpoint: URL, state: TrainingState)?
     /// The run's files.
     public var folder: RunFolder { RunFolder(directory) }
+    /// Content fingerprints of the training data (the subset, when the run uses one) and the test
+    /// data, recorded in every checkpoint's provenance and checked on resume.
+    public private(set) lazy var dataFingerprints: [String: String] = [
+        "train": Fingerprint.of(dataset: trainLoader.dataset).hex, "test": Fingerprint.of(dataset: testLoader.dataset).hex,
+    ]
 
     /// Loads the data and builds the model; the model's input shape and class count follow the data set.
     public convenience init(config: TrainingConfig, data: DatasetChoice, dataDirectory: URL? = nil, trainSubset: Int? = nil,
@@ -193,7 +198,7 @@ public final class TrainingRun {
         let provenance = Provenance(
             minnowVersion: MinnowVersion.current, commandLine: manifest.commandLine,
             dataset: manifest.dataset.rawValue + (manifest.trainSubset.map { " (random subset of \($0))" } ?? ""),
-            seed: manifest.training.seed, createdUTC: ISO8601DateFormatter().string(from: Date()))
+            dataFingerprints: dataFingerprints, seed: manifest.training.seed, createdUTC: ISO8601DateFormatter().string(from: Date()))
         try ModelCheckpoint.save(trainer.model, config: manifest.training.model, to: url, optimizer: trainer.optimizer,
                                  training: state, metricsHistoryJSON: history, best: best, provenance: provenance,
                                  auxiliary: trainer.auxiliaryModules)

@@ -27,6 +27,7 @@ struct Eval: ParsableCommand {
             guard test.imageShape == config.inputShape, test.classCount == config.classes else {
                 throw CLIError(message: "\(checkpoint): the model takes \(config.inputShape) images with \(config.classes) classes; \(choice.rawValue) has \(test.imageShape) and \(test.classCount)")
             }
+            try Self.noteDifferentTestData(test, checkpoint: url)
             let loader = DataLoader(dataset: test, batchSize: batchSize, normalization: choice.normalization, shuffle: false)
             let result = evaluate(model, batches: loader.epoch(0), classes: config.classes)
             if json {
@@ -42,6 +43,17 @@ struct Eval: ParsableCommand {
         } catch let error as CustomStringConvertible & Error {
             throw CLIError(message: error.description)
         }
+    }
+
+    /// Says on standard error when the checkpoint recorded another test set than `test` (another
+    /// copy of the files, or another data set): the numbers are then not the run's.
+    static func noteDifferentTestData(_ test: Dataset, checkpoint url: URL) throws {
+        let file = try ModelCheckpoint.open(url)
+        guard file.exists("/provenance"),
+              let recorded = try ModelCheckpoint.loadProvenance(from: file).dataFingerprints["test"] else { return }
+        let current = Fingerprint.of(dataset: test).hex
+        guard recorded != current else { return }
+        FileHandle.standardError.write(Data("note: this \(test.name) test set (fingerprint \(current)) is not the one the run evaluated on (\(recorded))\n".utf8))
     }
 
     /// The data set named in the checkpoint's provenance, else the one whose images fit the model.
@@ -81,11 +93,16 @@ struct Inspect: ParsableCommand {
             let provenance = try ModelCheckpoint.loadProvenance(from: file)
             print("\nprovenance: Minnow \(provenance.minnowVersion), created \(provenance.createdUTC), data set \(provenance.dataset), seed \(provenance.seed)")
             print("command: \(provenance.commandLine.joined(separator: " "))")
+            for (split, fingerprint) in provenance.dataFingerprints.sorted(by: { $0.key > $1.key }) {
+                print("\(split) data fingerprint: \(fingerprint)")
+            }
         }
         if file.exists("/training") {
             let state = try ModelCheckpoint.loadTraining(from: file, into: model)
+            let objective = state.recipe.flatMap { try? JSONDecoder().decode(TrainingRun.Manifest.self, from: Data($0.utf8)) }?.objective
+            let command = objective == "distillation" ? "minnow distill --resume" : "minnow train --resume"
             print("\ntraining: \(state.epoch) epochs done, \(state.step) steps, \(state.threads) threads"
-                  + (state.recipe != nil ? "; resumable from this file alone (minnow train --resume \(checkpoint))" : ""))
+                  + (state.recipe != nil ? "; resumable (\(command) \(checkpoint))" : ""))
         }
         if let best = try ModelCheckpoint.bestMetric(in: file) {
             print("best so far: \(best.name) \(best.value) at epoch \(best.epoch)")

@@ -45,7 +45,8 @@ final class ModelCheckpointTests: XCTestCase {
         _ = dataOrder.next()
         let training = TrainingState(epoch: 3, step: 17, batch: 2, threads: 2, generators: ["data_order": dataOrder])
         let provenance = Provenance(minnowVersion: "0.1.0", commandLine: ["minnow", "train", "--model", "student_mbv2"],
-                                    dataset: "fashion-mnist", seed: 42, createdUTC: "2026-01-31T12:00:00Z")
+                                    dataset: "fashion-mnist", dataFingerprints: ["train": "0123abcd", "test": "4567ef01"],
+                                    seed: 42, createdUTC: "2026-01-31T12:00:00Z")
         let url = folder.appendingPathComponent("last.h5")
         try ModelCheckpoint.save(model, config: config, to: url, optimizer: optimizer, training: training,
                                  metricsHistoryJSON: "[{\"epoch\": 1}]", provenance: provenance)

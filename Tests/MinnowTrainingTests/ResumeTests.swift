@@ -171,6 +171,25 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(lines.count, 5, "metrics.jsonl holds each epoch once")
     }
 
+    /// Checkpoints record the data's fingerprints; resuming on other training data is refused,
+    /// naming the checkpoint and both fingerprints.
+    func testResumeOnOtherDataIsRefused() throws {
+        let data = folder.appendingPathComponent("data")
+        try SyntheticData.writeFashionMNIST(to: data, train: 128, test: 64)
+        let directory = folder.appendingPathComponent("run")
+        let run = try makeRun(directory, epochs: 1, policy: CheckpointPolicy())
+        try run.start(observer: nil)
+        let recorded = try ModelCheckpoint.loadProvenance(from: ModelCheckpoint.open(RunFolder(directory).last)).dataFingerprints
+        XCTAssertEqual(recorded, run.dataFingerprints)
+        XCTAssertEqual(Set(recorded.keys), ["train", "test"])
+        XCTAssertNoThrow(try TrainingRun.resume(from: directory, dataDirectory: data))
+        try SyntheticData.writeFashionMNIST(to: data, train: 128, test: 64, seed: 9)
+        XCTAssertThrowsError(try TrainingRun.resume(from: directory, dataDirectory: data)) { error in
+            XCTAssertTrue("\(error)".contains("was trained on data with fingerprint \(recorded["train"]!)"), "\(error)")
+            XCTAssertTrue("\(error)".contains("the run can only continue on the same data"), "\(error)")
+        }
+    }
+
     /// A folder whose run wrote no checkpoint yet starts its recipe over; a complete run has nothing left.
     func testResumeWithoutCheckpointStartsOverAndCompleteRunIsKept() throws {
         try SyntheticData.writeFashionMNIST(to: folder.appendingPathComponent("data"), train: 128, test: 64)

@@ -1,11 +1,8 @@
-import MinnowData
-import MinnowNN
-import MinnowTensor
-
-/// A 128-bit content hash for cache keys (two xxHash64-style lanes with different seeds, a
-/// splitmix64 finish). Not cryptographic: it tells apart inputs that differ by accident
-/// (another teacher, another data subset), not inputs crafted to collide. Every value is
-/// length-prefixed, so a sequence of values hashes differently from their concatenation.
+/// A 128-bit content hash for cache keys and provenance (two xxHash64-style lanes with different
+/// seeds, a splitmix64 finish). Not cryptographic: it tells apart inputs that differ by accident
+/// (another teacher, another data subset, another copy of the files), not inputs crafted to
+/// collide. Every value is length-prefixed, so a sequence of values hashes differently from their
+/// concatenation.
 public struct Fingerprint: Sendable, Equatable {
     private var lane0: UInt64 = 0x9E37_79B1_85EB_CA87
     private var lane1: UInt64 = 0xC2B2_AE3D_27D4_EB4F
@@ -51,32 +48,31 @@ public struct Fingerprint: Sendable, Equatable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
 
-    /// The fingerprint of a model's weights: its config JSON, then every parameter and buffer with
-    /// its path and shape. Two checkpoints with the same weights and architecture (whatever their
-    /// optimizer state, metrics or timestamps) give the same fingerprint.
-    public static func of(model: Module, configJSON: String) -> Fingerprint {
+extension Fingerprint {
+    /// The fingerprint of a data set's content: name, shape, count, classes, labels and pixels (the
+    /// "which copy of the data" of a checkpoint's provenance).
+    public static func of(dataset: Dataset) -> Fingerprint {
         var fingerprint = Fingerprint()
-        fingerprint.combine(configJSON)
-        let tensors = model.namedParameters().map { ($0.path, $0.parameter.value) } + model.namedBuffers().map { ($0.path, $0.buffer.value) }
-        for (path, tensor) in tensors {
-            fingerprint.combine(path)
-            fingerprint.combine(tensor.shape)
-            tensor.withUnsafePointer { fingerprint.combine(bytes: UnsafeRawBufferPointer(start: $0, count: tensor.count * 4)) }
-        }
+        combineContent(of: dataset, into: &fingerprint)
         return fingerprint
     }
 
-    /// The fingerprint of a data set as the teacher sees it: name, shape, classes, labels, pixels,
-    /// and the normalization applied to them.
+    /// The fingerprint of a data set as a model sees it: its content (as `of(dataset:)`), then the
+    /// normalization applied to it (the teacher-logits cache key).
     public static func of(dataset: Dataset, normalization: Normalization) -> Fingerprint {
         var fingerprint = Fingerprint()
+        combineContent(of: dataset, into: &fingerprint)
+        fingerprint.combine(normalization.mean + normalization.std)
+        return fingerprint
+    }
+
+    private static func combineContent(of dataset: Dataset, into fingerprint: inout Fingerprint) {
         fingerprint.combine(dataset.name)
         fingerprint.combine(dataset.imageShape + [dataset.count, dataset.classCount])
         fingerprint.combine(dataset.labels)
         fingerprint.combine(dataset.pixels)
-        fingerprint.combine(normalization.mean + normalization.std)
-        return fingerprint
     }
 }
 
