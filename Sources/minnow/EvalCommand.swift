@@ -53,7 +53,7 @@ struct Eval: ParsableCommand {
               let recorded = try ModelCheckpoint.loadProvenance(from: file).dataFingerprints["test"] else { return }
         let current = Fingerprint.of(dataset: test).hex
         guard recorded != current else { return }
-        FileHandle.standardError.write(Data("note: this \(test.name) test set (fingerprint \(current)) is not the one the run evaluated on (\(recorded))\n".utf8))
+        FileHandle.standardError.write(Data("note: these test data (\(test.name), fingerprint \(current)) are not those the run evaluated on (fingerprint \(recorded)): the numbers are not comparable with the run's\n".utf8))
     }
 
     /// The data set named in the checkpoint's provenance, else the one whose images fit the model.
