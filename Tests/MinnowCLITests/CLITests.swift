@@ -60,13 +60,16 @@ final class CLITests: XCTestCase {
     }
 
     /// A resumed run keeps its saved recipe and distillation settings: giving them again is refused
-    /// before anything is loaded; a new distillation run needs a teacher, a student and a folder.
+    /// before anything is loaded; a new distillation run needs a teacher, a student and a folder;
+    /// bad settings and a missing teacher stop before any data are read.
     func testDistillArgumentsAreCheckedBeforeLoading() throws {
         for (arguments, expected) in [
             (["--resume", "runs/x", "--temperature", "3", "--epochs", "2"], "remove --temperature, --epochs"),
             (["--resume", "runs/x", "--hint", "features.3:layers.1"], "remove --hint"),
             (["--student", "student_mbv2", "--out", "runs/x"], "at least one --teacher"),
             (["--teacher", "t.h5", "--out", "runs/x"], "--student and --out are required"),
+            (["--teacher", "t.h5", "--student", "student_mbv2", "--out", "runs/x", "--temperature", "0"], "temperature must be positive"),
+            (["--teacher", "missing-teacher.h5", "--student", "student_mbv2", "--out", "runs/x"], "missing-teacher.h5"),
         ] {
             let result = try run(["distill"] + arguments)
             XCTAssertNotEqual(result.status, 0, "\(arguments)")
