@@ -13,9 +13,11 @@ from pathlib import Path
 
 
 def final_top1(folder: Path) -> float:
+    """The test top-1 (%) of the run's last epoch; stops if the run has not finished its recipe."""
     lines = (folder / "metrics.jsonl").read_text().splitlines()
-    if not lines:
-        raise SystemExit(f"{folder}/metrics.jsonl: no epochs recorded")
+    epochs = json.loads((folder / "config.json").read_text())["training"]["epochs"]
+    if len(lines) != epochs:
+        raise SystemExit(f"{folder}: {len(lines)} of {epochs} epochs recorded: the run has not finished")
     return 100 * json.loads(lines[-1])["test"]["top1"]
 
 
