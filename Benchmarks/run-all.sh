@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 echo "loadavg before: $(cat /proc/loadavg)"
 swift build -c release
 M=.build/release/minnow
-$M bench gemm
+OPENBLAS_NUM_THREADS=1 $M bench gemm   # no OpenBLAS thread at load: docs/performance.md, GEMM
 $M bench ops
 $M bench train
 $M bench distill
