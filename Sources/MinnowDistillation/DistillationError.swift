@@ -1,4 +1,5 @@
-/// Why distillation could not start. Every case is raised before the first training step.
+/// Why distillation could not start or go on. Every case but `notCaptured` is raised before the
+/// first training step.
 public enum DistillationError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A setting is out of range (temperature, alpha, weights, a malformed layer pair).
     case invalidSetting(String)
@@ -10,6 +11,9 @@ public enum DistillationError: Error, CustomStringConvertible, Equatable, Sendab
     case teacher(String)
     /// The teacher-output cache could not be written.
     case cache(String)
+    /// A feature loss found no captured feature map: the `Distiller` was used outside
+    /// `capturingStudentFeatures` (a programming error of the caller, reported before the step is applied).
+    case notCaptured(String)
 
     public var description: String {
         switch self {
@@ -20,6 +24,7 @@ public enum DistillationError: Error, CustomStringConvertible, Equatable, Sendab
         case .shapeMismatch(let message): "distillation: \(message)"
         case .teacher(let message): "distillation: teacher: \(message)"
         case .cache(let message): "distillation: teacher cache: \(message)"
+        case .notCaptured(let message): "distillation: \(message)"
         }
     }
 }

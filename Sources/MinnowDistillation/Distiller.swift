@@ -146,7 +146,7 @@ public final class Distiller {
         trainer.auxiliaryModules = adapters.hints.isEmpty ? [] : [(name: "distillation", module: adapters)]
         let smoothing = trainer.config.labelSmoothing
         trainer.objective = { [unowned trainer] logits, batch in
-            self.loss(studentLogits: logits, batch: batch, labelSmoothing: smoothing,
+            try self.loss(studentLogits: logits, batch: batch, labelSmoothing: smoothing,
                       epochProgress: Double(trainer.globalStep) / Double(max(stepsPerEpoch, 1)))
         }
     }
@@ -160,8 +160,10 @@ public final class Distiller {
 
     /// The objective for the student's `studentLogits` on `batch`: the sum of the weighted terms,
     /// and each term's value by name. `epochProgress` (epochs done, fractional) drives the DKD warmup.
+    /// Throws when a feature loss finds no captured student feature (the forward pass ran outside
+    /// `capturingStudentFeatures`).
     public func loss(studentLogits: Tensor, batch: Batch, labelSmoothing: Float = 0,
-                     epochProgress: Double = .infinity) -> (loss: Tensor, terms: [String: Float]) {
+                     epochProgress: Double = .infinity) throws(DistillationError) -> (loss: Tensor, terms: [String: Float]) {
         var teacherLogits: Tensor?
         if let cache {
             teacherLogits = cache.logits(for: batch.indices)
@@ -181,11 +183,11 @@ public final class Distiller {
                                                labelSmoothing: labelSmoothing, epochProgress: epochProgress)
         }
         for hint in adapters.hints {
-            let (s, t) = features(of: hint.pair)
+            let (s, t) = try features(of: hint.pair)
             terms.append(LossTerm("hint[\(hint.pair)]", hint(studentFeature: s, teacherFeature: t) * settings.hintWeight))
         }
         for pair in settings.attention {
-            let (s, t) = features(of: pair)
+            let (s, t) = try features(of: pair)
             terms.append(LossTerm("at[\(pair)]", settings.attentionTransfer(studentFeature: s, teacherFeature: t)))
         }
         studentRecorder?.removeAll()
@@ -194,11 +196,14 @@ public final class Distiller {
     }
 
     /// The captured student and teacher features of a pair, from this step's forward passes.
-    private func features(of pair: LayerPair) -> (student: Tensor, teacher: Tensor) {
+    private func features(of pair: LayerPair) throws(DistillationError) -> (student: Tensor, teacher: Tensor) {
         guard let student = studentRecorder?.features[pair.student] else {
-            fatalError("Distiller: the student's \(pair.student) was not captured; run training inside capturingStudentFeatures { }")
+            throw .notCaptured("the student's \(pair.student) was not captured in this step: run training inside Distiller.capturingStudentFeatures { }")
         }
-        return (student, teacherRecorder!.features[pair.teacher]!)
+        guard let teacher = teacherRecorder?.features[pair.teacher] else {
+            throw .notCaptured("the teacher's \(pair.teacher) was not captured in this step: feature losses need the teacher online")
+        }
+        return (student, teacher)
     }
 
     private static func modulePaths(_ model: Module) -> Set<String> {

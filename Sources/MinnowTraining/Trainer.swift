@@ -40,7 +40,8 @@ public final class Trainer {
     public var history: [EpochRecord] = []
     /// The training objective: the loss to minimize for the model's logits on a batch, and named terms to
     /// log. The default is cross-entropy with the recipe's label smoothing; distillation replaces it.
-    public var objective: (_ logits: Tensor, _ batch: Batch) -> (loss: Tensor, terms: [String: Float])
+    /// An error it throws stops the epoch before the step is applied.
+    public var objective: (_ logits: Tensor, _ batch: Batch) throws -> (loss: Tensor, terms: [String: Float])
     /// Trainable modules outside the model that train with it (distillation adapters), by name: their
     /// parameters are zeroed, clipped and stepped with the model's, under the paths `name.path`.
     public var auxiliaryModules: [(name: String, module: Module)] = []
@@ -85,7 +86,7 @@ public final class Trainer {
             schedule.apply(to: optimizer, step: globalStep)
             for (_, parameter) in parameters { parameter.zeroGrad() }
             let logits = model(batch.images)
-            let (loss, terms) = objective(logits, batch)
+            let (loss, terms) = try objective(logits, batch)
             let value = loss.item
             guard value.isFinite else {
                 throw TrainingError.nonFiniteLoss(epoch: epoch, step: globalStep, loss: value, lastCheckpoint: lastCheckpoint)

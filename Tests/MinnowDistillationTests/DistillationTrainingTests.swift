@@ -81,6 +81,24 @@ final class DistillationTrainingTests: XCTestCase {
         XCTAssertEqual(restored.hints[0].adapter.filter.value.scalars, adapter.filter.value.scalars)
     }
 
+    /// A feature loss used outside `capturingStudentFeatures` stops the epoch with a typed error
+    /// before any step is applied, instead of stopping the process.
+    func testFeatureLossOutsideCaptureThrowsBeforeTheStep() throws {
+        let (trainer, loader) = try makeTrainer()
+        let settings = DistillationSettings(hints: [LayerPair(student: "features.3", teacher: "layers.1")])
+        let distiller = try Distiller(settings: settings, student: trainer.model, inputShape: TestModels.inputShape,
+                                      teachers: TeacherEnsemble(models: [try TestModels.teacher()]))
+        distiller.install(on: trainer, stepsPerEpoch: loader.batchesPerEpoch)
+        let before = trainer.trainedParameters.map { $0.parameter.value.scalars }
+        XCTAssertThrowsError(try trainer.trainEpoch(batches: loader.epoch(0), steps: loader.batchesPerEpoch,
+                                                    testBatches: [Batch]?.none, observer: nil)) { error in
+            XCTAssertEqual(error as? DistillationError, .notCaptured(
+                "the student's features.3 was not captured in this step: run training inside Distiller.capturingStudentFeatures { }"))
+        }
+        XCTAssertEqual(trainer.trainedParameters.map { $0.parameter.value.scalars }, before, "no step was applied")
+        XCTAssertEqual(trainer.globalStep, 0)
+    }
+
     // MARK: Runs on Fashion-MNIST (a subset, one epoch)
 
     func fashionMNIST() throws -> URL {
