@@ -2,7 +2,7 @@
 # Makes sure Fashion-MNIST is where Minnow looks for it, then checks and describes the files.
 #
 # Default directory: /usr/share/datasets/fashion-mnist, installed by Debian's
-# dataset-fashion-mnist package (installed here with apt-get when files are missing).
+# dataset-fashion-mnist package (installed by scripts/setup.sh when files are missing).
 # With MINNOW_FASHION_MNIST_DIR set, that directory is checked instead and nothing is installed.
 # Safe to run again: it installs nothing when the files are already there.
 set -euo pipefail
@@ -32,10 +32,7 @@ if missing; then
         exit 1
     fi
     echo "Fashion-MNIST not found in $dir: installing Debian's dataset-fashion-mnist"
-    sudo=""
-    if [[ $(id -u) -ne 0 ]]; then sudo=sudo; fi
-    $sudo apt-get install -y dataset-fashion-mnist \
-        || { $sudo apt-get update && $sudo apt-get install -y dataset-fashion-mnist; }
+    "$(dirname "$0")/../scripts/setup.sh" data
 fi
 
 # The first 8 bytes of the (inflated) file as decimal numbers.
