@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "MinnowTrainingTests",
                     dependencies: ["MinnowTraining", "MinnowData", "MinnowModels", "MinnowCheckpoint", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowDataTests", dependencies: ["MinnowData", "MinnowTestSupport"]),
-        .testTarget(name: "MinnowHDF5Tests", dependencies: ["MinnowHDF5", "MinnowTensor"]),
+        .testTarget(name: "MinnowHDF5Tests", dependencies: ["MinnowHDF5", "MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowDistillationTests",
                     dependencies: ["MinnowDistillation", "MinnowTraining", "MinnowCheckpoint", "MinnowHDF5", "MinnowData",
                                    "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),

@@ -5,9 +5,13 @@ public struct ConvShape: Sendable, Codable, CustomStringConvertible {
     public let batch, height, width, inputChannels, outputChannels, kernel, stride, groups: Int
 
     /// Parses `N,H,W,Cin,Cout,k,stride,groups`.
+    /// Parses `N,H,W,Cin,Cout,k,stride,groups`: eight positive integers, `groups` dividing `Cin`
+    /// and `Cout`; nil otherwise.
     public init?(_ text: String) {
         let values = text.split(separator: ",").compactMap { Int($0) }
-        guard values.count == 8, values.allSatisfy({ $0 > 0 }) else { return nil }
+        guard values.count == 8, values.allSatisfy({ $0 > 0 }), values[3] % values[7] == 0, values[4] % values[7] == 0 else {
+            return nil
+        }
         (batch, height, width, inputChannels, outputChannels, kernel, stride, groups) =
             (values[0], values[1], values[2], values[3], values[4], values[5], values[6], values[7])
     }

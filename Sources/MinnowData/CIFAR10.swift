@@ -24,6 +24,7 @@ public enum CIFAR10Reader {
             throw .partialRecord(path: path, fileBytes: data.count, recordBytes: recordBytes)
         }
         let count = data.count / recordBytes
+        guard count > 0 else { throw .noImages(path: path, shape: [0, side, side, channels]) }
         let labels = try Dataset.validatedLabels(
             (0..<count).lazy.map { data[$0 * recordBytes] }, classCount: CIFAR10.classCount, path: path)
         let plane = side * side

@@ -26,6 +26,8 @@ public enum DatasetError: Error, Equatable, Sendable {
     case partialRecord(path: String, fileBytes: Int, recordBytes: Int)
     /// A label outside `0..<classCount`; `index` is the sample's position in the file.
     case labelOutOfRange(path: String, index: Int, label: Int, classCount: Int)
+    /// An image file whose header gives no images, or images with no pixels (an extent of 0).
+    case noImages(path: String, shape: [Int])
     /// An image file and a label file that disagree on the number of samples.
     case countMismatch(imagesPath: String, images: Int, labelsPath: String, labels: Int)
     /// A `.npy` array file that cannot be read as a float tensor.
@@ -60,6 +62,8 @@ extension DatasetError: CustomStringConvertible, LocalizedError {
             return "\(path): truncated: \(fileBytes) bytes is not a whole number of \(recordBytes)-byte records"
         case .labelOutOfRange(let path, let index, let label, let classCount):
             return "\(path): label \(label) at index \(index) is out of range 0..<\(classCount)"
+        case .noImages(let path, let shape):
+            return "\(path): header says \(Self.dims(shape)): no images, or images of no pixels"
         case .countMismatch(let imagesPath, let images, let labelsPath, let labels):
             return "\(imagesPath) has \(images) images but \(labelsPath) has \(labels) labels"
         case .invalidArray(let path, let reason):

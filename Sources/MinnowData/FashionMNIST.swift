@@ -8,6 +8,7 @@ extension Dataset {
         name: String, images imagesURL: URL, labels labelsURL: URL, classCount: Int
     ) throws(DatasetError) -> Dataset {
         let images = try IDXReader.read(imagesURL, rank: 3)
+        guard images.shape.allSatisfy({ $0 > 0 }) else { throw .noImages(path: imagesURL.path, shape: images.shape) }
         let labelArray = try IDXReader.read(labelsURL, rank: 1)
         guard images.shape[0] == labelArray.shape[0] else {
             throw .countMismatch(imagesPath: imagesURL.path, images: images.shape[0],
@@ -39,7 +40,7 @@ public enum FashionMNIST: DatasetLocation {
     public static let directoryVariable = "MINNOW_FASHION_MNIST_DIR"
     /// How to get the files, shown when they are missing.
     public static let installHint =
-        "apt-get install dataset-fashion-mnist, or run datasets/prepare-fashion-mnist.sh (or set \(directoryVariable))"
+        "run scripts/setup.sh data (it does apt-get install dataset-fashion-mnist), or set \(directoryVariable)"
     /// Number of classes.
     public static let classCount = 10
     /// Class names, indexed by label.

@@ -75,13 +75,22 @@ public struct Fixture {
         let data: [Float]
     }
 
-    /// The tensor called `name`; fails the test when missing.
+    /// The tensor called `name`. A missing one throws, which fails the test that asked for it
+    /// (and only that test).
     public subscript(name: String) -> Tensor {
-        guard let tensor = tensors[name] else {
-            preconditionFailure("fixture has no tensor '\(name)'; it has \(tensors.keys.sorted())")
+        get throws(FixtureError) {
+            guard let tensor = tensors[name] else { throw FixtureError(name: name, available: tensors.keys.sorted()) }
+            return tensor
         }
-        return tensor
     }
+}
+
+/// A golden fixture has no tensor of the name a test asked for: the fixture and the test disagree
+/// (regenerate the fixture with its script, or fix the name).
+public struct FixtureError: Error, CustomStringConvertible {
+    public let name: String
+    public let available: [String]
+    public var description: String { "fixture has no tensor '\(name)'; it has \(available)" }
 }
 
 /// Asserts two tensors have the same shape and agree within `atol + rtol * |expected|` everywhere.

@@ -5,11 +5,14 @@ import Foundation
 public enum Subprocess {
     /// What a finished program did.
     public struct Result: Sendable {
+        /// The exit status, or the signal's number when `signaled`.
         public var status: Int32
+        /// Whether a signal ended the program (a trap is SIGILL or SIGTRAP).
+        public var signaled: Bool
         public var standardOutput: String
         public var standardError: String
         /// Whether the process ended with status 0 (not by a signal).
-        public var succeeded: Bool { status == 0 }
+        public var succeeded: Bool { status == 0 && !signaled }
     }
 
     /// Starts `executable` with `arguments`; its output goes to temporary files so that a chatty
@@ -37,7 +40,7 @@ public enum Subprocess {
         }
         let process = try start(executable, arguments, environment: environment, output: output)
         process.waitUntilExit()
-        return Result(status: process.terminationStatus,
+        return Result(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
                       standardOutput: (try? String(contentsOf: output, encoding: .utf8)) ?? "",
                       standardError: (try? String(contentsOfFile: output.path + ".err", encoding: .utf8)) ?? "")
     }
@@ -47,6 +50,22 @@ public enum Subprocess {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return path.split(separator: ":").map { URL(fileURLWithPath: String($0)).appendingPathComponent(name) }
             .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    /// The built `minnow` command (see `minnowExecutable`), or an error that fails the test: the
+    /// CLI test target depends on the executable, so `swift test` always builds it, and a missing
+    /// binary is a broken build, never a reason to skip.
+    public static func requireMinnowExecutable(packageRoot: URL) throws -> URL {
+        guard let url = minnowExecutable(packageRoot: packageRoot) else { throw MissingExecutable(name: "minnow") }
+        return url
+    }
+
+    /// A program the tests run was not built.
+    public struct MissingExecutable: Error, CustomStringConvertible {
+        public let name: String
+        public var description: String {
+            "the \(name) command is not built next to the tests or in .build/release: `swift test` builds it (the CLI test target depends on it)"
+        }
     }
 
     /// The built `minnow` command: next to the running test binary (`swift test` builds both into

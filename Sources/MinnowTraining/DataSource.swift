@@ -8,13 +8,15 @@ public enum DatasetChoice: String, Codable, Sendable, CaseIterable {
 
     /// Loads both splits from `directory` (default: the data set's standard location).
     public func load(directory: URL? = nil) throws(DatasetError) -> (train: Dataset, test: Dataset) {
+        (try load(.train, directory: directory), try load(.test, directory: directory))
+    }
+
+    /// Loads one split from `directory` (default: the data set's standard location); the other
+    /// split's files are not read.
+    public func load(_ split: Split, directory: URL? = nil) throws(DatasetError) -> Dataset {
         switch self {
-        case .fashionMNIST:
-            return (try FashionMNIST.load(split: .train, directory: directory),
-                    try FashionMNIST.load(split: .test, directory: directory))
-        case .cifar10:
-            return (try CIFAR10.load(split: .train, directory: directory),
-                    try CIFAR10.load(split: .test, directory: directory))
+        case .fashionMNIST: try FashionMNIST.load(split: split, directory: directory)
+        case .cifar10: try CIFAR10.load(split: split, directory: directory)
         }
     }
 

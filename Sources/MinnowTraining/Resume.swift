@@ -107,12 +107,18 @@ extension TrainingRun {
             return ResumePoint(folder: folder, manifest: try readManifest(folder.config), checkpoint: checkpoint)
         }
         let json = try file.readString("/training/config")
+        let manifest: Manifest
         do {
-            return ResumePoint(folder: folder, manifest: try JSONDecoder().decode(Manifest.self, from: Data(json.utf8)),
-                               checkpoint: checkpoint)
+            manifest = try JSONDecoder().decode(Manifest.self, from: Data(json.utf8))
         } catch {
             throw CheckpointError.invalidContent(file: checkpoint.path, path: "/training/config", detail: "not a run manifest: \(error)")
         }
+        do {
+            try manifest.validate()
+        } catch {
+            throw CheckpointError.invalidContent(file: checkpoint.path, path: "/training/config", detail: error.description)
+        }
+        return ResumePoint(folder: folder, manifest: manifest, checkpoint: checkpoint)
     }
 
     /// Reopens a cross-entropy run to continue it exactly where a checkpoint left off (see
@@ -149,10 +155,17 @@ extension TrainingRun {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw TrainingError.io("\(url.path): no such file: not a run folder, or the run wrote no checkpoint yet")
         }
+        let manifest: Manifest
         do {
-            return try JSONDecoder().decode(Manifest.self, from: data)
+            manifest = try JSONDecoder().decode(Manifest.self, from: data)
         } catch {
             throw TrainingError.invalidConfig("\(url.path): not a run manifest: \(error)")
         }
+        do {
+            try manifest.validate()
+        } catch TrainingError.invalidConfig(let message) {
+            throw TrainingError.invalidConfig("\(url.path): \(message)")
+        }
+        return manifest
     }
 }

@@ -54,6 +54,18 @@ public final class TrainingRun {
             checkpoints = try container.decodeIfPresent(CheckpointPolicy.self, forKey: .checkpoints) ?? CheckpointPolicy()
             objective = try container.decodeIfPresent(String.self, forKey: .objective)
         }
+
+        /// Checks every value a run reads from the manifest (the recipe, the subset size, the
+        /// augmentation, the checkpoint policy), so a damaged or hand-edited `config.json` is an
+        /// error before anything is built.
+        public func validate() throws(TrainingError) {
+            try training.validate()
+            try augmentation.validate(imageShape: training.model.inputShape)
+            try checkpoints.validate()
+            if let trainSubset, trainSubset <= 0 {
+                throw .invalidConfig("train subset must be positive, got \(trainSubset)")
+            }
+        }
     }
 
     /// Augmentation switches, saved with the run.
@@ -63,6 +75,15 @@ public final class TrainingRun {
         public init(cropPadding: Int = 0, horizontalFlip: Bool = false) {
             self.cropPadding = cropPadding
             self.horizontalFlip = horizontalFlip
+        }
+
+        /// Checks the settings for images of `imageShape` ([H, W, C]): the crop padding is in
+        /// `0...min(H, W)`.
+        public func validate(imageShape: [Int]) throws(TrainingError) {
+            let limit = imageShape.prefix(2).min() ?? 0
+            guard (0...limit).contains(cropPadding) else {
+                throw .invalidConfig("crop padding must be in 0...\(limit) for \(imageShape) images, got \(cropPadding)")
+            }
         }
     }
 
@@ -107,7 +128,7 @@ public final class TrainingRun {
 
     private init(manifest: Manifest, splits: (train: Dataset, test: Dataset), directory: URL) throws {
         let config = manifest.training
-        try manifest.checkpoints.validate()
+        try manifest.validate()
         let train = try manifest.trainSubset.map { n throws(TrainingError) in
             guard n > 0, n <= splits.train.count else {
                 throw TrainingError.invalidConfig("train subset must be in 1...\(splits.train.count), got \(n)")

@@ -40,15 +40,19 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmark Minnow's kernels and training steps against PyTorch, in one run.",
         discussion: """
-            Build in release mode first (swift build -c release). Each benchmark times Minnow, then runs
-            the same work in the peer (PyTorch, through shared/peers) right after, and prints the ratio.
-            Check that /proc/loadavg shows an idle machine: timings on a busy 2-core machine are not comparable.
+            Build in release mode first (swift build -c release). Each benchmark times Minnow, then \
+            runs the same work in the peer (PyTorch, through shared/peers) right after, and prints \
+            the ratio.
+
+            Check that /proc/loadavg shows an idle machine: timings on a busy 2-core machine are \
+            not comparable.
             """,
         subcommands: [Ops.self, GemmCommand.self, TrainThroughput.self, DistillThroughput.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "conv2d forward and forward+backward (3x3, 1x1, depthwise) on MobileNet-like shapes.")
+            abstract: "conv2d forward and forward+backward (3x3, 1x1, depthwise) on MobileNet-like shapes.",
+            usage: "minnow bench ops [--shapes <shape> ...] [<options>]")
 
         @Option(parsing: .upToNextOption, help: "Shapes as N,H,W,Cin,Cout,k,stride,groups (groups == Cin is depthwise).")
         var shapes: [String] = ConvShape.mobileNetSet.map(\.description)
@@ -58,9 +62,10 @@ struct Bench: ParsableCommand {
 
         func validate() throws {
             for text in shapes where ConvShape(text) == nil {
-                throw ValidationError("invalid shape '\(text)': expected 8 positive integers N,H,W,Cin,Cout,k,stride,groups")
+                throw ValidationError("--shapes: invalid shape '\(text)': expected 8 positive integers N,H,W,Cin,Cout,k,stride,groups, with groups dividing Cin and Cout")
             }
-            guard iterations > 0, repeats > 0 else { throw ValidationError("--iterations and --repeats must be positive") }
+            try OptionCheck.atLeast("--iterations", iterations, 1)
+            try OptionCheck.atLeast("--repeats", repeats, 1)
         }
 
         func run() throws {
@@ -97,12 +102,20 @@ struct Bench: ParsableCommand {
 
     struct GemmCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "gemm", abstract: "sgemm through Minnow's wrapper vs raw OpenBLAS (1 and 2 threads).")
+            commandName: "gemm", abstract: "sgemm through Minnow's wrapper vs raw OpenBLAS (1 and 2 threads).",
+            usage: "minnow bench gemm [--sizes <n> ...] [<options>]")
 
         @Option(parsing: .upToNextOption, help: "Square sizes n (n x n x n).") var sizes: [Int] = [256, 512, 1024]
         @Option(help: "Calls per timed run.") var iterations = 10
         @Option(help: "Timed runs.") var repeats = 5
         @Option(help: "Also write the results as JSON to this file.") var json: String?
+
+        func validate() throws {
+            guard !sizes.isEmpty else { throw ValidationError("--sizes needs at least one size") }
+            for size in sizes { try OptionCheck.within("--sizes", size, 1...8192) }
+            try OptionCheck.atLeast("--iterations", iterations, 1)
+            try OptionCheck.atLeast("--repeats", repeats, 1)
+        }
 
         func run() throws {
             var rows: [[String]] = []
@@ -127,7 +140,8 @@ struct Bench: ParsableCommand {
     struct TrainThroughput: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "train",
-            abstract: "Training throughput (images/s) of the reference models, Minnow vs PyTorch.")
+            abstract: "Training throughput (images/s) of the reference models, Minnow vs PyTorch.",
+            usage: "minnow bench train [--models <preset> ...] [<options>]")
 
         @Option(parsing: .upToNextOption, help: "Presets: \(ModelConfig.presetNames.joined(separator: ", ")).")
         var models: [String] = ModelConfig.presetNames
@@ -140,7 +154,9 @@ struct Bench: ParsableCommand {
             for name in models where ModelConfig.preset(name) == nil {
                 throw ValidationError("unknown model '\(name)'; presets: \(ModelConfig.presetNames.joined(separator: ", "))")
             }
-            guard batch > 0, steps > 0, repeats > 0 else { throw ValidationError("--batch, --steps and --repeats must be positive") }
+            try OptionCheck.atLeast("--batch", batch, 1)
+            try OptionCheck.atLeast("--steps", steps, 1)
+            try OptionCheck.atLeast("--repeats", repeats, 1)
         }
 
         func run() throws {
@@ -178,6 +194,7 @@ extension Bench {
         static let configuration = CommandConfiguration(
             commandName: "distill",
             abstract: "Step time of a student: plain training vs KD with cached teacher logits vs KD with the teacher online.",
+            usage: "minnow bench distill [<options>]",
             discussion: "Minnow only (no peer). The cached KD step should cost at most 1.2x the plain step.")
 
         @Option(help: "Student preset.") var student = "student_mbv2"
@@ -191,7 +208,9 @@ extension Bench {
             for name in [student, teacher] where ModelConfig.preset(name) == nil {
                 throw ValidationError("unknown model '\(name)'; presets: \(ModelConfig.presetNames.joined(separator: ", "))")
             }
-            guard batch > 0, steps > 0, repeats > 0 else { throw ValidationError("--batch, --steps and --repeats must be positive") }
+            try OptionCheck.atLeast("--batch", batch, 1)
+            try OptionCheck.atLeast("--steps", steps, 1)
+            try OptionCheck.atLeast("--repeats", repeats, 1)
         }
 
         func run() throws {

@@ -10,13 +10,26 @@ struct Distill: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a student from one or more teacher checkpoints (knowledge distillation).",
         discussion: """
-            The objective is a response loss (--loss kd: Hinton et al. 2015; dkd: decoupled KD, Zhao et al. 2022; ce: cross-entropy only) plus optional feature losses at layer pairs studentPath:teacherPath (--hint: FitNets; --attention: attention transfer). Layer paths are module paths such as features.6 (MobileNetV2 blocks) or layers.3 (ResNet blocks); a wrong path lists the valid ones near it.
+            The objective is a response loss (--loss kd: Hinton et al. 2015; dkd: decoupled KD, Zhao et \
+            al. 2022; ce: cross-entropy only) plus optional feature losses at layer pairs \
+            studentPath:teacherPath (--hint: FitNets; --attention: attention transfer). Layer paths are \
+            module paths such as features.6 (MobileNetV2 blocks) or layers.3 (ResNet blocks); a wrong \
+            path lists the valid ones near it.
 
-            Several --teacher flags make an ensemble (averaged logits; feature losses use the first teacher). Without augmentation and feature losses, the teachers' logits on the training set are computed once and cached in HDF5, keyed by the teachers' weights, the data and the normalization; otherwise the teachers run every step.
+            Several --teacher flags make an ensemble (averaged logits; feature losses use the first \
+            teacher). Without augmentation and feature losses, the teachers' logits on the training set \
+            are computed once and cached in HDF5, keyed by the teachers' weights, the data and the \
+            normalization; otherwise the teachers run every step.
 
-            The run folder is that of `minnow train` plus distillation.json; metrics.jsonl has each loss term under lossTerms. --resume RUN continues a distillation run exactly where its checkpoint left off (with the FitNets adapters and their optimizer state), with its saved recipe and settings; only --teacher (moved teacher files), --data-dir, --progress, the cache and checkpoint options may be given with it. See docs/distillation.md.
+            The run folder is that of `minnow train` plus distillation.json; metrics.jsonl has each loss \
+            term under lossTerms. --resume RUN continues a distillation run exactly where its checkpoint \
+            left off (with the FitNets adapters and their optimizer state), with its saved recipe and \
+            settings; only --teacher (moved teacher files), --data-dir, --progress, the cache and \
+            checkpoint options may be given with it. See docs/distillation.md.
 
-            Example: minnow distill --teacher runs/teacher/best.h5 --student mobilenet_v2 --width 0.5 --loss kd --temperature 4 --alpha 0.9 --epochs 30 --out runs/kd
+            Example:
+              minnow distill --teacher runs/teacher/best.h5 --student mobilenet_v2 \\
+                --width 0.5 --loss kd --temperature 4 --alpha 0.9 --epochs 30 --out runs/kd
             """)
 
     @Option(help: "A teacher checkpoint (.h5); repeat for an ensemble. With --resume: where the run's teachers are now (their weights must be the ones the run started with).")
@@ -61,6 +74,14 @@ struct Distill: ParsableCommand {
     }
 
     func validate() throws {
+        try ModelOptions.validate(width: width, dropout: dropout)
+        try OptionCheck.positive("--temperature", temperature)
+        try OptionCheck.fraction("--alpha", alpha, includingUpper: true)
+        try OptionCheck.nonNegative("--dkd-alpha", dkdAlpha)
+        try OptionCheck.nonNegative("--dkd-beta", dkdBeta)
+        try OptionCheck.nonNegative("--dkd-warmup-epochs", dkdWarmupEpochs)
+        try OptionCheck.nonNegative("--hint-weight", hintWeight)
+        try OptionCheck.nonNegative("--attention-beta", attentionBeta)
         try runOptions.validate(recipeOptions: distillationOptionsGiven + training.given)
         guard runOptions.resume == nil else { return }
         guard !teacher.isEmpty else { throw ValidationError("give at least one --teacher checkpoint") }

@@ -10,6 +10,7 @@ import MinnowTraining
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a checkpoint on a data set's test split: loss, top-1 and top-5 accuracy.",
+        usage: "minnow eval <checkpoint> [<options>]",
         discussion: "Example: minnow eval runs/mbv2/best.h5")
 
     @Argument(help: "A Minnow checkpoint (.h5), e.g. runs/NAME/best.h5.") var checkpoint: String
@@ -18,12 +19,16 @@ struct Eval: ParsableCommand {
     @Option(help: "Images per batch.") var batchSize = 256
     @Flag(help: "Print the result as one JSON object.") var json = false
 
+    func validate() throws {
+        try OptionCheck.atLeast("--batch-size", batchSize, 1)
+    }
+
     func run() throws {
         do {
             let url = URL(fileURLWithPath: checkpoint)
             let (model, config) = try ModelCheckpoint.loadModel(from: url)
             let choice = try dataset ?? Self.trainedDataset(of: url, config: config)
-            let test = try choice.load(directory: dataDir.map { URL(fileURLWithPath: $0) }).test
+            let test = try choice.load(.test, directory: dataDir.map { URL(fileURLWithPath: $0) })
             guard test.imageShape == config.inputShape, test.classCount == config.classes else {
                 throw CLIError(message: "\(checkpoint): the model takes \(config.inputShape) images with \(config.classes) classes; \(choice.rawValue) has \(test.imageShape) and \(test.classCount)")
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Minnow: ParsableCommand {
@@ -6,9 +7,28 @@ struct Minnow: ParsableCommand {
         commandName: "minnow",
         abstract: "Train, compress and benchmark small CNNs on the CPU.",
         discussion: """
-            Minnow trains teacher and student CNNs (ResNet, MobileNet, SqueezeNet) on Fashion-MNIST
-            and CIFAR-10-format data, and measures what compression costs in accuracy and buys in speed.
+            Minnow trains teacher and student CNNs (ResNet, MobileNet, SqueezeNet) on Fashion-MNIST \
+            and CIFAR-10-format data, and measures what compression costs in accuracy and buys in speed. \
             Run `minnow <command> --help` for each command's options.
+
+            Exit status: 0 on success, 1 when the work failed (a missing or damaged file, a run that \
+            cannot continue, a loss that became NaN), 2 for a bad command line (an unknown flag, or a \
+            value out of range). Every error, on standard error, names the flag or the file and \
+            what is wrong.
             """,
         subcommands: [Train.self, Distill.self, Eval.self, Inspect.self, Predict.self, Bench.self])
+
+    /// Parses and runs the command; a usage error exits with status 2 (the argument parser's own
+    /// default, 64, is unusual for a command-line tool), any other failure with 1.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code.isSuccess { exit(withError: error) }  // --help and --version print and exit 0
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
 }

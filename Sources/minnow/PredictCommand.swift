@@ -7,12 +7,16 @@ import MinnowTensor
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a checkpoint's model on images from a .npy file and write its logits to a .npy file.",
+        usage: "minnow predict <checkpoint> --input <npy> --output <npy> [<options>]",
         discussion: """
-            The input holds float32 or float64 images [N, H, W, C] (NHWC; [N, H, W] for one channel), already
-            normalized as in training: (pixel / 255 - mean) / std. The output is float32 logits [N, classes],
-            computed in evaluation mode (BatchNorm running statistics, no dropout).
-            experiments/checkpoint_to_pytorch.py uses it to check a PyTorch port of a checkpoint.
-            Example: minnow predict runs/mbv2/best.h5 --input images.npy --output logits.npy
+            The input holds float32 or float64 images [N, H, W, C] (NHWC; [N, H, W] for one \
+            channel), already normalized as in training: (pixel / 255 - mean) / std. The output is \
+            float32 logits [N, classes], computed in evaluation mode (batch-norm running statistics, \
+            no dropout). experiments/checkpoint_to_pytorch.py uses it to check a PyTorch port of a \
+            checkpoint.
+
+            Example:
+              minnow predict runs/mbv2/best.h5 --input images.npy --output logits.npy
             """)
 
     @Argument(help: "A Minnow checkpoint (.h5).") var checkpoint: String
@@ -21,7 +25,7 @@ struct Predict: ParsableCommand {
     @Option(help: "Images per forward pass.") var batchSize = 256
 
     func validate() throws {
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        try OptionCheck.atLeast("--batch-size", batchSize, 1)
     }
 
     func run() throws {

@@ -12,6 +12,12 @@ struct RunOptions: ParsableArguments {
     var keepLast: Int?
     @Option(help: "Metric that picks best.h5: test_top1 or test_loss (default: test_top1).") var bestMetric: CheckpointPolicy.Metric?
 
+    /// Checks the range of the checkpoint options given, naming the flag.
+    func validate() throws {
+        try OptionCheck.atLeast("--checkpoint-every", checkpointEvery, 1)
+        try OptionCheck.atLeast("--keep-last", keepLast, 1)
+    }
+
     /// Checks that a resumed run gets none of the `recipeOptions` given (it keeps its saved recipe).
     func validate(recipeOptions given: [String]) throws {
         guard resume != nil, !given.isEmpty else { return }

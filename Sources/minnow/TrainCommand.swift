@@ -26,6 +26,16 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Seed of the weight initialization (default: 0).")
     var initSeed: UInt64?
 
+    func validate() throws {
+        try Self.validate(width: width, dropout: dropout)
+    }
+
+    /// Range checks of the size options (shared with `distill`'s student options).
+    static func validate(width: Float?, dropout: Float?) throws {
+        try OptionCheck.check("--width", width, "in (0, 8]") { $0 > 0 && $0 <= 8 }
+        try OptionCheck.fraction("--dropout", dropout)
+    }
+
     /// The options given on the command line.
     var given: [String] {
         [("--model", model != nil), ("--width", width != nil), ("--depth", depth != nil), ("--dropout", dropout != nil),
@@ -58,14 +68,21 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model from scratch on Fashion-MNIST or CIFAR-10, or resume a run.",
         discussion: """
-            Writes the run folder given by --out: config.json (the full recipe and command line), metrics.jsonl
-            (one JSON object per epoch: train loss/accuracy, test loss/top-1/top-5, images/s, wall time), and
-            HDF5 checkpoints: last.h5 (every --checkpoint-every epochs), epoch-NNNN.h5 (the last --keep-last, when
-            more than 1) and best.h5 (by --best-metric). The default recipe is the peers' reference: SGD with
-            Nesterov momentum 0.9, weight decay 5e-4, one-cycle learning rate with maximum 0.1, batch 128, no augmentation.
-            --resume RUN (or RUN/epoch-0003.h5) continues a run exactly where its checkpoint left off, with the
-            saved recipe; only --data-dir, --progress and the checkpoint options may be given with it.
-            Example: minnow train --model mobilenet_v2 --width 0.5 --epochs 3 --out runs/mbv2
+            Writes the run folder given by --out: config.json (the full recipe and command line), \
+            metrics.jsonl (one JSON object per epoch: train loss and accuracy, test loss, top-1 and \
+            top-5, images/s, wall time), and HDF5 checkpoints: last.h5 (every --checkpoint-every \
+            epochs), epoch-NNNN.h5 (the last --keep-last, when more than 1) and best.h5 (by \
+            --best-metric).
+
+            The default recipe is the peers' reference: SGD with Nesterov momentum 0.9, weight \
+            decay 5e-4, a one-cycle learning rate with maximum 0.1, batches of 128, no augmentation.
+
+            --resume RUN (or RUN/epoch-0003.h5) continues a run exactly where its checkpoint left \
+            off, with the saved recipe; only --data-dir, --progress and the checkpoint options may \
+            be given with it.
+
+            Example:
+              minnow train --model mobilenet_v2 --width 0.5 --epochs 3 --out runs/mbv2
             """)
 
     @OptionGroup var modelOptions: ModelOptions

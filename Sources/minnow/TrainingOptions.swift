@@ -34,6 +34,22 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Progress display: auto (a bar on a terminal, lines otherwise), bar, lines, none.")
     var progress: ProgressPrinter.Style = .auto
 
+    /// Checks the range of every numeric option given, naming the flag.
+    func validate() throws {
+        try OptionCheck.atLeast("--train-subset", trainSubset, 1)
+        try OptionCheck.atLeast("--epochs", epochs, 1)
+        try OptionCheck.atLeast("--batch-size", batchSize, 1)
+        try OptionCheck.positive("--lr", lr)
+        try OptionCheck.fraction("--momentum", momentum)
+        try OptionCheck.nonNegative("--weight-decay", weightDecay)
+        try OptionCheck.atLeast("--warmup-steps", warmupSteps, 0)
+        try OptionCheck.atLeast("--step-epochs", stepEpochs, 1)
+        try OptionCheck.positive("--step-gamma", stepGamma)
+        try OptionCheck.positive("--clip-norm", clipNorm)
+        try OptionCheck.fraction("--label-smoothing", labelSmoothing)
+        try OptionCheck.atLeast("--crop-padding", cropPadding, 0)
+    }
+
     /// The recipe options given on the command line (a resumed run keeps its saved recipe).
     var given: [String] {
         [

@@ -4,15 +4,18 @@ Run by hand (CI does not need PyTorch):
     /root/.cache/minnow-peers-venv/bin/python Tests/Fixtures/generate_optimizers.py
 Writes Tests/Fixtures/optimizers.json in the Fixture format ({"name": {"shape": [...], "data": [...]}}).
 
-Optimizers: a parameter of shape [3, 4] and three fixed gradients; after each step the parameter
-(and for SGD the momentum buffer) is stored. Schedules: lr (and momentum) at every step.
-Made with torch 2.15.0.
+Optimizers: a parameter of shape [3, 4] and five fixed gradients; after each step the parameter
+and the optimizer's state are stored: SGD's momentum buffer (`<name>.momentum<step>`, none for
+plain SGD), Adam's first and second moments (`<name>.exp_avg<step>`, `<name>.exp_avg_sq<step>`)
+and its step count (`<name>.count<step>`). Schedules: lr (and momentum) at every step.
+Made with torch 2.13.0 (CPU).
 """
 import json
 import os
 
 import torch
 
+STEPS = 5
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optimizers.json")
 
 
@@ -24,7 +27,7 @@ def entry(t):
 def main():
     torch.manual_seed(0)
     p0 = torch.randn(3, 4)
-    grads = [torch.randn(3, 4) for _ in range(3)]
+    grads = [torch.randn(3, 4) for _ in range(STEPS)]
     fixture = {"param": entry(p0)}
     for i, g in enumerate(grads):
         fixture[f"grad{i + 1}"] = entry(g)
@@ -42,6 +45,13 @@ def main():
             p.grad = g.clone()
             opt.step()
             fixture[f"{name}.step{i + 1}"] = entry(p.detach())
+            state = opt.state[p]
+            for key in ("momentum_buffer", "exp_avg", "exp_avg_sq"):
+                if state.get(key) is not None:
+                    slot = "momentum" if key == "momentum_buffer" else key
+                    fixture[f"{name}.{slot}{i + 1}"] = entry(state[key])
+            if "step" in state:
+                fixture[f"{name}.count{i + 1}"] = entry([float(state["step"])])
 
     # Gradient clipping by global norm over two tensors.
     a, b = torch.nn.Parameter(torch.zeros(3, 4)), torch.nn.Parameter(torch.zeros(5))

@@ -16,10 +16,7 @@ class CLITestCase: XCTestCase {
     var environment: [String: String] { ["MINNOW_FASHION_MNIST_DIR": data.path, "MINNOW_NUM_THREADS": "1"] }
 
     override func setUpWithError() throws {
-        guard let minnow = Subprocess.minnowExecutable(packageRoot: Self.packageRoot) else {
-            throw XCTSkip("the minnow command is not built next to the tests or in .build/release (swift build -c release)")
-        }
-        self.minnow = minnow
+        minnow = try Subprocess.requireMinnowExecutable(packageRoot: Self.packageRoot)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("minnow-cli-\(UUID().uuidString)")
         try SyntheticData.writeFashionMNIST(to: data, train: 512, test: 128)
     }

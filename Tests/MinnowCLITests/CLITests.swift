@@ -1,12 +1,11 @@
 import Foundation
+import MinnowTestSupport
 import XCTest
 
 /// The `minnow` binary, run as a user would: bad input gives a clear message and a non-zero exit.
 final class CLITests: XCTestCase {
-    /// The built `minnow` next to the test bundle (`swift test` builds every product).
-    static var binary: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("minnow")
-    }
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
 
     struct Result {
         let status: Int32
@@ -14,11 +13,8 @@ final class CLITests: XCTestCase {
     }
 
     func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
-            throw XCTSkip("\(Self.binary.path) is not built; run `swift build -c release` first")
-        }
         let process = Process()
-        process.executableURL = Self.binary
+        process.executableURL = try Subprocess.requireMinnowExecutable(packageRoot: Self.packageRoot)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Pipe()
@@ -47,10 +43,10 @@ final class CLITests: XCTestCase {
 
     func testInvalidFlagValuesFail() throws {
         for (arguments, expected) in [
-            (["--epochs", "0"], "epochs must be positive"),
-            (["--lr=-0.1"], "learning rate must be positive"),
+            (["--epochs", "0"], "--epochs must be positive"),
+            (["--lr=-0.1"], "--lr must be a positive number, got -0.1"),
             (["--optimizer", "rmsprop"], "rmsprop"),
-            (["--label-smoothing", "1.5"], "label smoothing"),
+            (["--label-smoothing", "1.5"], "--label-smoothing must be in [0.0, 1.0), got 1.5"),
             (["--batch-size", "abc"], "abc"),
         ] {
             let result = try run(["train", "--model", "cnn", "--out", NSTemporaryDirectory() + "minnow-cli-bad"] + arguments)
@@ -68,7 +64,7 @@ final class CLITests: XCTestCase {
             (["--resume", "runs/x", "--hint", "features.3:layers.1"], "remove --hint"),
             (["--student", "student_mbv2", "--out", "runs/x"], "at least one --teacher"),
             (["--teacher", "t.h5", "--out", "runs/x"], "--student and --out are required"),
-            (["--teacher", "t.h5", "--student", "student_mbv2", "--out", "runs/x", "--temperature", "0"], "temperature must be positive"),
+            (["--teacher", "t.h5", "--student", "student_mbv2", "--out", "runs/x", "--temperature", "0"], "--temperature must be a positive number, got 0.0"),
             (["--teacher", "missing-teacher.h5", "--student", "student_mbv2", "--out", "runs/x"], "missing-teacher.h5"),
         ] {
             let result = try run(["distill"] + arguments)

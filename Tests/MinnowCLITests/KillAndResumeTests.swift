@@ -7,6 +7,11 @@ import XCTest
 /// `minnow train` killed with SIGKILL, some of the kills while a checkpoint is being written,
 /// then resumed: every checkpoint left behind loads, and the resumed run ends exactly where an
 /// uninterrupted one does.
+///
+/// How the test knows that a kill landed during a write: a checkpoint is written to
+/// `.last.h5.tmp-<pid>` and renamed to `last.h5` when complete. A kill is sent only while that file
+/// exists, and is counted as landing during the write only if the file is still there after the
+/// process died, that is, the rename never happened. At least one kill must land so.
 final class KillAndResumeTests: CLITestCase {
     /// How a round ends the training process.
     private enum Kill {

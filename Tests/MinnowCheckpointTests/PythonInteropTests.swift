@@ -7,8 +7,8 @@ import MinnowTestSupport
 import XCTest
 
 /// h5py reads Minnow checkpoints: Tests/Scripts/read_checkpoint.py opens one and dumps every
-/// float tensor, which must be exactly what Minnow wrote. Skipped when python3 with h5py is
-/// missing, unless `MINNOW_REQUIRE_H5PY` is set (as `.ci/run` does): then it fails.
+/// float tensor, which must be exactly what Minnow wrote. Needs python3 with h5py and numpy
+/// (scripts/setup.sh installs them; a skip elsewhere, a failure under CI).
 final class PythonInteropTests: XCTestCase {
     private static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
@@ -35,15 +35,8 @@ final class PythonInteropTests: XCTestCase {
     }
 
     private func python() throws -> URL {
-        let required = ProcessInfo.processInfo.environment["MINNOW_REQUIRE_H5PY"] != nil
-        let python = Subprocess.which("python3")
-        let available = try python.map { try Subprocess.run($0, ["-c", "import h5py, numpy"]).succeeded } ?? false
-        guard let python, available else {
-            let message = "python3 with h5py and numpy is not available (python3 -m pip install h5py numpy)"
-            if required { XCTFail(message) }
-            throw XCTSkip(message)
-        }
-        return python
+        let python = try Subprocess.which("python3").flatMap { try Subprocess.run($0, ["-c", "import h5py, numpy"]).succeeded ? $0 : nil }
+        return try Requirements.require(python, "python3 with h5py and numpy is not available (scripts/setup.sh python)")
     }
 
     func testH5pyReadsEveryTensorAsWritten() throws {

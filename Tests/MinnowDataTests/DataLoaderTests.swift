@@ -1,6 +1,7 @@
 import Foundation
 import MinnowData
 import MinnowTensor
+import MinnowTestSupport
 import XCTest
 
 final class DataLoaderTests: XCTestCase {
@@ -141,9 +142,8 @@ final class DataLoaderTests: XCTestCase {
 
     /// The number of this process's threads named "minnow.prefetch", from /proc (Linux).
     private func prefetchThreadCount() throws -> Int {
-        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else {
-            throw XCTSkip("/proc/self/task is not available")
-        }
+        let tasks = try Requirements.require(try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task"),
+                                             "/proc/self/task is not available (this test counts threads on Linux)")
         return tasks.filter { task in
             let name = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)
             return name?.trimmingCharacters(in: .whitespacesAndNewlines) == "minnow.prefetch"

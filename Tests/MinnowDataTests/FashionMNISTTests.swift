@@ -1,5 +1,6 @@
 import Foundation
 import MinnowData
+import MinnowTestSupport
 import XCTest
 
 final class FashionMNISTTests: XCTestCase {
@@ -36,7 +37,7 @@ final class FashionMNISTTests: XCTestCase {
                                               missingFiles: ["t10k-images-idx3-ubyte[.gz]"], hint: FashionMNIST.installHint))
         let message = try XCTUnwrap(error?.description)
         XCTAssertTrue(message.contains("apt-get install dataset-fashion-mnist"), message)
-        XCTAssertTrue(message.contains("datasets/prepare-fashion-mnist.sh"), message)
+        XCTAssertTrue(message.contains("scripts/setup.sh data"), message)
         XCTAssertTrue(message.contains(directory.url.path), message)
     }
 
@@ -84,9 +85,8 @@ final class FashionMNISTTests: XCTestCase {
     /// The real test split as Debian's dataset-fashion-mnist installs it.
     func testRealFashionMNISTTestSplit() throws {
         let directory = FashionMNIST.defaultDirectory
-        guard FileManager.default.fileExists(atPath: directory.path) else {
-            throw XCTSkip("\(directory.path) is missing: \(FashionMNIST.installHint)")
-        }
+        try Requirements.require(FileManager.default.fileExists(atPath: directory.path),
+                                 "\(directory.path) is missing: \(FashionMNIST.installHint)")
         let test = try FashionMNIST.load(split: .test, directory: directory)
         XCTAssertEqual(test.count, 10_000)
         XCTAssertEqual(test.imageShape, [28, 28, 1])
@@ -100,9 +100,8 @@ final class FashionMNISTTests: XCTestCase {
     /// The real 60,000-image training split loads (inflates and validates).
     func testRealFashionMNISTTrainSplit() throws {
         let directory = FashionMNIST.defaultDirectory
-        guard FileManager.default.fileExists(atPath: directory.path) else {
-            throw XCTSkip("\(directory.path) is missing: \(FashionMNIST.installHint)")
-        }
+        try Requirements.require(FileManager.default.fileExists(atPath: directory.path),
+                                 "\(directory.path) is missing: \(FashionMNIST.installHint)")
         let train = try FashionMNIST.load(split: .train, directory: directory)
         XCTAssertEqual(train.count, 60_000)
         XCTAssertEqual(train.classCounts(), Array(repeating: 6000, count: 10))

@@ -7,6 +7,7 @@ import MinnowModels
 import MinnowNN
 import MinnowTensor
 import MinnowTraining
+import MinnowTestSupport
 import XCTest
 
 final class DistillationTrainingTests: XCTestCase {
@@ -99,16 +100,18 @@ final class DistillationTrainingTests: XCTestCase {
         XCTAssertEqual(trainer.globalStep, 0)
     }
 
-    // MARK: Runs on Fashion-MNIST (a subset, one epoch)
+    // MARK: Runs on synthetic Fashion-MNIST-format data (a subset, one or two epochs)
 
+    /// A temporary folder holding a synthetic data set in `data/` (these tests are about the runs'
+    /// mechanics, not about the real images).
     func fashionMNIST() throws -> URL {
-        guard FileManager.default.fileExists(atPath: FashionMNIST.defaultDirectory.path) else {
-            throw XCTSkip("Fashion-MNIST is not installed: \(FashionMNIST.installHint)")
-        }
         let directory = try TestModels.temporaryDirectory()
         addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
+        try SyntheticData.writeFashionMNIST(to: data(in: directory), train: 640, test: 128)
         return directory
     }
+
+    func data(in directory: URL) -> URL { directory.appendingPathComponent("data") }
 
     func saveTeacher(in directory: URL, classes: Int = 10) throws -> URL {
         let config = ModelConfig(architecture: .resnet, width: 0.25, depth: 8, classes: classes, seed: 1)
@@ -122,7 +125,8 @@ final class DistillationTrainingTests: XCTestCase {
              checkpoints: CheckpointPolicy = .init()) throws -> DistillationRun {
         let config = TrainingConfig(model: ModelConfig(architecture: .mobilenetV2, width: 0.25), epochs: epochs, batchSize: 64,
                                     learningRate: 0.05)
-        return try DistillationRun(config: config, settings: settings, teachers: [teacher], data: .fashionMNIST, trainSubset: 512,
+        return try DistillationRun(config: config, settings: settings, teachers: [teacher], data: .fashionMNIST,
+                                   dataDirectory: data(in: directory), trainSubset: 512,
                                    augmentation: augmentation, checkpoints: checkpoints, directory: directory.appendingPathComponent(name),
                                    cacheDirectory: directory.appendingPathComponent("cache"), commandLine: ["test"])
     }
@@ -176,7 +180,8 @@ final class DistillationTrainingTests: XCTestCase {
                             checkpoints: CheckpointPolicy(keepLast: 2))
         try split.start(observer: nil)
         let splitFolder = split.training.folder
-        let resumed = try DistillationRun.resume(from: splitFolder.checkpoint(epoch: 1), cacheDirectory: nil)
+        let resumed = try DistillationRun.resume(from: splitFolder.checkpoint(epoch: 1), dataDirectory: data(in: directory),
+                                                 cacheDirectory: nil)
         XCTAssertEqual(resumed.training.trainer.completedEpochs, 1)
         XCTAssertEqual(resumed.manifest.settings, settings)
         try resumed.start(observer: nil)
@@ -196,10 +201,11 @@ final class DistillationTrainingTests: XCTestCase {
         let other = directory.appendingPathComponent("other-teacher.h5")
         let config = ModelConfig(architecture: .resnet, width: 0.25, depth: 8, seed: 2)
         try ModelCheckpoint.save(try ModelZoo.build(config), config: config, to: other)
-        XCTAssertThrowsError(try DistillationRun.resume(from: splitFolder.url, teachers: [other], cacheDirectory: nil)) { error in
+        XCTAssertThrowsError(try DistillationRun.resume(from: splitFolder.url, teachers: [other], dataDirectory: data(in: directory),
+                                                        cacheDirectory: nil)) { error in
             XCTAssertTrue("\(error)".contains("not the same teacher"), "\(error)")
         }
-        XCTAssertThrowsError(try TrainingRun.resume(from: splitFolder.url)) { error in
+        XCTAssertThrowsError(try TrainingRun.resume(from: splitFolder.url, dataDirectory: data(in: directory))) { error in
             XCTAssertTrue("\(error)".contains("is a distillation run"), "\(error)")
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import MinnowHDF5
 import MinnowTensor
+import MinnowTestSupport
 import XCTest
 
 final class RoundTripTests: HDF5TestCase {
@@ -161,11 +162,8 @@ final class RoundTripTests: HDF5TestCase {
 
     /// `h5dump` (Debian's hdf5-tools), an independent reader, sees the layout and the real shapes.
     func testH5dumpReadsTheFile() throws {
-        let candidates = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
-            .map { URL(fileURLWithPath: String($0)).appendingPathComponent("h5dump") }
-        guard let h5dump = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw XCTSkip("h5dump is not installed (apt-get install hdf5-tools)")
-        }
+        let h5dump = try Requirements.require(Subprocess.which("h5dump"),
+                                              "h5dump is not installed (scripts/setup.sh, or apt-get install hdf5-tools)")
         let url = file("dump.h5")
         do {
             let writer = try HDF5File.create(at: url)

@@ -5,33 +5,47 @@ import XCTest
 
 /// Optimizers and schedules against PyTorch's update rules (Tests/Fixtures/generate_optimizers.py).
 final class OptimizerTests: XCTestCase {
-    func runOptimizer(_ optimizer: Optimizer, _ name: String, fixture: Fixture) {
-        let parameter = Parameter(fixture["param"])
-        for step in 1...3 {
-            parameter.value.setGrad(fixture["grad\(step)"])
+    /// Five steps with the fixture's gradients; after each, the parameter and the optimizer's whole
+    /// state (SGD's momentum buffer, Adam's moments and step count) equal PyTorch's, and a slot that
+    /// PyTorch does not keep (plain SGD has no buffer) is absent here too.
+    func runOptimizer(_ optimizer: Optimizer, _ name: String, fixture: Fixture) throws {
+        let parameter = Parameter(try fixture["param"])
+        for step in 1...5 {
+            parameter.value.setGrad(try fixture["grad\(step)"])
             optimizer.step([("w", parameter)])
-            assertClose(parameter.value, fixture["\(name).step\(step)"], rtol: 1e-5, atol: 1e-6, "\(name) step \(step)")
+            let label = "\(name) step \(step)"
+            try assertClose(parameter.value, fixture["\(name).step\(step)"], rtol: 1e-5, atol: 1e-6, label)
+            let slots = optimizer.slots["w"] ?? [:]
+            let expected = ["momentum", "exp_avg", "exp_avg_sq"].filter { fixture.tensors["\(name).\($0)\(step)"] != nil }
+            XCTAssertEqual(slots.keys.sorted(), expected.sorted(), "\(label): optimizer slots")
+            for slot in expected {
+                guard let actual = slots[slot] else { continue }
+                try assertClose(actual, fixture["\(name).\(slot)\(step)"], rtol: 1e-5, atol: 1e-7, "\(label): \(slot)")
+            }
+            if let count = fixture.tensors["\(name).count\(step)"] {
+                XCTAssertEqual(optimizer.stepCount, Int(count.scalars[0]), "\(label): step count")
+            }
         }
     }
 
     func testOptimizersMatchPyTorch() throws {
         let fixture = try Fixture("optimizers")
-        runOptimizer(SGD(learningRate: 0.1), "sgd", fixture: fixture)
-        runOptimizer(SGD(learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4), "sgd_momentum", fixture: fixture)
-        runOptimizer(SGD(learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4), "sgd_nesterov", fixture: fixture)
-        runOptimizer(Adam(learningRate: 0.01, weightDecay: 1e-2), "adam", fixture: fixture)
-        runOptimizer(Adam.adamW(learningRate: 0.01, weightDecay: 1e-2), "adamw", fixture: fixture)
+        try runOptimizer(SGD(learningRate: 0.1), "sgd", fixture: fixture)
+        try runOptimizer(SGD(learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4), "sgd_momentum", fixture: fixture)
+        try runOptimizer(SGD(learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4), "sgd_nesterov", fixture: fixture)
+        try runOptimizer(Adam(learningRate: 0.01, weightDecay: 1e-2), "adam", fixture: fixture)
+        try runOptimizer(Adam.adamW(learningRate: 0.01, weightDecay: 1e-2), "adamw", fixture: fixture)
     }
 
     func testGradientClippingMatchesPyTorch() throws {
         let fixture = try Fixture("optimizers")
         let a = Parameter(Tensor.zeros([3, 4])), b = Parameter(Tensor.zeros([5]))
-        a.value.setGrad(fixture["clip.a_before"])
-        b.value.setGrad(fixture["clip.b_before"])
+        a.value.setGrad(try fixture["clip.a_before"])
+        b.value.setGrad(try fixture["clip.b_before"])
         let norm = clipGradientNorm([a, b], maxNorm: 1)
-        XCTAssertEqual(norm, fixture["clip.norm"].scalars[0], accuracy: 1e-4)
-        assertClose(a.grad!, fixture["clip.a_after"], rtol: 1e-5, atol: 1e-6, "clipped a")
-        assertClose(b.grad!, fixture["clip.b_after"], rtol: 1e-5, atol: 1e-6, "clipped b")
+        XCTAssertEqual(norm, try fixture["clip.norm"].scalars[0], accuracy: 1e-4)
+        try assertClose(a.grad!, fixture["clip.a_after"], rtol: 1e-5, atol: 1e-6, "clipped a")
+        try assertClose(b.grad!, fixture["clip.b_after"], rtol: 1e-5, atol: 1e-6, "clipped b")
     }
 
     func testSchedulesMatchPyTorch() throws {
@@ -41,10 +55,10 @@ final class OptimizerTests: XCTestCase {
         let cosine = CosineSchedule(base: 0.1, totalSteps: total, minimum: 0.001)
         let stepped = StepSchedule(base: 0.1, stepSize: 7, gamma: 0.5)
         for step in 0..<total {
-            XCTAssertEqual(oneCycle.learningRate(at: step), fixture["onecycle.lr"].scalars[step], accuracy: 1e-6, "one-cycle lr \(step)")
-            XCTAssertEqual(oneCycle.momentum(at: step)!, fixture["onecycle.momentum"].scalars[step], accuracy: 1e-6, "one-cycle momentum \(step)")
-            XCTAssertEqual(cosine.learningRate(at: step), fixture["cosine.lr"].scalars[step], accuracy: 1e-6, "cosine lr \(step)")
-            XCTAssertEqual(stepped.learningRate(at: step), fixture["step.lr"].scalars[step], accuracy: 1e-7, "step lr \(step)")
+            XCTAssertEqual(oneCycle.learningRate(at: step), try fixture["onecycle.lr"].scalars[step], accuracy: 1e-6, "one-cycle lr \(step)")
+            XCTAssertEqual(oneCycle.momentum(at: step)!, try fixture["onecycle.momentum"].scalars[step], accuracy: 1e-6, "one-cycle momentum \(step)")
+            XCTAssertEqual(cosine.learningRate(at: step), try fixture["cosine.lr"].scalars[step], accuracy: 1e-6, "cosine lr \(step)")
+            XCTAssertEqual(stepped.learningRate(at: step), try fixture["step.lr"].scalars[step], accuracy: 1e-7, "step lr \(step)")
         }
     }
 

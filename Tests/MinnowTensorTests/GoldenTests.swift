@@ -44,16 +44,16 @@ final class GoldenTests: XCTestCase {
     /// `<name>.config` = [strideH, strideW, padH, padW, dilationH, dilationW, groups]; bias when `<name>.b` exists.
     func checkConv2d(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let fixture = try Fixture("conv2d")
-        let c = integers(fixture["\(name).config"])
-        let x = fixture["\(name).x"].requiringGrad()
-        let w = fixture["\(name).w"].requiringGrad()
+        let c = try integers(fixture["\(name).config"])
+        let x = try fixture["\(name).x"].requiringGrad()
+        let w = try fixture["\(name).w"].requiringGrad()
         let b = fixture.tensors["\(name).b"]?.requiringGrad()
         let y = conv2d(x, w, bias: b, stride: (c[0], c[1]), padding: (c[2], c[3]),
                        dilation: (c[4], c[5]), groups: c[6])
-        y.backward(seed: fixture["\(name).gy"])
+        try y.backward(seed: fixture["\(name).gy"])
         var results: [String: Tensor?] = ["y": y, "grad_x": gradient(x), "grad_w": gradient(w)]
         if let b { results["grad_b"] = gradient(b) }
-        compare(results, fixture, name, .accumulating, file: file, line: line)
+        try compare(results, fixture, name, .accumulating, file: file, line: line)
     }
 
     // MARK: batch norm
@@ -69,23 +69,23 @@ final class GoldenTests: XCTestCase {
     /// running statistics to `<name>.running_mean_after` / `running_var_after`; inference leaves them alone.
     func checkBatchNorm(_ name: String, training: Bool, file: StaticString = #filePath, line: UInt = #line) throws {
         let fixture = try Fixture("batchnorm")
-        let x = fixture["\(name).x"].requiringGrad()
-        let scale = fixture["\(name).scale"].requiringGrad()
-        let offset = fixture["\(name).offset"].requiringGrad()
-        var runningMean = fixture["\(name).running_mean"]
-        var runningVariance = fixture["\(name).running_var"]
+        let x = try fixture["\(name).x"].requiringGrad()
+        let scale = try fixture["\(name).scale"].requiringGrad()
+        let offset = try fixture["\(name).offset"].requiringGrad()
+        var runningMean = try fixture["\(name).running_mean"]
+        var runningVariance = try fixture["\(name).running_var"]
         let y = batchNorm(x, scale: scale, offset: offset, runningMean: &runningMean,
                           runningVariance: &runningVariance, training: training)
-        y.backward(seed: fixture["\(name).gy"])
-        compare(["y": y, "grad_x": gradient(x), "grad_scale": gradient(scale), "grad_offset": gradient(offset)],
+        try y.backward(seed: fixture["\(name).gy"])
+        try compare(["y": y, "grad_x": gradient(x), "grad_scale": gradient(scale), "grad_offset": gradient(offset)],
                 fixture, name, .accumulating, file: file, line: line)
         if training {
-            compare(["running_mean_after": runningMean, "running_var_after": runningVariance],
+            try compare(["running_mean_after": runningMean, "running_var_after": runningVariance],
                     fixture, name, .elementwise, file: file, line: line)
         } else {
-            XCTAssertEqual(runningMean.scalars, fixture["\(name).running_mean"].scalars,
+            try XCTAssertEqual(runningMean.scalars, fixture["\(name).running_mean"].scalars,
                            "\(name): inference changed the running mean", file: file, line: line)
-            XCTAssertEqual(runningVariance.scalars, fixture["\(name).running_var"].scalars,
+            try XCTAssertEqual(runningVariance.scalars, fixture["\(name).running_var"].scalars,
                            "\(name): inference changed the running variance", file: file, line: line)
         }
     }
@@ -104,17 +104,17 @@ final class GoldenTests: XCTestCase {
     /// padding in the divisor (PyTorch's count_include_pad=True). Max-pool inputs have no ties.
     func checkPool(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let fixture = try Fixture("pooling")
-        let x = fixture["\(name).x"].requiringGrad()
+        let x = try fixture["\(name).x"].requiringGrad()
         let y: Tensor
         if name == "global_avgpool" {
             y = globalAvgPool2d(x)
         } else {
-            let c = integers(fixture["\(name).config"])
+            let c = try integers(fixture["\(name).config"])
             let pool = name.hasPrefix("max") ? maxPool2d : avgPool2d
             y = pool(x, (c[0], c[1]), (c[2], c[3]), (c[4], c[5]))
         }
-        y.backward(seed: fixture["\(name).gy"])
-        compare(["y": y, "grad_x": gradient(x)], fixture, name, .elementwise, file: file, line: line)
+        try y.backward(seed: fixture["\(name).gy"])
+        try compare(["y": y, "grad_x": gradient(x)], fixture, name, .elementwise, file: file, line: line)
     }
 
     // MARK: losses
@@ -129,30 +129,30 @@ final class GoldenTests: XCTestCase {
 
     func checkCrossEntropy(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let fixture = try Fixture("losses")
-        let logits = fixture["\(name).logits"].requiringGrad()
-        let loss = crossEntropy(logits: logits, labels: integers(fixture["\(name).labels"]),
-                                labelSmoothing: fixture["\(name).label_smoothing"].item)
+        let logits = try fixture["\(name).logits"].requiringGrad()
+        let loss = try crossEntropy(logits: logits, labels: integers(fixture["\(name).labels"]),
+                                    labelSmoothing: fixture["\(name).label_smoothing"].item)
         loss.backward()
-        compare(["y": loss, "grad_logits": gradient(logits)], fixture, name, .elementwise, file: file, line: line)
+        try compare(["y": loss, "grad_logits": gradient(logits)], fixture, name, .elementwise, file: file, line: line)
     }
 
     /// T² · KL(softmax(teacher/T) ‖ softmax(student/T)), batch mean; the teacher is a constant.
     func checkDistillation(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let fixture = try Fixture("losses")
-        let student = fixture["\(name).student"].requiringGrad()
-        let loss = klDivergence(studentLogits: student, teacherLogits: fixture["\(name).teacher"],
-                                temperature: fixture["\(name).temperature"].item)
+        let student = try fixture["\(name).student"].requiringGrad()
+        let loss = try klDivergence(studentLogits: student, teacherLogits: fixture["\(name).teacher"],
+                                    temperature: fixture["\(name).temperature"].item)
         loss.backward()
-        compare(["y": loss, "grad_student": gradient(student)], fixture, name, .elementwise, file: file, line: line)
+        try compare(["y": loss, "grad_student": gradient(student)], fixture, name, .elementwise, file: file, line: line)
     }
 
     func testMeanSquaredError() throws {
         let fixture = try Fixture("losses")
-        let prediction = fixture["mse.prediction"].requiringGrad()
-        let target = fixture["mse.target"].requiringGrad()
+        let prediction = try fixture["mse.prediction"].requiringGrad()
+        let target = try fixture["mse.target"].requiringGrad()
         let loss = mseLoss(prediction, target)
         loss.backward()
-        compare(["y": loss, "grad_prediction": gradient(prediction), "grad_target": gradient(target)],
+        try compare(["y": loss, "grad_prediction": gradient(prediction), "grad_target": gradient(target)],
                 fixture, "mse", .elementwise)
     }
 
@@ -181,16 +181,16 @@ final class GoldenTests: XCTestCase {
     func checkActivation(_ name: String, file: StaticString = #filePath, line: UInt = #line,
                          _ op: (Tensor) -> Tensor) throws {
         let fixture = try Fixture("activations")
-        let x = fixture["\(name).x"].requiringGrad()
+        let x = try fixture["\(name).x"].requiringGrad()
         let y = op(x)
-        y.backward(seed: fixture["\(name).gy"])
-        compare(["y": y, "grad_x": gradient(x)], fixture, name, .elementwise, file: file, line: line)
+        try y.backward(seed: fixture["\(name).gy"])
+        try compare(["y": y, "grad_x": gradient(x)], fixture, name, .elementwise, file: file, line: line)
     }
 
     /// `<name>.axis` is the softmax axis (-1 or 1).
     func checkSoftmax(_ name: String, log: Bool, file: StaticString = #filePath, line: UInt = #line) throws {
         let fixture = try Fixture("activations")
-        let axis = Int(fixture["\(name).axis"].item)
+        let axis = try Int(fixture["\(name).axis"].item)
         try checkActivation(name, file: file, line: line) { log ? logSoftmax($0, axis: axis) : softmax($0, axis: axis) }
     }
 
@@ -207,18 +207,27 @@ final class GoldenTests: XCTestCase {
         }
     }
 
+    /// A key a fixture does not hold fails the test that asked (a thrown `FixtureError` naming the
+    /// key and the keys there), not the whole test run.
+    func testMissingFixtureKeyIsAnErrorNotATrap() throws {
+        let fixture = try Fixture("activations")
+        XCTAssertThrowsError(try fixture["no_such_case.y"]) { error in
+            XCTAssertTrue("\(error)".hasPrefix("fixture has no tensor 'no_such_case.y'; it has ["), "\(error)")
+        }
+    }
+
     // MARK: helpers
 
     /// Compares each actual tensor with `<name>.<key>` in the fixture.
     func compare(_ actual: [String: Tensor?], _ fixture: Fixture, _ name: String, _ tolerance: Tolerance,
-                 file: StaticString = #filePath, line: UInt = #line) {
+                 file: StaticString = #filePath, line: UInt = #line) throws {
         for key in actual.keys.sorted() {
             guard let value = actual[key] ?? nil else {
                 XCTFail("\(name).\(key): no gradient reached this input", file: file, line: line)
                 continue
             }
-            assertClose(value, fixture["\(name).\(key)"], rtol: tolerance.rtol, atol: tolerance.atol,
-                        "\(name).\(key)", file: file, line: line)
+            try assertClose(value, fixture["\(name).\(key)"], rtol: tolerance.rtol, atol: tolerance.atol,
+                            "\(name).\(key)", file: file, line: line)
         }
     }
 

@@ -4,6 +4,7 @@ import MinnowModels
 import MinnowNN
 import MinnowTensor
 import MinnowTraining
+import MinnowTestSupport
 import XCTest
 
 final class TrainingTests: XCTestCase {
@@ -95,9 +96,8 @@ final class TrainingTests: XCTestCase {
 
     /// One epoch on a real Fashion-MNIST subset reaches accuracy far above chance (10%).
     func testOneEpochOnFashionMNISTSubset() throws {
-        guard FileManager.default.fileExists(atPath: FashionMNIST.defaultDirectory.path) else {
-            throw XCTSkip("Fashion-MNIST is not installed: \(FashionMNIST.installHint)")
-        }
+        try Requirements.require(FileManager.default.fileExists(atPath: FashionMNIST.defaultDirectory.path),
+                                 "Fashion-MNIST is not installed: \(FashionMNIST.installHint)")
         let train = try FashionMNIST.load(split: .train).randomSubset(count: 4000, seed: 1)
         let test = try FashionMNIST.load(split: .test).subset(first: 1000)
         let config = TrainingConfig(model: ModelConfig(architecture: .cnn, width: 0.5), epochs: 1, batchSize: 64,

@@ -1,0 +1,137 @@
+import Foundation
+import MinnowTestSupport
+import XCTest
+
+/// Bad values a user controls, on the command line or in files, each run through the built `minnow`:
+/// a one-line error that names the flag or the file and what is wrong, exit status 2 for a bad
+/// command line and 1 for bad files, never a trap (a signal).
+final class BadInputTests: CLITestCase {
+    /// Runs `arguments` and checks the exit status and that standard error contains each of `expected`.
+    @discardableResult
+    func expectFailure(_ arguments: [String], status: Int32, _ expected: [String], line: UInt = #line) throws -> Subprocess.Result {
+        let result = try minnow(arguments)
+        XCTAssertFalse(result.signaled, "\(arguments): ended by signal \(result.status) (a trap): \(result.standardError)", line: line)
+        XCTAssertEqual(result.status, status, "\(arguments): \(result.standardError)", line: line)
+        for text in expected {
+            XCTAssertTrue(result.standardError.contains(text), "\(arguments): stderr lacks '\(text)': \(result.standardError)", line: line)
+        }
+        return result
+    }
+
+    /// A one-epoch run on the synthetic data, for the tests that need a run folder or a checkpoint.
+    func trainedRun() throws -> URL {
+        let run = folder.appendingPathComponent("run")
+        let result = try minnow(trainArguments(epochs: 1, out: run))
+        XCTAssertTrue(result.succeeded, result.standardError)
+        return run
+    }
+
+    func testEvalBatchSizeZeroIsAUsageError() throws {
+        try expectFailure(["eval", "run/last.h5", "--batch-size", "0"], status: 2, ["--batch-size must be positive, got 0"])
+    }
+
+    func testNegativeCropPaddingIsAUsageError() throws {
+        try expectFailure(["train", "--model", "cnn", "--out", folder.path + "/x", "--crop-padding=-1"], status: 2,
+                          ["--crop-padding must be at least 0, got -1"])
+        try expectFailure(["train", "--model", "cnn", "--out", folder.path + "/x", "--crop-padding", "29", "--epochs", "1"], status: 1,
+                          ["crop padding must be in 0...28 for [28, 28, 1] images, got 29"])
+    }
+
+    /// A run killed before its first checkpoint continues from config.json; a damaged value there
+    /// is an error naming the file, before any training.
+    func testNegativeCropPaddingInAResumedRunsConfigIsNamed() throws {
+        let run = try trainedRun()
+        for name in try FileManager.default.contentsOfDirectory(atPath: run.path) where name.hasSuffix(".h5") {
+            try FileManager.default.removeItem(at: run.appendingPathComponent(name))
+        }
+        let config = run.appendingPathComponent("config.json")
+        var manifest = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: config)) as? [String: Any])
+        manifest["augmentation"] = ["cropPadding": -1, "horizontalFlip": false]
+        try JSONSerialization.data(withJSONObject: manifest).write(to: config)
+        try expectFailure(["train", "--resume", run.path], status: 1, [config.path, "crop padding must be in 0...28", "got -1"])
+    }
+
+    func testGemmSizesOutOfRangeAreUsageErrors() throws {
+        for size in ["-1", "0", "100000"] {
+            try expectFailure(["bench", "gemm", "--sizes=\(size)"], status: 2, ["--sizes must be in 1...8192, got \(size)"])
+        }
+        try expectFailure(["bench", "ops", "--shapes", "1,8,8,6,4,3,1,4", "--no-peer"], status: 2,
+                          ["--shapes: invalid shape '1,8,8,6,4,3,1,4'", "groups dividing Cin and Cout"])
+    }
+
+    /// Every numeric option out of its range, written as a user might (`--flag=-1`), stops before
+    /// any work with a usage error that names the flag.
+    func testEveryNumericOptionIsRangeChecked() throws {
+        let train = ["train", "--model", "cnn", "--out", folder.path + "/x"]
+        let distill = ["distill", "--teacher", "t.h5", "--student", "cnn", "--out", folder.path + "/x"]
+        let cases: [([String], String)] = [
+            (train + ["--train-subset=-5"], "--train-subset must be positive"),
+            (train + ["--batch-size", "0"], "--batch-size must be positive"),
+            (train + ["--lr", "inf"], "--lr must be a positive number"),
+            (train + ["--momentum", "1"], "--momentum must be in [0.0, 1.0)"),
+            (train + ["--momentum", "nan"], "--momentum must be in [0.0, 1.0)"),
+            (train + ["--weight-decay=-1e-4"], "--weight-decay must be a number >= 0"),
+            (train + ["--warmup-steps=-1"], "--warmup-steps must be at least 0"),
+            (train + ["--step-epochs", "0"], "--step-epochs must be positive"),
+            (train + ["--step-gamma", "0"], "--step-gamma must be a positive number"),
+            (train + ["--clip-norm=-1"], "--clip-norm must be a positive number"),
+            (train + ["--width=-1"], "--width must be in (0, 8]"),
+            (train + ["--width", "9"], "--width must be in (0, 8]"),
+            (train + ["--dropout", "1"], "--dropout must be in [0.0, 1.0)"),
+            (train + ["--checkpoint-every", "0"], "--checkpoint-every must be positive"),
+            (train + ["--keep-last=-2"], "--keep-last must be positive"),
+            (distill + ["--temperature=-4"], "--temperature must be a positive number"),
+            (distill + ["--alpha", "1.5"], "--alpha must be in [0.0, 1.0]"),
+            (distill + ["--dkd-beta=-8"], "--dkd-beta must be a number >= 0"),
+            (distill + ["--dkd-warmup-epochs=-1"], "--dkd-warmup-epochs must be a number >= 0"),
+            (distill + ["--hint-weight=-1"], "--hint-weight must be a number >= 0"),
+            (distill + ["--attention-beta=-1"], "--attention-beta must be a number >= 0"),
+            (distill + ["--width", "0"], "--width must be in (0, 8]"),
+            (["predict", "m.h5", "--input", "i.npy", "--output", "o.npy", "--batch-size=-1"], "--batch-size must be positive"),
+            (["bench", "ops", "--iterations", "0", "--no-peer"], "--iterations must be positive"),
+            (["bench", "train", "--batch=-1", "--no-peer"], "--batch must be positive"),
+            (["bench", "distill", "--repeats", "0"], "--repeats must be positive"),
+        ]
+        for (arguments, expected) in cases {
+            try expectFailure(arguments, status: 2, [expected])
+        }
+    }
+
+    /// IDX image files whose header gives 0 images, or images of 0 rows or columns.
+    func testIDXHeaderWithNoRowsOrColumnsIsNamed() throws {
+        let images = data.appendingPathComponent("train-images-idx3-ubyte")
+        for (count, rows, columns) in [(10, 0, 28), (10, 28, 0), (0, 28, 28)] {
+            let header = [0x0803, count, rows, columns].flatMap { value in [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: value >> $0) } }
+            try Data(header).write(to: images)
+            var labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, UInt8(count)]
+            labels += [UInt8](repeating: 1, count: count)
+            try Data(labels).write(to: data.appendingPathComponent("train-labels-idx1-ubyte"))
+            try expectFailure(["train", "--model", "cnn", "--epochs", "1", "--out", folder.path + "/x"], status: 1,
+                              [images.path, "header says \(count)x\(rows)x\(columns): no images, or images of no pixels"])
+        }
+    }
+
+    /// `eval` reads the test split only: a damaged training file does not stop it.
+    func testEvalReadsOnlyTheTestSplit() throws {
+        let run = try trainedRun()
+        try Data([0x1f, 0x8b, 0, 1, 2]).write(to: data.appendingPathComponent("train-images-idx3-ubyte"))
+        let result = try minnow(["eval", run.appendingPathComponent("last.h5").path])
+        XCTAssertTrue(result.succeeded, result.standardError)
+        XCTAssertTrue(result.standardOutput.contains("test (128 images)"), result.standardOutput)
+        // The damage is real: training on the same folder stops at that file.
+        try expectFailure(["train", "--model", "cnn", "--epochs", "1", "--out", folder.path + "/x"], status: 1,
+                          ["train-images-idx3-ubyte", "corrupt gzip"])
+    }
+
+    /// Every command's help reads well in an 80-column terminal: no line longer than 80 columns.
+    func testHelpFitsEightyColumns() throws {
+        let commands = [[], ["train"], ["distill"], ["eval"], ["inspect"], ["predict"], ["bench"], ["bench", "ops"], ["bench", "gemm"],
+                        ["bench", "train"], ["bench", "distill"]]
+        for command in commands {
+            let result = try minnow(command + ["--help"])
+            XCTAssertTrue(result.succeeded, "\(command): \(result.standardError)")
+            let long = result.standardOutput.split(separator: "\n").filter { $0.count > 80 }
+            XCTAssertEqual(long, [], "minnow \(command.joined(separator: " ")) --help has lines over 80 columns")
+        }
+    }
+}
