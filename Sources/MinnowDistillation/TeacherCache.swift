@@ -17,13 +17,22 @@ import MinnowTensor
 /// another file and a stale file is never read; a damaged or mismatching file is recomputed.
 public struct TeacherCache {
     /// What happened when the cache was opened.
-    public enum Status: Equatable, Sendable {
+    public enum Status: Equatable, Sendable, CustomStringConvertible {
         /// A valid file was found and read.
         case loaded
         /// No file existed: the logits were computed and written.
         case computed
         /// A file existed but was unreadable or did not match: recomputed and overwritten.
         case recomputed(reason: String)
+
+        /// "loaded", "computed", or "recomputed: <reason>".
+        public var description: String {
+            switch self {
+            case .loaded: "loaded"
+            case .computed: "computed"
+            case .recomputed(let reason): "recomputed: \(reason)"
+            }
+        }
     }
 
     /// The cache file's root `format` attribute.

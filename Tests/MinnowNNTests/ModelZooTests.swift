@@ -107,6 +107,12 @@ final class ModelZooTests: XCTestCase {
 
     /// Compares the gradient of `sum(block(x) * w)` (fixed random `w`) with respect to each element
     /// of each parameter with `(L(p + h) - L(p - h)) / 2h`, perturbing the parameter in place.
+    ///
+    /// A ReLU input within `h` of 0 (a kink) makes that difference meaningless. Such an element is
+    /// recognized because the differences at `h` and `h / 4` disagree (away from kinks both agree
+    /// to float precision); it is counted and not compared. At most 1 in 8 elements may be so (one
+    /// ReLU input near 0 makes every parameter that reaches it through batch statistics, a whole
+    /// channel's filter, uncheckable at once).
     private func checkParameterGradients(_ block: any Layer, _ x: Tensor, step: Float = 1e-3, rtol: Double = 5e-2,
                                          atol: Double = 5e-3, label: String, line: UInt = #line) {
         var generator = SeededGenerator(seed: 11)
@@ -115,28 +121,36 @@ final class ModelZooTests: XCTestCase {
         func loss() -> Double {
             zip(withoutGrad { block(x) }.scalars, weightValues).reduce(0) { $0 + Double($1.0) * $1.1 }
         }
+        func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= atol + rtol * abs(b) }
         block.zeroGrad()
         (block(x) * weights).sum().backward()
         let parameters = block.namedParameters()
         XCTAssertFalse(parameters.isEmpty, label)
+        var (checked, atKinks) = (0, 0)
         for (path, parameter) in parameters {
             guard let analytic = parameter.grad?.scalars else {
                 XCTFail("\(label) \(path): no gradient reached it", line: line)
                 continue
             }
-            for element in 0..<parameter.value.count {
-                let original = parameter.value.scalars[element]
-                parameter.update { p, _ in p[element] = original + step }
+            let values = parameter.value.scalars
+            func difference(_ h: Float, at element: Int) -> Double {
+                parameter.update { p, _ in p[element] = values[element] + h }
                 let plus = loss()
-                parameter.update { p, _ in p[element] = original - step }
+                parameter.update { p, _ in p[element] = values[element] - h }
                 let minus = loss()
-                parameter.update { p, _ in p[element] = original }
-                let numeric = (plus - minus) / (2 * Double(step))
-                guard abs(Double(analytic[element]) - numeric) <= atol + rtol * abs(numeric) else {
-                    XCTFail("\(label) \(path) element \(element): analytic \(analytic[element]) vs numeric \(numeric)", line: line)
-                    break
+                parameter.update { p, _ in p[element] = values[element] }
+                return (plus - minus) / (2 * Double(h))
+            }
+            for element in values.indices {
+                let (coarse, fine) = (difference(step, at: element), difference(step / 4, at: element))
+                guard close(coarse, fine) else { atKinks += 1; continue }
+                checked += 1
+                guard close(Double(analytic[element]), fine) else {
+                    XCTFail("\(label) \(path) element \(element): analytic \(analytic[element]) vs numeric \(fine)", line: line)
+                    return
                 }
             }
         }
+        XCTAssertLessThanOrEqual(atKinks * 8, checked + atKinks, "\(label): \(atKinks) of \(checked + atKinks) elements at a kink", line: line)
     }
 }
