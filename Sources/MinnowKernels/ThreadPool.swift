@@ -13,7 +13,9 @@ import Synchronization
 /// (`Gemm` sets OpenBLAS to one thread). One owner means the cores are never oversubscribed. Workers spin briefly after a job and then sleep, so a training
 /// step's stream of small loops costs about a microsecond each, not a thread wake-up.
 ///
-/// The thread count is `MINNOW_NUM_THREADS` if set, otherwise the number of active cores.
+/// The thread count is `MINNOW_NUM_THREADS` if it is an integer in `1...maxThreadCount`,
+/// otherwise the number of active cores (`threadCountSetting` tells a caller, such as the CLI,
+/// whether the variable was rejected, so it can say so).
 public final class ThreadPool: @unchecked Sendable {
     /// The process-wide pool.
     public static let shared = ThreadPool(threadCount: ThreadPool.defaultThreadCount())
@@ -56,10 +58,28 @@ public final class ThreadPool: @unchecked Sendable {
         for _ in 1..<self.threadCount { startWorker() }
     }
 
-    static func defaultThreadCount() -> Int {
-        if let text = getenv("MINNOW_NUM_THREADS"), let value = Int(String(cString: text)), value > 0 {
-            return value
+    /// The most threads `MINNOW_NUM_THREADS` may ask for.
+    public static let maxThreadCount = 256
+
+    /// `MINNOW_NUM_THREADS` as the pool reads it: nil when unset or empty, the count it asks for, or a
+    /// failure naming the text when it is not an integer in `1...maxThreadCount` (the pool then
+    /// uses the core count).
+    public static var threadCountSetting: Result<Int, InvalidThreadCount>? {
+        guard let text = getenv("MINNOW_NUM_THREADS").map({ String(cString: $0) }), !text.isEmpty else { return nil }
+        guard let value = Int(text), (1...maxThreadCount).contains(value) else { return .failure(InvalidThreadCount(text: text)) }
+        return .success(value)
+    }
+
+    /// A `MINNOW_NUM_THREADS` value that is not an integer in `1...maxThreadCount`.
+    public struct InvalidThreadCount: Error, CustomStringConvertible {
+        public let text: String
+        public var description: String {
+            "MINNOW_NUM_THREADS must be an integer in 1...\(ThreadPool.maxThreadCount), got '\(text)'"
         }
+    }
+
+    static func defaultThreadCount() -> Int {
+        if case .success(let value) = threadCountSetting { return value }
         return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     }
 

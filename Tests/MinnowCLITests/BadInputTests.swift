@@ -97,6 +97,20 @@ final class BadInputTests: CLITestCase {
         }
     }
 
+    /// `MINNOW_NUM_THREADS` that is not a thread count stops every command before it starts (100000
+    /// used to try to start that many threads).
+    func testBadThreadCountVariableIsAUsageError() throws {
+        for value in ["0", "-1", "abc", "100000"] {
+            var environment = self.environment
+            environment["MINNOW_NUM_THREADS"] = value
+            let result = try Subprocess.run(minnow, ["bench", "gemm", "--sizes", "64"], environment: environment)
+            XCTAssertFalse(result.signaled, value)
+            XCTAssertEqual(result.status, 2, "\(value): \(result.standardError)")
+            XCTAssertTrue(result.standardError.contains("MINNOW_NUM_THREADS must be an integer in 1...256, got '\(value)'"),
+                          result.standardError)
+        }
+    }
+
     /// IDX image files whose header gives 0 images, or images of 0 rows or columns.
     func testIDXHeaderWithNoRowsOrColumnsIsNamed() throws {
         let images = data.appendingPathComponent("train-images-idx3-ubyte")
