@@ -54,12 +54,12 @@ public struct LayerPair: Codable, Hashable, Sendable, CustomStringConvertible {
 /// Checks layer paths against what a model can capture.
 enum LayerPaths {
     /// The per-image output shape of `path` among `capturable` (path → shape), or an error
-    /// saying whether the path is a module whose output is not captured, with the nearest valid paths.
+    /// saying whether the path is a module that did not run as a layer, with the nearest valid paths.
     static func shape(of path: String, in capturable: [String: [Int]], modulePaths: Set<String>,
                       model: String) throws(DistillationError) -> [Int] {
         if let shape = capturable[path] { return shape }
         let detail = modulePaths.contains(path)
-            ? "it is a module, but only the outputs of Sequential children and of blocks are captured"
+            ? "it is a module, but it does not run as a layer in the forward pass"
             : "no module has this path"
         throw .unknownLayer(model: model, path: path, detail: detail, nearby: nearby(path, among: Array(capturable.keys)))
     }

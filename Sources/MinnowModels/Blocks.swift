@@ -1,8 +1,6 @@
 import MinnowNN
 import MinnowTensor
 
-// Every block hands its output to the active `FeatureRecorder` (feature-based distillation).
-
 /// Convolution, batch norm, activation: the unit most CNNs are built from.
 public final class ConvBNActivation: Module, Layer {
     public let conv: Conv2D
@@ -17,7 +15,7 @@ public final class ConvBNActivation: Module, Layer {
         self.activation = activation
     }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor { recordFeature(activation.apply(bn(conv(input)))) }
+    public func forward(_ input: Tensor) -> Tensor { activation.apply(bn(conv(input))) }
 }
 
 /// ResNet basic block (He et al., 2016): two 3x3 conv-BN layers and an identity shortcut, or a
@@ -37,9 +35,9 @@ public final class BasicBlock: Module, Layer {
             : nil
     }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor {
+    public func forward(_ input: Tensor) -> Tensor {
         let out = bn2(conv2(bn1(conv1(input)).relu()))
-        return recordFeature((out + (shortcut?(input) ?? input)).relu())
+        return (out + (shortcut?(input) ?? input)).relu()
     }
 }
 
@@ -54,7 +52,7 @@ public final class DepthwiseSeparableBlock: Module, Layer {
         pointwise = ConvBNActivation(inputChannels, outputChannels, kernelSize: 1, activation: .relu, generator: &generator)
     }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor { recordFeature(pointwise(depthwise(input))) }
+    public func forward(_ input: Tensor) -> Tensor { pointwise(depthwise(input)) }
 }
 
 /// MobileNetV2 inverted residual (Sandler et al., 2018): 1x1 expansion (skipped when the factor
@@ -78,10 +76,10 @@ public final class InvertedResidual: Module, Layer {
         usesResidual = stride == 1 && inputChannels == outputChannels
     }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor {
+    public func forward(_ input: Tensor) -> Tensor {
         let hidden = expand?(input) ?? input
         let out = projectBN(project(depthwise(hidden)))
-        return recordFeature(usesResidual ? input + out : out)
+        return usesResidual ? input + out : out
     }
 }
 
@@ -97,8 +95,8 @@ public final class FireModule: Module, Layer {
         expand3x3 = ConvBNActivation(squeezeChannels, expand3x3Channels, kernelSize: 3, activation: .relu, generator: &generator)
     }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor {
+    public func forward(_ input: Tensor) -> Tensor {
         let squeezed = squeeze(input)
-        return recordFeature(Tensor.concatenate([expand1x1(squeezed), expand3x3(squeezed)], axis: -1))
+        return Tensor.concatenate([expand1x1(squeezed), expand3x3(squeezed)], axis: -1)
     }
 }

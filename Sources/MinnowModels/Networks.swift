@@ -25,7 +25,7 @@ public final class ResNet: Module, Layer {
         fc = Linear(inputFeatures: channels, outputFeatures: classes, generator: &generator)
     }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor { fc(pool(layers(stem(input)))) }
+    public func forward(_ input: Tensor) -> Tensor { fc(pool(layers(stem(input)))) }
 }
 
 /// MobileNetV1 (Howard et al., 2017) for small images: a 3x3 stem, depthwise-separable blocks,
@@ -54,7 +54,7 @@ public final class MobileNetV1: Module, Layer {
         fc = Linear(inputFeatures: channels, outputFeatures: classes, generator: &generator)
     }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor { fc(dropout(pool(features(stem(input))))) }
+    public func forward(_ input: Tensor) -> Tensor { fc(dropout(pool(features(stem(input))))) }
 }
 
 /// One row of a MobileNetV2 table: expansion t, output channels c, repeats n, first stride s.
@@ -98,7 +98,7 @@ public final class MobileNetV2: Module, Layer {
         fc = Linear(inputFeatures: head, outputFeatures: classes, generator: &generator)
     }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor { fc(dropout(pool(features(input)))) }
+    public func forward(_ input: Tensor) -> Tensor { fc(dropout(pool(features(input)))) }
 }
 
 /// SqueezeNet 1.1 layout (Iandola et al., 2016) for small images: a 3x3 stem, max pools, Fire
@@ -129,7 +129,7 @@ public final class SqueezeNet: Module, Layer {
         classifier = Conv2D(channels, classes, kernelSize: 1, padding: 0, generator: &generator)
     }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor { pool(classifier(dropout(features(input)))) }
+    public func forward(_ input: Tensor) -> Tensor { pool(classifier(dropout(features(input)))) }
 }
 
 /// A plain CNN baseline: two conv-ReLU-maxpool stages, then two linear layers.
@@ -150,7 +150,7 @@ public final class SimpleCNN: Module, Layer {
         fc = Linear(inputFeatures: makeDivisible(128 * width), outputFeatures: classes, generator: &generator)
     }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor { fc(hidden(flatten(features(input))).relu()) }
+    public func forward(_ input: Tensor) -> Tensor { fc(hidden(flatten(features(input))).relu()) }
 }
 
 /// Rounds `value` to the nearest multiple of `divisor` (at least `divisor`, never more than 10%

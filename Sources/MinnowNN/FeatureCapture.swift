@@ -6,9 +6,9 @@ import MinnowTensor
 /// A recorder is bound to a model and to the paths it watches (the dotted paths of
 /// `Module.visitModules`, such as `features.3` or `layers.2`). While it is active (inside
 /// `capture { }`), the outputs of the watched modules are kept in `features`, as the autodiff
-/// graph's own tensors, so a loss on them trains the layers below. Outputs are handed over by
-/// `Sequential` (each child's output) and by the model zoo's blocks (their own output); other
-/// modules are not capturable, and `capturableShapes(of:inputShape:)` lists what is.
+/// graph's own tensors, so a loss on them trains the layers below. Every layer's output is
+/// capturable (calling a layer hands its output over; see `Layer`), and
+/// `capturableShapes(of:inputShape:)` lists them.
 ///
 /// ```swift
 /// let recorder = FeatureRecorder(model: student, paths: ["features.3"])
@@ -59,15 +59,5 @@ public final class FeatureRecorder: @unchecked Sendable {
         defer { model.train(wasTraining) }
         recorder.capture { _ = withoutGrad { model(Tensor.zeros([1] + inputShape)) } }
         return recorder.features.mapValues { Array($0.shape.dropFirst()) }
-    }
-}
-
-extension Module {
-    /// Hands `output` (this module's output) to the active `FeatureRecorder`, and returns it.
-    /// Costs one task-local read when no recorder is active.
-    @discardableResult
-    public func recordFeature(_ output: Tensor) -> Tensor {
-        FeatureRecorder.current?.record(self, output)
-        return output
     }
 }

@@ -132,7 +132,26 @@ open class Module: @unchecked Sendable {
 }
 
 /// A module that maps one tensor to one tensor.
+///
+/// A layer implements `forward`; callers call the layer itself (`layer(x)`), which runs
+/// `forward` and lets the observers of forward passes see every layer without the layer doing
+/// anything for it: an `OpTracer` attributes the ops to the layer's module path, and a
+/// `FeatureRecorder` keeps its output.
 public protocol Layer: Module {
-    /// The forward pass.
-    func callAsFunction(_ input: Tensor) -> Tensor
+    /// The layer's computation. Call the layer rather than this.
+    func forward(_ input: Tensor) -> Tensor
+}
+
+extension Layer {
+    /// Runs `forward(input)`, seen by the active tracer and feature recorder.
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        let output: Tensor
+        if let tracer = OpTracer.current {
+            output = tracer.inScope(tracer.modulePaths[ObjectIdentifier(self)] ?? "\(type(of: self))") { forward(input) }
+        } else {
+            output = forward(input)
+        }
+        FeatureRecorder.current?.record(self, output)
+        return output
+    }
 }

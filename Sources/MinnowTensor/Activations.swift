@@ -23,6 +23,29 @@ extension Tensor {
     public func tanh() -> Tensor { activation(.tanh, "tanh") }
 
     private func activation(_ function: Activation, _ op: String) -> Tensor {
+        OpTracer.trace(Self.tracedKind(function), attributes: Self.tracedAttributes(function), operands: [("input", self)]) {
+            untracedActivation(function, op)
+        }
+    }
+
+    /// The traced graph's name of an activation (snake case, as the graph's other kinds).
+    private static func tracedKind(_ function: Activation) -> String {
+        switch function {
+        case .relu: "relu"
+        case .relu6: "relu6"
+        case .leakyRelu: "leaky_relu"
+        case .hardswish: "hardswish"
+        case .sigmoid: "sigmoid"
+        case .tanh: "tanh"
+        }
+    }
+
+    private static func tracedAttributes(_ function: Activation) -> [String: OpAttribute] {
+        if case .leakyRelu(let slope) = function { return ["slope": .float(slope)] }
+        return [:]
+    }
+
+    private func untracedActivation(_ function: Activation, _ op: String) -> Tensor {
         let n = count
         let input = detached()
         let value = withUnsafePointer { x in Tensor(shape: shape) { function.forward(x, $0, count: n) } }

@@ -43,63 +43,67 @@ public func batchNorm(
     _ x: Tensor, scale: Tensor, offset: Tensor, runningMean: inout Tensor, runningVariance: inout Tensor,
     training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5
 ) -> Tensor {
-    let (rows, c) = checked { () throws(ShapeError) in
-        try Shapes.batchNorm(input: x.shape, scale: scale.shape, offset: offset.shape, runningMean: runningMean.shape,
-                             runningVariance: runningVariance.shape, training: training, momentum: momentum, epsilon: epsilon)
-    }
-    var center = [Float](repeating: 0, count: c), variance = [Float](repeating: 0, count: c)
-    if training {
-        x.withUnsafePointer { ChannelKernels.meanAndVariance($0, rows: rows, channels: c, mean: &center, variance: &variance) }
-        let unbiased = Float(rows) / Float(rows - 1)
-        runningMean.withUnsafeMutablePointer { running in
-            for k in 0..<c { running[k] = (1 - momentum) * running[k] + momentum * center[k] }
+    OpTracer.trace("batch_norm", attributes: ["training": .bool(training), "momentum": .float(momentum), "epsilon": .float(epsilon)],
+                   operands: [("input", x), ("scale", scale), ("offset", offset), ("running_mean", runningMean),
+                              ("running_variance", runningVariance)]) {
+        let (rows, c) = checked { () throws(ShapeError) in
+            try Shapes.batchNorm(input: x.shape, scale: scale.shape, offset: offset.shape, runningMean: runningMean.shape,
+                                 runningVariance: runningVariance.shape, training: training, momentum: momentum, epsilon: epsilon)
         }
-        runningVariance.withUnsafeMutablePointer { running in
-            for k in 0..<c { running[k] = (1 - momentum) * running[k] + momentum * variance[k] * unbiased }
-        }
-    } else {
-        center = runningMean.scalars
-        variance = runningVariance.scalars
-    }
-    let inverseDeviation = variance.map { 1 / ($0 + epsilon).squareRoot() }
-    let gamma = scale.scalars
-    let a = (0..<c).map { gamma[$0] * inverseDeviation[$0] }
-    let b = offset.scalars.enumerated().map { $1 - center[$0] * a[$0] }
-    let value = x.withUnsafePointer { px in
-        Tensor(shape: x.shape) { ChannelKernels.affine(px, rows: rows, channels: c, scale: a, shift: b, output: $0) }
-    }
-    let input = x.detached()
-    let (needX, needScale, needOffset) = (x.requiresGrad, scale.requiresGrad, offset.requiresGrad)
-    return Tensor.record("batchNorm", value, inputs: [x, scale, offset]) { g in
-        var sumG = [Float](repeating: 0, count: c), sumGCentered = [Float](repeating: 0, count: c)
-        if training || needScale || needOffset {
-            g.withUnsafePointer { pg in
-                input.withUnsafePointer { px in
-                    ChannelKernels.gradientSums(outputGradient: pg, input: px, center: center, rows: rows, channels: c,
-                                                sumGradient: &sumG, sumGradientTimesCentered: &sumGCentered)
-                }
-            }
-        }
-        let gradScale = needScale
-            ? Tensor(shape: [c], scalars: (0..<c).map { sumGCentered[$0] * inverseDeviation[$0] }) : nil
-        let gradOffset = needOffset ? Tensor(shape: [c], scalars: sumG) : nil
-        guard needX else { return [nil, gradScale, gradOffset] }
-        // dx = a * dy + slope * x + intercept, per channel.
-        var slope = [Float](repeating: 0, count: c), intercept = [Float](repeating: 0, count: c)
+        var center = [Float](repeating: 0, count: c), variance = [Float](repeating: 0, count: c)
         if training {
-            let m = Float(rows)
-            for k in 0..<c {
-                slope[k] = -a[k] * inverseDeviation[k] * inverseDeviation[k] * sumGCentered[k] / m
-                intercept[k] = -a[k] * sumG[k] / m - slope[k] * center[k]
+            x.withUnsafePointer { ChannelKernels.meanAndVariance($0, rows: rows, channels: c, mean: &center, variance: &variance) }
+            let unbiased = Float(rows) / Float(rows - 1)
+            runningMean.withUnsafeMutablePointer { running in
+                for k in 0..<c { running[k] = (1 - momentum) * running[k] + momentum * center[k] }
             }
+            runningVariance.withUnsafeMutablePointer { running in
+                for k in 0..<c { running[k] = (1 - momentum) * running[k] + momentum * variance[k] * unbiased }
+            }
+        } else {
+            center = runningMean.scalars
+            variance = runningVariance.scalars
         }
-        let gradX = g.withUnsafePointer { pg in
-            input.withUnsafePointer { px in
-                Tensor(shape: input.shape) {
-                    ChannelKernels.affine(pg, px, rows: rows, channels: c, a: a, b: slope, d: intercept, output: $0)
+        let inverseDeviation = variance.map { 1 / ($0 + epsilon).squareRoot() }
+        let gamma = scale.scalars
+        let a = (0..<c).map { gamma[$0] * inverseDeviation[$0] }
+        let b = offset.scalars.enumerated().map { $1 - center[$0] * a[$0] }
+        let value = x.withUnsafePointer { px in
+            Tensor(shape: x.shape) { ChannelKernels.affine(px, rows: rows, channels: c, scale: a, shift: b, output: $0) }
+        }
+        let input = x.detached()
+        let (needX, needScale, needOffset) = (x.requiresGrad, scale.requiresGrad, offset.requiresGrad)
+        return Tensor.record("batchNorm", value, inputs: [x, scale, offset]) { g in
+            var sumG = [Float](repeating: 0, count: c), sumGCentered = [Float](repeating: 0, count: c)
+            if training || needScale || needOffset {
+                g.withUnsafePointer { pg in
+                    input.withUnsafePointer { px in
+                        ChannelKernels.gradientSums(outputGradient: pg, input: px, center: center, rows: rows, channels: c,
+                                                    sumGradient: &sumG, sumGradientTimesCentered: &sumGCentered)
+                    }
                 }
             }
+            let gradScale = needScale
+                ? Tensor(shape: [c], scalars: (0..<c).map { sumGCentered[$0] * inverseDeviation[$0] }) : nil
+            let gradOffset = needOffset ? Tensor(shape: [c], scalars: sumG) : nil
+            guard needX else { return [nil, gradScale, gradOffset] }
+            // dx = a * dy + slope * x + intercept, per channel.
+            var slope = [Float](repeating: 0, count: c), intercept = [Float](repeating: 0, count: c)
+            if training {
+                let m = Float(rows)
+                for k in 0..<c {
+                    slope[k] = -a[k] * inverseDeviation[k] * inverseDeviation[k] * sumGCentered[k] / m
+                    intercept[k] = -a[k] * sumG[k] / m - slope[k] * center[k]
+                }
+            }
+            let gradX = g.withUnsafePointer { pg in
+                input.withUnsafePointer { px in
+                    Tensor(shape: input.shape) {
+                        ChannelKernels.affine(pg, px, rows: rows, channels: c, a: a, b: slope, d: intercept, output: $0)
+                    }
+                }
+            }
+            return [gradX, gradScale, gradOffset]
         }
-        return [gradX, gradScale, gradOffset]
     }
 }

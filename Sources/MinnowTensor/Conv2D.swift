@@ -53,42 +53,47 @@ public func conv2d(
     _ input: Tensor, _ filter: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
     padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1
 ) -> Tensor {
-    let geometry = checked { () throws(ShapeError) in
-        try Shapes.conv2d(input: input.shape, filter: filter.shape, bias: bias?.shape, stride: stride,
-                          padding: padding, dilation: dilation, groups: groups)
-    }
-    let outShape = [geometry.batch, geometry.outHeight, geometry.outWidth, geometry.outChannels]
-    let value = input.withUnsafePointer { x in
-        filter.withUnsafePointer { w in
-            withOptionalPointer(bias) { b in
-                Tensor(shape: outShape) { y in
-                    Conv2DKernel.forward(geometry, input: x, filter: w, bias: b, output: y)
+    OpTracer.trace(groups > 1 && groups == input.shape.last && groups == filter.shape.last ? "depthwise_conv2d" : "conv2d",
+                   attributes: ["stride": .ints([stride.0, stride.1]), "padding": .ints([padding.0, padding.1]),
+                                "dilation": .ints([dilation.0, dilation.1]), "groups": .int(groups)],
+                   operands: [("input", input), ("filter", filter), ("bias", bias)]) {
+        let geometry = checked { () throws(ShapeError) in
+            try Shapes.conv2d(input: input.shape, filter: filter.shape, bias: bias?.shape, stride: stride,
+                              padding: padding, dilation: dilation, groups: groups)
+        }
+        let outShape = [geometry.batch, geometry.outHeight, geometry.outWidth, geometry.outChannels]
+        let value = input.withUnsafePointer { x in
+            filter.withUnsafePointer { w in
+                withOptionalPointer(bias) { b in
+                    Tensor(shape: outShape) { y in
+                        Conv2DKernel.forward(geometry, input: x, filter: w, bias: b, output: y)
+                    }
                 }
             }
         }
-    }
-    let (inputValue, filterValue) = (input.detached(), filter.detached())
-    let (needInput, needFilter, needBias) = (input.requiresGrad, filter.requiresGrad, bias?.requiresGrad ?? false)
-    let inputs = bias.map { [input, filter, $0] } ?? [input, filter]
-    return Tensor.record("conv2d", value, inputs: inputs) { gradOutput in
-        var gradInput = needInput ? Tensor(shape: inputValue.shape) { _ in } : nil
-        var gradFilter = needFilter ? Tensor(shape: filterValue.shape) { _ in } : nil
-        var gradBias = needBias ? Tensor(shape: [geometry.outChannels]) { _ in } : nil
-        inputValue.withUnsafePointer { x in
-            filterValue.withUnsafePointer { w in
-                gradOutput.withUnsafePointer { dy in
-                    withOptionalMutablePointer(&gradInput) { dx in
-                        withOptionalMutablePointer(&gradFilter) { dw in
-                            withOptionalMutablePointer(&gradBias) { db in
-                                Conv2DKernel.backward(geometry, input: x, filter: w, gradOutput: dy,
-                                                      gradInput: dx, gradFilter: dw, gradBias: db)
+        let (inputValue, filterValue) = (input.detached(), filter.detached())
+        let (needInput, needFilter, needBias) = (input.requiresGrad, filter.requiresGrad, bias?.requiresGrad ?? false)
+        let inputs = bias.map { [input, filter, $0] } ?? [input, filter]
+        return Tensor.record("conv2d", value, inputs: inputs) { gradOutput in
+            var gradInput = needInput ? Tensor(shape: inputValue.shape) { _ in } : nil
+            var gradFilter = needFilter ? Tensor(shape: filterValue.shape) { _ in } : nil
+            var gradBias = needBias ? Tensor(shape: [geometry.outChannels]) { _ in } : nil
+            inputValue.withUnsafePointer { x in
+                filterValue.withUnsafePointer { w in
+                    gradOutput.withUnsafePointer { dy in
+                        withOptionalMutablePointer(&gradInput) { dx in
+                            withOptionalMutablePointer(&gradFilter) { dw in
+                                withOptionalMutablePointer(&gradBias) { db in
+                                    Conv2DKernel.backward(geometry, input: x, filter: w, gradOutput: dy,
+                                                          gradInput: dx, gradFilter: dw, gradBias: db)
+                                }
                             }
                         }
                     }
                 }
             }
+            return bias == nil ? [gradInput, gradFilter] : [gradInput, gradFilter, gradBias]
         }
-        return bias == nil ? [gradInput, gradFilter] : [gradInput, gradFilter, gradBias]
     }
 }
 

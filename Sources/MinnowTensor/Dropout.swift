@@ -16,13 +16,15 @@ extension Shapes {
 /// draw is `>= rate`), so the same generator state gives the same mask. With `rate` 1 every
 /// element is dropped. The gradient is the output gradient times the same mask.
 public func dropout(_ x: Tensor, rate: Float, training: Bool, generator: inout SeededGenerator) -> Tensor {
-    checked { () throws(ShapeError) in try Shapes.dropout(x.shape, rate: rate) }
-    guard training && rate > 0 else { return x }
-    let keep: Float = rate < 1 ? 1 / (1 - rate) : 0
-    let n = x.count
-    let mask = Tensor(shape: x.shape) { m in
-        for i in 0..<n { m[i] = generator.nextUnitFloat() >= rate ? keep : 0 }
+    OpTracer.trace("dropout", attributes: ["rate": .float(rate), "training": .bool(training)], operands: [("input", x)]) {
+        checked { () throws(ShapeError) in try Shapes.dropout(x.shape, rate: rate) }
+        guard training && rate > 0 else { return x }
+        let keep: Float = rate < 1 ? 1 / (1 - rate) : 0
+        let n = x.count
+        let mask = Tensor(shape: x.shape) { m in
+            for i in 0..<n { m[i] = generator.nextUnitFloat() >= rate ? keep : 0 }
+        }
+        let value = x.zipValues(mask, *)
+        return Tensor.record("dropout", value, inputs: [x]) { g in [g.zipValues(mask, *)] }
     }
-    let value = x.zipValues(mask, *)
-    return Tensor.record("dropout", value, inputs: [x]) { g in [g.zipValues(mask, *)] }
 }

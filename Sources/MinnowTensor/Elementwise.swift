@@ -145,10 +145,12 @@ extension Tensor {
 extension Tensor {
     /// Elementwise sum with broadcasting.
     public func adding(_ other: Tensor) -> Tensor {
-        let value = Tensor.arithmetic(self, other, .add, name: "add")
-        let (shapeA, shapeB) = (shape, other.shape)
-        return Tensor.record("add", value, inputs: [self, other]) { g in
-            [g.sumToShape(shapeA), g.sumToShape(shapeB)]
+        OpTracer.trace("add", operands: [("inputs.0", self), ("inputs.1", other)]) {
+            let value = Tensor.arithmetic(self, other, .add, name: "add")
+            let (shapeA, shapeB) = (shape, other.shape)
+            return Tensor.record("add", value, inputs: [self, other]) { g in
+                [g.sumToShape(shapeA), g.sumToShape(shapeB)]
+            }
         }
     }
 

@@ -18,10 +18,12 @@ extension Shapes {
 /// A fully connected layer: `x * weight + bias` with `x` `[..., in]`, `weight` `[in, out]` and
 /// `bias` `[out]`. Leading axes of `x` are folded into one batch axis for a single GEMM.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-    let outShape = checked { () throws(ShapeError) in
-        try Shapes.linear(input: x.shape, weight: weight.shape, bias: bias?.shape)
+    OpTracer.trace("linear", operands: [("input", x), ("weight", weight), ("bias", bias)]) {
+        let outShape = checked { () throws(ShapeError) in
+            try Shapes.linear(input: x.shape, weight: weight.shape, bias: bias?.shape)
+        }
+        let product = matmul(x.rank == 2 ? x : x.reshaped([-1, weight.shape[0]]), weight)
+        let output = bias.map { product + $0 } ?? product
+        return x.rank == 2 ? output : output.reshaped(outShape)
     }
-    let product = matmul(x.rank == 2 ? x : x.reshaped([-1, weight.shape[0]]), weight)
-    let output = bias.map { product + $0 } ?? product
-    return x.rank == 2 ? output : output.reshaped(outShape)
 }

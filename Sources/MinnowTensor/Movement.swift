@@ -9,8 +9,10 @@ extension Tensor {
     /// The same elements under `newShape`; one extent may be -1 (inferred). Shares storage.
     public func reshaped(_ newShape: [Int]) -> Tensor {
         let resolved = checked { () throws(ShapeError) in try Shapes.reshape(shape, to: newShape) }
-        let inputShape = shape
-        return Tensor.record("reshape", reshapedValues(resolved), inputs: [self]) { g in [g.reshaped(inputShape)] }
+        return OpTracer.trace("reshape", attributes: ["shape": .ints(Array(resolved.dropFirst()))], operands: [("input", self)]) {
+            let inputShape = shape
+            return Tensor.record("reshape", reshapedValues(resolved), inputs: [self]) { g in [g.reshaped(inputShape)] }
+        }
     }
 
     /// `[N, ...]` to `[N, product of the rest]`.
@@ -62,6 +64,14 @@ extension Tensor {
 
     /// Tensors joined along `axis`; all other extents must match.
     public static func concatenate(_ tensors: [Tensor], axis: Int) -> Tensor {
+        let rank = tensors.first?.rank ?? 0
+        return OpTracer.trace("concat", attributes: ["axis": .int(axis < 0 ? axis + rank : axis)],
+                              operands: tensors.enumerated().map { ("inputs.\($0.offset)", $0.element) }) {
+            untracedConcatenate(tensors, axis: axis)
+        }
+    }
+
+    private static func untracedConcatenate(_ tensors: [Tensor], axis: Int) -> Tensor {
         require(!tensors.isEmpty, "concatenate: no tensors")
         let first = tensors[0]
         let axis = checked { () throws(ShapeError) in

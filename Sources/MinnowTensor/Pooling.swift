@@ -43,20 +43,22 @@ extension PoolGeometry {
 /// Padded positions are skipped, so they never win (not even over negative inputs). The gradient
 /// goes to the argmax of each window, the first one in row-major order on ties, as in PyTorch.
 public func maxPool2d(_ x: Tensor, kernelSize: (Int, Int), stride: (Int, Int), padding: (Int, Int) = (0, 0)) -> Tensor {
-    let geometry = PoolGeometry(x.shape, kernelSize: kernelSize, stride: stride, padding: padding, op: "maxPool2d")
-    var argmax = [Int32](repeating: 0, count: geometry.outputCount)
-    let value = x.withUnsafePointer { px in
-        Tensor(shape: geometry.outputShape) { py in
-            argmax.withUnsafeMutableBufferPointer {
-                Pooling.maxForward(geometry, input: px, output: py, argmax: $0.baseAddress!)
+    OpTracer.trace("max_pool2d", attributes: poolAttributes(kernelSize, stride, padding), operands: [("input", x)]) {
+        let geometry = PoolGeometry(x.shape, kernelSize: kernelSize, stride: stride, padding: padding, op: "maxPool2d")
+        var argmax = [Int32](repeating: 0, count: geometry.outputCount)
+        let value = x.withUnsafePointer { px in
+            Tensor(shape: geometry.outputShape) { py in
+                argmax.withUnsafeMutableBufferPointer {
+                    Pooling.maxForward(geometry, input: px, output: py, argmax: $0.baseAddress!)
+                }
             }
         }
-    }
-    let (winners, inputShape) = (argmax, x.shape)
-    return Tensor.record("maxPool2d", value, inputs: [x]) { g in
-        [g.withUnsafePointer { pg in
-            Tensor(shape: inputShape) { Pooling.maxBackward(geometry, outputGradient: pg, argmax: winners, inputGradient: $0) }
-        }]
+        let (winners, inputShape) = (argmax, x.shape)
+        return Tensor.record("maxPool2d", value, inputs: [x]) { g in
+            [g.withUnsafePointer { pg in
+                Tensor(shape: inputShape) { Pooling.maxBackward(geometry, outputGradient: pg, argmax: winners, inputGradient: $0) }
+            }]
+        }
     }
 }
 
@@ -64,35 +66,45 @@ public func maxPool2d(_ x: Tensor, kernelSize: (Int, Int), stride: (Int, Int), p
 /// default `count_include_pad = true`: every window sum is divided by the kernel area, padded
 /// zeros included.
 public func avgPool2d(_ x: Tensor, kernelSize: (Int, Int), stride: (Int, Int), padding: (Int, Int) = (0, 0)) -> Tensor {
-    let geometry = PoolGeometry(x.shape, kernelSize: kernelSize, stride: stride, padding: padding, op: "avgPool2d")
-    let value = x.withUnsafePointer { px in
-        Tensor(shape: geometry.outputShape) { Pooling.averageForward(geometry, input: px, output: $0) }
-    }
-    let inputShape = x.shape
-    return Tensor.record("avgPool2d", value, inputs: [x]) { g in
-        [g.withUnsafePointer { pg in
-            Tensor(shape: inputShape) { Pooling.averageBackward(geometry, outputGradient: pg, inputGradient: $0) }
-        }]
+    OpTracer.trace("avg_pool2d", attributes: poolAttributes(kernelSize, stride, padding), operands: [("input", x)]) {
+        let geometry = PoolGeometry(x.shape, kernelSize: kernelSize, stride: stride, padding: padding, op: "avgPool2d")
+        let value = x.withUnsafePointer { px in
+            Tensor(shape: geometry.outputShape) { Pooling.averageForward(geometry, input: px, output: $0) }
+        }
+        let inputShape = x.shape
+        return Tensor.record("avgPool2d", value, inputs: [x]) { g in
+            [g.withUnsafePointer { pg in
+                Tensor(shape: inputShape) { Pooling.averageBackward(geometry, outputGradient: pg, inputGradient: $0) }
+            }]
+        }
     }
 }
 
 /// Mean over the spatial axes: `[N, H, W, C]` to `[N, C]`.
 public func globalAvgPool2d(_ x: Tensor) -> Tensor {
-    checked { () throws(ShapeError) in
-        guard x.rank == 4 else { throw ShapeError("globalAvgPool2d: input must be NHWC [N, H, W, C], got \(x.shape)") }
-    }
-    let (batch, pixels, channels) = (x.shape[0], x.shape[1] * x.shape[2], x.shape[3])
-    let value = x.withUnsafePointer { px in
-        Tensor(shape: [batch, channels]) {
-            Pooling.globalAverageForward(batch: batch, pixels: pixels, channels: channels, input: px, output: $0)
+    OpTracer.trace("global_avg_pool2d", operands: [("input", x)]) {
+        checked { () throws(ShapeError) in
+            guard x.rank == 4 else { throw ShapeError("globalAvgPool2d: input must be NHWC [N, H, W, C], got \(x.shape)") }
+        }
+        let (batch, pixels, channels) = (x.shape[0], x.shape[1] * x.shape[2], x.shape[3])
+        let value = x.withUnsafePointer { px in
+            Tensor(shape: [batch, channels]) {
+                Pooling.globalAverageForward(batch: batch, pixels: pixels, channels: channels, input: px, output: $0)
+            }
+        }
+        let inputShape = x.shape
+        return Tensor.record("globalAvgPool2d", value, inputs: [x]) { g in
+            [g.withUnsafePointer { pg in
+                Tensor(shape: inputShape) {
+                    Pooling.globalAverageBackward(batch: batch, pixels: pixels, channels: channels, outputGradient: pg, inputGradient: $0)
+                }
+            }]
         }
     }
-    let inputShape = x.shape
-    return Tensor.record("globalAvgPool2d", value, inputs: [x]) { g in
-        [g.withUnsafePointer { pg in
-            Tensor(shape: inputShape) {
-                Pooling.globalAverageBackward(batch: batch, pixels: pixels, channels: channels, outputGradient: pg, inputGradient: $0)
-            }
-        }]
-    }
+}
+
+/// The attributes of a traced pooling op.
+private func poolAttributes(_ kernelSize: (Int, Int), _ stride: (Int, Int), _ padding: (Int, Int)) -> [String: OpAttribute] {
+    ["kernel_size": .ints([kernelSize.0, kernelSize.1]), "stride": .ints([stride.0, stride.1]),
+     "padding": .ints([padding.0, padding.1])]
 }

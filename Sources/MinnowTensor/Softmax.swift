@@ -77,7 +77,9 @@ extension Tensor {
 
 /// `exp(x) / sum(exp(x))` along `axis` (the last by default), computed stably.
 public func softmax(_ x: Tensor, axis: Int = -1) -> Tensor {
-    softmaxOp(x, axis: axis, log: false)
+    OpTracer.trace("softmax", attributes: ["axis": .int(axis)], operands: [("input", x)]) {
+        softmaxOp(x, axis: axis, log: false)
+    }
 }
 
 /// `x - log(sum(exp(x)))` along `axis` (the last by default), computed stably (log-sum-exp

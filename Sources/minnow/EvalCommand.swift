@@ -77,15 +77,43 @@ struct Eval: ParsableCommand {
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show what a checkpoint holds: architecture summary, parameters, metrics and provenance.")
+        abstract: "Show what a checkpoint holds: architecture summary, parameters, metrics and provenance.",
+        discussion: """
+            --graph prints the model's traced op graph instead: every op of an evaluation-mode \
+            forward pass in execution order (convolutions, batch norms, activations, residual adds, \
+            concatenations, pooling, ...), with the module that ran it, its operands (%N is the \
+            value made by op N; names are the model's parameters and buffers), its output shape \
+            per image, its attributes and its multiply-accumulates. With --json, the same graph as \
+            JSON (the ModelGraph type of MinnowNN).
+            """)
 
     @Argument(help: "A Minnow checkpoint (.h5).") var checkpoint: String
+    @Flag(help: "Print the traced op graph.") var graph = false
+    @Flag(help: "With --graph: print it as JSON.") var json = false
+
+    func validate() throws {
+        guard !json || graph else { throw ValidationError("--json needs --graph") }
+    }
 
     func run() throws {
         do {
-            try show(URL(fileURLWithPath: checkpoint))
-        } catch {
+            let url = URL(fileURLWithPath: checkpoint)
+            if graph { try showGraph(url) } else { try show(url) }
+        } catch let error as CustomStringConvertible & Error {
             throw CLIError(message: error.description)
+        }
+    }
+
+    private func showGraph(_ url: URL) throws {
+        let (model, config) = try ModelCheckpoint.loadModel(from: url)
+        let graph = try ModelGraph.trace(model, inputShape: config.inputShape)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(graph), as: UTF8.self))
+        } else {
+            print("\(checkpoint): \(config.architecture.rawValue), traced in evaluation mode")
+            print(graph)
         }
     }
 

@@ -41,7 +41,7 @@ public final class Conv2D: Module, Layer {
     public var inputChannels: Int { filter.shape[2] * groups }
     public var outputChannels: Int { filter.shape[3] }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor {
+    public func forward(_ input: Tensor) -> Tensor {
         let output = conv2d(input, filter.value, bias: bias?.value, stride: stride, padding: padding,
                             dilation: dilation, groups: groups)
         recordSummary(kind: groups > 1 && groups == inputChannels ? "DepthwiseConv2D" : "Conv2D", output: output,
@@ -69,7 +69,7 @@ public final class Linear: Module, Layer {
         bias = useBias ? Parameter(Initializer.pytorchDefault([outputFeatures], fanIn: inputFeatures, generator: &generator)) : nil
     }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor {
+    public func forward(_ input: Tensor) -> Tensor {
         let output = linear(input, weight: weight.value, bias: bias?.value)
         recordSummary(kind: "Linear", output: output, macs: output.count * weight.shape[0])
         return output

@@ -22,7 +22,7 @@ public enum ActivationKind: String, Sendable, Codable, CaseIterable {
 public final class Activation: Module, Layer {
     public let kind: ActivationKind
     public init(_ kind: ActivationKind) { self.kind = kind }
-    public func callAsFunction(_ input: Tensor) -> Tensor { kind.apply(input) }
+    public func forward(_ input: Tensor) -> Tensor { kind.apply(input) }
 }
 
 /// The geometry shared by the pooling layers: square kernel, stride (default: the kernel size), padding.
@@ -38,7 +38,7 @@ open class Pool2DLayer: Module {
 
 /// Max pooling over NHWC input.
 public final class MaxPool2D: Pool2DLayer, Layer {
-    public func callAsFunction(_ input: Tensor) -> Tensor {
+    public func forward(_ input: Tensor) -> Tensor {
         let output = maxPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)
         recordSummary(kind: "MaxPool2D", output: output, macs: 0)
         return output
@@ -47,7 +47,7 @@ public final class MaxPool2D: Pool2DLayer, Layer {
 
 /// Average pooling over NHWC input (padding counts as zeros, as PyTorch's default).
 public final class AvgPool2D: Pool2DLayer, Layer {
-    public func callAsFunction(_ input: Tensor) -> Tensor {
+    public func forward(_ input: Tensor) -> Tensor {
         let output = avgPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)
         recordSummary(kind: "AvgPool2D", output: output, macs: 0)
         return output
@@ -57,7 +57,7 @@ public final class AvgPool2D: Pool2DLayer, Layer {
 /// Global average pooling: `[N, H, W, C]` to `[N, C]`.
 public final class GlobalAvgPool2D: Module, Layer {
     public override init() {}
-    public func callAsFunction(_ input: Tensor) -> Tensor {
+    public func forward(_ input: Tensor) -> Tensor {
         let output = globalAvgPool2d(input)
         recordSummary(kind: "GlobalAvgPool2D", output: output, macs: 0)
         return output
@@ -67,7 +67,7 @@ public final class GlobalAvgPool2D: Module, Layer {
 /// `[N, ...]` to `[N, product of the rest]`.
 public final class Flatten: Module, Layer {
     public override init() {}
-    public func callAsFunction(_ input: Tensor) -> Tensor { input.flattenedBatch() }
+    public func forward(_ input: Tensor) -> Tensor { input.flattenedBatch() }
 }
 
 /// Inverted dropout, active in training mode only. Its generator is part of the module, so a
@@ -82,17 +82,17 @@ public final class Dropout: Module, Layer {
         generator = SeededGenerator(seed: seed)
     }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor {
+    public func forward(_ input: Tensor) -> Tensor {
         dropout(input, rate: rate, training: isTraining, generator: &generator)
     }
 }
 
-/// Layers applied in order. Each layer's output is offered to the active `FeatureRecorder`.
+/// Layers applied in order.
 public final class Sequential: Module, Layer {
     public let layers: [any Layer]
     public init(_ layers: [any Layer]) { self.layers = layers }
     public override var namesArrayElementsByIndex: Bool { true }
-    public func callAsFunction(_ input: Tensor) -> Tensor {
-        layers.reduce(input) { x, layer in layer.recordFeature(layer(x)) }
+    public func forward(_ input: Tensor) -> Tensor {
+        layers.reduce(input) { x, layer in layer(x) }
     }
 }

@@ -19,7 +19,7 @@ public final class BatchNorm: Module, Layer {
         self.epsilon = epsilon
     }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor {
+    public func forward(_ input: Tensor) -> Tensor {
         // Running statistics change in training mode only.
         let output = batchNorm(input, scale: scale.value, offset: offset.value,
                                runningMean: &runningMean.value, runningVariance: &runningVariance.value,
