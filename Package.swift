@@ -90,7 +90,7 @@ let package = Package(
                     dependencies: ["MinnowDistillation", "MinnowTraining", "MinnowCheckpoint", "MinnowHDF5", "MinnowData",
                                    "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowCheckpointTests",
-                    dependencies: ["MinnowCheckpoint", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
+                    dependencies: ["MinnowCheckpoint", "MinnowData", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
         // Runs the built `minnow` command (a dependency, so `swift test` builds it first): kills, resumes, bad files.
         .testTarget(name: "MinnowCLITests",
                     dependencies: ["minnow", "MinnowCheckpoint", "MinnowData", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowTensor",

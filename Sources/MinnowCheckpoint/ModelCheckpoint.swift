@@ -10,27 +10,37 @@ import MinnowTensor
 /// alone; `loadOptimizer` and `loadTraining` restore what an exact resume needs. Every failure is
 /// a `CheckpointError` naming the file, the path inside it and what is wrong.
 public enum ModelCheckpoint {
-    /// The layout version this Minnow writes, and the newest it reads.
-    public static let formatVersion: Int64 = 1
+    /// The layout version this Minnow writes, and the newest it reads. Version 2 stores the
+    /// model's description at `/description`; version 1 files (a zoo config only) still load.
+    public static let formatVersion: Int64 = 2
     /// The root `format` attribute that marks a Minnow checkpoint.
     public static let formatName = "minnow.checkpoint"
 
-    /// Writes a checkpoint of `model` (built from `config`) to `url`, atomically: a crash at any
-    /// moment leaves the previous file there intact. Optional parts are written when given;
+    /// Writes a checkpoint of `model` to `url`, atomically: a crash at any moment leaves the
+    /// previous file there intact. The model's description (`ModelDescription`, with
+    /// `normalization` when given) is stored, so the file alone rebuilds the model as it is now,
+    /// edited or not; `config` records the zoo configuration it came from. `description` replaces
+    /// the model's own (for a caller that knows better, or a test that needs a file whose
+    /// description and tensors disagree). Optional parts are written when given;
     /// `best` (the run's best metric so far) needs `metricsHistoryJSON`. `auxiliary` modules (trained
     /// with the model but not part of it, such as distillation adapters) have their parameters
     /// written under `/auxiliary/<name>`, where `loadModel` does not look.
     public static func save(_ model: Module, config: ModelConfig, to url: URL,
                             optimizer: (any Optimizer)? = nil, training: TrainingState? = nil,
                             metricsHistoryJSON: String? = nil, best: BestMetric? = nil,
-                            provenance: Provenance? = nil, auxiliary: [(name: String, module: Module)] = []) throws {
+                            provenance: Provenance? = nil, auxiliary: [(name: String, module: Module)] = [],
+                            normalization: InputNormalization? = nil, description: ModelDescription? = nil) throws {
+        guard let layer = model as? any Layer else { throw DescriptionError.notDescribable(String(describing: type(of: model))) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let configJSON = String(decoding: try encoder.encode(config), as: UTF8.self)
+        let description = try (description ?? ModelDescription(model: layer, inputShape: config.inputShape, classes: config.classes,
+                                                               normalization: normalization)).json()
         try HDF5File.writeAtomically(to: url) { file in
             try file.setAttribute("format", formatName)
             try file.setAttribute("format_version", formatVersion)
             try file.write(string: configJSON, to: "/config")
+            try file.write(string: description, to: "/description")
             try file.createGroup("/model")
             for (path, parameter) in model.namedParameters() {
                 try writeTensor(parameter.value, to: location(path, in: "model"), in: file)
@@ -66,18 +76,39 @@ public enum ModelCheckpoint {
         return file
     }
 
-    /// Rebuilds the model described by the checkpoint's config and loads its weights.
+    /// Rebuilds the checkpoint's model and loads its weights: from its description (`/description`,
+    /// format 2), or for a format-1 file from its zoo config.
     public static func loadModel(from url: URL) throws(CheckpointError) -> (model: any Layer, config: ModelConfig) {
         let file = try open(url)
         let config = try readConfig(file)
         let model: any Layer
-        do {
-            model = try ModelZoo.build(config)
-        } catch {
-            throw .invalidContent(file: url.path, path: "/config", detail: error.description)
+        if let description = try readDescription(file) {
+            do {
+                model = try description.build(registry: .zoo)
+            } catch {
+                throw .invalidContent(file: url.path, path: "/description", detail: error.description)
+            }
+        } else {
+            do {
+                model = try ModelZoo.build(config)
+            } catch {
+                throw .invalidContent(file: url.path, path: "/config", detail: error.description)
+            }
         }
         try loadWeights(into: model, from: file)
         return (model, config)
+    }
+
+    /// The model description stored at `/description`; nil for a format-1 file, which has none.
+    public static func readDescription(_ file: HDF5File) throws(CheckpointError) -> ModelDescription? {
+        guard file.exists("/description") else { return nil }
+        do {
+            return try ModelDescription(json: try file.readString("/description"))
+        } catch let error as CheckpointError {
+            throw error
+        } catch {
+            throw .invalidContent(file: file.url.path, path: "/description", detail: "\(error)")
+        }
     }
 
     /// The model config stored at `/config`.

@@ -222,7 +222,9 @@ public final class TrainingRun {
             dataFingerprints: dataFingerprints, seed: manifest.training.seed, createdUTC: ISO8601DateFormatter().string(from: Date()))
         try ModelCheckpoint.save(trainer.model, config: manifest.training.model, to: url, optimizer: trainer.optimizer,
                                  training: state, metricsHistoryJSON: history, best: best, provenance: provenance,
-                                 auxiliary: trainer.auxiliaryModules)
+                                 auxiliary: trainer.auxiliaryModules,
+                                 normalization: InputNormalization(mean: manifest.dataset.normalization.mean,
+                                                                   std: manifest.dataset.normalization.std))
         return url
     }
 }

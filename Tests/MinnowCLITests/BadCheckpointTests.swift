@@ -3,6 +3,7 @@ import MinnowCheckpoint
 import MinnowData
 import MinnowHDF5
 import MinnowModels
+import MinnowNN
 import MinnowTensor
 import MinnowTestSupport
 import MinnowTraining
@@ -34,16 +35,18 @@ final class BadCheckpointTests: CLITestCase {
             try file.setAttribute("format_version", ModelCheckpoint.formatVersion + 1)
         }
 
-        // Weights of a quarter-width CNN under the config (and resumable recipe) of a half-width one.
+        // Weights of a quarter-width CNN under the description, config (and resumable recipe) of a half-width one.
         let misfit = bad.appendingPathComponent("misfit.h5")
         var wider = config
         wider.width = 0.5
         let recipe = TrainingRun.Manifest(training: TrainingConfig(model: wider, epochs: 2), dataset: .fashionMNIST)
         try ModelCheckpoint.save(try ModelZoo.build(config), config: wider, to: misfit,
                                  training: TrainingState(epoch: 1, step: 1, threads: 1,
-                                                         recipe: String(decoding: try JSONEncoder().encode(recipe), as: UTF8.self)))
+                                                         recipe: String(decoding: try JSONEncoder().encode(recipe), as: UTF8.self)),
+                                 description: ModelDescription(model: try ModelZoo.build(wider), inputShape: wider.inputShape,
+                                                               classes: wider.classes))
 
-        return [(truncated, "truncated"), (text, "not an HDF5 file"), (newer, "format version 2 is not supported"),
+        return [(truncated, "truncated"), (text, "not an HDF5 file"), (newer, "format version 3 is not supported"),
                 (misfit, "expected shape")]
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import MinnowCheckpoint
+import MinnowData
 import MinnowHDF5
 import MinnowModels
 import MinnowNN
@@ -111,13 +112,51 @@ final class ModelCheckpointTests: XCTestCase {
             try file.setAttribute("format_version", ModelCheckpoint.formatVersion + 1)
         }
         XCTAssertThrowsError(try ModelCheckpoint.open(newer)) { error in
-            XCTAssertEqual(error as? CheckpointError, .unsupportedFormatVersion(file: newer.path, found: 2, supported: 1))
+            XCTAssertEqual(error as? CheckpointError, .unsupportedFormatVersion(file: newer.path, found: 3, supported: 2))
         }
         let plain = folder.appendingPathComponent("plain.h5")
         try HDF5File.writeAtomically(to: plain) { file in try file.write(Tensor.ones([2]), to: "/x") }
         XCTAssertThrowsError(try ModelCheckpoint.loadModel(from: plain)) { error in
             guard case .invalidContent(_, "/", _)? = error as? CheckpointError else { return XCTFail("\(error)") }
         }
+    }
+
+    /// A format-1 checkpoint (written before descriptions existed, committed under
+    /// Tests/Fixtures/checkpoint-v1) still loads, from its zoo config, and computes the logits it
+    /// computed then, bit for bit.
+    func testVersion1CheckpointStillLoads() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/checkpoint-v1")
+        let url = fixtures.appendingPathComponent("cnn.h5")
+        let file = try ModelCheckpoint.open(url)
+        XCTAssertEqual(try file.attribute("format_version", as: Int64.self), 1)
+        XCTAssertNil(try ModelCheckpoint.readDescription(file))
+        let (model, config) = try ModelCheckpoint.loadModel(from: url)
+        XCTAssertEqual(config.architecture, .cnn)
+        model.eval()
+        let logits = withoutGrad { model(try! NPY.read(fixtures.appendingPathComponent("input.npy"))) }
+        XCTAssertEqual(logits.scalars.map(\.bitPattern), try NPY.read(fixtures.appendingPathComponent("logits.npy")).scalars.map(\.bitPattern))
+    }
+
+    /// The checkpoint alone rebuilds a model that no zoo config makes (other channel counts in a
+    /// block, as pruning leaves them): the description is stored and used.
+    func testCheckpointAloneRebuildsAnEditedModel() throws {
+        var generator = SeededGenerator(seed: 4)
+        let model = ResNet(stem: ConvBNActivation(1, 8, kernelSize: 3, activation: .relu, generator: &generator),
+                           layers: Sequential([BasicBlock(inputChannels: 8, outputChannels: 6, stride: 2, generator: &generator)]),
+                           fc: Linear(inputFeatures: 6, outputFeatures: 10, generator: &generator))
+        let config = ModelConfig(architecture: .resnet, width: 0.25, depth: 8)
+        let url = folder.appendingPathComponent("edited.h5")
+        try ModelCheckpoint.save(model, config: config, to: url, normalization: InputNormalization(mean: [0.286], std: [0.353]))
+        let description = try XCTUnwrap(ModelCheckpoint.readDescription(ModelCheckpoint.open(url)))
+        XCTAssertEqual(description.normalization, InputNormalization(mean: [0.286], std: [0.353]))
+        let (loaded, _) = try ModelCheckpoint.loadModel(from: url)
+        XCTAssertEqual(loaded.namedParameters().map(\.path), model.namedParameters().map(\.path))
+        XCTAssertEqual(loaded.namedParameters().map { bits($0.parameter.value) }, model.namedParameters().map { bits($0.parameter.value) })
+        model.eval()
+        loaded.eval()
+        let images = Tensor.randomNormal([2, 28, 28, 1], generator: &generator)
+        XCTAssertEqual(withoutGrad { loaded(images) }.scalars, withoutGrad { model(images) }.scalars)
     }
 
     /// The training recipe (`/training/config`) and the best metric (attributes of `/metrics/history`) round-trip.

@@ -75,3 +75,52 @@ public final class Linear: Module, Layer {
         return output
     }
 }
+
+extension Conv2D: DescribableLayer {
+    /// A convolution's constructor arguments; pairs are (height, width).
+    public struct Spec: Codable, Equatable, Sendable {
+        public var inputChannels: Int, outputChannels: Int
+        public var kernelSize: [Int], stride: [Int], padding: [Int], dilation: [Int]
+        public var groups: Int
+        public var bias: Bool
+    }
+
+    public static let kind = "conv2d"
+
+    public var spec: Spec {
+        Spec(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: [filter.shape[0], filter.shape[1]],
+             stride: [stride.0, stride.1], padding: [padding.0, padding.1], dilation: [dilation.0, dilation.1],
+             groups: groups, bias: bias != nil)
+    }
+
+    public convenience init(spec: Spec, generator: inout SeededGenerator, registry: LayerRegistry) throws(DescriptionError) {
+        let pairs = [spec.kernelSize, spec.stride, spec.padding, spec.dilation]
+        try requireSpec(pairs.allSatisfy { $0.count == 2 }, Self.kind, "kernelSize, stride, padding and dilation must be pairs, got \(spec)")
+        try requireSpec(spec.inputChannels > 0 && spec.outputChannels > 0 && spec.groups > 0
+                        && ([spec.kernelSize, spec.stride, spec.dilation].joined().allSatisfy { $0 > 0 }) && spec.padding.allSatisfy { $0 >= 0 },
+                        Self.kind, "channels, groups, kernel, stride and dilation must be positive and padding >= 0, got \(spec)")
+        try requireSpec(spec.inputChannels % spec.groups == 0 && spec.outputChannels % spec.groups == 0, Self.kind,
+                        "groups \(spec.groups) must divide the input (\(spec.inputChannels)) and output (\(spec.outputChannels)) channels")
+        self.init(inputChannels: spec.inputChannels, outputChannels: spec.outputChannels,
+                  kernelSize: (spec.kernelSize[0], spec.kernelSize[1]), stride: (spec.stride[0], spec.stride[1]),
+                  padding: (spec.padding[0], spec.padding[1]), dilation: (spec.dilation[0], spec.dilation[1]),
+                  groups: spec.groups, useBias: spec.bias, generator: &generator)
+    }
+}
+
+extension Linear: DescribableLayer {
+    /// A fully connected layer's constructor arguments.
+    public struct Spec: Codable, Equatable, Sendable {
+        public var inputFeatures: Int, outputFeatures: Int
+        public var bias: Bool
+    }
+
+    public static let kind = "linear"
+
+    public var spec: Spec { Spec(inputFeatures: weight.shape[0], outputFeatures: weight.shape[1], bias: bias != nil) }
+
+    public convenience init(spec: Spec, generator: inout SeededGenerator, registry: LayerRegistry) throws(DescriptionError) {
+        try requireSpec(spec.inputFeatures > 0 && spec.outputFeatures > 0, Self.kind, "features must be positive, got \(spec)")
+        self.init(inputFeatures: spec.inputFeatures, outputFeatures: spec.outputFeatures, useBias: spec.bias, generator: &generator)
+    }
+}

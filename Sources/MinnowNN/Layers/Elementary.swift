@@ -96,3 +96,112 @@ public final class Sequential: Module, Layer {
         layers.reduce(input) { x, layer in layer(x) }
     }
 }
+
+extension Activation: DescribableLayer {
+    /// An activation layer's function.
+    public struct Spec: Codable, Equatable, Sendable {
+        public var activation: ActivationKind
+    }
+
+    public static let kind = "activation"
+
+    public var spec: Spec { Spec(activation: kind) }
+
+    public convenience init(spec: Spec, generator: inout SeededGenerator, registry: LayerRegistry) throws(DescriptionError) {
+        self.init(spec.activation)
+    }
+}
+
+/// A pooling layer's square geometry.
+public struct PoolSpec: Codable, Equatable, Sendable {
+    public var kernelSize: Int, stride: Int, padding: Int
+
+    /// Checks the geometry for a layer of `kind`.
+    func validate(_ kind: String) throws(DescriptionError) {
+        try requireSpec(kernelSize > 0 && stride > 0 && padding >= 0 && 2 * padding <= kernelSize, kind,
+                        "kernel and stride must be positive and padding in 0...kernel/2, got \(self)")
+    }
+}
+
+extension Pool2DLayer {
+    /// The layer's geometry as a spec (pooling layers are square).
+    public var poolSpec: PoolSpec { PoolSpec(kernelSize: kernelSize.0, stride: stride.0, padding: padding.0) }
+}
+
+extension MaxPool2D: DescribableLayer {
+    public static let kind = "max_pool2d"
+    public var spec: PoolSpec { poolSpec }
+    public convenience init(spec: PoolSpec, generator: inout SeededGenerator, registry: LayerRegistry) throws(DescriptionError) {
+        try spec.validate(Self.kind)
+        self.init(kernelSize: spec.kernelSize, stride: spec.stride, padding: spec.padding)
+    }
+}
+
+extension AvgPool2D: DescribableLayer {
+    public static let kind = "avg_pool2d"
+    public var spec: PoolSpec { poolSpec }
+    public convenience init(spec: PoolSpec, generator: inout SeededGenerator, registry: LayerRegistry) throws(DescriptionError) {
+        try spec.validate(Self.kind)
+        self.init(kernelSize: spec.kernelSize, stride: spec.stride, padding: spec.padding)
+    }
+}
+
+/// The spec of a layer without arguments.
+public struct EmptySpec: Codable, Equatable, Sendable {
+    public init() {}
+}
+
+extension GlobalAvgPool2D: DescribableLayer {
+    public static let kind = "global_avg_pool2d"
+    public var spec: EmptySpec { EmptySpec() }
+    public convenience init(spec: EmptySpec, generator: inout SeededGenerator, registry: LayerRegistry) throws(DescriptionError) {
+        self.init()
+    }
+}
+
+extension Flatten: DescribableLayer {
+    public static let kind = "flatten"
+    public var spec: EmptySpec { EmptySpec() }
+    public convenience init(spec: EmptySpec, generator: inout SeededGenerator, registry: LayerRegistry) throws(DescriptionError) {
+        self.init()
+    }
+}
+
+extension Dropout: DescribableLayer {
+    /// A dropout layer's rate; its seed is drawn from the building generator.
+    public struct Spec: Codable, Equatable, Sendable {
+        public var rate: Float
+    }
+
+    public static let kind = "dropout"
+
+    public var spec: Spec { Spec(rate: rate) }
+
+    public convenience init(spec: Spec, generator: inout SeededGenerator, registry: LayerRegistry) throws(DescriptionError) {
+        try requireSpec(spec.rate >= 0 && spec.rate < 1, Self.kind, "rate must be in [0, 1), got \(spec.rate)")
+        self.init(rate: spec.rate, seed: generator.next())
+    }
+}
+
+extension Sequential: DescribableLayer {
+    /// The children, in order.
+    public struct Spec: Codable, Equatable, Sendable {
+        public var layers: [LayerDescription]
+    }
+
+    public static let kind = "sequential"
+
+    public var spec: Spec {
+        get throws(DescriptionError) {
+            var described: [LayerDescription] = []
+            for layer in layers { described.append(try LayerDescription(describing: layer)) }
+            return Spec(layers: described)
+        }
+    }
+
+    public convenience init(spec: Spec, generator: inout SeededGenerator, registry: LayerRegistry) throws(DescriptionError) {
+        var layers: [any Layer] = []
+        for description in spec.layers { layers.append(try registry.build(description, generator: &generator)) }
+        self.init(layers)
+    }
+}

@@ -28,3 +28,21 @@ public final class BatchNorm: Module, Layer {
         return output
     }
 }
+
+extension BatchNorm: DescribableLayer {
+    /// A batch norm's constructor arguments.
+    public struct Spec: Codable, Equatable, Sendable {
+        public var channels: Int
+        public var momentum: Float, epsilon: Float
+    }
+
+    public static let kind = "batch_norm"
+
+    public var spec: Spec { Spec(channels: scale.shape[0], momentum: momentum, epsilon: epsilon) }
+
+    public convenience init(spec: Spec, generator: inout SeededGenerator, registry: LayerRegistry) throws(DescriptionError) {
+        try requireSpec(spec.channels > 0 && (0...1).contains(spec.momentum) && spec.epsilon > 0 && spec.epsilon.isFinite, Self.kind,
+                        "channels must be positive, momentum in [0, 1] and epsilon positive, got \(spec)")
+        self.init(channels: spec.channels, momentum: spec.momentum, epsilon: spec.epsilon)
+    }
+}
