@@ -85,8 +85,11 @@ public enum ModelCheckpoint {
         if let description = try readDescription(file) {
             do {
                 model = try description.build(registry: .zoo)
-            } catch {
+                _ = try ModelGraph.trace(model, inputShape: description.inputShape)  // its layers fit together
+            } catch let error as CustomStringConvertible & Error {
                 throw .invalidContent(file: url.path, path: "/description", detail: error.description)
+            } catch {
+                throw .invalidContent(file: url.path, path: "/description", detail: "\(error)")
             }
         } else {
             do {

@@ -45,7 +45,12 @@ public func batchNorm(
 ) -> Tensor {
     OpTracer.trace("batch_norm", attributes: ["training": .bool(training), "momentum": .float(momentum), "epsilon": .float(epsilon)],
                    operands: [("input", x), ("scale", scale), ("offset", offset), ("running_mean", runningMean),
-                              ("running_variance", runningVariance)]) {
+                              ("running_variance", runningVariance)],
+                   shapes: { () throws(ShapeError) in
+                       _ = try Shapes.batchNorm(input: x.shape, scale: scale.shape, offset: offset.shape, runningMean: runningMean.shape,
+                                                runningVariance: runningVariance.shape, training: training, momentum: momentum,
+                                                epsilon: epsilon)
+                   }) {
         let (rows, c) = checked { () throws(ShapeError) in
             try Shapes.batchNorm(input: x.shape, scale: scale.shape, offset: offset.shape, runningMean: runningMean.shape,
                                  runningVariance: runningVariance.shape, training: training, momentum: momentum, epsilon: epsilon)

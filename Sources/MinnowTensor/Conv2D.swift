@@ -56,7 +56,11 @@ public func conv2d(
     OpTracer.trace(groups > 1 && groups == input.shape.last && groups == filter.shape.last ? "depthwise_conv2d" : "conv2d",
                    attributes: ["stride": .ints([stride.0, stride.1]), "padding": .ints([padding.0, padding.1]),
                                 "dilation": .ints([dilation.0, dilation.1]), "groups": .int(groups)],
-                   operands: [("input", input), ("filter", filter), ("bias", bias)]) {
+                   operands: [("input", input), ("filter", filter), ("bias", bias)],
+                   shapes: { () throws(ShapeError) in
+                       _ = try Shapes.conv2d(input: input.shape, filter: filter.shape, bias: bias?.shape, stride: stride,
+                                             padding: padding, dilation: dilation, groups: groups)
+                   }) {
         let geometry = checked { () throws(ShapeError) in
             try Shapes.conv2d(input: input.shape, filter: filter.shape, bias: bias?.shape, stride: stride,
                               padding: padding, dilation: dilation, groups: groups)

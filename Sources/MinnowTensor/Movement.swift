@@ -8,8 +8,9 @@ extension Tensor {
 
     /// The same elements under `newShape`; one extent may be -1 (inferred). Shares storage.
     public func reshaped(_ newShape: [Int]) -> Tensor {
-        let resolved = checked { () throws(ShapeError) in try Shapes.reshape(shape, to: newShape) }
-        return OpTracer.trace("reshape", attributes: ["shape": .ints(Array(resolved.dropFirst()))], operands: [("input", self)]) {
+        OpTracer.trace("reshape", attributes: ["shape": .ints(Array(((try? Shapes.reshape(shape, to: newShape)) ?? newShape).dropFirst()))],
+                       operands: [("input", self)], shapes: { () throws(ShapeError) in _ = try Shapes.reshape(shape, to: newShape) }) {
+            let resolved = checked { () throws(ShapeError) in try Shapes.reshape(shape, to: newShape) }
             let inputShape = shape
             return Tensor.record("reshape", reshapedValues(resolved), inputs: [self]) { g in [g.reshaped(inputShape)] }
         }
@@ -66,7 +67,8 @@ extension Tensor {
     public static func concatenate(_ tensors: [Tensor], axis: Int) -> Tensor {
         let rank = tensors.first?.rank ?? 0
         return OpTracer.trace("concat", attributes: ["axis": .int(axis < 0 ? axis + rank : axis)],
-                              operands: tensors.enumerated().map { ("inputs.\($0.offset)", $0.element) }) {
+                              operands: tensors.enumerated().map { ("inputs.\($0.offset)", $0.element) },
+                              shapes: { () throws(ShapeError) in _ = try Shapes.concatenate(tensors.map(\.shape), axis: axis) }) {
             untracedConcatenate(tensors, axis: axis)
         }
     }
@@ -74,14 +76,7 @@ extension Tensor {
     private static func untracedConcatenate(_ tensors: [Tensor], axis: Int) -> Tensor {
         require(!tensors.isEmpty, "concatenate: no tensors")
         let first = tensors[0]
-        let axis = checked { () throws(ShapeError) in
-            let axis = try Shapes.axis(axis, rank: first.rank, op: "concatenate", shape: first.shape)
-            for t in tensors where t.rank != first.rank
-                || t.shape.enumerated().contains(where: { $0.offset != axis && $0.element != first.shape[$0.offset] }) {
-                throw ShapeError("concatenate: shapes \(first.shape) and \(t.shape) differ outside axis \(axis)")
-            }
-            return axis
-        }
+        let axis = checked { () throws(ShapeError) in try Shapes.concatenate(tensors.map(\.shape), axis: axis) }
         let extents = tensors.map { $0.shape[axis] }
         var outShape = first.shape
         outShape[axis] = extents.reduce(0, +)
@@ -217,5 +212,19 @@ extension Shapes {
             throw ShapeError("reshaped: cannot reshape \(shape) (\(count) elements) to \(target) (\(Tensor.elementCount(target)) elements)")
         }
         return target
+    }
+}
+
+extension Shapes {
+    /// Checks a concatenation of tensors of `shapes` along `axis` (negative counts from the end):
+    /// at least one tensor, equal ranks, equal extents outside the axis. Returns the axis.
+    public static func concatenate(_ shapes: [[Int]], axis: Int) throws(ShapeError) -> Int {
+        guard let first = shapes.first else { throw ShapeError("concatenate: no tensors") }
+        let axis = try Shapes.axis(axis, rank: first.count, op: "concatenate", shape: first)
+        for shape in shapes where shape.count != first.count
+            || shape.enumerated().contains(where: { $0.offset != axis && $0.element != first[$0.offset] }) {
+            throw ShapeError("concatenate: shapes \(first) and \(shape) differ outside axis \(axis)")
+        }
+        return axis
     }
 }

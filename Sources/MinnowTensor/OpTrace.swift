@@ -128,9 +128,22 @@ public final class OpTracer: @unchecked Sendable {
 
     /// Runs the op `body` and, when a tracer is active, records it as `kind` with `attributes`
     /// and `operands` (role → tensor; nil entries are left out).
+    ///
+    /// While tracing, `shapes` (the op's own shape check) runs first: when it fails, the op is not
+    /// run (it would stop the process), the failure is kept in `problems`, and the first operand
+    /// stands in for the output, so a trace of a model whose layers do not fit together ends with
+    /// an error instead of a trap. Without a tracer the op checks its shapes itself, as always.
     public static func trace(_ kind: @autoclosure () -> String, attributes: @autoclosure () -> [String: OpAttribute] = [:],
-                             operands: @autoclosure () -> [(String, Tensor?)], _ body: () -> Tensor) -> Tensor {
+                             operands: @autoclosure () -> [(String, Tensor?)], shapes: () throws(ShapeError) -> Void = {},
+                             _ body: () -> Tensor) -> Tensor {
         guard let tracer = current else { return body() }
+        do {
+            try shapes()
+        } catch {
+            let inputs = operands().compactMap(\.1)
+            tracer.problems.append("\(kind()) in '\(tracer.scopes.last ?? "")': \(error.description)")
+            return inputs.first ?? Tensor.zeros([0])
+        }
         let output = $current.withValue(nil, operation: body)
         tracer.record(kind(), attributes(), operands(), output)
         return output

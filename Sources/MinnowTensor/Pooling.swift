@@ -1,6 +1,11 @@
 import MinnowKernels
 
 extension Shapes {
+    /// Checks a global pooling: the input must be NHWC.
+    public static func globalPool(_ input: [Int]) throws(ShapeError) {
+        guard input.count == 4 else { throw ShapeError("globalAvgPool2d: input must be NHWC [N, H, W, C], got \(input)") }
+    }
+
     /// Checks a 2-D pooling of an NHWC input and returns the output shape `[N, Ho, Wo, C]`,
     /// `Ho = (H + 2 * padding.0 - kernelSize.0) / stride.0 + 1` (likewise `Wo`). As in PyTorch,
     /// padding may be at most half the kernel, so no window lies entirely in the padding.
@@ -43,7 +48,10 @@ extension PoolGeometry {
 /// Padded positions are skipped, so they never win (not even over negative inputs). The gradient
 /// goes to the argmax of each window, the first one in row-major order on ties, as in PyTorch.
 public func maxPool2d(_ x: Tensor, kernelSize: (Int, Int), stride: (Int, Int), padding: (Int, Int) = (0, 0)) -> Tensor {
-    OpTracer.trace("max_pool2d", attributes: poolAttributes(kernelSize, stride, padding), operands: [("input", x)]) {
+    OpTracer.trace("max_pool2d", attributes: poolAttributes(kernelSize, stride, padding), operands: [("input", x)],
+                   shapes: { () throws(ShapeError) in
+                       _ = try Shapes.pool2d(x.shape, kernelSize: kernelSize, stride: stride, padding: padding, op: "maxPool2d")
+                   }) {
         let geometry = PoolGeometry(x.shape, kernelSize: kernelSize, stride: stride, padding: padding, op: "maxPool2d")
         var argmax = [Int32](repeating: 0, count: geometry.outputCount)
         let value = x.withUnsafePointer { px in
@@ -66,7 +74,10 @@ public func maxPool2d(_ x: Tensor, kernelSize: (Int, Int), stride: (Int, Int), p
 /// default `count_include_pad = true`: every window sum is divided by the kernel area, padded
 /// zeros included.
 public func avgPool2d(_ x: Tensor, kernelSize: (Int, Int), stride: (Int, Int), padding: (Int, Int) = (0, 0)) -> Tensor {
-    OpTracer.trace("avg_pool2d", attributes: poolAttributes(kernelSize, stride, padding), operands: [("input", x)]) {
+    OpTracer.trace("avg_pool2d", attributes: poolAttributes(kernelSize, stride, padding), operands: [("input", x)],
+                   shapes: { () throws(ShapeError) in
+                       _ = try Shapes.pool2d(x.shape, kernelSize: kernelSize, stride: stride, padding: padding, op: "avgPool2d")
+                   }) {
         let geometry = PoolGeometry(x.shape, kernelSize: kernelSize, stride: stride, padding: padding, op: "avgPool2d")
         let value = x.withUnsafePointer { px in
             Tensor(shape: geometry.outputShape) { Pooling.averageForward(geometry, input: px, output: $0) }
@@ -82,10 +93,8 @@ public func avgPool2d(_ x: Tensor, kernelSize: (Int, Int), stride: (Int, Int), p
 
 /// Mean over the spatial axes: `[N, H, W, C]` to `[N, C]`.
 public func globalAvgPool2d(_ x: Tensor) -> Tensor {
-    OpTracer.trace("global_avg_pool2d", operands: [("input", x)]) {
-        checked { () throws(ShapeError) in
-            guard x.rank == 4 else { throw ShapeError("globalAvgPool2d: input must be NHWC [N, H, W, C], got \(x.shape)") }
-        }
+    OpTracer.trace("global_avg_pool2d", operands: [("input", x)], shapes: { () throws(ShapeError) in try Shapes.globalPool(x.shape) }) {
+        checked { () throws(ShapeError) in try Shapes.globalPool(x.shape) }
         let (batch, pixels, channels) = (x.shape[0], x.shape[1] * x.shape[2], x.shape[3])
         let value = x.withUnsafePointer { px in
             Tensor(shape: [batch, channels]) {

@@ -67,6 +67,15 @@ final class DescriptionTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains(expected), "\(old) -> \(new): \(error)")
             }
         }
+        // Layers that fit locally but not together: the trace says where, a forward pass would trap.
+        let cnn = try ModelDescription(model: ModelZoo.build(ModelConfig(architecture: .cnn)), inputShape: [28, 28, 1], classes: 10)
+        let misfit = try cnn.json().replacingOccurrences(of: "\"inputFeatures\":3136", with: "\"inputFeatures\":3000")
+        let model = try ModelDescription(json: misfit).build(registry: .zoo)
+        XCTAssertThrowsError(try ModelGraph.trace(model, inputShape: [28, 28, 1])) { error in
+            XCTAssertTrue("\(error)".contains("linear in 'hidden': linear: input [1, 3136] has 3136 features, weight [3000, 128] expects 3000"),
+                          "\(error)")
+        }
+
         XCTAssertThrowsError(try ModelDescription(json: json).build(registry: .core)) { error in
             XCTAssertTrue("\(error)".contains("unknown layer kind 'mobilenet_v2'"), "\(error)")
         }

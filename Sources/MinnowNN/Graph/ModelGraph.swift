@@ -32,7 +32,9 @@ public struct ModelGraph: Codable, Sendable {
     public var buffers: [String: [Int]]
 
     /// Traces `model` once, in evaluation mode and without gradients, on zeros of
-    /// `[1] + inputShape`. The model's mode and state are unchanged.
+    /// `[1] + inputShape`. The model's mode and state are unchanged. Layers whose shapes do not
+    /// fit together (a damaged description) make it throw, naming the op and its module, where a
+    /// plain forward pass would stop the process.
     public static func trace(_ model: some Layer, inputShape: [Int]) throws(GraphError) -> ModelGraph {
         let tracer = OpTracer()
         model.visitModules { path, module in tracer.modulePaths[ObjectIdentifier(module)] = path }
@@ -99,14 +101,15 @@ public struct ModelGraph: Codable, Sendable {
 
 /// Why a model could not be traced, or a graph could not be run.
 public enum GraphError: Error, Equatable, CustomStringConvertible {
-    /// Some values were made by ops that do not record themselves; the graph would not be the model.
+    /// The trace failed: an op's shapes do not fit (the model's layers do not fit together), or
+    /// a value was made by an op that does not record itself (the graph would not be the model).
     case incompleteTrace([String])
     /// The graph cannot be run as given: an unknown op kind, a missing operand or attribute.
     case invalidGraph(String)
 
     public var description: String {
         switch self {
-        case .incompleteTrace(let problems): "incomplete trace: " + problems.joined(separator: "; ")
+        case .incompleteTrace(let problems): "cannot trace the model: " + problems.joined(separator: "; ")
         case .invalidGraph(let problem): "invalid graph: \(problem)"
         }
     }
