@@ -55,9 +55,9 @@ let package = Package(
         // Model zoo: ResNet, MobileNetV1/V2, SqueezeNet, plain CNN; named presets.
         .target(name: "MinnowModels", dependencies: ["MinnowNN"]),
         // Training loop, evaluation, metrics logs, progress, run folders.
-        .target(name: "MinnowTraining", dependencies: ["MinnowNN", "MinnowModels", "MinnowData", "MinnowCheckpoint", "MinnowHDF5", "MinnowKernels"]),
-        // A safe Swift API over HDF5 files (groups, float32/int64/uint64 datasets, attributes, atomic writes).
-        .target(name: "MinnowHDF5", dependencies: ["CHDF5", "MinnowTensor"]),
+        .target(name: "MinnowTraining", dependencies: ["MinnowNN", "MinnowModels", "MinnowData", "MinnowCheckpoint", "MinnowHDF5", "MinnowTensor"]),
+        // A safe Swift API over HDF5 files (groups, numeric datasets, strings, attributes, atomic writes); no tensors.
+        .target(name: "MinnowHDF5", dependencies: ["CHDF5"]),
         // Checkpoints in the layout of docs/checkpoint-format.md: model, optimizer, training state.
         .target(name: "MinnowCheckpoint", dependencies: ["MinnowHDF5", "MinnowNN", "MinnowModels", "MinnowTensor"]),
         // Knowledge distillation: KD/DKD/FitNets/attention-transfer losses, teachers, teacher-logit cache, runs.
@@ -81,11 +81,11 @@ let package = Package(
         .target(name: "MinnowTestSupport", dependencies: ["MinnowTensor"], path: "Sources/MinnowTestSupport"),
 
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
-        .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowBench", "MinnowTestSupport"]),
+        .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowTestSupport"]),
         .testTarget(name: "MinnowTrainingTests",
                     dependencies: ["MinnowTraining", "MinnowData", "MinnowModels", "MinnowCheckpoint", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowDataTests", dependencies: ["MinnowData", "MinnowTestSupport"]),
-        .testTarget(name: "MinnowHDF5Tests", dependencies: ["MinnowHDF5", "MinnowTensor", "MinnowTestSupport"]),
+        .testTarget(name: "MinnowHDF5Tests", dependencies: ["MinnowHDF5", "MinnowCheckpoint", "MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowDistillationTests",
                     dependencies: ["MinnowDistillation", "MinnowTraining", "MinnowCheckpoint", "MinnowHDF5", "MinnowData",
                                    "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),

@@ -9,6 +9,12 @@
 static inline hid_t minnow_H5T_NATIVE_FLOAT(void) { return H5T_NATIVE_FLOAT; }
 static inline hid_t minnow_H5T_NATIVE_INT64(void) { return H5T_NATIVE_INT64; }
 static inline hid_t minnow_H5T_NATIVE_UINT64(void) { return H5T_NATIVE_UINT64; }
+static inline hid_t minnow_H5T_NATIVE_INT8(void) { return H5T_NATIVE_INT8; }
+static inline hid_t minnow_H5T_NATIVE_UINT8(void) { return H5T_NATIVE_UINT8; }
+static inline hid_t minnow_H5T_NATIVE_INT32(void) { return H5T_NATIVE_INT32; }
+static inline hid_t minnow_H5T_STD_I8LE(void) { return H5T_STD_I8LE; }
+static inline hid_t minnow_H5T_STD_U8LE(void) { return H5T_STD_U8LE; }
+static inline hid_t minnow_H5T_STD_I32LE(void) { return H5T_STD_I32LE; }
 static inline hid_t minnow_H5T_IEEE_F32LE(void) { return H5T_IEEE_F32LE; }
 static inline hid_t minnow_H5T_STD_I64LE(void) { return H5T_STD_I64LE; }
 static inline hid_t minnow_H5T_STD_U64LE(void) { return H5T_STD_U64LE; }

@@ -1,5 +1,6 @@
 import Foundation
 import MinnowData
+import MinnowCheckpoint
 import MinnowHDF5
 import MinnowTensor
 

@@ -9,7 +9,7 @@ extension HDF5File {
     /// folder), and the folder is synced so the rename survives a power loss where the file
     /// system allows it. If `body` or any step throws, the temporary file is removed and the old
     /// file is untouched. Errors from `body` are rethrown as they are; the steps here throw
-    /// `CheckpointError`. A process killed mid-write leaves its temporary file behind: callers
+    /// `HDF5Error`. A process killed mid-write leaves its temporary file behind: callers
     /// that own the folder may remove stale `.NAME.tmp-*` files.
     public static func writeAtomically(to url: URL, _ body: (HDF5File) throws -> Void) throws {
         let target = url.standardizedFileURL
@@ -27,7 +27,7 @@ extension HDF5File {
             }
             try syncToDisk(temporary.path)
             guard rename(temporary.path, target.path) == 0 else {
-                throw CheckpointError.io(file: target.path, operation: "rename \(temporary.lastPathComponent) over it",
+                throw HDF5Error.io(file: target.path, operation: "rename \(temporary.lastPathComponent) over it",
                                          detail: lastSystemError())
             }
         } catch {
@@ -40,7 +40,7 @@ extension HDF5File {
 }
 
 /// Writes the file's (or folder's) data and metadata to the disk.
-private func syncToDisk(_ path: String) throws(CheckpointError) {
+private func syncToDisk(_ path: String) throws(HDF5Error) {
     let descriptor = open(path, O_RDONLY)
     guard descriptor >= 0 else { throw .io(file: path, operation: "open for fsync", detail: lastSystemError()) }
     defer { close(descriptor) }

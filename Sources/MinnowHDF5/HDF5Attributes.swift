@@ -5,7 +5,7 @@ import CHDF5
 /// `path` names the object ("/" is the root group). Setting an attribute that exists replaces it.
 extension HDF5File {
     /// Sets the numeric attribute `name` of the object at `path`.
-    public func setAttribute<T: HDF5Scalar>(_ name: String, _ value: T, at path: String = "/") throws(CheckpointError) {
+    public func setAttribute<T: HDF5Scalar>(_ name: String, _ value: T, at path: String = "/") throws(HDF5Error) {
         let (object, space, label) = try prepareAttribute(name, at: path)
         let type = T.hdf5ElementType
         let attribute = H5Acreate2(object.raw, name, type.fileType, space.raw, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
@@ -17,7 +17,7 @@ extension HDF5File {
 
     /// Sets the string attribute `name` of the object at `path` (fixed-length UTF-8; h5py reads
     /// it as `numpy.bytes_`: `f.attrs["config"].decode()`).
-    public func setAttribute(_ name: String, _ value: String, at path: String = "/") throws(CheckpointError) {
+    public func setAttribute(_ name: String, _ value: String, at path: String = "/") throws(HDF5Error) {
         let (object, space, label) = try prepareAttribute(name, at: path)
         let bytes = stringBytes(value)
         let type = try fixedStringType(bytes: bytes.count, label)
@@ -29,7 +29,7 @@ extension HDF5File {
 
     /// Reads the numeric attribute `name` of the object at `path`, checking its element type.
     public func attribute<T: HDF5Scalar>(_ name: String, at path: String = "/",
-                                         as type: T.Type = T.self) throws(CheckpointError) -> T {
+                                         as type: T.Type = T.self) throws(HDF5Error) -> T {
         let (attribute, storedType, space, label) = try openAttribute(name, at: path)
         guard elementType(of: storedType.raw) == T.hdf5ElementType else {
             throw .dtypeMismatch(file: fileName, path: label, expected: T.hdf5ElementType.rawValue,
@@ -39,7 +39,7 @@ extension HDF5File {
         guard points == 1 else {
             throw .invalidContent(file: fileName, path: label, detail: "expected one value, found \(points)")
         }
-        return try withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { buffer throws(CheckpointError) in
+        return try withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { buffer throws(HDF5Error) in
             guard H5Aread(attribute.raw, T.hdf5ElementType.memoryType, buffer.baseAddress) >= 0 else {
                 throw failure("read the attribute", label)
             }
@@ -48,7 +48,7 @@ extension HDF5File {
     }
 
     /// Reads the string attribute `name` of the object at `path` (variable- or fixed-length).
-    public func stringAttribute(_ name: String, at path: String = "/") throws(CheckpointError) -> String {
+    public func stringAttribute(_ name: String, at path: String = "/") throws(HDF5Error) -> String {
         let (attribute, storedType, space, label) = try openAttribute(name, at: path)
         return try readString(storedType: storedType, space: space, path: label) { type, buffer in
             H5Aread(attribute.raw, type, buffer)
@@ -62,7 +62,7 @@ extension HDF5File {
     }
 
     /// The names of the attributes of the object at `path`, sorted by name.
-    public func attributeNames(at path: String = "/") throws(CheckpointError) -> [String] {
+    public func attributeNames(at path: String = "/") throws(HDF5Error) -> [String] {
         let path = Self.absolute(path)
         let object = try openObject(path, expecting: nil)
         var info = H5O_info_t()
@@ -90,7 +90,7 @@ extension HDF5File {
 
     /// Opens the object at `path` for a new attribute `name` (removing an old one) and makes
     /// the scalar dataspace it will use.
-    private func prepareAttribute(_ name: String, at path: String) throws(CheckpointError) -> (HID, HID, String) {
+    private func prepareAttribute(_ name: String, at path: String) throws(HDF5Error) -> (HID, HID, String) {
         let label = attributeLabel(name, path)
         _ = try writableHandle(label)
         let object = try openObject(path, expecting: nil)
@@ -101,7 +101,7 @@ extension HDF5File {
     }
 
     /// Opens attribute `name` of the object at `path`, with its stored type and dataspace.
-    private func openAttribute(_ name: String, at path: String) throws(CheckpointError) -> (HID, HID, HID, String) {
+    private func openAttribute(_ name: String, at path: String) throws(HDF5Error) -> (HID, HID, HID, String) {
         let label = attributeLabel(name, path)
         let object = try openObject(path, expecting: nil)
         guard H5Aexists(object.raw, name) > 0 else {

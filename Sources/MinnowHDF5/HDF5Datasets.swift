@@ -1,56 +1,34 @@
 import CHDF5
 import Foundation
-import MinnowTensor
 
-/// Datasets of numbers with their real shapes: float32 tensors, int64 and uint64 arrays.
+/// Datasets of numbers with their real shapes: float32, int8, uint8, int32, int64 and uint64
+/// arrays (the tensor mapping is MinnowCheckpoint's).
 ///
 /// Writing creates missing parent groups and replaces an existing dataset at the same path.
 /// Reading checks the element type (no silent conversion from float64 or int32) and, when
 /// given, the shape.
 extension HDF5File {
-    /// Writes `tensor` as a float32 dataset of the tensor's shape (a rank-0 tensor as an HDF5 scalar).
-    public func write(_ tensor: Tensor, to path: String) throws(CheckpointError) {
-        var result: Result<Void, CheckpointError> = .success(())
-        tensor.withUnsafePointer { pointer in
-            result = Result { () throws(CheckpointError) in
-                try writeDataset(pointer, shape: tensor.shape, type: .float32, to: path)
-            }
-        }
-        try result.get()
-    }
-
-    /// Writes `values` as a dataset of `shape` (default: one axis of `values.count`).
-    public func write<T: HDF5Scalar>(_ values: [T], shape: [Int]? = nil, to path: String) throws(CheckpointError) {
+    /// Writes `values` as a dataset of `shape` (default: one axis of `values.count`; `[]` is an
+    /// HDF5 scalar).
+    public func write<T: HDF5Scalar>(_ values: [T], shape: [Int]? = nil, to path: String) throws(HDF5Error) {
         let shape = shape ?? [values.count]
         guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == values.count else {
             throw .invalidContent(file: fileName, path: Self.absolute(path),
                                   detail: "shape \(shape) does not hold \(values.count) values")
         }
-        var result: Result<Void, CheckpointError> = .success(())
+        var result: Result<Void, HDF5Error> = .success(())
         values.withUnsafeBufferPointer { buffer in
-            result = Result { () throws(CheckpointError) in
+            result = Result { () throws(HDF5Error) in
                 try writeDataset(buffer.baseAddress, shape: shape, type: T.hdf5ElementType, to: path)
             }
         }
         try result.get()
     }
 
-    /// Reads the float32 dataset at `path` into a tensor of its stored shape, checking the shape
-    /// against `expectedShape` when one is given.
-    public func readTensor(_ path: String, expectedShape: [Int]? = nil) throws(CheckpointError) -> Tensor {
-        let (dataset, shape) = try openDataset(path, type: .float32, expectedShape: expectedShape)
-        var status: herr_t = 0
-        let tensor = Tensor(shape: shape) { pointer in
-            status = readAll(dataset, .float32, into: pointer, count: Tensor.elementCount(shape))
-        }
-        guard status >= 0 else { throw failure("read the dataset", Self.absolute(path)) }
-        return tensor
-    }
-
     /// Reads the dataset at `path` as `T`, with its shape, checking the shape against
     /// `expectedShape` when one is given.
     public func read<T: HDF5Scalar>(_ path: String, as type: T.Type = T.self,
-                                    expectedShape: [Int]? = nil) throws(CheckpointError) -> (shape: [Int], values: [T]) {
+                                    expectedShape: [Int]? = nil) throws(HDF5Error) -> (shape: [Int], values: [T]) {
         let (dataset, shape) = try openDataset(path, type: T.hdf5ElementType, expectedShape: expectedShape)
         let count = shape.reduce(1, *)
         var status: herr_t = 0
@@ -63,7 +41,7 @@ extension HDF5File {
     }
 
     /// The shape of the dataset at `path` (`[]` for an HDF5 scalar).
-    public func shape(of path: String) throws(CheckpointError) -> [Int] {
+    public func shape(of path: String) throws(HDF5Error) -> [Int] {
         let path = Self.absolute(path)
         let dataset = try openObject(path, expecting: .dataset)
         return try extent(of: dataset, path)
@@ -72,7 +50,7 @@ extension HDF5File {
     // MARK: Helpers shared with strings and attributes
 
     /// A simple dataspace of `shape`, or a scalar one for `[]`.
-    func dataspace(_ shape: [Int], _ path: String) throws(CheckpointError) -> HID {
+    func dataspace(_ shape: [Int], _ path: String) throws(HDF5Error) -> HID {
         let space = shape.isEmpty
             ? H5Screate(H5S_SCALAR)
             : H5Screate_simple(Int32(shape.count), shape.map { hsize_t($0) }, nil)
@@ -81,7 +59,7 @@ extension HDF5File {
     }
 
     /// The extent of a dataset's dataspace: `[]` for a scalar.
-    func extent(of dataset: HID, _ path: String) throws(CheckpointError) -> [Int] {
+    func extent(of dataset: HID, _ path: String) throws(HDF5Error) -> [Int] {
         let space = H5Dget_space(dataset.raw)
         guard space >= 0 else { throw failure("read the dataspace", path) }
         let handle = HID(space)
@@ -107,7 +85,7 @@ extension HDF5File {
     // MARK: Private
 
     private func writeDataset(_ data: UnsafeRawPointer?, shape: [Int], type: HDF5ElementType,
-                              to path: String) throws(CheckpointError) {
+                              to path: String) throws(HDF5Error) {
         let path = Self.absolute(path)
         let id = try writableHandle(path)
         try removeDataset(at: path)
@@ -117,7 +95,7 @@ extension HDF5File {
         let dataset = H5Dcreate2(id, path, type.fileType, space.raw, links.raw, creation.raw, hid_t(H5P_DEFAULT))
         guard dataset >= 0 else { throw failure("create the dataset", path) }
         let handle = HID(dataset)
-        guard Tensor.elementCount(shape) > 0 else { return }
+        guard shape.reduce(1, *) > 0 else { return }
         guard H5Dwrite(handle.raw, type.memoryType, minnow_H5S_ALL(), minnow_H5S_ALL(), hid_t(H5P_DEFAULT), data) >= 0 else {
             throw failure("write the dataset", path)
         }
@@ -126,7 +104,7 @@ extension HDF5File {
     /// Chunked storage with a Fletcher-32 checksum per chunk, so damaged data fails to read
     /// instead of loading changed values; chunks of at most 1 GiB along the first axis.
     /// Scalars and empty datasets (which cannot be chunked) keep the default layout.
-    private func checksummedLayout(_ shape: [Int], elementSize: Int, _ path: String) throws(CheckpointError) -> HID {
+    private func checksummedLayout(_ shape: [Int], elementSize: Int, _ path: String) throws(HDF5Error) -> HID {
         let list = H5Pcreate(minnow_H5P_DATASET_CREATE())
         guard list >= 0 else { throw failure("make a dataset creation list", path) }
         let handle = HID(list)
@@ -141,7 +119,7 @@ extension HDF5File {
     }
 
     /// Unlinks the dataset at `path` so it can be written again; refuses to replace a group.
-    func removeDataset(at path: String) throws(CheckpointError) {
+    func removeDataset(at path: String) throws(HDF5Error) {
         switch try lookup(path) {
         case nil:
             return
@@ -154,7 +132,7 @@ extension HDF5File {
 
     /// Opens the dataset at `path` after checking its element type and, if given, its shape.
     private func openDataset(_ path: String, type: HDF5ElementType,
-                             expectedShape: [Int]?) throws(CheckpointError) -> (HID, [Int]) {
+                             expectedShape: [Int]?) throws(HDF5Error) -> (HID, [Int]) {
         let path = Self.absolute(path)
         let dataset = try openObject(path, expecting: .dataset)
         let stored = H5Dget_type(dataset.raw)
@@ -173,8 +151,8 @@ extension HDF5File {
 
     /// Guards reads against damaged headers: a shape too large to allocate, or unchunked data
     /// that the file does not hold, is reported instead of read.
-    private func checkStorage(of dataset: HID, shape: [Int], elementSize: Int, path: String) throws(CheckpointError) {
-        let damaged = { (detail: String) in CheckpointError.invalidContent(file: self.fileName, path: path, detail: detail) }
+    private func checkStorage(of dataset: HID, shape: [Int], elementSize: Int, path: String) throws(HDF5Error) {
+        let damaged = { (detail: String) in HDF5Error.invalidContent(file: self.fileName, path: path, detail: detail) }
         var bytes = elementSize
         for extent in shape {
             let (product, overflow) = bytes.multipliedReportingOverflow(by: extent)

@@ -11,7 +11,7 @@ public enum HDF5ObjectKind: String, Sendable {
 /// An open HDF5 file: groups, datasets and attributes addressed by paths such as
 /// `/model/features.0.conv/filter` (a leading `/` is optional).
 ///
-/// Every failure throws a `CheckpointError` naming the file and the path; HDF5's own error
+/// Every failure throws a `HDF5Error` naming the file and the path; HDF5's own error
 /// printing is turned off. The file closes when the object goes away, or earlier with `close()`.
 /// Use one `HDF5File` from one thread at a time (the library itself is thread-safe).
 public final class HDF5File {
@@ -39,7 +39,7 @@ public final class HDF5File {
     }
 
     /// Creates an empty file at `url` for writing, replacing any file there.
-    public static func create(at url: URL) throws(CheckpointError) -> HDF5File {
+    public static func create(at url: URL) throws(HDF5Error) -> HDF5File {
         HDF5Errors.silence()
         let access = try fileAccessList(for: url.path)
         // The HDF5 1.10 object formats: all metadata, including the index of each dataset's
@@ -57,7 +57,7 @@ public final class HDF5File {
     ///
     /// Throws `.fileNotFound` when nothing is there, `.notHDF5` for files without the HDF5
     /// signature (empty, text), `.corrupt` for HDF5 files that cannot be opened (truncated).
-    public static func open(_ url: URL) throws(CheckpointError) -> HDF5File {
+    public static func open(_ url: URL) throws(HDF5Error) -> HDF5File {
         HDF5Errors.silence()
         let file = url.path
         var isDirectory: ObjCBool = false
@@ -76,7 +76,7 @@ public final class HDF5File {
 
     /// Default file access, except that file locking is skipped on file systems without it
     /// (network and overlay mounts) instead of failing.
-    private static func fileAccessList(for file: String) throws(CheckpointError) -> HID {
+    private static func fileAccessList(for file: String) throws(HDF5Error) -> HID {
         let list = H5Pcreate(minnow_H5P_FILE_ACCESS())
         guard list >= 0, H5Pset_file_locking(list, true, true) >= 0 else {
             throw .hdf5(file: file, path: "/", operation: "make a file access list", detail: HDF5Errors.drain())
@@ -85,13 +85,13 @@ public final class HDF5File {
     }
 
     /// Writes every buffered change to the operating system (not yet to the disk: see `writeAtomically`).
-    public func flush() throws(CheckpointError) {
+    public func flush() throws(HDF5Error) {
         let id = try handle()
         guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw failure("flush the file", "/") }
     }
 
     /// Closes the file; later calls do nothing. Reads and writes after closing throw.
-    public func close() throws(CheckpointError) {
+    public func close() throws(HDF5Error) {
         guard id >= 0 else { return }
         HDF5Errors.silence()
         let status = H5Fclose(id)
@@ -102,7 +102,7 @@ public final class HDF5File {
     // MARK: Groups and paths
 
     /// Creates the group at `path` and any missing parents; an existing group is kept.
-    public func createGroup(_ path: String) throws(CheckpointError) {
+    public func createGroup(_ path: String) throws(HDF5Error) {
         let path = Self.absolute(path)
         switch try lookup(path) {
         case .group: return
@@ -125,7 +125,7 @@ public final class HDF5File {
     public func exists(_ path: String) -> Bool { kind(of: path) != nil }
 
     /// The names of the members of the group at `path` (groups and datasets), sorted by name.
-    public func members(of path: String = "/") throws(CheckpointError) -> [String] {
+    public func members(of path: String = "/") throws(HDF5Error) -> [String] {
         let path = Self.absolute(path)
         let group = try openObject(path, expecting: .group)
         var info = H5G_info_t()
@@ -153,7 +153,7 @@ public final class HDF5File {
 
     /// The open file's identifier; throws once the file is closed. Silences HDF5's error printing
     /// for the calling thread, so every operation starts here.
-    func handle() throws(CheckpointError) -> hid_t {
+    func handle() throws(HDF5Error) -> hid_t {
         guard id >= 0 else {
             throw .io(file: fileName, operation: "use the file", detail: "it has been closed")
         }
@@ -162,7 +162,7 @@ public final class HDF5File {
     }
 
     /// `handle()`, for operations that write `path`.
-    func writableHandle(_ path: String) throws(CheckpointError) -> hid_t {
+    func writableHandle(_ path: String) throws(HDF5Error) -> hid_t {
         let id = try handle()
         guard isWritable else {
             throw .hdf5(file: fileName, path: path, operation: "write", detail: "the file is open read-only")
@@ -171,7 +171,7 @@ public final class HDF5File {
     }
 
     /// What `path` names, or nil when nothing is there; throws when HDF5 cannot tell (a damaged file).
-    func lookup(_ path: String) throws(CheckpointError) -> HDF5ObjectKind? {
+    func lookup(_ path: String) throws(HDF5Error) -> HDF5ObjectKind? {
         let id = try handle()
         var kind = HDF5ObjectKind.group
         var prefix = ""
@@ -195,7 +195,7 @@ public final class HDF5File {
     }
 
     /// Opens the object at `path`, checking that it is an `expected` when one is given.
-    func openObject(_ path: String, expecting expected: HDF5ObjectKind?) throws(CheckpointError) -> HID {
+    func openObject(_ path: String, expecting expected: HDF5ObjectKind?) throws(HDF5Error) -> HID {
         let id = try handle()
         let path = Self.absolute(path)
         guard let kind = try lookup(path) else {
@@ -210,7 +210,7 @@ public final class HDF5File {
     }
 
     /// A link creation list that creates missing parent groups.
-    func linkCreationList(_ path: String) throws(CheckpointError) -> HID {
+    func linkCreationList(_ path: String) throws(HDF5Error) -> HID {
         let list = H5Pcreate(minnow_H5P_LINK_CREATE())
         guard list >= 0, H5Pset_create_intermediate_group(list, 1) >= 0 else {
             throw failure("make a link creation list", path)
@@ -219,7 +219,7 @@ public final class HDF5File {
     }
 
     /// The error for a failed HDF5 call, with HDF5's own messages as detail.
-    func failure(_ operation: String, _ path: String) -> CheckpointError {
+    func failure(_ operation: String, _ path: String) -> HDF5Error {
         .hdf5(file: fileName, path: path, operation: operation, detail: HDF5Errors.drain())
     }
 }

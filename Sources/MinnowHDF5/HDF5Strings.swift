@@ -10,7 +10,7 @@ import CHDF5
 extension HDF5File {
     /// Writes `string` as a scalar fixed-length UTF-8 string dataset (for JSON documents; h5py
     /// reads it as `bytes`: `f["config"][()].decode()`).
-    public func write(string: String, to path: String) throws(CheckpointError) {
+    public func write(string: String, to path: String) throws(HDF5Error) {
         let path = Self.absolute(path)
         let id = try writableHandle(path)
         try removeDataset(at: path)
@@ -27,7 +27,7 @@ extension HDF5File {
     }
 
     /// Reads the string dataset at `path` (variable- or fixed-length, as h5py writes either).
-    public func readString(_ path: String) throws(CheckpointError) -> String {
+    public func readString(_ path: String) throws(HDF5Error) -> String {
         let path = Self.absolute(path)
         let dataset = try openObject(path, expecting: .dataset)
         let stored = H5Dget_type(dataset.raw)
@@ -43,12 +43,12 @@ extension HDF5File {
     // MARK: Helpers shared with attributes
 
     /// The string type Minnow writes: fixed-length UTF-8 of `bytes` bytes, null-padded.
-    func fixedStringType(bytes: Int, _ path: String) throws(CheckpointError) -> HID {
+    func fixedStringType(bytes: Int, _ path: String) throws(HDF5Error) -> HID {
         try stringType(size: max(1, bytes), padding: H5T_STR_NULLPAD, path)
     }
 
     /// A UTF-8 string type of `size` bytes (or `H5T_VARIABLE`).
-    private func stringType(size: Int, padding: H5T_str_t, _ path: String) throws(CheckpointError) -> HID {
+    private func stringType(size: Int, padding: H5T_str_t, _ path: String) throws(HDF5Error) -> HID {
         let type = H5Tcopy(minnow_H5T_C_S1())
         guard type >= 0 else { throw failure("make a string type", path) }
         let handle = HID(type)
@@ -66,7 +66,7 @@ extension HDF5File {
     /// Reads one string stored as `storedType` over `space`; `read` reads the whole object
     /// with the given memory type into the given buffer.
     func readString(storedType: HID, space: HID, path: String,
-                    read: (hid_t, UnsafeMutableRawPointer) -> herr_t) throws(CheckpointError) -> String {
+                    read: (hid_t, UnsafeMutableRawPointer) -> herr_t) throws(HDF5Error) -> String {
         guard H5Tget_class(storedType.raw) == H5T_STRING else {
             throw .dtypeMismatch(file: fileName, path: path, expected: "string", found: describeType(storedType.raw))
         }

@@ -39,15 +39,19 @@ enum HDF5Errors {
     }
 }
 
-/// The element types Minnow stores: float32 for tensors, int64 and uint64 for counters,
-/// seeds and random-generator states.
+/// The element types Minnow stores: float32 for tensors; int8, uint8 and int32 for quantized
+/// weights, zero points and integer biases; int64 and uint64 for counters, seeds and
+/// random-generator states.
 public enum HDF5ElementType: String, Sendable {
-    case float32, int64, uint64
+    case float32, int8, uint8, int32, int64, uint64
 
     /// The in-memory type (host byte order).
     var memoryType: hid_t {
         switch self {
         case .float32: minnow_H5T_NATIVE_FLOAT()
+        case .int8: minnow_H5T_NATIVE_INT8()
+        case .uint8: minnow_H5T_NATIVE_UINT8()
+        case .int32: minnow_H5T_NATIVE_INT32()
         case .int64: minnow_H5T_NATIVE_INT64()
         case .uint64: minnow_H5T_NATIVE_UINT64()
         }
@@ -57,6 +61,9 @@ public enum HDF5ElementType: String, Sendable {
     var fileType: hid_t {
         switch self {
         case .float32: minnow_H5T_IEEE_F32LE()
+        case .int8: minnow_H5T_STD_I8LE()
+        case .uint8: minnow_H5T_STD_U8LE()
+        case .int32: minnow_H5T_STD_I32LE()
         case .int64: minnow_H5T_STD_I64LE()
         case .uint64: minnow_H5T_STD_U64LE()
         }
@@ -71,6 +78,18 @@ public protocol HDF5Scalar: Sendable {
 
 extension Float: HDF5Scalar {
     public static var hdf5ElementType: HDF5ElementType { .float32 }
+}
+
+extension Int8: HDF5Scalar {
+    public static var hdf5ElementType: HDF5ElementType { .int8 }
+}
+
+extension UInt8: HDF5Scalar {
+    public static var hdf5ElementType: HDF5ElementType { .uint8 }
+}
+
+extension Int32: HDF5Scalar {
+    public static var hdf5ElementType: HDF5ElementType { .int32 }
 }
 
 extension Int64: HDF5Scalar {
@@ -96,12 +115,14 @@ func describeType(_ type: hid_t) -> String {
     }
 }
 
-/// The Minnow element type a stored HDF5 type holds exactly, or nil (float64, int32, strings, ...).
+/// The Minnow element type a stored HDF5 type holds exactly, or nil (float64, int16, strings, ...).
 func elementType(of type: hid_t) -> HDF5ElementType? {
-    let size = H5Tget_size(type)
+    let size = H5Tget_size(type), unsigned = H5Tget_sign(type) == H5T_SGN_NONE
     switch H5Tget_class(type) {
     case H5T_FLOAT where size == 4: return .float32
-    case H5T_INTEGER where size == 8: return H5Tget_sign(type) == H5T_SGN_NONE ? .uint64 : .int64
+    case H5T_INTEGER where size == 1: return unsigned ? .uint8 : .int8
+    case H5T_INTEGER where size == 4: return unsigned ? nil : .int32
+    case H5T_INTEGER where size == 8: return unsigned ? .uint64 : .int64
     default: return nil
     }
 }

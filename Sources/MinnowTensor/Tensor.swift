@@ -27,7 +27,9 @@ public struct Tensor: @unchecked Sendable {
         require(Self.elementCount(shape) == scalars.count,
                      "Tensor(shape:scalars:): shape \(shape) needs \(Self.elementCount(shape)) scalars, got \(scalars.count)")
         let storage = TensorStorage(uninitializedCount: scalars.count)
-        scalars.withUnsafeBufferPointer { storage.pointer.initialize(from: $0.baseAddress!, count: scalars.count) }
+        scalars.withUnsafeBufferPointer { buffer in
+            if let base = buffer.baseAddress { storage.pointer.initialize(from: base, count: buffer.count) }
+        }
         self.init(shape: shape, storage: storage)
     }
 

@@ -214,7 +214,7 @@ public final class TrainingRun {
         encoder.outputFormatting = [.sortedKeys]
         let history = String(decoding: try encoder.encode(trainer.history), as: UTF8.self)
         let state = TrainingState(epoch: trainer.completedEpochs, step: trainer.globalStep,
-                                  threads: ThreadPoolInfo.threadCount,
+                                  threads: Threads.count,
                                   recipe: String(decoding: try encoder.encode(manifest), as: UTF8.self))
         let provenance = Provenance(
             minnowVersion: MinnowVersion.current, commandLine: manifest.commandLine,

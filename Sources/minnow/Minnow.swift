@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MinnowTensor
 import MinnowTraining
 
 @main
@@ -22,7 +23,7 @@ struct Minnow: ParsableCommand {
     /// Parses and runs the command; a usage error exits with status 2 (the argument parser's own
     /// default, 64, is unusual for a command-line tool), any other failure with 1.
     static func main() {
-        if let problem = ThreadPoolInfo.settingError {
+        if let problem = Threads.settingError {
             FileHandle.standardError.write(Data("Error: \(problem)\n".utf8))
             Foundation.exit(2)
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MinnowTensor
 import MinnowTraining
 
 /// The options of `train` and `distill` about the run folder rather than the recipe: resuming, and
@@ -43,8 +44,8 @@ struct RunOptions: ParsableArguments {
         let epochs = run.manifest.training.epochs
         print("resuming from \(checkpoint.path): epoch \(state.epoch) of \(epochs) done, step \(state.step)"
               + (state.epoch == epochs ? "; the run is complete" : ""))
-        if state.threads != ThreadPoolInfo.threadCount {
-            FileHandle.standardError.write(Data("warning: the checkpoint was written with \(state.threads) threads, this process uses \(ThreadPoolInfo.threadCount) (MINNOW_NUM_THREADS): the continuation will not be bit-identical to an uninterrupted run\n".utf8))
+        if state.threads != Threads.count {
+            FileHandle.standardError.write(Data("warning: the checkpoint was written with \(state.threads) threads, this process uses \(Threads.count) (MINNOW_NUM_THREADS): the continuation will not be bit-identical to an uninterrupted run\n".utf8))
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MinnowCheckpoint
 import MinnowHDF5
 import MinnowTensor
 import XCTest
@@ -37,7 +38,7 @@ final class AtomicWriteTests: HDF5TestCase {
         XCTAssertThrowsError(try HDF5File.writeAtomically(to: url) { file in
             _ = try file.readTensor("/not/written")
         }) { error in
-            XCTAssertEqual(error as? CheckpointError, .missingObject(file: file(".last.h5.tmp-\(getpid())").path,
+            XCTAssertEqual(error as? HDF5Error, .missingObject(file: file(".last.h5.tmp-\(getpid())").path,
                                                                      path: "/not/written", expected: "dataset"))
         }
         XCTAssertEqual(try Data(contentsOf: url), before)
@@ -47,7 +48,7 @@ final class AtomicWriteTests: HDF5TestCase {
     func testMissingFolderIsAnError() {
         let url = file("no/such/folder/last.h5")
         XCTAssertThrowsError(try HDF5File.writeAtomically(to: url) { _ in }) { error in
-            guard case .cannotCreate? = error as? CheckpointError else {
+            guard case .cannotCreate? = error as? HDF5Error else {
                 return XCTFail("expected .cannotCreate, got \(error)")
             }
         }

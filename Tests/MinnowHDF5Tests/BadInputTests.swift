@@ -1,9 +1,10 @@
 import Foundation
+import MinnowCheckpoint
 import MinnowHDF5
 import MinnowTensor
 import XCTest
 
-/// Files that are not valid HDF5 give a `CheckpointError`, never a crash or HDF5 output on stderr.
+/// Files that are not valid HDF5 give a `HDF5Error`, never a crash or HDF5 output on stderr.
 final class BadInputTests: HDF5TestCase {
     private let filter: Tensor = {
         var generator = SeededGenerator(seed: 1)
@@ -27,7 +28,7 @@ final class BadInputTests: HDF5TestCase {
 
     /// Opens `url` and reads everything in it: the first error, or nil when all reads succeed.
     /// Tensors that read without error must hold exactly what was written.
-    private func readEverything(_ url: URL) -> CheckpointError? {
+    private func readEverything(_ url: URL) -> HDF5Error? {
         do {
             let reader = try HDF5File.open(url)
             _ = try reader.attribute("format_version", as: Int64.self)

@@ -1,4 +1,5 @@
 import Foundation
+import MinnowCheckpoint
 import MinnowHDF5
 import MinnowTensor
 import MinnowTestSupport
@@ -34,6 +35,31 @@ final class RoundTripTests: HDF5TestCase {
             XCTAssertEqual(bits(loaded), bits(tensor), path)
             XCTAssertEqual(try reader.shape(of: path), tensor.shape, path)
         }
+    }
+
+    /// int8, uint8 and int32 datasets (quantized weights, zero points, integer biases) round-trip
+    /// exactly with their shapes, and are not read as another type.
+    func testQuantizedIntegerDatasets() throws {
+        let url = file("quantized.h5")
+        let weights: [Int8] = (0..<256).map { Int8(truncatingIfNeeded: $0) }
+        let codes: [UInt8] = [0, 1, 127, 128, 255, 7]
+        let biases: [Int32] = [.min, -1, 0, 1, .max, 123_456]
+        do {
+            let writer = try HDF5File.create(at: url)
+            try writer.write(weights, shape: [4, 4, 4, 4], to: "/quantization/conv/weight_int8")
+            try writer.write(codes, shape: [2, 3], to: "/quantization/conv/codes")
+            try writer.write(biases, to: "/quantization/conv/bias_int32")
+        }
+        let reader = try HDF5File.open(url)
+        let readWeights = try reader.read("/quantization/conv/weight_int8", as: Int8.self, expectedShape: [4, 4, 4, 4])
+        XCTAssertEqual(readWeights.values, weights)
+        XCTAssertEqual(try reader.read("/quantization/conv/codes", as: UInt8.self).values, codes)
+        XCTAssertEqual(try reader.read("/quantization/conv/bias_int32", as: Int32.self).values, biases)
+        XCTAssertThrowsError(try reader.read("/quantization/conv/weight_int8", as: UInt8.self)) { error in
+            XCTAssertEqual(error as? HDF5Error, .dtypeMismatch(file: url.path, path: "/quantization/conv/weight_int8",
+                                                                    expected: "uint8", found: "int8"))
+        }
+        XCTAssertThrowsError(try reader.readTensor("/quantization/conv/bias_int32"))
     }
 
     func testIntegerArraysAndScalarAttributes() throws {
@@ -156,7 +182,7 @@ final class RoundTripTests: HDF5TestCase {
             try reader.readTensor("/model/conv/filter")
         }
         XCTAssertEqual(
-            CheckpointError.shapeMismatch(file: "run/last.h5", path: "/model/conv/filter", expected: [3, 3, 1, 16], found: [3, 3, 1, 8]).description,
+            HDF5Error.shapeMismatch(file: "run/last.h5", path: "/model/conv/filter", expected: [3, 3, 1, 16], found: [3, 3, 1, 8]).description,
             "run/last.h5: /model/conv/filter: expected shape [3, 3, 1, 16], found [3, 3, 1, 8]")
     }
 

@@ -25,21 +25,21 @@ class HDF5TestCase: XCTestCase {
         do {
             _ = try body()
             XCTFail("expected an error, got a value", file: file, line: line)
-        } catch let error as CheckpointError {
+        } catch let error as HDF5Error {
             XCTAssertTrue(expected.matches(error), "unexpected error: \(error)", file: file, line: line)
         } catch {
-            XCTFail("expected a CheckpointError, got \(error)", file: file, line: line)
+            XCTFail("expected a HDF5Error, got \(error)", file: file, line: line)
         }
     }
 }
 
 /// Which error a test expects: an exact value, or a case whose detail comes from HDF5.
 enum CheckpointErrorMatcher {
-    case exactly(CheckpointError)
+    case exactly(HDF5Error)
     case corrupt
     case anyError
 
-    func matches(_ error: CheckpointError) -> Bool {
+    func matches(_ error: HDF5Error) -> Bool {
         switch self {
         case let .exactly(expected): return error == expected
         case .corrupt: if case .corrupt = error { return true } else { return false }

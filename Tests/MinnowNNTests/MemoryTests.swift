@@ -1,7 +1,7 @@
-import MinnowBench
 import MinnowModels
 import MinnowNN
 import MinnowTensor
+import MinnowTestSupport
 import XCTest
 
 /// No op keeps memory alive across training steps: 1,000 steps of a model that uses every layer
@@ -18,4 +18,22 @@ final class MemoryTests: XCTestCase {
                           "resident memory grew from \(afterWarmup) to \(end) bytes between steps 200 and 1000")
         XCTAssertLessThan(trace.last!.usage.peakResidentBytes - trace[1].usage.peakResidentBytes, 4 << 20, "peak RSS grew")
     }
+}
+
+/// Runs `steps` training steps of `config`'s model and samples resident memory every `every`
+/// steps, to show that memory stays flat (no op leaks tensors or graph nodes across steps).
+private func trainingMemoryTrace(_ config: ModelConfig, batch: Int, steps: Int, every: Int) throws -> [(step: Int, usage: MemoryUsage)] {
+    let model = try ModelZoo.build(config)
+    var generator = SeededGenerator(seed: 3)
+    let x = Tensor.randomNormal([batch] + config.inputShape, generator: &generator)
+    let labels = (0..<batch).map { $0 % config.classes }
+    let optimizer = SGD(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
+    var trace: [(Int, MemoryUsage)] = []
+    for step in 1...steps {
+        model.zeroGrad()
+        crossEntropy(logits: model(x), labels: labels).backward()
+        optimizer.step(model)
+        if step % every == 0 { trace.append((step, MemoryUsage.now())) }
+    }
+    return trace
 }

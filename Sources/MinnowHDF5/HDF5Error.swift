@@ -1,10 +1,10 @@
-/// Why a checkpoint (or any HDF5 file) could not be read or written.
+/// Why an HDF5 file could not be read or written (MinnowCheckpoint calls it `CheckpointError`).
 ///
 /// Every case names the file and, where there is one, the path inside the file, so a message
 /// such as `run/last.h5: /model/features.0.conv/filter: expected shape [3, 3, 1, 16], found [3, 3, 1, 8]`
 /// says what to look at without a debugger. HDF5's own error stack is never printed; its
 /// innermost messages are kept in `detail`.
-public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable {
+public enum HDF5Error: Error, CustomStringConvertible, Equatable, Sendable {
     /// No file at this location.
     case fileNotFound(file: String)
     /// The file exists but is not HDF5 (empty, text, another format).

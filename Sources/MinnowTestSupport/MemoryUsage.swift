@@ -1,9 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import MinnowModels
-import MinnowNN
-import MinnowTensor
 
 /// Resident memory of this process, in bytes: current (from /proc/self/statm) and peak (getrusage).
 public struct MemoryUsage: Codable, Sendable {
@@ -31,22 +28,4 @@ private func fscanf_statm(_ file: UnsafeMutablePointer<FILE>, _ size: inout Int,
     guard fields.count >= 2 else { return false }
     (size, pages) = (fields[0], fields[1])
     return true
-}
-
-/// Runs `steps` training steps of `config`'s model and samples resident memory every `every`
-/// steps, to show that memory stays flat (no op leaks tensors or graph nodes across steps).
-public func trainingMemoryTrace(_ config: ModelConfig, batch: Int, steps: Int, every: Int) throws -> [(step: Int, usage: MemoryUsage)] {
-    let model = try ModelZoo.build(config)
-    var generator = SeededGenerator(seed: 3)
-    let x = Tensor.randomNormal([batch] + config.inputShape, generator: &generator)
-    let labels = (0..<batch).map { $0 % config.classes }
-    let optimizer = SGD(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
-    var trace: [(Int, MemoryUsage)] = []
-    for step in 1...steps {
-        model.zeroGrad()
-        crossEntropy(logits: model(x), labels: labels).backward()
-        optimizer.step(model)
-        if step % every == 0 { trace.append((step, MemoryUsage.now())) }
-    }
-    return trace
 }
