@@ -70,7 +70,8 @@ public final class DistillationRun {
         where member.fingerprint.hex != recorded {
             throw DistillationError.teacher("\(url.path) has weights with fingerprint \(member.fingerprint.hex), the run started from \(recorded): not the same teacher")
         }
-        let training = try TrainingRun(manifest: point.manifest, dataDirectory: dataDirectory, directory: point.folder.url)
+        let training = try TrainingRun(manifest: point.manifest, dataDirectory: dataDirectory, directory: point.folder.url,
+                                       model: try point.checkpoint.flatMap { try TrainingRun.describedModel($0) })
         let run = try DistillationRun(training: training, settings: saved.settings, teachers: teachers, teacherURLs: urls,
                                       cacheDirectory: cacheDirectory)
         if let checkpoint = point.checkpoint { try training.restore(from: checkpoint) }

@@ -11,14 +11,24 @@ extension Trainer {
     /// function of the seed and the epoch. Returns the checkpoint's training state (its `threads`:
     /// bit-identical continuation needs the same thread count).
     ///
-    /// The checkpoint's model must be the recipe's and its optimizer of the recipe's kind. On
-    /// error the trainer may be partly restored: discard it.
+    /// The checkpoint's model must be this trainer's: the same description (layers and channel
+    /// counts, so an edited model resumes as edited), or for a format-1 file the same zoo config;
+    /// its optimizer must be of the recipe's kind. On error the trainer may be partly restored:
+    /// discard it.
     @discardableResult
     public func restore(from file: HDF5File) throws -> TrainingState {
         let path = file.url.path
-        let stored = try ModelCheckpoint.readConfig(file)
-        guard stored == config.model else {
-            throw CheckpointError.invalidContent(file: path, path: "/config", detail: "the checkpoint's model \(stored) is not the recipe's \(config.model)")
+        if let stored = try ModelCheckpoint.readDescription(file) {
+            let mine = try LayerDescription(describing: model)
+            guard stored.layer == mine else {
+                throw CheckpointError.invalidContent(file: path, path: "/description",
+                                                     detail: "the checkpoint's model is not this trainer's (other layers or channel counts)")
+            }
+        } else {
+            let stored = try ModelCheckpoint.readConfig(file)
+            guard stored == config.model else {
+                throw CheckpointError.invalidContent(file: path, path: "/config", detail: "the checkpoint's model \(stored) is not the recipe's \(config.model)")
+            }
         }
         guard file.exists("/training") else {
             throw CheckpointError.invalidContent(file: path, path: "/training", detail: "no training state: this checkpoint cannot be resumed")
@@ -131,7 +141,8 @@ extension TrainingRun {
                 "\(point.folder.url.path) is a \(objective) run: resuming it as plain training would drop its objective"
                     + (objective == "distillation" ? "; continue it with `minnow distill --resume`" : ""))
         }
-        let run = try TrainingRun(manifest: point.manifest, dataDirectory: dataDirectory, directory: point.folder.url)
+        let run = try TrainingRun(manifest: point.manifest, dataDirectory: dataDirectory, directory: point.folder.url,
+                                  model: try point.checkpoint.flatMap { try describedModel($0) })
         if let checkpoint = point.checkpoint { try run.restore(from: checkpoint) }
         return run
     }
@@ -148,6 +159,14 @@ extension TrainingRun {
                 "\(checkpoint.path) was trained on data with fingerprint \(recorded); the \(manifest.dataset.rawValue) training data loaded now have \(dataFingerprints["train"] ?? "none"): the run can only continue on the same data")
         }
         resumedFrom = (checkpoint, try trainer.restore(from: file))
+    }
+
+    /// The model a checkpoint's description rebuilds (fresh weights; `restore` loads them), or nil
+    /// for a format-1 checkpoint, whose model is the recipe's.
+    public static func describedModel(_ checkpoint: URL) throws -> (any Layer)? {
+        let file = try ModelCheckpoint.open(checkpoint)
+        guard try ModelCheckpoint.readDescription(file) != nil else { return nil }
+        return try ModelCheckpoint.loadModel(from: checkpoint).model
     }
 
     /// The manifest saved as a run folder's `config.json`.

@@ -116,17 +116,18 @@ public final class TrainingRun {
                       splits: splits, directory: directory)
     }
 
-    /// A run of a saved recipe (a resumed run's), with a freshly built model.
-    public convenience init(manifest: Manifest, dataDirectory: URL? = nil, directory: URL) throws {
+    /// A run of a saved recipe (a resumed run's), with a freshly built model: `model` when given (a
+    /// model rebuilt from a checkpoint's description, edited or not), else the recipe's zoo model.
+    public convenience init(manifest: Manifest, dataDirectory: URL? = nil, directory: URL, model: (any Layer)? = nil) throws {
         let splits = try manifest.dataset.load(directory: dataDirectory)
-        let model = manifest.training.model
-        guard splits.train.imageShape == model.inputShape, splits.train.classCount == model.classes else {
-            throw TrainingError.invalidConfig("the recipe's model takes \(model.inputShape) images of \(model.classes) classes; the \(manifest.dataset.rawValue) files have \(splits.train.imageShape) and \(splits.train.classCount)")
+        let recipe = manifest.training.model
+        guard splits.train.imageShape == recipe.inputShape, splits.train.classCount == recipe.classes else {
+            throw TrainingError.invalidConfig("the recipe's model takes \(recipe.inputShape) images of \(recipe.classes) classes; the \(manifest.dataset.rawValue) files have \(splits.train.imageShape) and \(splits.train.classCount)")
         }
-        try self.init(manifest: manifest, splits: splits, directory: directory)
+        try self.init(manifest: manifest, splits: splits, directory: directory, model: model)
     }
 
-    private init(manifest: Manifest, splits: (train: Dataset, test: Dataset), directory: URL) throws {
+    private init(manifest: Manifest, splits: (train: Dataset, test: Dataset), directory: URL, model: (any Layer)? = nil) throws {
         let config = manifest.training
         try manifest.validate()
         let train = try manifest.trainSubset.map { n throws(TrainingError) in
@@ -137,7 +138,7 @@ public final class TrainingRun {
         } ?? splits.train
         self.manifest = manifest
         self.directory = directory
-        trainer = try Trainer(config: config)
+        trainer = try Trainer(config: config, model: model)
         trainLoader = DataLoader(dataset: train, batchSize: config.batchSize, normalization: manifest.dataset.normalization,
                                  shuffle: true, seed: config.seed, dropLast: true,
                                  augmentation: Augmentation(cropPadding: manifest.augmentation.cropPadding,
