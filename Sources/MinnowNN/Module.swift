@@ -88,6 +88,14 @@ open class Module: @unchecked Sendable {
     /// Clears every parameter's gradient.
     public func zeroGrad() { parameters.forEach { $0.zeroGrad() } }
 
+    /// The kind shown in model summaries: the type's name unless a layer says otherwise.
+    open var summaryKind: String { String(describing: type(of: self)) }
+
+    /// Multiply-accumulates of one forward pass that produced `outputCount` output elements (for
+    /// the whole batch), as summaries and the peers count them: convolutions and linear layers
+    /// say theirs, every other layer counts 0.
+    open func multiplyAccumulates(outputCount: Int) -> Int { 0 }
+
     /// Calls `body` on this module and every submodule, depth first, with its path ("" for self).
     public func visitModules(_ body: (String, Module) -> Void) {
         body("", self)
@@ -152,6 +160,7 @@ extension Layer {
             output = forward(input)
         }
         FeatureRecorder.current?.record(self, output)
+        SummaryRecorder.current?.record(self, output: output)
         return output
     }
 }

@@ -15,16 +15,18 @@ final class SummaryRecorder: @unchecked Sendable {
     @TaskLocal static var current: SummaryRecorder?
     var rows: [LayerSummary] = []
     var paths: [ObjectIdentifier: String] = [:]
+    /// Paths of modules that have submodules (their rows are their leaves').
+    var parents: Set<String> = []
 }
 
-extension Module {
-    /// Records a leaf layer's row when a summary is being taken (no cost otherwise).
-    func recordSummary(kind: String, output: Tensor, macs: Int) {
-        guard let recorder = SummaryRecorder.current else { return }
+extension SummaryRecorder {
+    /// Records `layer`'s row if it is a leaf (a layer without submodules): every layer call offers
+    /// itself (`Layer.callAsFunction`), so no layer can be left out of a summary.
+    func record(_ layer: Module, output: Tensor) {
+        guard let path = paths[ObjectIdentifier(layer)], !parents.contains(path) else { return }
         let batch = max(output.shape.first ?? 1, 1)
-        recorder.rows.append(LayerSummary(
-            path: recorder.paths[ObjectIdentifier(self)] ?? kind, kind: kind,
-            outputShape: Array(output.shape.dropFirst()), parameters: parameterCount, macs: macs / batch))
+        rows.append(LayerSummary(path: path, kind: layer.summaryKind, outputShape: Array(output.shape.dropFirst()),
+                                 parameters: layer.parameterCount, macs: layer.multiplyAccumulates(outputCount: output.count) / batch))
     }
 }
 
@@ -40,7 +42,10 @@ public struct ModelSummary: Sendable, CustomStringConvertible {
     /// evaluation mode and without gradients, and records every leaf layer.
     public init(model: some Layer, inputShape: [Int]) {
         let recorder = SummaryRecorder()
-        model.visitModules { path, module in recorder.paths[ObjectIdentifier(module)] = path }
+        model.visitModules { path, module in
+            recorder.paths[ObjectIdentifier(module)] = path
+            if let dot = path.lastIndex(of: ".") { recorder.parents.insert(String(path[..<dot])) } else if !path.isEmpty { recorder.parents.insert("") }
+        }
         let wasTraining = model.isTraining
         model.eval()
         SummaryRecorder.$current.withValue(recorder) {

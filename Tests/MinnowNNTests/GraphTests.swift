@@ -87,6 +87,21 @@ final class GraphTests: XCTestCase {
         }
     }
 
+    /// A layer type that does nothing for it still appears in summaries and traces and can be
+    /// captured by path: calling a layer is what registers it.
+    func testANewLayerNeedsNoOptInToBeSeen() throws {
+        final class Clipped: Module, Layer {
+            func forward(_ input: Tensor) -> Tensor { input.relu6() }
+        }
+        var generator = SeededGenerator(seed: 1)
+        let model = Sequential([Linear(inputFeatures: 4, outputFeatures: 3, generator: &generator), Clipped()])
+        let summary = ModelSummary(model: model, inputShape: [1, 4])
+        XCTAssertEqual(summary.rows.map(\.kind), ["Linear", "Clipped"])
+        XCTAssertEqual(summary.rows.map(\.path), ["0", "1"])
+        XCTAssertEqual(FeatureRecorder.capturableShapes(of: model, inputShape: [4])["1"], [3])
+        XCTAssertEqual(try ModelGraph.trace(model, inputShape: [4]).ops.map { "\($0.kind) \($0.module)" }, ["linear 0", "relu6 1"])
+    }
+
     /// A graph is data: it survives JSON, and a damaged one is an error when run, never a trap.
     func testGraphRoundTripsThroughJSONAndBadGraphsAreErrors() throws {
         let config = ModelConfig(architecture: .mobilenetV2, width: 0.25)

@@ -44,10 +44,13 @@ public final class Conv2D: Module, Layer {
     public func forward(_ input: Tensor) -> Tensor {
         let output = conv2d(input, filter.value, bias: bias?.value, stride: stride, padding: padding,
                             dilation: dilation, groups: groups)
-        recordSummary(kind: groups > 1 && groups == inputChannels ? "DepthwiseConv2D" : "Conv2D", output: output,
-                      macs: output.count * filter.shape[0] * filter.shape[1] * filter.shape[2])
         return output
     }
+
+    public override var summaryKind: String { groups > 1 && groups == inputChannels ? "DepthwiseConv2D" : "Conv2D" }
+
+    /// Per output element, one multiply-accumulate per filter tap and input channel of its group.
+    public override func multiplyAccumulates(outputCount: Int) -> Int { outputCount * filter.shape[0] * filter.shape[1] * filter.shape[2] }
 }
 
 /// Depthwise convolution: one `k x k` filter per channel (`groups == channels`).
@@ -71,9 +74,11 @@ public final class Linear: Module, Layer {
 
     public func forward(_ input: Tensor) -> Tensor {
         let output = linear(input, weight: weight.value, bias: bias?.value)
-        recordSummary(kind: "Linear", output: output, macs: output.count * weight.shape[0])
         return output
     }
+
+    /// Per output feature, one multiply-accumulate per input feature.
+    public override func multiplyAccumulates(outputCount: Int) -> Int { outputCount * weight.shape[0] }
 }
 
 extension Conv2D: DescribableLayer {

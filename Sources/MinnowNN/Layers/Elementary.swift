@@ -40,7 +40,6 @@ open class Pool2DLayer: Module {
 public final class MaxPool2D: Pool2DLayer, Layer {
     public func forward(_ input: Tensor) -> Tensor {
         let output = maxPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)
-        recordSummary(kind: "MaxPool2D", output: output, macs: 0)
         return output
     }
 }
@@ -49,7 +48,6 @@ public final class MaxPool2D: Pool2DLayer, Layer {
 public final class AvgPool2D: Pool2DLayer, Layer {
     public func forward(_ input: Tensor) -> Tensor {
         let output = avgPool2d(input, kernelSize: kernelSize, stride: stride, padding: padding)
-        recordSummary(kind: "AvgPool2D", output: output, macs: 0)
         return output
     }
 }
@@ -59,7 +57,6 @@ public final class GlobalAvgPool2D: Module, Layer {
     public override init() {}
     public func forward(_ input: Tensor) -> Tensor {
         let output = globalAvgPool2d(input)
-        recordSummary(kind: "GlobalAvgPool2D", output: output, macs: 0)
         return output
     }
 }

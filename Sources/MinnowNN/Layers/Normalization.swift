@@ -24,7 +24,6 @@ public final class BatchNorm: Module, Layer {
         let output = batchNorm(input, scale: scale.value, offset: offset.value,
                                runningMean: &runningMean.value, runningVariance: &runningVariance.value,
                                training: isTraining, momentum: momentum, epsilon: epsilon)
-        recordSummary(kind: "BatchNorm", output: output, macs: 0)
         return output
     }
 }
