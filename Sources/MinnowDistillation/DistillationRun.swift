@@ -51,9 +51,9 @@ public final class DistillationRun {
     public static func resume(from location: URL, teachers teacherURLs: [URL]? = nil, dataDirectory: URL? = nil,
                               cacheDirectory: URL?) throws -> DistillationRun {
         let point = try TrainingRun.resumePoint(from: location)
-        let manifestURL = point.folder.distillation
-        guard point.objective == objective else {
-            throw DistillationError.invalidSetting("\(point.folder.url.path) is not a distillation run (it has no \(manifestURL.lastPathComponent) and its recipe's objective is \(point.objective ?? "cross-entropy")): continue it with `minnow train --resume`")
+        let manifestURL = point.folder.settings(of: declaration)
+        guard point.objective(known: [declaration]) == objective else {
+            throw DistillationError.invalidSetting("\(point.folder.url.path) is not a distillation run (it has no \(manifestURL.lastPathComponent) and its recipe's objective is \(point.manifest.objective ?? "cross-entropy")): continue it with `minnow train --resume`")
         }
         let saved: Manifest
         do {
@@ -77,6 +77,11 @@ public final class DistillationRun {
         if let checkpoint = point.checkpoint { try training.restore(from: checkpoint) }
         return run
     }
+
+    /// Distillation as run folders see it: `distillation.json` holds its settings and teachers,
+    /// and `minnow distill --resume` continues it.
+    public static let declaration = ObjectiveDeclaration(name: objective, settingsFile: "distillation.json",
+                                                         resumeCommand: "minnow distill --resume")
 
     /// The value of `TrainingRun.Manifest.objective` for distillation runs.
     public static let objective = "distillation"
@@ -134,7 +139,7 @@ public final class DistillationRun {
         try FileManager.default.createDirectory(at: training.directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(manifest).write(to: training.folder.distillation, options: .atomic)
+        try encoder.encode(manifest).write(to: training.folder.settings(of: Self.declaration), options: .atomic)
         return try distiller.capturingStudentFeatures { try training.start(observer: observer) }
     }
 }

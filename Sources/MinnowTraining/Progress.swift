@@ -46,7 +46,7 @@ public final class ProgressPrinter: TrainingObserver {
     public func epochFinished(_ record: EpochRecord) {
         guard style != .none else { return }
         if style == .bar { print("") }
-        // Named loss terms (distillation) follow the total, e.g. "train loss 0.41 (ce 0.05, kd 0.36)".
+        // Named loss terms (of objectives with several) follow the total, e.g. "train loss 0.41 (ce 0.05, kd 0.36)".
         let terms = record.lossTerms.map { terms in
             " (" + terms.sorted { $0.key < $1.key }.map { "\($0.key) " + String(format: "%.4f", $0.value) }
                 .joined(separator: ", ") + ")"

@@ -87,10 +87,10 @@ extension TrainingRun {
         public let manifest: Manifest
         public let checkpoint: URL?
 
-        /// The run's objective when not cross-entropy: the recipe's, or `"distillation"` for a folder
-        /// with `distillation.json` (runs recorded before recipes named their objective).
-        public var objective: String? {
-            manifest.objective ?? (FileManager.default.fileExists(atPath: folder.distillation.path) ? "distillation" : nil)
+        /// The run's objective when not cross-entropy: the recipe's, or for runs recorded before
+        /// recipes named their objective, the one among `known` whose settings file the folder holds.
+        public func objective(known: [ObjectiveDeclaration]) -> String? {
+            manifest.objective ?? known.first { FileManager.default.fileExists(atPath: folder.settings(of: $0).path) }?.name
         }
     }
 
@@ -133,13 +133,16 @@ extension TrainingRun {
 
     /// Reopens a cross-entropy run to continue it exactly where a checkpoint left off (see
     /// `resumePoint(from:)`); `start` then replaces the folder's later epoch checkpoints and metrics.
-    /// A run with another objective (distillation) is refused: it resumes through its own code.
-    public static func resume(from location: URL, dataDirectory: URL? = nil) throws -> TrainingRun {
+    /// A run with another objective is refused: it resumes through its own code. `knownObjectives`
+    /// recognize older runs of those objectives and say how to resume them.
+    public static func resume(from location: URL, dataDirectory: URL? = nil,
+                              knownObjectives: [ObjectiveDeclaration] = []) throws -> TrainingRun {
         let point = try resumePoint(from: location)
-        if let objective = point.objective {
+        if let objective = point.objective(known: knownObjectives) {
+            let command = knownObjectives.first { $0.name == objective }?.resumeCommand
             throw TrainingError.invalidConfig(
                 "\(point.folder.url.path) is a \(objective) run: resuming it as plain training would drop its objective"
-                    + (objective == "distillation" ? "; continue it with `minnow distill --resume`" : ""))
+                    + (command.map { "; continue it with `\($0)`" } ?? ""))
         }
         let run = try TrainingRun(manifest: point.manifest, dataDirectory: dataDirectory, directory: point.folder.url,
                                   model: try point.checkpoint.flatMap { try describedModel($0) })
@@ -186,5 +189,21 @@ extension TrainingRun {
             throw TrainingError.invalidConfig("\(url.path): \(message)")
         }
         return manifest
+    }
+}
+
+/// A training objective other than cross-entropy, as run folders and resumes see it: the name its
+/// runs record (`TrainingRun.Manifest.objective`), the file of its settings in the run folder (which
+/// also marks runs recorded before manifests named their objective), and the command that resumes
+/// it. The module of the objective declares it; MinnowTraining knows none by name.
+public struct ObjectiveDeclaration: Sendable, Equatable {
+    public let name: String
+    public let settingsFile: String
+    public let resumeCommand: String
+
+    public init(name: String, settingsFile: String, resumeCommand: String) {
+        self.name = name
+        self.settingsFile = settingsFile
+        self.resumeCommand = resumeCommand
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 
 /// The files of a training run's folder: `config.json` (the manifest), `metrics.jsonl`, the
-/// checkpoints `last.h5`, `best.h5` and, when more than one is kept, `epoch-NNNN.h5`, and for
-/// distillation runs `distillation.json`
+/// checkpoints `last.h5`, `best.h5` and, when more than one is kept, `epoch-NNNN.h5`, and the
+/// settings file of the run's objective when it is not cross-entropy (`ObjectiveDeclaration`)
 /// (docs/checkpoint-format.md, "Run folders").
 public struct RunFolder: Sendable {
     public let url: URL
@@ -17,8 +17,8 @@ public struct RunFolder: Sendable {
     public var last: URL { url.appendingPathComponent("last.h5") }
     /// The checkpoint of the best epoch by the run's best metric.
     public var best: URL { url.appendingPathComponent("best.h5") }
-    /// A distillation run's settings and teachers (`DistillationRun.Manifest`).
-    public var distillation: URL { url.appendingPathComponent("distillation.json") }
+    /// The settings file of `objective` in this folder.
+    public func settings(of objective: ObjectiveDeclaration) -> URL { url.appendingPathComponent(objective.settingsFile) }
 
     /// The checkpoint of `epoch` when the run keeps several: `epoch-0003.h5`.
     public func checkpoint(epoch: Int) -> URL {

@@ -15,7 +15,7 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var trainSeconds: Double
     public var evalSeconds: Double
     public var learningRate: Float
-    /// Mean of each named loss term over the epoch (for objectives with several terms, e.g. distillation).
+    /// Mean of each named loss term over the epoch (for objectives with several terms).
     public var lossTerms: [String: Double]? = nil
 }
 
@@ -39,10 +39,10 @@ public final class Trainer {
     public var completedEpochs = 0
     public var history: [EpochRecord] = []
     /// The training objective: the loss to minimize for the model's logits on a batch, and named terms to
-    /// log. The default is cross-entropy with the recipe's label smoothing; distillation replaces it.
+    /// log. The default is cross-entropy with the recipe's label smoothing; another objective replaces it.
     /// An error it throws stops the epoch before the step is applied.
     public var objective: (_ logits: Tensor, _ batch: Batch) throws -> (loss: Tensor, terms: [String: Float])
-    /// Trainable modules outside the model that train with it (distillation adapters), by name: their
+    /// Trainable modules outside the model that train with it (an objective's adapters), by name: their
     /// parameters are zeroed, clipped and stepped with the model's, under the paths `name.path`.
     public var auxiliaryModules: [(name: String, module: Module)] = []
 

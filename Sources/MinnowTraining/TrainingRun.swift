@@ -26,9 +26,9 @@ public final class TrainingRun {
         public var augmentation: AugmentationSettings
         public var commandLine: [String]
         public var checkpoints: CheckpointPolicy
-        /// The objective when it is not the default cross-entropy: `"distillation"` for a
-        /// `DistillationRun`, whose settings are in the folder's `distillation.json`. Such a run
-        /// resumes only through the code that knows its objective.
+        /// The objective when it is not the default cross-entropy: the `name` of its
+        /// `ObjectiveDeclaration`, whose settings file is in the run folder. Such a run resumes
+        /// only through the code that knows its objective.
         public var objective: String?
 
         public init(training: TrainingConfig, dataset: DatasetChoice, trainSubset: Int? = nil,

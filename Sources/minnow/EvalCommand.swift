@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MinnowCheckpoint
 import MinnowData
+import MinnowDistillation
 import MinnowHDF5
 import MinnowModels
 import MinnowNN
@@ -133,7 +134,7 @@ struct Inspect: ParsableCommand {
         if file.exists("/training") {
             let state = try ModelCheckpoint.loadTraining(from: file, into: model)
             let objective = state.recipe.flatMap { try? JSONDecoder().decode(TrainingRun.Manifest.self, from: Data($0.utf8)) }?.objective
-            let command = objective == "distillation" ? "minnow distill --resume" : "minnow train --resume"
+            let command = [DistillationRun.declaration].first { $0.name == objective }?.resumeCommand ?? "minnow train --resume"
             print("\ntraining: \(state.epoch) epochs done, \(state.step) steps, \(state.threads) threads"
                   + (state.recipe != nil ? "; resumable (\(command) \(checkpoint))" : ""))
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MinnowDistillation
 import MinnowModels
 import MinnowTraining
 
@@ -116,7 +117,8 @@ struct Train: ParsableCommand {
     }
 
     private func resumedRun(_ location: String) throws -> TrainingRun {
-        let run = try TrainingRun.resume(from: URL(fileURLWithPath: location), dataDirectory: training.dataDirectory)
+        let run = try TrainingRun.resume(from: URL(fileURLWithPath: location), dataDirectory: training.dataDirectory,
+                                         knownObjectives: [DistillationRun.declaration])
         try runOptions.prepareResumed(run)
         return run
     }
