@@ -18,8 +18,41 @@ public struct PeerRunner: Sendable {
         public let description: String
     }
 
-    /// Runs `script` with `arguments`; returns the parsed JSON file `output` it wrote.
-    public func run(script: String, arguments: [String], output: String) throws -> Any {
+    /// PyTorch's conv2d times per shape (`bench_ops.py`): shape text → (forward, forward+backward)
+    /// milliseconds, the median of its runs.
+    public func convTimes(shapes: [String], iterations: Int, repeats: Int) throws -> [String: (forward: Double, forwardBackward: Double)] {
+        struct Row: Decodable {
+            let shape: String
+            let forward: [Double], forwardBackward: [Double]
+            enum CodingKeys: String, CodingKey { case shape, forward = "fwd_ms", forwardBackward = "fwd_bwd_ms" }
+        }
+        let rows: [Row] = try run(script: "bench_ops.py", arguments: ["--threads", "2", "--iters", "\(iterations)", "--repeats", "\(repeats)",
+                                                                      "--shapes"] + shapes, output: "bench_ops.json")
+        var times: [String: (forward: Double, forwardBackward: Double)] = [:]
+        for row in rows {
+            guard let forward = row.forward.first, let backward = row.forwardBackward.first else { continue }
+            times[row.shape] = (forward, backward)
+        }
+        return times
+    }
+
+    /// PyTorch's training images/s per preset (`bench_train.py`, no distillation), the median of its runs.
+    public func trainingRates(models: [String], batch: Int, steps: Int, repeats: Int) throws -> [String: Double] {
+        struct Output: Decodable {
+            struct Row: Decodable {
+                let model: String
+                let imagesPerSecond: Double
+                enum CodingKeys: String, CodingKey { case model, imagesPerSecond = "img_s_median" }
+            }
+            let results: [Row]
+        }
+        let output: Output = try run(script: "bench_train.py", arguments: ["--threads", "2", "--no-kd", "--batch", "\(batch)", "--steps", "\(steps)",
+                                                                           "--repeats", "\(repeats)", "--models"] + models, output: "bench_train.json")
+        return Dictionary(output.results.map { ($0.model, $0.imagesPerSecond) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Runs `script` with `arguments` and decodes the JSON file `output` it wrote.
+    func run<Output: Decodable>(script: String, arguments: [String], output: String) throws -> Output {
         let scriptPath = URL(fileURLWithPath: scriptsDirectory).appendingPathComponent(script).path
         guard FileManager.default.fileExists(atPath: scriptPath) else {
             throw Failure(description: "peer script not found: \(scriptPath) (pass --peers-dir)")
@@ -49,6 +82,10 @@ public struct PeerRunner: Sendable {
         guard let data = try? Data(contentsOf: file) else {
             throw Failure(description: "peer \(script) wrote no \(file.path)")
         }
-        return try JSONSerialization.jsonObject(with: data)
+        do {
+            return try JSONDecoder().decode(Output.self, from: data)
+        } catch {
+            throw Failure(description: "peer \(script) wrote \(file.path) in an unexpected form: \(error)")
+        }
     }
 }

@@ -89,6 +89,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// The loss became NaN or infinite; training stopped before applying that step.
     case nonFiniteLoss(epoch: Int, step: Int, loss: Float, lastCheckpoint: String?)
     case io(String)
+    /// Inputs that do not fit the model (images of another shape, a data set of other classes).
+    case mismatch(String)
 
     public var description: String {
         switch self {
@@ -96,7 +98,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .nonFiniteLoss(let epoch, let step, let loss, let checkpoint):
             "loss is \(loss) at epoch \(epoch), global step \(step): training stopped before that update; "
                 + (checkpoint.map { "last good checkpoint kept at \($0)" } ?? "no checkpoint had been written yet")
-        case .io(let message): message
+        case .io(let message), .mismatch(let message): message
         }
     }
 }

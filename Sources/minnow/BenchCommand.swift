@@ -75,23 +75,13 @@ struct Bench: ParsableCommand {
                 minnow.append(benchmarkConv(shape, iterations: iterations, repeats: repeats))
                 print("  minnow \(shape): fwd \(format(minnow.last!.forward.median)) ms, fwd+bwd \(format(minnow.last!.forwardBackward.median)) ms")
             }
-            var peerRows: [String: (Double, Double)] = [:]
-            if let runner = peer.runner() {
-                let result = try runner.run(script: "bench_ops.py",
-                                            arguments: ["--threads", "2", "--iters", "\(iterations)", "--repeats", "\(repeats)", "--shapes"] + shapes,
-                                            output: "bench_ops.json")
-                for row in result as? [[String: Any]] ?? [] {
-                    if let shape = row["shape"] as? String, let f = row["fwd_ms"] as? [Double], let fb = row["fwd_bwd_ms"] as? [Double] {
-                        peerRows[shape] = (f[0], fb[0])
-                    }
-                }
-            }
+            let peerRows = try peer.runner()?.convTimes(shapes: shapes, iterations: iterations, repeats: repeats) ?? [:]
             let rows = zip(parsed, minnow).map { shape, timing -> [String] in
                 let p = peerRows[shape.description]
                 return [shape.description, format(shape.forwardFLOP / 1e6, 1),
-                        format(timing.forward.median), p.map { format($0.0) } ?? "-", p.map { format($0.0 / timing.forward.median, 2) } ?? "-",
-                        format(timing.forwardBackward.median), p.map { format($0.1) } ?? "-",
-                        p.map { format($0.1 / timing.forwardBackward.median, 2) } ?? "-",
+                        format(timing.forward.median), p.map { format($0.forward) } ?? "-", p.map { format($0.forward / timing.forward.median, 2) } ?? "-",
+                        format(timing.forwardBackward.median), p.map { format($0.forwardBackward) } ?? "-",
+                        p.map { format($0.forwardBackward / timing.forwardBackward.median, 2) } ?? "-",
                         format(shape.forwardFLOP / timing.forward.median / 1e6, 1)]
             }
             print("\nconv2d, batch as given, ms per call (median of \(repeats) runs x \(iterations) calls); ratio = PyTorch time / Minnow time (> 1: Minnow faster)")
@@ -166,16 +156,7 @@ struct Bench: ParsableCommand {
                 results.append(timing)
                 print("  minnow \(name): \(format(timing.imagesPerSecond.median, 1)) img/s")
             }
-            var peerRates: [String: Double] = [:]
-            if let runner = peer.runner() {
-                let result = try runner.run(script: "bench_train.py",
-                                            arguments: ["--threads", "2", "--no-kd", "--batch", "\(batch)", "--steps", "\(steps)",
-                                                        "--repeats", "\(repeats)", "--models"] + models,
-                                            output: "bench_train.json")
-                for row in (result as? [String: Any])?["results"] as? [[String: Any]] ?? [] {
-                    if let model = row["model"] as? String, let rate = row["img_s_median"] as? Double { peerRates[model] = rate }
-                }
-            }
+            let peerRates = try peer.runner()?.trainingRates(models: models, batch: batch, steps: steps, repeats: repeats) ?? [:]
             let rows = results.map { timing -> [String] in
                 let p = peerRates[timing.model]
                 return [timing.model, format(timing.imagesPerSecond.median, 1),

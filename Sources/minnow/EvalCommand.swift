@@ -26,22 +26,16 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         do {
-            let url = URL(fileURLWithPath: checkpoint)
-            let (model, config) = try ModelCheckpoint.loadModel(from: url)
-            let choice = try dataset ?? Self.trainedDataset(of: url, config: config)
-            let test = try choice.load(.test, directory: dataDir.map { URL(fileURLWithPath: $0) })
-            guard test.imageShape == config.inputShape, test.classCount == config.classes else {
-                throw CLIError(message: "\(checkpoint): the model takes \(config.inputShape) images with \(config.classes) classes; \(choice.rawValue) has \(test.imageShape) and \(test.classCount)")
-            }
-            try Self.noteDifferentTestData(test, checkpoint: url)
-            let loader = DataLoader(dataset: test, batchSize: batchSize, normalization: choice.normalization, shuffle: false)
-            let result = evaluate(model, batches: loader.epoch(0), classes: config.classes)
+            let evaluation = try CheckpointEvaluation(checkpoint: URL(fileURLWithPath: checkpoint), dataset: dataset,
+                                                      dataDirectory: dataDir.map { URL(fileURLWithPath: $0) }, batchSize: batchSize)
+            if let note = evaluation.note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+            let result = evaluation.result
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(result), as: UTF8.self))
             } else {
-                var line = String(format: "%@ on %@ test (%d images): loss %.4f  top-1 %.2f%%", checkpoint, choice.rawValue,
+                var line = String(format: "%@ on %@ test (%d images): loss %.4f  top-1 %.2f%%", checkpoint, evaluation.dataset.rawValue,
                                   result.count, result.loss, result.top1 * 100)
                 if let top5 = result.top5 { line += String(format: "  top-5 %.2f%%", top5 * 100) }
                 print(line)
@@ -49,30 +43,6 @@ struct Eval: ParsableCommand {
         } catch let error as CustomStringConvertible & Error {
             throw CLIError(message: error.description)
         }
-    }
-
-    /// Says on standard error when the checkpoint recorded another test set than `test` (another
-    /// copy of the files, or another data set): the numbers are then not the run's.
-    static func noteDifferentTestData(_ test: Dataset, checkpoint url: URL) throws {
-        let file = try ModelCheckpoint.open(url)
-        guard file.exists("/provenance"),
-              let recorded = try ModelCheckpoint.loadProvenance(from: file).dataFingerprints["test"] else { return }
-        let current = Fingerprint.of(dataset: test).hex
-        guard recorded != current else { return }
-        FileHandle.standardError.write(Data("note: these test data (\(test.name), fingerprint \(current)) are not those the run evaluated on (fingerprint \(recorded)): the numbers are not comparable with the run's\n".utf8))
-    }
-
-    /// The data set named in the checkpoint's provenance, else the one whose images fit the model.
-    static func trainedDataset(of url: URL, config: ModelConfig) throws -> DatasetChoice {
-        let file = try ModelCheckpoint.open(url)
-        if let provenance = try? ModelCheckpoint.loadProvenance(from: file),
-           let choice = DatasetChoice.allCases.first(where: { provenance.dataset.hasPrefix($0.rawValue) }) {
-            return choice
-        }
-        guard let choice = DatasetChoice.allCases.first(where: { $0.imageShape == config.inputShape }) else {
-            throw CLIError(message: "\(url.path): no data set has \(config.inputShape) images; pass --dataset")
-        }
-        return choice
     }
 }
 

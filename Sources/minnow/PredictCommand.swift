@@ -3,6 +3,7 @@ import Foundation
 import MinnowCheckpoint
 import MinnowData
 import MinnowTensor
+import MinnowTraining
 
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,18 +31,12 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         do {
-            let (model, config) = try ModelCheckpoint.loadModel(from: URL(fileURLWithPath: checkpoint))
-            var images = try NPY.read(URL(fileURLWithPath: input))
-            if images.rank == 3, config.inputShape.last == 1 { images = images.reshaped(images.shape + [1]) }
-            guard images.rank == 4, images.shape[0] > 0, Array(images.shape.dropFirst()) == config.inputShape else {
-                throw CLIError(message: "\(input): images of shape \(images.shape) do not fit the model of \(checkpoint), which takes [N] + \(config.inputShape) with N > 0")
-            }
-            model.eval()
-            let count = images.shape[0]
-            let logits = withoutGrad {
-                Tensor.concatenate(stride(from: 0, to: count, by: batchSize).map { start in
-                    model(images.sliced(axis: 0, start..<min(count, start + batchSize)))
-                }, axis: 0)
+            let images = try NPY.read(URL(fileURLWithPath: input))
+            let logits: Tensor
+            do {
+                logits = try CheckpointPrediction.logits(checkpoint: URL(fileURLWithPath: checkpoint), images: images, batchSize: batchSize)
+            } catch TrainingError.mismatch(let message) {
+                throw CLIError(message: "\(input): \(message)")
             }
             try NPY.write(logits, to: URL(fileURLWithPath: output))
             print("\(output): logits \(logits.shape) of \(checkpoint)")

@@ -50,18 +50,11 @@ struct ModelOptions: ParsableArguments {
 
     /// The config of a preset or of an architecture with its size options (shared with `distill --student`).
     static func config(model: String, width: Float?, depth: Int?, dropout: Float?, initSeed: UInt64) throws -> ModelConfig {
-        if let preset = ModelConfig.preset(model, seed: initSeed) {
-            guard width == nil, depth == nil else {
-                throw ValidationError("--width and --depth apply to architectures; the preset '\(model)' fixes them")
-            }
-            return preset
+        do {
+            return try ModelConfig.named(model, width: width, depth: depth, dropout: dropout, seed: initSeed)
+        } catch {
+            throw ValidationError(error.description)
         }
-        guard let architecture = ModelConfig.Architecture(rawValue: model) else {
-            throw ValidationError("unknown model '\(model)'; choose a preset (\(ModelConfig.presetNames.joined(separator: ", "))) or an architecture (\(ModelConfig.Architecture.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
-        let config = ModelConfig(architecture: architecture, width: width ?? 1, depth: depth ?? 14, dropout: dropout, seed: initSeed)
-        do { _ = try ModelZoo.build(config) } catch { throw ValidationError(error.description) }
-        return config
     }
 }
 

@@ -183,6 +183,31 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(lines.count, 5, "metrics.jsonl holds each epoch once")
     }
 
+    /// A checkpoint evaluates to the numbers its run recorded for that epoch, on the data set its
+    /// provenance names; other test data get a note; images go through the model as in training.
+    func testCheckpointEvaluationAndPrediction() throws {
+        let data = folder.appendingPathComponent("data")
+        try SyntheticData.writeFashionMNIST(to: data, train: 128, test: 64)
+        let run = try makeRun(folder.appendingPathComponent("run"), epochs: 1, policy: CheckpointPolicy())
+        let history = try run.start(observer: nil)
+        let evaluation = try CheckpointEvaluation(checkpoint: run.folder.last, dataDirectory: data, batchSize: 20)
+        XCTAssertEqual(evaluation.dataset, .fashionMNIST)
+        XCTAssertEqual(evaluation.result.top1, history[0].test!.top1)
+        XCTAssertEqual(evaluation.result.loss, history[0].test!.loss, accuracy: 1e-6)
+        XCTAssertNil(evaluation.note)
+        let other = folder.appendingPathComponent("other")
+        try SyntheticData.writeFashionMNIST(to: other, train: 128, test: 64, seed: 9)
+        XCTAssertNotNil(try CheckpointEvaluation(checkpoint: run.folder.last, dataDirectory: other).note)
+
+        let images = try FashionMNIST.load(split: .test, directory: data).subset(first: 5).images(normalization: FashionMNIST.normalization)
+        run.trainer.model.eval()
+        XCTAssertEqual(try CheckpointPrediction.logits(checkpoint: run.folder.last, images: images, batchSize: 5).scalars,
+                       withoutGrad { run.trainer.model(images) }.scalars)
+        XCTAssertThrowsError(try CheckpointPrediction.logits(checkpoint: run.folder.last, images: Tensor.zeros([2, 5, 5, 1]))) { error in
+            XCTAssertTrue("\(error)".contains("do not fit the model"), "\(error)")
+        }
+    }
+
     /// Checkpoints record the data's fingerprints; resuming on other training data is refused,
     /// naming the checkpoint and both fingerprints.
     func testResumeOnOtherDataIsRefused() throws {
