@@ -4,8 +4,9 @@
 #
 #   Benchmarks/compare-builds.sh BEFORE/minnow AFTER/minnow [ROUNDS] [LOG]
 #
-# Each round runs `minnow bench train` (the three presets, PyTorch beside it) with the build
-# before, then with the build after. Prints each run's table and, at the end, the median of each
+# Each round runs `minnow bench train` (the three presets, PyTorch beside it; BENCH_ARGS adds
+# arguments, e.g. "--models student_mbv2 --repeats 5") with both builds, before first in odd
+# rounds and after first in even ones, so that neither gains from its place in the order. Prints each run's table and, at the end, the median of each
 # model's Minnow/PyTorch ratio per build. Build both in release mode; check /proc/loadavg first.
 set -euo pipefail
 before=${1:?usage: compare-builds.sh BEFORE/minnow AFTER/minnow [ROUNDS] [LOG]}
@@ -16,10 +17,13 @@ cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS=1
 echo "load before: $(cat /proc/loadavg)" | tee "$log"
 for round in $(seq 1 "$rounds"); do
-    for build in before after; do
+    order="before after"
+    (( round % 2 == 0 )) && order="after before"
+    for build in $order; do
         binary=$([[ $build == before ]] && echo "$before" || echo "$after")
         echo "== round $round, build $build ($binary)" | tee -a "$log"
-        "$binary" bench train 2>&1 | tee -a "$log"
+        # shellcheck disable=SC2086
+        "$binary" bench train ${BENCH_ARGS:-} 2>&1 | tee -a "$log"
     done
 done
 echo "load after: $(cat /proc/loadavg)" | tee -a "$log"
