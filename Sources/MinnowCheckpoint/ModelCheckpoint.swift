@@ -76,30 +76,37 @@ public enum ModelCheckpoint {
         return file
     }
 
-    /// Rebuilds the checkpoint's model and loads its weights: from its description (`/description`,
-    /// format 2), or for a format-1 file from its zoo config.
+    /// Rebuilds the checkpoint's model and loads its weights (see `buildModel(from:)`).
     public static func loadModel(from url: URL) throws(CheckpointError) -> (model: any Layer, config: ModelConfig) {
         let file = try open(url)
-        let config = try readConfig(file)
-        let model: any Layer
-        if let description = try readDescription(file) {
+        let model = try buildModel(from: file)
+        try loadWeights(into: model, from: file)
+        return (model, try readConfig(file))
+    }
+
+    /// The checkpoint's model with fresh weights: built from its description (`/description`,
+    /// format 2) after a trace shows that its layers fit together, or for a format-1 file from its
+    /// zoo config.
+    public static func buildModel(from file: HDF5File) throws(CheckpointError) -> any Layer {
+        let path = file.url.path
+        guard let description = try readDescription(file) else {
             do {
-                model = try description.build(registry: .zoo)
-                _ = try ModelGraph.trace(model, inputShape: description.inputShape)  // its layers fit together
-            } catch let error as CustomStringConvertible & Error {
-                throw .invalidContent(file: url.path, path: "/description", detail: error.description)
+                return try ModelZoo.build(try readConfig(file))
+            } catch let error as CheckpointError {
+                throw error
             } catch {
-                throw .invalidContent(file: url.path, path: "/description", detail: "\(error)")
-            }
-        } else {
-            do {
-                model = try ModelZoo.build(config)
-            } catch {
-                throw .invalidContent(file: url.path, path: "/config", detail: error.description)
+                throw .invalidContent(file: path, path: "/config", detail: "\(error)")
             }
         }
-        try loadWeights(into: model, from: file)
-        return (model, config)
+        do {
+            let model = try description.build(registry: .zoo)
+            _ = try ModelGraph.trace(model, inputShape: description.inputShape)
+            return model
+        } catch let error as CustomStringConvertible & Error {
+            throw .invalidContent(file: path, path: "/description", detail: error.description)
+        } catch {
+            throw .invalidContent(file: path, path: "/description", detail: "\(error)")
+        }
     }
 
     /// The model description stored at `/description`; nil for a format-1 file, which has none.

@@ -169,7 +169,7 @@ extension TrainingRun {
     public static func describedModel(_ checkpoint: URL) throws -> (any Layer)? {
         let file = try ModelCheckpoint.open(checkpoint)
         guard try ModelCheckpoint.readDescription(file) != nil else { return nil }
-        return try ModelCheckpoint.loadModel(from: checkpoint).model
+        return try ModelCheckpoint.buildModel(from: file)
     }
 
     /// The manifest saved as a run folder's `config.json`.
