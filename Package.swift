@@ -21,6 +21,7 @@ let package = Package(
     name: "Minnow",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "QuantMath", targets: ["QuantMath"]),
         .library(name: "MinnowTensor", targets: ["MinnowTensor"]),
         .library(name: "MinnowNN", targets: ["MinnowNN"]),
         .library(name: "MinnowModels", targets: ["MinnowModels"]),
@@ -34,6 +35,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
     ],
     targets: [
+        // Int8/int4 quantization arithmetic shared by training and the runtime: a leaf, no Foundation.
+        .target(name: "QuantMath"),
+
         // C libraries.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -80,6 +84,7 @@ let package = Package(
         // Gradient checks, golden fixtures and tolerances shared by the test targets.
         .target(name: "MinnowTestSupport", dependencies: ["MinnowTensor"], path: "Sources/MinnowTestSupport"),
 
+        .testTarget(name: "QuantMathTests", dependencies: ["QuantMath"]),
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowTestSupport"]),
         .testTarget(name: "MinnowTrainingTests",

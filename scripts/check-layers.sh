@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 levels=(
-    "CBLAS CZlib CHDF5"
+    "CBLAS CZlib CHDF5 QuantMath"
     "MinnowKernels"
     "MinnowTensor"
     "MinnowNN MinnowData MinnowHDF5 MinnowTestSupport"
