@@ -51,7 +51,7 @@ let package = Package(
         // Tensors, shapes, reverse-mode autodiff, differentiable ops.
         .target(
             name: "MinnowTensor",
-            dependencies: ["MinnowKernels", "CBLAS", .product(name: "Numerics", package: "swift-numerics")],
+            dependencies: ["MinnowKernels", "QuantMath", "CBLAS", .product(name: "Numerics", package: "swift-numerics")],
             swiftSettings: numericSettings),
         // Module abstraction, layers, optimizers, schedules.
         .target(name: "MinnowNN", dependencies: ["MinnowTensor", .product(name: "Numerics", package: "swift-numerics")],
