@@ -67,6 +67,8 @@ let package = Package(
         // Knowledge distillation: KD/DKD/FitNets/attention-transfer losses, teachers, teacher-logit cache, runs.
         .target(name: "MinnowDistillation",
                 dependencies: ["MinnowTraining", "MinnowCheckpoint", "MinnowHDF5", "MinnowData", "MinnowModels", "MinnowNN", "MinnowTensor"]),
+        // Quantization: observers (and, next, PTQ, QAT and integer evaluation) on top of QuantMath.
+        .target(name: "MinnowQuantization", dependencies: ["MinnowTensor", "QuantMath"], swiftSettings: numericSettings),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation",
                                                     "MinnowTraining", "MinnowData"]),
@@ -85,6 +87,7 @@ let package = Package(
         .target(name: "MinnowTestSupport", dependencies: ["MinnowTensor"], path: "Sources/MinnowTestSupport"),
 
         .testTarget(name: "QuantMathTests", dependencies: ["QuantMath"]),
+        .testTarget(name: "MinnowQuantizationTests", dependencies: ["MinnowQuantization", "MinnowTensor", "QuantMath"]),
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowTestSupport"]),
         .testTarget(name: "MinnowTrainingTests",

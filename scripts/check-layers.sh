@@ -14,7 +14,7 @@ levels=(
     "MinnowModels"
     "MinnowCheckpoint"
     "MinnowTraining"
-    "MinnowDistillation"
+    "MinnowDistillation MinnowQuantization"
     "MinnowBench"
     "minnow"
 )
