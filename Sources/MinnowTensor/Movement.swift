@@ -19,7 +19,7 @@ extension Tensor {
     /// `[N, ...]` to `[N, product of the rest]`.
     public func flattenedBatch() -> Tensor {
         require(rank >= 1, "flattenedBatch: needs rank >= 1, got shape \(shape)")
-        return reshaped([shape[0], -1])
+        return OpTracer.trace("flatten", operands: [("input", self)]) { reshaped([shape[0], -1]) }
     }
 
     /// Axes reordered: output axis `i` is input axis `permutation[i]`.

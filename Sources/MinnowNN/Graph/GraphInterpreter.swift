@@ -61,6 +61,7 @@ private struct OpReplay {
         case "reshape":
             let input = try operand("input")
             return input.reshaped([input.shape[0]] + (try attribute("shape", \.ints)))
+        case "flatten": return try operand("input").flattenedBatch()
         case "dropout": return try operand("input")
         case "softmax": return softmax(try operand("input"), axis: try attribute("axis", \.int))
         default:
