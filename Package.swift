@@ -22,6 +22,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "QuantMath", targets: ["QuantMath"]),
+        .library(name: "MinnowRuntime", targets: ["MinnowRuntime"]),
         .library(name: "MinnowTensor", targets: ["MinnowTensor"]),
         .library(name: "MinnowNN", targets: ["MinnowNN"]),
         .library(name: "MinnowModels", targets: ["MinnowModels"]),
@@ -37,6 +38,9 @@ let package = Package(
     targets: [
         // Int8/int4 quantization arithmetic shared by training and the runtime: a leaf, no Foundation.
         .target(name: "QuantMath"),
+        // The int8 runtime: QuantMath only (today its reference kernels; issue 13 adds the format,
+        // planner, interpreter and fast kernels).
+        .target(name: "MinnowRuntime", dependencies: ["QuantMath"]),
 
         // C libraries.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -87,6 +91,7 @@ let package = Package(
         .target(name: "MinnowTestSupport", dependencies: ["MinnowTensor"], path: "Sources/MinnowTestSupport"),
 
         .testTarget(name: "QuantMathTests", dependencies: ["QuantMath"]),
+        .testTarget(name: "MinnowRuntimeTests", dependencies: ["MinnowRuntime", "QuantMath"]),
         .testTarget(name: "MinnowQuantizationTests", dependencies: ["MinnowQuantization", "MinnowNN", "MinnowTensor", "QuantMath"]),
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowTestSupport"]),

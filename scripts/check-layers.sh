@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 levels=(
     "CBLAS CZlib CHDF5 QuantMath"
-    "MinnowKernels"
+    "MinnowKernels MinnowRuntime"
     "MinnowTensor"
     "MinnowNN MinnowData MinnowHDF5 MinnowTestSupport"
     "MinnowModels"
