@@ -72,7 +72,7 @@ let package = Package(
         .target(name: "MinnowDistillation",
                 dependencies: ["MinnowTraining", "MinnowCheckpoint", "MinnowHDF5", "MinnowData", "MinnowModels", "MinnowNN", "MinnowTensor"]),
         // Quantization: observers (and, next, PTQ, QAT and integer evaluation) on top of QuantMath.
-        .target(name: "MinnowQuantization", dependencies: ["MinnowNN", "MinnowTensor", "QuantMath"], swiftSettings: numericSettings),
+        .target(name: "MinnowQuantization", dependencies: ["MinnowNN", "MinnowRuntime", "MinnowTensor", "QuantMath"], swiftSettings: numericSettings),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation",
                                                     "MinnowTraining", "MinnowData"]),
@@ -92,7 +92,7 @@ let package = Package(
 
         .testTarget(name: "QuantMathTests", dependencies: ["QuantMath"]),
         .testTarget(name: "MinnowRuntimeTests", dependencies: ["MinnowRuntime", "QuantMath"]),
-        .testTarget(name: "MinnowQuantizationTests", dependencies: ["MinnowQuantization", "MinnowNN", "MinnowTensor", "QuantMath"]),
+        .testTarget(name: "MinnowQuantizationTests", dependencies: ["MinnowQuantization", "MinnowModels", "MinnowNN", "MinnowTensor", "QuantMath"]),
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowTestSupport"]),
         .testTarget(name: "MinnowTrainingTests",

@@ -168,3 +168,36 @@ public enum ReferenceKernels {
         }
     }
 }
+
+extension ReferenceKernels {
+    /// One input of a channel concatenation: its codes `[pixels, channels]`, and how they map to
+    /// the output's parameters (`inputScale / outputScale`; skipped when the parameters are equal).
+    public struct ConcatenationInput {
+        public var codes: UnsafeBufferPointer<Int8>
+        public var channels: Int
+        public var zeroPoint: Int32
+        public var multiplier: FixedPointMultiplier?
+        public init(codes: UnsafeBufferPointer<Int8>, channels: Int, zeroPoint: Int32, multiplier: FixedPointMultiplier?) {
+            (self.codes, self.channels, self.zeroPoint, self.multiplier) = (codes, channels, zeroPoint, multiplier)
+        }
+    }
+
+    /// Concatenation along the last axis of `pixels` rows: each input's codes copied, or
+    /// requantized to the output's parameters when its own differ.
+    public static func concatenateChannels(pixels: Int, inputs: [ConcatenationInput], outputZeroPoint: Int32,
+                                           output: UnsafeMutableBufferPointer<Int8>) {
+        let total = inputs.reduce(0) { $0 + $1.channels }
+        var offset = 0
+        for input in inputs {
+            for pixel in 0..<pixels {
+                for channel in 0..<input.channels {
+                    let code = input.codes[pixel * input.channels + channel]
+                    output[pixel * total + offset + channel] = input.multiplier.map {
+                        Int8(requantize(Int32(code) - input.zeroPoint, multiplier: $0, outputZeroPoint: outputZeroPoint, minimum: -128, maximum: 127))
+                    } ?? code
+                }
+            }
+            offset += input.channels
+        }
+    }
+}

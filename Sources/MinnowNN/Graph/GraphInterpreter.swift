@@ -5,15 +5,20 @@ extension ModelGraph {
     /// `tensors` by path, with the same kernels the model's layers call: the reference
     /// interpreter that proves a trace complete (its result equals the model's evaluation-mode
     /// output bit for bit) and the walk an exporter follows. Batch norm runs in evaluation mode
-    /// and dropout is the identity.
-    public func run(_ input: Tensor, tensors: [String: Tensor]) throws(GraphError) -> Tensor {
+    /// and dropout is the identity. `observe`, when given, sees every value as it is made (the
+    /// input first): what calibration records.
+    public func run(_ input: Tensor, tensors: [String: Tensor],
+                    observe: ((_ value: Int, _ tensor: Tensor) -> Void)? = nil) throws(GraphError) -> Tensor {
         guard Array(input.shape.dropFirst()) == inputShape else {
             throw .invalidGraph("the input has shape \(input.shape); the graph takes [N] + \(inputShape)")
         }
         var values: [Int: Tensor] = [self.input: input.detached()]
+        observe?(self.input, input)
         let tensors = tensors.mapValues { $0.detached() }
         for op in ops {
-            values[op.output] = try OpReplay(op: op, values: values, tensors: tensors).run()
+            let value = try OpReplay(op: op, values: values, tensors: tensors).run()
+            values[op.output] = value
+            observe?(op.output, value)
         }
         guard let result = values[output] else { throw .invalidGraph("no op produces the output value \(output)") }
         return result

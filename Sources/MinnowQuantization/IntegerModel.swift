@@ -1,0 +1,286 @@
+import MinnowNN
+import MinnowRuntime
+import MinnowTensor
+import QuantMath
+
+/// The range of every value of a traced graph on calibration images: what post-training
+/// quantization chooses activation parameters from (a `MinMaxObserver` per value).
+public struct Calibration: Sendable {
+    public private(set) var observers: [Int: MinMaxObserver] = [:]
+    public private(set) var images = 0
+
+    /// Runs `batches` through the graph (float, evaluation mode) and observes every value.
+    public init(graph: ModelGraph, tensors: [String: Tensor], batches: [Tensor]) throws {
+        var observers: [Int: MinMaxObserver] = [:]
+        for batch in batches {
+            _ = try graph.run(batch, tensors: tensors) { value, tensor in observers[value, default: MinMaxObserver()].observe(tensor) }
+            images += batch.shape.first ?? 0
+        }
+        self.observers = observers
+        guard images > 0 else { throw QuantizationError.noObservations("calibration (zero images)") }
+    }
+
+    /// Asymmetric int8 parameters of `value`.
+    public func parameters(of value: Int) throws(QuantizationError) -> QuantizationParameters {
+        guard let observer = observers[value] else { throw .noObservations("value %\(value)") }
+        return try observer.parameters()
+    }
+}
+
+/// Why a graph has no integer form.
+public enum IntegerModelError: Error, Equatable, CustomStringConvertible {
+    case unsupported(String)
+
+    public var description: String {
+        switch self {
+        case .unsupported(let detail): "integer model: \(detail)"
+        }
+    }
+}
+
+/// A model in integer arithmetic (post-training quantization, Jacob et al. 2018): every
+/// convolution and linear layer with the batch norm after it folded in and a following ReLU or
+/// ReLU6 fused into its clamp, int8 weights per output channel (symmetric), int32 biases, int8
+/// activations with the parameters of their calibrated ranges, adds and concatenations rescaled,
+/// pooling on codes. It runs MinnowRuntime's reference kernels, so its numbers are the integer
+/// arithmetic itself.
+public struct IntegerModel {
+    enum Step {
+        case convolution(geometry: ConvolutionGeometry, filter: [Int8], bias: [Int32], requantization: Requantization, input: Int, output: Int)
+        case fullyConnected(inputs: Int, outputs: Int, weight: [Int8], bias: [Int32], requantization: Requantization, input: Int, output: Int)
+        case add(a: Int, b: Int, aInput: ReferenceKernels.AddInput, bInput: ReferenceKernels.AddInput, multiplier: FixedPointMultiplier, output: Int)
+        case concatenate(inputs: [Int], multipliers: [FixedPointMultiplier?], output: Int)
+        case maxPool(kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), input: Int, output: Int)
+        case globalAveragePool(multiplier: FixedPointMultiplier, input: Int, output: Int)
+        case clamp(minimum: Int32, maximum: Int32, input: Int, output: Int)
+        case alias(input: Int, output: Int)
+    }
+
+    let graph: ModelGraph
+    var steps: [Step] = []
+    /// The parameters of every value the integer model holds.
+    public private(set) var parameters: [Int: QuantizationParameters] = [:]
+
+    /// Quantizes `graph` (with the model's `tensors`) using `calibration`'s ranges.
+    public init(graph: ModelGraph, tensors: [String: Tensor], calibration: Calibration) throws {
+        self.graph = graph
+        parameters[graph.input] = try calibration.parameters(of: graph.input)
+        let uses = Dictionary(graph.ops.flatMap { op in op.operands.values.compactMap { if case .value(let id) = $0 { id } else { nil } } }
+            .map { ($0, 1) }, uniquingKeysWith: +)
+        var index = 0
+        while index < graph.ops.count {
+            index = try lower(at: index, uses: uses, tensors: tensors, calibration: calibration)
+        }
+    }
+
+    private func value(_ op: TracedOp, _ role: String) throws -> Int {
+        guard case .value(let id)? = op.operands[role] else { throw IntegerModelError.unsupported("\(op.kind) in '\(op.module)' has no value operand '\(role)'") }
+        return id
+    }
+
+    private func tensor(_ op: TracedOp, _ role: String, _ tensors: [String: Tensor]) -> Tensor? {
+        guard case .tensor(let path)? = op.operands[role] else { return nil }
+        return tensors[path]
+    }
+
+    /// Lowers the op at `index` (and the ops fused into it); returns the index of the next op.
+    private mutating func lower(at index: Int, uses: [Int: Int], tensors: [String: Tensor], calibration: Calibration) throws -> Int {
+        let op = graph.ops[index]
+        switch op.kind {
+        case "conv2d", "depthwise_conv2d", "linear":
+            return try lowerAffine(at: index, uses: uses, tensors: tensors, calibration: calibration)
+        case "add":
+            let (a, b) = (try value(op, "inputs.0"), try value(op, "inputs.1"))
+            guard let pa = parameters[a], let pb = parameters[b] else { throw IntegerModelError.unsupported("add in '\(op.module)': unknown inputs") }
+            let output = try calibration.parameters(of: op.output)
+            let twiceMax = 2 * Double(max(pa.scale, pb.scale))
+            parameters[op.output] = output
+            steps.append(.add(a: a, b: b, aInput: .init(zeroPoint: pa.zeroPoint, multiplier: FixedPointMultiplier(Double(pa.scale) / twiceMax)),
+                              bInput: .init(zeroPoint: pb.zeroPoint, multiplier: FixedPointMultiplier(Double(pb.scale) / twiceMax)),
+                              multiplier: FixedPointMultiplier(twiceMax / (Double(1 << ReferenceKernels.addLeftShift) * Double(output.scale))),
+                              output: op.output))
+        case "concat":
+            guard op.attributes["axis"]?.int == graph.valueShapes[op.output].count else {
+                throw IntegerModelError.unsupported("concat in '\(op.module)' along another axis than channels")
+            }
+            let count = op.operands.keys.filter { $0.hasPrefix("inputs.") }.count
+            let inputs = try (0..<count).map { try value(op, "inputs.\($0)") }
+            let output = try calibration.parameters(of: op.output)
+            parameters[op.output] = output
+            steps.append(.concatenate(inputs: inputs, multipliers: inputs.map { input in
+                parameters[input] == output ? nil : FixedPointMultiplier(Double(parameters[input]!.scale) / Double(output.scale))
+            }, output: op.output))
+        case "max_pool2d":
+            let input = try value(op, "input")
+            let (k, s, p) = (op.attributes["kernel_size"]?.ints ?? [], op.attributes["stride"]?.ints ?? [], op.attributes["padding"]?.ints ?? [])
+            parameters[op.output] = parameters[input]
+            steps.append(.maxPool(kernel: (k[0], k[1]), stride: (s[0], s[1]), padding: (p[0], p[1]), input: input, output: op.output))
+        case "global_avg_pool2d":
+            let input = try value(op, "input")
+            let shape = graph.valueShapes[input], output = try calibration.parameters(of: op.output)
+            parameters[op.output] = output
+            steps.append(.globalAveragePool(multiplier: FixedPointMultiplier(Double(parameters[input]!.scale) / (Double(shape[0] * shape[1]) * Double(output.scale))),
+                                            input: input, output: op.output))
+        case "relu", "relu6":
+            let input = try value(op, "input")
+            let range = activationRange(op.kind == "relu" ? .relu : .relu6, output: parameters[input]!)
+            parameters[op.output] = parameters[input]
+            steps.append(.clamp(minimum: range.minimum, maximum: range.maximum, input: input, output: op.output))
+        case "flatten", "reshape", "dropout":
+            let input = try value(op, "input")
+            parameters[op.output] = parameters[input]
+            steps.append(.alias(input: input, output: op.output))
+        default:
+            throw IntegerModelError.unsupported("\(op.kind) in '\(op.module)' has no integer form yet")
+        }
+        return index + 1
+    }
+
+    /// A convolution or linear layer, with a following batch norm folded and ReLU/ReLU6 fused.
+    private mutating func lowerAffine(at index: Int, uses: [Int: Int], tensors: [String: Tensor], calibration: Calibration) throws -> Int {
+        let op = graph.ops[index]
+        let input = try value(op, "input")
+        guard let inputParameters = parameters[input],
+              var weights = tensor(op, op.kind == "linear" ? "weight" : "filter", tensors)?.scalars,
+              let shape = graph.shape(of: op.operands[op.kind == "linear" ? "weight" : "filter"]) else {
+            throw IntegerModelError.unsupported("\(op.kind) in '\(op.module)': missing input parameters or weights")
+        }
+        let channels = shape[shape.count - 1]
+        var bias = tensor(op, "bias", tensors)?.scalars ?? Array(repeating: 0, count: channels)
+        var next = index + 1, output = op.output
+        // Fold a batch norm that only this op feeds.
+        if next < graph.ops.count, graph.ops[next].kind == "batch_norm", graph.ops[next].operands["input"] == .value(output), uses[output] == 1,
+           let scale = tensor(graph.ops[next], "scale", tensors)?.scalars, let offset = tensor(graph.ops[next], "offset", tensors)?.scalars,
+           let mean = tensor(graph.ops[next], "running_mean", tensors)?.scalars,
+           let variance = tensor(graph.ops[next], "running_variance", tensors)?.scalars,
+           let epsilon = graph.ops[next].attributes["epsilon"]?.float {
+            let factors = (0..<channels).map { scale[$0] / (variance[$0] + epsilon).squareRoot() }
+            weights = weights.enumerated().map { $1 * factors[$0 % channels] }
+            bias = (0..<channels).map { (bias[$0] - mean[$0]) * factors[$0] + offset[$0] }
+            output = graph.ops[next].output
+            next += 1
+        }
+        // Fuse a ReLU or ReLU6 that only this op feeds.
+        var activation = FusedActivation.none
+        if next < graph.ops.count, ["relu", "relu6"].contains(graph.ops[next].kind), graph.ops[next].operands["input"] == .value(output),
+           uses[output] == 1 {
+            activation = graph.ops[next].kind == "relu" ? .relu : .relu6
+            output = graph.ops[next].output
+            next += 1
+        }
+        let outputParameters = try calibration.parameters(of: output)
+        parameters[output] = outputParameters
+        // Per-output-channel symmetric int8 weights, int32 biases at scale inputScale * weightScale.
+        var observer = PerChannelMinMaxObserver(axis: shape.count - 1)
+        observer.observe(Tensor(shape: shape, scalars: weights))
+        let weightParameters = try observer.parameters()
+        let codes = weights.enumerated().map { Int8(weightParameters[$0 % channels].quantize($1)) }
+        let biasCodes = (0..<channels).map { channel -> Int32 in
+            let step = Double(inputParameters.scale) * Double(weightParameters[channel].scale)
+            return Int32(clamping: Int64((Double(bias[channel]) / step).rounded(.toNearestOrEven)))
+        }
+        let range = activationRange(activation, output: outputParameters)
+        let requantization = Requantization(
+            multipliers: weightParameters.map { FixedPointMultiplier(Double(inputParameters.scale) * Double($0.scale) / Double(outputParameters.scale)) },
+            outputZeroPoint: outputParameters.zeroPoint, minimum: range.minimum, maximum: range.maximum)
+        if op.kind == "linear" {
+            steps.append(.fullyConnected(inputs: shape[0], outputs: channels, weight: codes, bias: biasCodes, requantization: requantization,
+                                         input: input, output: output))
+        } else {
+            let inputShape = graph.valueShapes[input]
+            let pair = { (name: String) -> (Int, Int) in let v = op.attributes[name]?.ints ?? [1, 1]; return (v[0], v[1]) }
+            let geometry = ConvolutionGeometry(batch: 1, height: inputShape[0], width: inputShape[1], inputChannels: inputShape[2],
+                                               kernelHeight: shape[0], kernelWidth: shape[1], outputChannels: channels, stride: pair("stride"),
+                                               padding: pair("padding"), dilation: pair("dilation"), groups: op.attributes["groups"]?.int ?? 1)
+            steps.append(.convolution(geometry: geometry, filter: codes, bias: biasCodes, requantization: requantization, input: input, output: output))
+        }
+        return next
+    }
+
+    /// The model's logits for `images` (`[N] + inputShape`, normalized as in training), computed in
+    /// integer arithmetic: the input quantized, every step on codes, the output codes dequantized.
+    public func logits(_ images: Tensor) -> Tensor {
+        let batch = images.shape[0]
+        let inputParameters = parameters[graph.input]!
+        var codes: [Int: [Int8]] = [graph.input: images.scalars.map { Int8(inputParameters.quantize($0)) }]
+        for step in steps { run(step, batch: batch, codes: &codes) }
+        let outputParameters = parameters[graph.output]!
+        let output = codes[graph.output]!
+        return Tensor(shape: [batch] + graph.valueShapes[graph.output], scalars: output.map { outputParameters.dequantize(Int32($0)) })
+    }
+
+    private func run(_ step: Step, batch: Int, codes: inout [Int: [Int8]]) {
+        func count(_ value: Int) -> Int { batch * graph.valueShapes[value].reduce(1, *) }
+        switch step {
+        case let .convolution(geometry, filter, bias, requantization, input, output):
+            var g = geometry
+            g.batch = batch
+            var result = [Int8](repeating: 0, count: count(output))
+            codes[input]!.withUnsafeBufferPointer { x in filter.withUnsafeBufferPointer { w in bias.withUnsafeBufferPointer { b in
+                result.withUnsafeMutableBufferPointer { y in
+                    ReferenceKernels.convolution(g, input: x, inputZeroPoint: parameters[input]!.zeroPoint, filter: w, bias: b,
+                                                 requantization: requantization, output: y)
+                }
+            } } }
+            codes[output] = result
+        case let .fullyConnected(inputs, outputs, weight, bias, requantization, input, output):
+            var result = [Int8](repeating: 0, count: batch * outputs)
+            codes[input]!.withUnsafeBufferPointer { x in weight.withUnsafeBufferPointer { w in bias.withUnsafeBufferPointer { b in
+                result.withUnsafeMutableBufferPointer { y in
+                    ReferenceKernels.fullyConnected(rows: batch, inputs: inputs, outputs: outputs, input: x, inputZeroPoint: parameters[input]!.zeroPoint,
+                                                    weight: w, bias: b, requantization: requantization, output: y)
+                }
+            } } }
+            codes[output] = result
+        case let .add(a, b, aInput, bInput, multiplier, output):
+            var result = [Int8](repeating: 0, count: count(output))
+            let zeroPoint = parameters[output]!.zeroPoint
+            codes[a]!.withUnsafeBufferPointer { pa in codes[b]!.withUnsafeBufferPointer { pb in result.withUnsafeMutableBufferPointer { y in
+                ReferenceKernels.add(count: pa.count, a: pa, aInput, b: pb, bInput, outputMultiplier: multiplier, outputZeroPoint: zeroPoint,
+                                     minimum: -128, maximum: 127, output: y)
+            } } }
+            codes[output] = result
+        case let .concatenate(inputs, multipliers, output):
+            let shape = graph.valueShapes[output], pixels = batch * shape.dropLast().reduce(1, *)
+            var result = [Int8](repeating: 0, count: count(output))
+            let buffers = inputs.map { codes[$0]! }
+            withBuffers(buffers) { pointers in
+                let parts = zip(zip(inputs, pointers), multipliers).map { pair, multiplier in
+                    ReferenceKernels.ConcatenationInput(codes: pair.1, channels: graph.valueShapes[pair.0].last!,
+                                                        zeroPoint: parameters[pair.0]!.zeroPoint, multiplier: multiplier)
+                }
+                result.withUnsafeMutableBufferPointer { y in
+                    ReferenceKernels.concatenateChannels(pixels: pixels, inputs: parts, outputZeroPoint: parameters[output]!.zeroPoint, output: y)
+                }
+            }
+            codes[output] = result
+        case let .maxPool(kernel, stride, padding, input, output):
+            let shape = graph.valueShapes[input]
+            var result = [Int8](repeating: 0, count: count(output))
+            codes[input]!.withUnsafeBufferPointer { x in result.withUnsafeMutableBufferPointer { y in
+                ReferenceKernels.maxPool(batch: batch, height: shape[0], width: shape[1], channels: shape[2], kernel: kernel, stride: stride,
+                                         padding: padding, input: x, output: y)
+            } }
+            codes[output] = result
+        case let .globalAveragePool(multiplier, input, output):
+            let shape = graph.valueShapes[input]
+            var result = [Int8](repeating: 0, count: count(output))
+            codes[input]!.withUnsafeBufferPointer { x in result.withUnsafeMutableBufferPointer { y in
+                ReferenceKernels.globalAveragePool(batch: batch, pixels: shape[0] * shape[1], channels: shape[2], input: x,
+                                                   inputZeroPoint: parameters[input]!.zeroPoint, multiplier: multiplier,
+                                                   outputZeroPoint: parameters[output]!.zeroPoint, output: y)
+            } }
+            codes[output] = result
+        case let .clamp(minimum, maximum, input, output):
+            codes[output] = codes[input]!.map { Int8(min(max(Int32($0), minimum), maximum)) }
+        case let .alias(input, output):
+            codes[output] = codes[input]
+        }
+    }
+}
+
+/// Calls `body` with read pointers to every array of `arrays`.
+private func withBuffers(_ arrays: [[Int8]], _ body: ([UnsafeBufferPointer<Int8>]) -> Void, _ done: [UnsafeBufferPointer<Int8>] = []) {
+    guard let first = arrays.first else { return body(done) }
+    first.withUnsafeBufferPointer { withBuffers(Array(arrays.dropFirst()), body, done + [$0]) }
+}
