@@ -46,8 +46,10 @@ public enum IntegerModelError: Error, Equatable, CustomStringConvertible {
 /// arithmetic itself.
 public struct IntegerModel {
     enum Step {
-        case convolution(geometry: ConvolutionGeometry, filter: [Int8], bias: [Int32], requantization: Requantization, input: Int, output: Int)
-        case fullyConnected(inputs: Int, outputs: Int, weight: [Int8], bias: [Int32], requantization: Requantization, input: Int, output: Int)
+        case convolution(geometry: ConvolutionGeometry, filter: [Int8], bias: [Int32], weightScales: [Float], requantization: Requantization,
+                         input: Int, output: Int)
+        case fullyConnected(inputs: Int, outputs: Int, weight: [Int8], bias: [Int32], weightScales: [Float], requantization: Requantization,
+                            input: Int, output: Int)
         case add(a: Int, b: Int, aInput: ReferenceKernels.AddInput, bInput: ReferenceKernels.AddInput, multiplier: FixedPointMultiplier, output: Int)
         case concatenate(inputs: [Int], multipliers: [FixedPointMultiplier?], output: Int)
         case maxPool(kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), input: Int, output: Int)
@@ -184,15 +186,16 @@ public struct IntegerModel {
             multipliers: weightParameters.map { FixedPointMultiplier(Double(inputParameters.scale) * Double($0.scale) / Double(outputParameters.scale)) },
             outputZeroPoint: outputParameters.zeroPoint, minimum: range.minimum, maximum: range.maximum)
         if op.kind == "linear" {
-            steps.append(.fullyConnected(inputs: shape[0], outputs: channels, weight: codes, bias: biasCodes, requantization: requantization,
-                                         input: input, output: output))
+            steps.append(.fullyConnected(inputs: shape[0], outputs: channels, weight: codes, bias: biasCodes,
+                                         weightScales: weightParameters.map(\.scale), requantization: requantization, input: input, output: output))
         } else {
             let inputShape = graph.valueShapes[input]
             let pair = { (name: String) -> (Int, Int) in let v = op.attributes[name]?.ints ?? [1, 1]; return (v[0], v[1]) }
             let geometry = ConvolutionGeometry(batch: 1, height: inputShape[0], width: inputShape[1], inputChannels: inputShape[2],
                                                kernelHeight: shape[0], kernelWidth: shape[1], outputChannels: channels, stride: pair("stride"),
                                                padding: pair("padding"), dilation: pair("dilation"), groups: op.attributes["groups"]?.int ?? 1)
-            steps.append(.convolution(geometry: geometry, filter: codes, bias: biasCodes, requantization: requantization, input: input, output: output))
+            steps.append(.convolution(geometry: geometry, filter: codes, bias: biasCodes, weightScales: weightParameters.map(\.scale),
+                                      requantization: requantization, input: input, output: output))
         }
         return next
     }
@@ -200,19 +203,23 @@ public struct IntegerModel {
     /// The model's logits for `images` (`[N] + inputShape`, normalized as in training), computed in
     /// integer arithmetic: the input quantized, every step on codes, the output codes dequantized.
     public func logits(_ images: Tensor) -> Tensor {
-        let batch = images.shape[0]
+        let outputParameters = parameters[graph.output]!
+        let output = codes(images)[graph.output]!
+        return Tensor(shape: [images.shape[0]] + graph.valueShapes[graph.output], scalars: output.map { outputParameters.dequantize(Int32($0)) })
+    }
+
+    /// The codes of every value for `images`.
+    public func codes(_ images: Tensor) -> [Int: [Int8]] {
         let inputParameters = parameters[graph.input]!
         var codes: [Int: [Int8]] = [graph.input: images.scalars.map { Int8(inputParameters.quantize($0)) }]
-        for step in steps { run(step, batch: batch, codes: &codes) }
-        let outputParameters = parameters[graph.output]!
-        let output = codes[graph.output]!
-        return Tensor(shape: [batch] + graph.valueShapes[graph.output], scalars: output.map { outputParameters.dequantize(Int32($0)) })
+        for step in steps { run(step, batch: images.shape[0], codes: &codes) }
+        return codes
     }
 
     private func run(_ step: Step, batch: Int, codes: inout [Int: [Int8]]) {
         func count(_ value: Int) -> Int { batch * graph.valueShapes[value].reduce(1, *) }
         switch step {
-        case let .convolution(geometry, filter, bias, requantization, input, output):
+        case let .convolution(geometry, filter, bias, _, requantization, input, output):
             var g = geometry
             g.batch = batch
             var result = [Int8](repeating: 0, count: count(output))
@@ -223,7 +230,7 @@ public struct IntegerModel {
                 }
             } } }
             codes[output] = result
-        case let .fullyConnected(inputs, outputs, weight, bias, requantization, input, output):
+        case let .fullyConnected(inputs, outputs, weight, bias, _, requantization, input, output):
             var result = [Int8](repeating: 0, count: batch * outputs)
             codes[input]!.withUnsafeBufferPointer { x in weight.withUnsafeBufferPointer { w in bias.withUnsafeBufferPointer { b in
                 result.withUnsafeMutableBufferPointer { y in
@@ -283,4 +290,65 @@ public struct IntegerModel {
 private func withBuffers(_ arrays: [[Int8]], _ body: ([UnsafeBufferPointer<Int8>]) -> Void, _ done: [UnsafeBufferPointer<Int8>] = []) {
     guard let first = arrays.first else { return body(done) }
     first.withUnsafeBufferPointer { withBuffers(Array(arrays.dropFirst()), body, done + [$0]) }
+}
+
+/// How the integer result of one step compares with fake quantization of the same step: the step
+/// computed in float from the same input codes (dequantized), with the weights and bias dequantized
+/// from their codes, then quantized with the output parameters and clamped.
+public struct StepAgreement: Sendable, Equatable {
+    /// The value the step makes.
+    public let output: Int
+    public let kind: String
+    /// Output codes compared, codes that differ, and the largest difference (in quantization steps).
+    public let count: Int, differing: Int, largest: Int
+}
+
+extension IntegerModel {
+    /// The agreement of every rescaling step (convolution, linear, add, concatenation, global
+    /// average pooling) with its fake-quantized float counterpart on `images`; max pooling, clamps
+    /// and aliases are code-for-code the same by construction.
+    public func agreement(_ images: Tensor) -> [StepAgreement] {
+        let batch = images.shape[0]
+        let codes = self.codes(images)
+        func real(_ value: Int) -> Tensor {
+            let p = parameters[value]!
+            return Tensor(shape: [batch] + graph.valueShapes[value], scalars: codes[value]!.map { p.dequantize(Int32($0)) })
+        }
+        func compare(_ kind: String, _ output: Int, _ simulated: Tensor, _ minimum: Int32 = -128, _ maximum: Int32 = 127) -> StepAgreement {
+            let p = parameters[output]!
+            let differences = zip(simulated.scalars, codes[output]!).map { value, code in
+                abs(Int(min(max(p.quantize(value), minimum), maximum)) - Int(code))
+            }
+            return StepAgreement(output: output, kind: kind, count: differences.count, differing: differences.filter { $0 != 0 }.count,
+                                 largest: differences.max() ?? 0)
+        }
+        var result: [StepAgreement] = []
+        for step in steps {
+            switch step {
+            case let .convolution(g, filter, bias, weightScales, requantization, input, output):
+                let inputScale = parameters[input]!.scale, channels = g.outputChannels
+                let w = Tensor(shape: [g.kernelHeight, g.kernelWidth, g.inputChannels / g.groups, channels],
+                               scalars: filter.enumerated().map { Float($1) * weightScales[$0 % channels] })
+                let b = Tensor(shape: [channels], scalars: (0..<channels).map { Float(Double(bias[$0]) * Double(inputScale) * Double(weightScales[$0])) })
+                let y = withoutGrad { conv2d(real(input), w, bias: b, stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups) }
+                result.append(compare(g.groups > 1 && g.groups == channels ? "depthwise_conv2d" : "conv2d", output, y,
+                                      requantization.minimum, requantization.maximum))
+            case let .fullyConnected(inputs, outputs, weight, bias, weightScales, requantization, input, output):
+                let inputScale = parameters[input]!.scale
+                let w = Tensor(shape: [inputs, outputs], scalars: weight.enumerated().map { Float($1) * weightScales[$0 % outputs] })
+                let b = Tensor(shape: [outputs], scalars: (0..<outputs).map { Float(Double(bias[$0]) * Double(inputScale) * Double(weightScales[$0])) })
+                let x = real(input).reshaped([batch, inputs])
+                result.append(compare("linear", output, withoutGrad { linear(x, weight: w, bias: b) }, requantization.minimum, requantization.maximum))
+            case let .add(a, b, _, _, _, output):
+                result.append(compare("add", output, withoutGrad { real(a) + real(b) }))
+            case let .concatenate(inputs, _, output):
+                result.append(compare("concat", output, withoutGrad { Tensor.concatenate(inputs.map(real), axis: -1) }))
+            case let .globalAveragePool(_, input, output):
+                result.append(compare("global_avg_pool2d", output, withoutGrad { globalAvgPool2d(real(input)) }))
+            case .maxPool, .clamp, .alias:
+                continue
+            }
+        }
+        return result
+    }
 }

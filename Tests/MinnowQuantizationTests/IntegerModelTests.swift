@@ -31,6 +31,15 @@ final class IntegerModelTests: XCTestCase {
             let spread = (expected.max() ?? 0) - (expected.min() ?? 0)
             let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? 0
             XCTAssertLessThan(worst, 0.03 * spread, "\(architecture): largest logit error \(worst) of a spread \(spread)")
+
+            // Step by step, the integer result and fake quantization of the same step differ by at most one code.
+            let agreement = integer.agreement(images)
+            XCTAssertFalse(agreement.isEmpty)
+            for step in agreement {
+                XCTAssertLessThanOrEqual(step.largest, 1, "\(architecture): \(step.kind) %\(step.output): \(step.differing) of \(step.count) differ")
+            }
+            let (differing, count) = agreement.reduce((0, 0)) { ($0.0 + $1.differing, $0.1 + $1.count) }
+            print("\(architecture): \(differing) of \(count) output codes differ by one step from fake quantization")
         }
     }
 
