@@ -81,7 +81,7 @@ let package = Package(
             name: "minnow",
             dependencies: [
                 "MinnowTensor", "MinnowNN", "MinnowModels", "MinnowData", "MinnowTraining", "MinnowBench", "MinnowCheckpoint", "MinnowHDF5",
-                "MinnowDistillation",
+                "MinnowDistillation", "MinnowQuantization",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -1,3 +1,4 @@
+import Foundation
 import MinnowNN
 import MinnowRuntime
 import MinnowTensor
@@ -62,6 +63,8 @@ public struct IntegerModel {
     var steps: [Step] = []
     /// The parameters of every value the integer model holds.
     public private(set) var parameters: [Int: QuantizationParameters] = [:]
+    /// The module of the layer that makes each value (for a fused group, its convolution or linear layer).
+    public private(set) var modules: [Int: String] = [:]
 
     /// Quantizes `graph` (with the model's `tensors`) using `calibration`'s ranges.
     public init(graph: ModelGraph, tensors: [String: Tensor], calibration: Calibration) throws {
@@ -88,6 +91,7 @@ public struct IntegerModel {
     /// Lowers the op at `index` (and the ops fused into it); returns the index of the next op.
     private mutating func lower(at index: Int, uses: [Int: Int], tensors: [String: Tensor], calibration: Calibration) throws -> Int {
         let op = graph.ops[index]
+        modules[op.output] = op.module
         switch op.kind {
         case "conv2d", "depthwise_conv2d", "linear":
             return try lowerAffine(at: index, uses: uses, tensors: tensors, calibration: calibration)
@@ -172,6 +176,7 @@ public struct IntegerModel {
         }
         let outputParameters = try calibration.parameters(of: output)
         parameters[output] = outputParameters
+        modules[output] = op.module
         // Per-output-channel symmetric int8 weights, int32 biases at scale inputScale * weightScale.
         var observer = PerChannelMinMaxObserver(axis: shape.count - 1)
         observer.observe(Tensor(shape: shape, scalars: weights))
@@ -350,5 +355,39 @@ extension IntegerModel {
             }
         }
         return result
+    }
+}
+
+/// One quantized value of an integer model: its parameters, the calibrated range they came from,
+/// and the signal-to-quantization-noise ratio of its int8 codes against the float model's values.
+public struct LayerReport: Sendable {
+    public let value: Int
+    /// The module of the op that makes the value, and the op's kind.
+    public let module: String, kind: String
+    public let parameters: QuantizationParameters
+    public let minimum: Float, maximum: Float
+    /// `10 log10(Σ f² / Σ (f - dequantized)²)` over the report's images, in dB (infinite when exact).
+    public let sqnr: Double
+}
+
+extension IntegerModel {
+    /// A report of every value a rescaling step makes: parameters, calibrated range and the SQNR of
+    /// its codes against the float model's value on `images` (the float graph replayed with `tensors`).
+    public func layerReports(_ images: Tensor, tensors: [String: Tensor], calibration: Calibration) throws -> [LayerReport] {
+        var float: [Int: Tensor] = [:]
+        _ = try graph.run(images, tensors: tensors) { value, tensor in float[value] = tensor }
+        let codes = self.codes(images)
+        return agreement(images).compactMap { step -> LayerReport? in
+            guard let reference = float[step.output], let p = parameters[step.output], let module = modules[step.output],
+                  let range = try? calibration.observers[step.output]?.range() else { return nil }
+            var signal = 0.0, noise = 0.0
+            for (f, q) in zip(reference.scalars, codes[step.output]!) {
+                signal += Double(f) * Double(f)
+                let error = Double(f) - Double(p.dequantize(Int32(q)))
+                noise += error * error
+            }
+            return LayerReport(value: step.output, module: module, kind: step.kind, parameters: p, minimum: range.minimum,
+                               maximum: range.maximum, sqnr: noise == 0 ? .infinity : 10 * log10(signal / noise))
+        }
     }
 }

@@ -97,6 +97,21 @@ final class BadInputTests: CLITestCase {
         }
     }
 
+    /// `minnow quantize` on a trained run: fp32 and int8 accuracy side by side and a per-layer
+    /// report; zero calibration images is a usage error.
+    func testQuantizeReportsBothAccuraciesAndEveryLayer() throws {
+        let run = try trainedRun()
+        let result = try minnow(["quantize", run.appendingPathComponent("last.h5").path, "--calibrate", "64", "--test-images", "32"])
+        XCTAssertTrue(result.succeeded, result.standardError)
+        XCTAssertTrue(result.standardOutput.contains("64 calibration images, 32 test images of fashion-mnist"), result.standardOutput)
+        XCTAssertTrue(result.standardOutput.contains("int8 (integer arithmetic)"), result.standardOutput)
+        for layer in ["features.0 ", "hidden ", "fc "] {
+            XCTAssertTrue(result.standardOutput.contains("\n" + layer), "no row for \(layer): \(result.standardOutput)")
+        }
+        try expectFailure(["quantize", run.appendingPathComponent("last.h5").path, "--calibrate", "0"], status: 2,
+                          ["--calibrate must be positive, got 0"])
+    }
+
     /// `MINNOW_NUM_THREADS` that is not a thread count stops every command before it starts (100000
     /// used to try to start that many threads).
     func testBadThreadCountVariableIsAUsageError() throws {
