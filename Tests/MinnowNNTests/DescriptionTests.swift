@@ -76,6 +76,12 @@ final class DescriptionTests: XCTestCase {
                           "\(error)")
         }
 
+        var generator = SeededGenerator(seed: 0)
+        let pool = LayerDescription(kind: "max_pool2d", spec: JSONValue(encoding: PoolSpec(kernelSize: 2, stride: 0, padding: 0)))
+        XCTAssertThrowsError(try LayerRegistry.core.build(pool, generator: &generator)) { error in
+            XCTAssertTrue("\(error)".contains("invalid MaxPool2D: kernel and stride must be positive"), "\(error)")
+        }
+
         XCTAssertThrowsError(try ModelDescription(json: json).build(registry: .core)) { error in
             XCTAssertTrue("\(error)".contains("unknown layer kind 'mobilenet_v2'"), "\(error)")
         }

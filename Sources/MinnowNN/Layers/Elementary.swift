@@ -113,6 +113,10 @@ extension Activation: DescribableLayer {
 public struct PoolSpec: Codable, Equatable, Sendable {
     public var kernelSize: Int, stride: Int, padding: Int
 
+    public init(kernelSize: Int, stride: Int, padding: Int) {
+        (self.kernelSize, self.stride, self.padding) = (kernelSize, stride, padding)
+    }
+
     /// Checks the geometry for a layer of `kind`.
     func validate(_ kind: String) throws(DescriptionError) {
         try requireSpec(kernelSize > 0 && stride > 0 && padding >= 0 && 2 * padding <= kernelSize, kind,
@@ -122,25 +126,21 @@ public struct PoolSpec: Codable, Equatable, Sendable {
 
 extension Pool2DLayer {
     /// The layer's geometry as a spec (pooling layers are square).
-    public var poolSpec: PoolSpec { PoolSpec(kernelSize: kernelSize.0, stride: stride.0, padding: padding.0) }
+    public var spec: PoolSpec { PoolSpec(kernelSize: kernelSize.0, stride: stride.0, padding: padding.0) }
+
+    /// A pooling layer of `spec`'s geometry (the `DescribableLayer` initializer of every pooling layer).
+    public convenience init(spec: PoolSpec, generator: inout SeededGenerator, registry: LayerRegistry) throws(DescriptionError) {
+        try spec.validate(String(describing: Self.self))
+        self.init(kernelSize: spec.kernelSize, stride: spec.stride, padding: spec.padding)
+    }
 }
 
 extension MaxPool2D: DescribableLayer {
     public static let kind = "max_pool2d"
-    public var spec: PoolSpec { poolSpec }
-    public convenience init(spec: PoolSpec, generator: inout SeededGenerator, registry: LayerRegistry) throws(DescriptionError) {
-        try spec.validate(Self.kind)
-        self.init(kernelSize: spec.kernelSize, stride: spec.stride, padding: spec.padding)
-    }
 }
 
 extension AvgPool2D: DescribableLayer {
     public static let kind = "avg_pool2d"
-    public var spec: PoolSpec { poolSpec }
-    public convenience init(spec: PoolSpec, generator: inout SeededGenerator, registry: LayerRegistry) throws(DescriptionError) {
-        try spec.validate(Self.kind)
-        self.init(kernelSize: spec.kernelSize, stride: spec.stride, padding: spec.padding)
-    }
 }
 
 /// The spec of a layer without arguments.
