@@ -67,11 +67,11 @@ let package = Package(
         // A safe Swift API over HDF5 files (groups, numeric datasets, strings, attributes, atomic writes); no tensors.
         .target(name: "MinnowHDF5", dependencies: ["CHDF5"]),
         // Checkpoints in the layout of docs/checkpoint-format.md: model, optimizer, training state.
-        .target(name: "MinnowCheckpoint", dependencies: ["MinnowHDF5", "MinnowNN", "MinnowModels", "MinnowTensor"]),
+        .target(name: "MinnowCheckpoint", dependencies: ["MinnowHDF5", "MinnowNN", "MinnowModels", "MinnowQuantization", "MinnowTensor"]),
         // Knowledge distillation: KD/DKD/FitNets/attention-transfer losses, teachers, teacher-logit cache, runs.
         .target(name: "MinnowDistillation",
                 dependencies: ["MinnowTraining", "MinnowCheckpoint", "MinnowHDF5", "MinnowData", "MinnowModels", "MinnowNN", "MinnowTensor"]),
-        // Quantization: observers (and, next, PTQ, QAT and integer evaluation) on top of QuantMath.
+        // Quantization: observers, PTQ calibration, QAT (QuantizedModel), integer evaluation (IntegerModel) on QuantMath.
         .target(name: "MinnowQuantization", dependencies: ["MinnowNN", "MinnowRuntime", "MinnowTensor", "QuantMath"], swiftSettings: numericSettings),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation",

@@ -11,10 +11,10 @@ levels=(
     "MinnowKernels MinnowRuntime"
     "MinnowTensor"
     "MinnowNN MinnowData MinnowHDF5 MinnowTestSupport"
-    "MinnowModels"
+    "MinnowModels MinnowQuantization"
     "MinnowCheckpoint"
     "MinnowTraining"
-    "MinnowDistillation MinnowQuantization"
+    "MinnowDistillation"
     "MinnowBench"
     "minnow"
 )

@@ -2,6 +2,7 @@ import Foundation
 import MinnowHDF5
 import MinnowModels
 import MinnowNN
+import MinnowQuantization
 import MinnowTensor
 
 /// Minnow checkpoints: one HDF5 file per checkpoint in the layout of docs/checkpoint-format.md.
@@ -53,6 +54,7 @@ public enum ModelCheckpoint {
                     try writeTensor(parameter.value, to: location(path, in: "auxiliary/\(name)"), in: file)
                 }
             }
+            if let quantized = model as? QuantizedModel { try saveQuantization(of: quantized, in: file) }
             if let optimizer { try saveOptimizer(optimizer, in: file) }
             if let training { try saveTraining(training, model: model, in: file) }
             if let metricsHistoryJSON {
@@ -99,8 +101,9 @@ public enum ModelCheckpoint {
             }
         }
         do {
-            let model = try description.build(registry: .zoo)
-            _ = try ModelGraph.trace(model, inputShape: description.inputShape)
+            let model = try description.build(registry: .checkpoints)
+            // A quantized model traced its float model when it was built.
+            if !(model is QuantizedModel) { _ = try ModelGraph.trace(model, inputShape: description.inputShape) }
             return model
         } catch let error as CustomStringConvertible & Error {
             throw .invalidContent(file: path, path: "/description", detail: error.description)

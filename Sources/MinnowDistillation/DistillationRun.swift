@@ -1,5 +1,6 @@
 import Foundation
 import MinnowData
+import MinnowNN
 import MinnowTraining
 
 /// A distillation run: a `TrainingRun` of the student (same data, recipe, run folder, metrics and
@@ -27,17 +28,19 @@ public final class DistillationRun {
     public let distiller: Distiller
     public let manifest: Manifest
 
-    /// Loads the teachers and the data, builds the student and the objective. `cacheDirectory`
-    /// nil disables the teacher-output cache.
+    /// Loads the teachers and the data, builds the student (or takes `student`, built for the
+    /// recipe's model config: a quantized one for QAT with a teacher) and the objective.
+    /// `cacheDirectory` nil disables the teacher-output cache.
     public convenience init(config: TrainingConfig, settings: DistillationSettings, teachers teacherURLs: [URL], data: DatasetChoice,
                             dataDirectory: URL? = nil, trainSubset: Int? = nil,
                             augmentation: TrainingRun.AugmentationSettings = .init(), checkpoints: CheckpointPolicy = .init(),
-                            directory: URL, cacheDirectory: URL?, commandLine: [String] = CommandLine.arguments) throws {
+                            directory: URL, cacheDirectory: URL?, student: (any Layer)? = nil,
+                            commandLine: [String] = CommandLine.arguments) throws {
         try settings.validate()  // before loading anything
         let teachers = try TeacherEnsemble(checkpoints: teacherURLs)
         let training = try TrainingRun(config: config, data: data, dataDirectory: dataDirectory, trainSubset: trainSubset,
                                        augmentation: augmentation, checkpoints: checkpoints, objective: Self.objective,
-                                       directory: directory, commandLine: commandLine)
+                                       directory: directory, model: student, commandLine: commandLine)
         try self.init(training: training, settings: settings, teachers: teachers, teacherURLs: teacherURLs,
                       cacheDirectory: cacheDirectory)
     }

@@ -4,30 +4,6 @@ import MinnowRuntime
 import MinnowTensor
 import QuantMath
 
-/// The range of every value of a traced graph on calibration images: what post-training
-/// quantization chooses activation parameters from (a `MinMaxObserver` per value).
-public struct Calibration: Sendable {
-    public private(set) var observers: [Int: MinMaxObserver] = [:]
-    public private(set) var images = 0
-
-    /// Runs `batches` through the graph (float, evaluation mode) and observes every value.
-    public init(graph: ModelGraph, tensors: [String: Tensor], batches: [Tensor]) throws {
-        var observers: [Int: MinMaxObserver] = [:]
-        for batch in batches {
-            _ = try graph.run(batch, tensors: tensors) { value, tensor in observers[value, default: MinMaxObserver()].observe(tensor) }
-            images += batch.shape.first ?? 0
-        }
-        self.observers = observers
-        guard images > 0 else { throw QuantizationError.noObservations("calibration (zero images)") }
-    }
-
-    /// Asymmetric int8 parameters of `value`.
-    public func parameters(of value: Int) throws(QuantizationError) -> QuantizationParameters {
-        guard let observer = observers[value] else { throw .noObservations("value %\(value)") }
-        return try observer.parameters()
-    }
-}
-
 /// Why a graph has no integer form.
 public enum IntegerModelError: Error, Equatable, CustomStringConvertible {
     case unsupported(String)
@@ -59,132 +35,89 @@ public struct IntegerModel {
         case alias(input: Int, output: Int)
     }
 
-    let graph: ModelGraph
+    /// The float model's traced graph the integer model was lowered from.
+    public let graph: ModelGraph
     var steps: [Step] = []
     /// The parameters of every value the integer model holds.
     public private(set) var parameters: [Int: QuantizationParameters] = [:]
     /// The module of the layer that makes each value (for a fused group, its convolution or linear layer).
     public private(set) var modules: [Int: String] = [:]
+    /// The observed range of each value with its own parameters (what its parameters came from).
+    public private(set) var ranges: [Int: (minimum: Float, maximum: Float)] = [:]
+    /// The weight format of each convolution or linear layer, by output value.
+    public private(set) var weightTypes: [Int: QuantizedType] = [:]
 
-    /// Quantizes `graph` (with the model's `tensors`) using `calibration`'s ranges.
-    public init(graph: ModelGraph, tensors: [String: Tensor], calibration: Calibration) throws {
-        self.graph = graph
-        parameters[graph.input] = try calibration.parameters(of: graph.input)
-        let uses = Dictionary(graph.ops.flatMap { op in op.operands.values.compactMap { if case .value(let id) = $0 { id } else { nil } } }
-            .map { ($0, 1) }, uniquingKeysWith: +)
-        var index = 0
-        while index < graph.ops.count {
-            index = try lower(at: index, uses: uses, tensors: tensors, calibration: calibration)
+    /// The integer form of `quantized` as it stands: its activation parameters (observed ranges
+    /// or learned steps), its weights folded and quantized exactly as its fake quantization does
+    /// in evaluation mode. Throws when a value was never observed (calibrate first).
+    public init(quantized: QuantizedModel) throws {
+        graph = quantized.graph
+        for (slot, value) in quantized.plan.quantizedValues.enumerated() {
+            guard let p = quantized.parameters(ofValue: value) else { throw QuantizationError.noObservations("value %\(value)") }
+            parameters[value] = p
+            let range = quantized.ranges[slot].value.scalars
+            ranges[value] = (range[0], range[1])
         }
-    }
-
-    private func value(_ op: TracedOp, _ role: String) throws -> Int {
-        guard case .value(let id)? = op.operands[role] else { throw IntegerModelError.unsupported("\(op.kind) in '\(op.module)' has no value operand '\(role)'") }
-        return id
-    }
-
-    private func tensor(_ op: TracedOp, _ role: String, _ tensors: [String: Tensor]) -> Tensor? {
-        guard case .tensor(let path)? = op.operands[role] else { return nil }
-        return tensors[path]
-    }
-
-    /// Lowers the op at `index` (and the ops fused into it); returns the index of the next op.
-    private mutating func lower(at index: Int, uses: [Int: Int], tensors: [String: Tensor], calibration: Calibration) throws -> Int {
-        let op = graph.ops[index]
-        modules[op.output] = op.module
-        switch op.kind {
-        case "conv2d", "depthwise_conv2d", "linear":
-            return try lowerAffine(at: index, uses: uses, tensors: tensors, calibration: calibration)
-        case "add":
-            let (a, b) = (try value(op, "inputs.0"), try value(op, "inputs.1"))
-            guard let pa = parameters[a], let pb = parameters[b] else { throw IntegerModelError.unsupported("add in '\(op.module)': unknown inputs") }
-            let output = try calibration.parameters(of: op.output)
-            let twiceMax = 2 * Double(max(pa.scale, pb.scale))
-            parameters[op.output] = output
-            steps.append(.add(a: a, b: b, aInput: .init(zeroPoint: pa.zeroPoint, multiplier: FixedPointMultiplier(Double(pa.scale) / twiceMax)),
-                              bInput: .init(zeroPoint: pb.zeroPoint, multiplier: FixedPointMultiplier(Double(pb.scale) / twiceMax)),
-                              multiplier: FixedPointMultiplier(twiceMax / (Double(1 << ReferenceKernels.addLeftShift) * Double(output.scale))),
-                              output: op.output))
-        case "concat":
-            guard op.attributes["axis"]?.int == graph.valueShapes[op.output].count else {
-                throw IntegerModelError.unsupported("concat in '\(op.module)' along another axis than channels")
+        var affineIndex = 0
+        for step in quantized.plan.steps {
+            modules[step.output] = graph.ops[step.op].module
+            switch step {
+            case let .affine(op, batchNorm, activation, input, output):
+                try lowerAffine(graph.ops[op], batchNorm: batchNorm, activation: activation, input: input, output: output,
+                                weightIndex: affineIndex, quantized: quantized)
+                affineIndex += 1
+            case let .add(_, a, b, output):
+                let (pa, pb, po) = (parameters[a]!, parameters[b]!, parameters[output]!)
+                let twiceMax = 2 * Double(max(pa.scale, pb.scale))
+                steps.append(.add(a: a, b: b, aInput: .init(zeroPoint: pa.zeroPoint, multiplier: FixedPointMultiplier(Double(pa.scale) / twiceMax)),
+                                  bInput: .init(zeroPoint: pb.zeroPoint, multiplier: FixedPointMultiplier(Double(pb.scale) / twiceMax)),
+                                  multiplier: FixedPointMultiplier(twiceMax / (Double(1 << ReferenceKernels.addLeftShift) * Double(po.scale))),
+                                  output: output))
+            case let .concatenate(_, inputs, output):
+                let po = parameters[output]!
+                steps.append(.concatenate(inputs: inputs, multipliers: inputs.map { input in
+                    parameters[input] == po ? nil : FixedPointMultiplier(Double(parameters[input]!.scale) / Double(po.scale))
+                }, output: output))
+            case let .maxPool(op, input, output):
+                let o = graph.ops[op]
+                parameters[output] = parameters[input]
+                steps.append(.maxPool(kernel: o.pair("kernel_size"), stride: o.pair("stride"), padding: o.pair("padding"), input: input, output: output))
+            case let .globalAveragePool(_, input, output):
+                let shape = graph.valueShapes[input]
+                steps.append(.globalAveragePool(
+                    multiplier: FixedPointMultiplier(Double(parameters[input]!.scale) / (Double(shape[0] * shape[1]) * Double(parameters[output]!.scale))),
+                    input: input, output: output))
+            case let .clamp(_, activation, input, output):
+                let range = activationRange(activation, output: parameters[input]!)
+                parameters[output] = parameters[input]
+                steps.append(.clamp(minimum: range.minimum, maximum: range.maximum, input: input, output: output))
+            case let .alias(_, input, output):
+                parameters[output] = parameters[input]
+                steps.append(.alias(input: input, output: output))
             }
-            let count = op.operands.keys.filter { $0.hasPrefix("inputs.") }.count
-            let inputs = try (0..<count).map { try value(op, "inputs.\($0)") }
-            let output = try calibration.parameters(of: op.output)
-            parameters[op.output] = output
-            steps.append(.concatenate(inputs: inputs, multipliers: inputs.map { input in
-                parameters[input] == output ? nil : FixedPointMultiplier(Double(parameters[input]!.scale) / Double(output.scale))
-            }, output: op.output))
-        case "max_pool2d":
-            let input = try value(op, "input")
-            let (k, s, p) = (op.attributes["kernel_size"]?.ints ?? [], op.attributes["stride"]?.ints ?? [], op.attributes["padding"]?.ints ?? [])
-            parameters[op.output] = parameters[input]
-            steps.append(.maxPool(kernel: (k[0], k[1]), stride: (s[0], s[1]), padding: (p[0], p[1]), input: input, output: op.output))
-        case "global_avg_pool2d":
-            let input = try value(op, "input")
-            let shape = graph.valueShapes[input], output = try calibration.parameters(of: op.output)
-            parameters[op.output] = output
-            steps.append(.globalAveragePool(multiplier: FixedPointMultiplier(Double(parameters[input]!.scale) / (Double(shape[0] * shape[1]) * Double(output.scale))),
-                                            input: input, output: op.output))
-        case "relu", "relu6":
-            let input = try value(op, "input")
-            let range = activationRange(op.kind == "relu" ? .relu : .relu6, output: parameters[input]!)
-            parameters[op.output] = parameters[input]
-            steps.append(.clamp(minimum: range.minimum, maximum: range.maximum, input: input, output: op.output))
-        case "flatten", "reshape", "dropout":
-            let input = try value(op, "input")
-            parameters[op.output] = parameters[input]
-            steps.append(.alias(input: input, output: op.output))
-        default:
-            throw IntegerModelError.unsupported("\(op.kind) in '\(op.module)' has no integer form yet")
         }
-        return index + 1
     }
 
-    /// A convolution or linear layer, with a following batch norm folded and ReLU/ReLU6 fused.
-    private mutating func lowerAffine(at index: Int, uses: [Int: Int], tensors: [String: Tensor], calibration: Calibration) throws -> Int {
-        let op = graph.ops[index]
-        let input = try value(op, "input")
-        guard let inputParameters = parameters[input],
-              var weights = tensor(op, op.kind == "linear" ? "weight" : "filter", tensors)?.scalars,
-              let shape = graph.shape(of: op.operands[op.kind == "linear" ? "weight" : "filter"]) else {
-            throw IntegerModelError.unsupported("\(op.kind) in '\(op.module)': missing input parameters or weights")
+    /// A convolution or linear layer with its batch norm folded and its activation fused: int8
+    /// (or int4) weights per output channel, int32 biases at scale `inputScale · weightScale`.
+    private mutating func lowerAffine(_ op: TracedOp, batchNorm: Int?, activation: FusedActivation, input: Int, output: Int, weightIndex: Int,
+                                      quantized: QuantizedModel) throws {
+        let (folded, foldedBias, _) = withoutGrad { quantized.foldedWeights(op, batchNorm: batchNorm) }
+        let shape = folded.shape, channels = shape[shape.count - 1], weights = folded.scalars
+        let bias = foldedBias?.scalars ?? Array(repeating: 0, count: channels)
+        let type = quantized.scheme.weightType(of: op.module)
+        weightTypes[output] = type
+        let weightParameters: [QuantizationParameters] = switch quantized.scheme.method {
+        case .observers: perChannelWeightParameters(weights, channels: channels, type: type)
+        case .lsq: quantized.weightSteps[weightIndex].value.scalars.map {
+            QuantizationParameters(scale: max($0, QuantizationParameters.minimumScale), zeroPoint: 0, type: type)
         }
-        let channels = shape[shape.count - 1]
-        var bias = tensor(op, "bias", tensors)?.scalars ?? Array(repeating: 0, count: channels)
-        var next = index + 1, output = op.output
-        // Fold a batch norm that only this op feeds.
-        if next < graph.ops.count, graph.ops[next].kind == "batch_norm", graph.ops[next].operands["input"] == .value(output), uses[output] == 1,
-           let scale = tensor(graph.ops[next], "scale", tensors)?.scalars, let offset = tensor(graph.ops[next], "offset", tensors)?.scalars,
-           let mean = tensor(graph.ops[next], "running_mean", tensors)?.scalars,
-           let variance = tensor(graph.ops[next], "running_variance", tensors)?.scalars,
-           let epsilon = graph.ops[next].attributes["epsilon"]?.float {
-            let factors = (0..<channels).map { scale[$0] / (variance[$0] + epsilon).squareRoot() }
-            weights = weights.enumerated().map { $1 * factors[$0 % channels] }
-            bias = (0..<channels).map { (bias[$0] - mean[$0]) * factors[$0] + offset[$0] }
-            output = graph.ops[next].output
-            next += 1
         }
-        // Fuse a ReLU or ReLU6 that only this op feeds.
-        var activation = FusedActivation.none
-        if next < graph.ops.count, ["relu", "relu6"].contains(graph.ops[next].kind), graph.ops[next].operands["input"] == .value(output),
-           uses[output] == 1 {
-            activation = graph.ops[next].kind == "relu" ? .relu : .relu6
-            output = graph.ops[next].output
-            next += 1
-        }
-        let outputParameters = try calibration.parameters(of: output)
-        parameters[output] = outputParameters
-        modules[output] = op.module
-        // Per-output-channel symmetric int8 weights, int32 biases at scale inputScale * weightScale.
-        var observer = PerChannelMinMaxObserver(axis: shape.count - 1)
-        observer.observe(Tensor(shape: shape, scalars: weights))
-        let weightParameters = try observer.parameters()
+        let (inputParameters, outputParameters) = (parameters[input]!, parameters[output]!)
         let codes = weights.enumerated().map { Int8(weightParameters[$0 % channels].quantize($1)) }
         let biasCodes = (0..<channels).map { channel -> Int32 in
             let step = Double(inputParameters.scale) * Double(weightParameters[channel].scale)
-            return Int32(clamping: Int64((Double(bias[channel]) / step).rounded(.toNearestOrEven)))
+            return Int32(clamping: Int64(max(min((Double(bias[channel]) / step).rounded(.toNearestOrEven), 2e9), -2e9)))
         }
         let range = activationRange(activation, output: outputParameters)
         let requantization = Requantization(
@@ -195,14 +128,12 @@ public struct IntegerModel {
                                          weightScales: weightParameters.map(\.scale), requantization: requantization, input: input, output: output))
         } else {
             let inputShape = graph.valueShapes[input]
-            let pair = { (name: String) -> (Int, Int) in let v = op.attributes[name]?.ints ?? [1, 1]; return (v[0], v[1]) }
             let geometry = ConvolutionGeometry(batch: 1, height: inputShape[0], width: inputShape[1], inputChannels: inputShape[2],
-                                               kernelHeight: shape[0], kernelWidth: shape[1], outputChannels: channels, stride: pair("stride"),
-                                               padding: pair("padding"), dilation: pair("dilation"), groups: op.attributes["groups"]?.int ?? 1)
+                                               kernelHeight: shape[0], kernelWidth: shape[1], outputChannels: channels, stride: op.pair("stride"),
+                                               padding: op.pair("padding"), dilation: op.pair("dilation"), groups: op.attributes["groups"]?.int ?? 1)
             steps.append(.convolution(geometry: geometry, filter: codes, bias: biasCodes, weightScales: weightParameters.map(\.scale),
                                       requantization: requantization, input: input, output: output))
         }
-        return next
     }
 
     /// The model's logits for `images` (`[N] + inputShape`, normalized as in training), computed in
@@ -373,13 +304,14 @@ public struct LayerReport: Sendable {
 extension IntegerModel {
     /// A report of every value a rescaling step makes: parameters, calibrated range and the SQNR of
     /// its codes against the float model's value on `images` (the float graph replayed with `tensors`).
-    public func layerReports(_ images: Tensor, tensors: [String: Tensor], calibration: Calibration) throws -> [LayerReport] {
+    /// The ranges are the observed ones (for a model with learned steps, the calibrated ranges they started from).
+    public func layerReports(_ images: Tensor, tensors: [String: Tensor]) throws -> [LayerReport] {
         var float: [Int: Tensor] = [:]
         _ = try graph.run(images, tensors: tensors) { value, tensor in float[value] = tensor }
         let codes = self.codes(images)
         return agreement(images).compactMap { step -> LayerReport? in
             guard let reference = float[step.output], let p = parameters[step.output], let module = modules[step.output],
-                  let range = try? calibration.observers[step.output]?.range() else { return nil }
+                  let range = ranges[step.output] else { return nil }
             var signal = 0.0, noise = 0.0
             for (f, q) in zip(reference.scalars, codes[step.output]!) {
                 signal += Double(f) * Double(f)
@@ -388,6 +320,46 @@ extension IntegerModel {
             }
             return LayerReport(value: step.output, module: module, kind: step.kind, parameters: p, minimum: range.minimum,
                                maximum: range.maximum, sqnr: noise == 0 ? .infinity : 10 * log10(signal / noise))
+        }
+    }
+}
+
+/// The integer numbers of one convolution or linear layer (batch norm folded, activation fused):
+/// what a quantized checkpoint stores under `/quantization` and an exporter writes.
+public struct IntegerLayer: Sendable {
+    /// The module path of the convolution or linear layer.
+    public let module: String
+    /// `conv2d` (dense, grouped or depthwise: see `groups`) or `linear`.
+    public let kind: String
+    public let groups: Int
+    /// The weight codes (HWIO filter or `[inputs, outputs]`), each within its weight type's range.
+    public let weightShape: [Int], weight: [Int8]
+    /// Per output channel: symmetric weight parameters (zero point 0) and int32 bias codes at scale `input.scale · weight scale`.
+    public let weightParameters: [QuantizationParameters], bias: [Int32]
+    public let input: QuantizationParameters, output: QuantizationParameters
+    /// The output code range after the fused activation.
+    public let outputMinimum: Int32, outputMaximum: Int32
+}
+
+extension IntegerModel {
+    /// Every convolution and linear layer, in execution order.
+    public var layers: [IntegerLayer] {
+        steps.compactMap { step -> IntegerLayer? in
+            switch step {
+            case let .convolution(g, filter, bias, scales, requantization, input, output):
+                return IntegerLayer(module: modules[output] ?? "", kind: "conv2d", groups: g.groups,
+                                    weightShape: [g.kernelHeight, g.kernelWidth, g.inputChannels / g.groups, g.outputChannels], weight: filter,
+                                    weightParameters: scales.map { QuantizationParameters(scale: $0, zeroPoint: 0, type: weightTypes[output] ?? .int8) }, bias: bias,
+                                    input: parameters[input]!, output: parameters[output]!,
+                                    outputMinimum: requantization.minimum, outputMaximum: requantization.maximum)
+            case let .fullyConnected(inputs, outputs, weight, bias, scales, requantization, input, output):
+                return IntegerLayer(module: modules[output] ?? "", kind: "linear", groups: 1, weightShape: [inputs, outputs], weight: weight,
+                                    weightParameters: scales.map { QuantizationParameters(scale: $0, zeroPoint: 0, type: weightTypes[output] ?? .int8) }, bias: bias,
+                                    input: parameters[input]!, output: parameters[output]!,
+                                    outputMinimum: requantization.minimum, outputMaximum: requantization.maximum)
+            default:
+                return nil
+            }
         }
     }
 }

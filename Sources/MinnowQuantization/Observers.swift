@@ -5,10 +5,16 @@ import QuantMath
 public enum QuantizationError: Error, Equatable, CustomStringConvertible {
     /// An observer asked for parameters before it saw any value (calibration with zero images).
     case noObservations(String)
+    /// A layer (module path) has no quantized form; the detail says which op.
+    case unsupportedLayer(String, String)
+    /// A quantization scheme Minnow does not support (a bit width, an averaging constant, a layer path).
+    case invalidScheme(String)
 
     public var description: String {
         switch self {
         case .noObservations(let what): "quantization: \(what) has observed no values (calibrate on at least one image)"
+        case let .unsupportedLayer(path, detail): "quantization: layer '\(path.isEmpty ? "(model)" : path)': \(detail)"
+        case .invalidScheme(let detail): "quantization scheme: \(detail)"
         }
     }
 }

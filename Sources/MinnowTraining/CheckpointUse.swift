@@ -3,6 +3,7 @@ import MinnowCheckpoint
 import MinnowData
 import MinnowModels
 import MinnowNN
+import MinnowQuantization
 import MinnowTensor
 
 /// A checkpoint's model evaluated on a data set's test split: what `minnow eval` prints.
@@ -11,6 +12,9 @@ public struct CheckpointEvaluation: Sendable {
     public let result: EvaluationResult
     /// The data set evaluated on.
     public let dataset: DatasetChoice
+    /// `fp32` for a float model; `int8` for a quantized one, evaluated in integer arithmetic
+    /// (`IntegerModel`: what the runtime computes), not by fake quantization.
+    public let arithmetic: String
     /// Set when the test data are not those the run evaluated on (another copy of the files, or
     /// another data set): the numbers are then not comparable with the run's.
     public let note: String?
@@ -25,7 +29,14 @@ public struct CheckpointEvaluation: Sendable {
             throw TrainingError.mismatch("\(url.path): the model takes \(config.inputShape) images with \(config.classes) classes; \(choice.rawValue) has \(test.imageShape) and \(test.classCount)")
         }
         let loader = DataLoader(dataset: test, batchSize: batchSize, normalization: choice.normalization, shuffle: false)
-        result = evaluate(model, batches: loader.epoch(0), classes: config.classes)
+        if let quantized = model as? QuantizedModel {
+            let integer = try IntegerModel(quantized: quantized)
+            result = evaluate(batches: loader.epoch(0), classes: config.classes) { integer.logits($0) }
+            arithmetic = "int8"
+        } else {
+            result = evaluate(model, batches: loader.epoch(0), classes: config.classes)
+            arithmetic = "fp32"
+        }
         self.dataset = choice
         note = try Self.differentTestData(test, checkpoint: url)
     }

@@ -50,10 +50,15 @@ public func evaluate(_ model: some Layer, batches: some Sequence<Batch>, classes
     let wasTraining = model.isTraining
     model.eval()
     defer { model.train(wasTraining) }
+    return evaluate(batches: batches, classes: classes) { model($0) }
+}
+
+/// Loss, top-1 and top-5 of the logits `logits` gives for each batch (an integer model's, say).
+public func evaluate(batches: some Sequence<Batch>, classes: Int, logits: (Tensor) -> Tensor) -> EvaluationResult {
     var meter = AccuracyMeter()
     withoutGrad {
         for batch in batches {
-            let logits = model(batch.images)
+            let logits = logits(batch.images)
             meter.add(logits: logits, labels: batch.labels, meanLoss: crossEntropy(logits: logits, labels: batch.labels).item)
         }
     }

@@ -102,18 +102,19 @@ public final class TrainingRun {
         "train": Fingerprint.of(dataset: trainLoader.dataset).hex, "test": Fingerprint.of(dataset: testLoader.dataset).hex,
     ]
 
-    /// Loads the data and builds the model; the model's input shape and class count follow the data set.
+    /// Loads the data and builds the model (or takes `model`, built for the recipe's model config:
+    /// an edited or quantized one); the model's input shape and class count follow the data set.
     public convenience init(config: TrainingConfig, data: DatasetChoice, dataDirectory: URL? = nil, trainSubset: Int? = nil,
                             augmentation: AugmentationSettings = AugmentationSettings(),
                             checkpoints: CheckpointPolicy = CheckpointPolicy(), objective: String? = nil, directory: URL,
-                            commandLine: [String] = CommandLine.arguments) throws {
+                            model: (any Layer)? = nil, commandLine: [String] = CommandLine.arguments) throws {
         var config = config
         let splits = try data.load(directory: dataDirectory)
         config.model.inputShape = splits.train.imageShape
         config.model.classes = splits.train.classCount
         try self.init(manifest: Manifest(training: config, dataset: data, trainSubset: trainSubset, augmentation: augmentation,
                                          commandLine: commandLine, checkpoints: checkpoints, objective: objective),
-                      splits: splits, directory: directory)
+                      splits: splits, directory: directory, model: model)
     }
 
     /// A run of a saved recipe (a resumed run's), with a freshly built model: `model` when given (a

@@ -12,7 +12,13 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a checkpoint on a data set's test split: loss, top-1 and top-5 accuracy.",
         usage: "minnow eval <checkpoint> [<options>]",
-        discussion: "Example: minnow eval runs/mbv2/best.h5")
+        discussion: """
+            A quantized checkpoint (from minnow quantize or minnow qat) is evaluated in integer \
+            arithmetic, with the int8 kernels the runtime runs: the accuracy of the deployed model.
+
+            Example:
+              minnow eval runs/mbv2/best.h5
+            """)
 
     @Argument(help: "A Minnow checkpoint (.h5), e.g. runs/NAME/best.h5.") var checkpoint: String
     @Option(help: "Data set (default: the one the checkpoint was trained on).") var dataset: DatasetChoice?
@@ -35,8 +41,8 @@ struct Eval: ParsableCommand {
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(result), as: UTF8.self))
             } else {
-                var line = String(format: "%@ on %@ test (%d images): loss %.4f  top-1 %.2f%%", checkpoint, evaluation.dataset.rawValue,
-                                  result.count, result.loss, result.top1 * 100)
+                var line = String(format: "%@ on %@ test (%d images, %@): loss %.4f  top-1 %.2f%%", checkpoint, evaluation.dataset.rawValue,
+                                  result.count, evaluation.arithmetic, result.loss, result.top1 * 100)
                 if let top5 = result.top5 { line += String(format: "  top-5 %.2f%%", top5 * 100) }
                 print(line)
             }

@@ -6,18 +6,6 @@ import XCTest
 /// a one-line error that names the flag or the file and what is wrong, exit status 2 for a bad
 /// command line and 1 for bad files, never a trap (a signal).
 final class BadInputTests: CLITestCase {
-    /// Runs `arguments` and checks the exit status and that standard error contains each of `expected`.
-    @discardableResult
-    func expectFailure(_ arguments: [String], status: Int32, _ expected: [String], line: UInt = #line) throws -> Subprocess.Result {
-        let result = try minnow(arguments)
-        XCTAssertFalse(result.signaled, "\(arguments): ended by signal \(result.status) (a trap): \(result.standardError)", line: line)
-        XCTAssertEqual(result.status, status, "\(arguments): \(result.standardError)", line: line)
-        for text in expected {
-            XCTAssertTrue(result.standardError.contains(text), "\(arguments): stderr lacks '\(text)': \(result.standardError)", line: line)
-        }
-        return result
-    }
-
     /// A one-epoch run on the synthetic data, for the tests that need a run folder or a checkpoint.
     func trainedRun() throws -> URL {
         let run = folder.appendingPathComponent("run")
@@ -103,7 +91,8 @@ final class BadInputTests: CLITestCase {
         let run = try trainedRun()
         let result = try minnow(["quantize", run.appendingPathComponent("last.h5").path, "--calibrate", "64", "--test-images", "32"])
         XCTAssertTrue(result.succeeded, result.standardError)
-        XCTAssertTrue(result.standardOutput.contains("64 calibration images, 32 test images of fashion-mnist"), result.standardOutput)
+        XCTAssertTrue(result.standardOutput.contains("64 calibration images of fashion-mnist"), result.standardOutput)
+        XCTAssertTrue(result.standardOutput.contains("top-1 on 32 test images: fp32"), result.standardOutput)
         XCTAssertTrue(result.standardOutput.contains("int8 (integer arithmetic)"), result.standardOutput)
         for layer in ["features.0 ", "hidden ", "fc "] {
             XCTAssertTrue(result.standardOutput.contains("\n" + layer), "no row for \(layer): \(result.standardOutput)")
@@ -146,7 +135,7 @@ final class BadInputTests: CLITestCase {
         try Data([0x1f, 0x8b, 0, 1, 2]).write(to: data.appendingPathComponent("train-images-idx3-ubyte"))
         let result = try minnow(["eval", run.appendingPathComponent("last.h5").path])
         XCTAssertTrue(result.succeeded, result.standardError)
-        XCTAssertTrue(result.standardOutput.contains("test (128 images)"), result.standardOutput)
+        XCTAssertTrue(result.standardOutput.contains("test (128 images, fp32)"), result.standardOutput)
         // The damage is real: training on the same folder stops at that file.
         try expectFailure(["train", "--model", "cnn", "--epochs", "1", "--out", folder.path + "/x"], status: 1,
                           ["train-images-idx3-ubyte", "corrupt gzip"])

@@ -31,6 +31,18 @@ class CLITestCase: XCTestCase {
         try Subprocess.run(minnow, arguments, environment: environment)
     }
 
+    /// Runs `arguments` and checks the exit status and that standard error contains each of `expected`.
+    @discardableResult
+    func expectFailure(_ arguments: [String], status: Int32, _ expected: [String], line: UInt = #line) throws -> Subprocess.Result {
+        let result = try minnow(arguments)
+        XCTAssertFalse(result.signaled, "\(arguments): ended by signal \(result.status) (a trap): \(result.standardError)", line: line)
+        XCTAssertEqual(result.status, status, "\(arguments): \(result.standardError)", line: line)
+        for text in expected {
+            XCTAssertTrue(result.standardError.contains(text), "\(arguments): stderr lacks '\(text)': \(result.standardError)", line: line)
+        }
+        return result
+    }
+
     /// A small, fast training command: a quarter-width CNN, batches of 32, the last 3 checkpoints kept.
     func trainArguments(epochs: Int, out: URL) -> [String] {
         ["train", "--model", "cnn", "--width", "0.25", "--epochs", "\(epochs)", "--batch-size", "32", "--keep-last", "3",

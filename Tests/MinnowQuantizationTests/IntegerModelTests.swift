@@ -5,26 +5,30 @@ import MinnowTensor
 import QuantMath
 import XCTest
 
+/// A zoo model with batch-norm statistics away from the identity (so folding matters), in evaluation mode.
+func zooModel(_ architecture: ModelConfig.Architecture, inputShape: [Int] = [12, 12, 1], seed: UInt64 = 2) throws -> (any Layer, ModelConfig) {
+    let config = ModelConfig(architecture: architecture, width: 0.25, depth: 8, inputShape: inputShape, classes: 10, seed: seed)
+    let model = try ModelZoo.build(config)
+    var generator = SeededGenerator(seed: seed + 1)
+    for (path, buffer) in model.namedBuffers() {
+        let (low, high): (Float, Float) = path.hasSuffix("runningVariance") ? (0.5, 2) : (-0.3, 0.3)
+        buffer.value = Tensor.randomUniform(buffer.value.shape, low: low, high: high, generator: &generator)
+    }
+    model.eval()
+    return (model, config)
+}
+
 /// Post-training quantization to an integer model: every zoo architecture lowers (batch norms
 /// folded, activations fused, adds and Fire concatenations rescaled) and its integer logits stay
 /// close to the float model's.
 final class IntegerModelTests: XCTestCase {
     func testEveryArchitectureQuantizesAndStaysCloseToFloat() throws {
         for architecture in ModelConfig.Architecture.allCases {
-            let config = ModelConfig(architecture: architecture, width: 0.25, depth: 8, inputShape: [12, 12, 1], classes: 10, seed: 2)
-            let model = try ModelZoo.build(config)
+            let (model, config) = try zooModel(architecture)
             var generator = SeededGenerator(seed: 3)
-            for (path, buffer) in model.namedBuffers() {  // batch norm statistics away from the identity
-                let (low, high): (Float, Float) = path.hasSuffix("runningVariance") ? (0.5, 2) : (-0.3, 0.3)
-                buffer.value = Tensor.randomUniform(buffer.value.shape, low: low, high: high, generator: &generator)
-            }
-            model.eval()
-            let graph = try ModelGraph.trace(model, inputShape: config.inputShape)
-            let tensors = graph.tensors(of: model)
-            let calibration = try Calibration(graph: graph, tensors: tensors,
-                                              batches: (0..<4).map { _ in Tensor.randomNormal([8, 12, 12, 1], generator: &generator) })
-            XCTAssertEqual(calibration.images, 32)
-            let integer = try IntegerModel(graph: graph, tensors: tensors, calibration: calibration)
+            let quantized = try QuantizedModel(model: model, inputShape: config.inputShape)
+            try quantized.calibrate((0..<4).map { _ in Tensor.randomNormal([8, 12, 12, 1], generator: &generator) })
+            let integer = try IntegerModel(quantized: quantized)
             let images = Tensor.randomNormal([16, 12, 12, 1], generator: &generator)
             let expected = withoutGrad { model(images) }.scalars
             let actual = integer.logits(images).scalars
@@ -40,31 +44,55 @@ final class IntegerModelTests: XCTestCase {
             }
             let (differing, count) = agreement.reduce((0, 0)) { ($0.0 + $1.differing, $0.1 + $1.count) }
             print("\(architecture): \(differing) of \(count) output codes differ by one step from fake quantization")
+
+            // The fake-quantized model (what QAT trains) computes the same function: its logits
+            // are within a few output steps of the integer ones.
+            XCTAssertFalse(quantized.isTraining, "a quantized model takes its float model's mode")
+            let fake = withoutGrad { quantized(images) }.scalars
+            let step = try XCTUnwrap(integer.parameters[integer.graph.output]).scale
+            let far = zip(fake, actual).map { abs($0 - $1) / step }.max() ?? 0
+            XCTAssertLessThanOrEqual(far, 4, "\(architecture): fake-quantized and integer logits differ by \(far) steps")
         }
     }
 
     /// The output step: logits are multiples of the output scale around its zero point, that is,
     /// they come from int8 codes.
     func testLogitsAreDequantizedCodes() throws {
-        let config = ModelConfig(architecture: .cnn, width: 0.25, inputShape: [12, 12, 1], classes: 4)
-        let model = try ModelZoo.build(config)
-        let graph = try ModelGraph.trace(model, inputShape: config.inputShape)
+        let (model, config) = try zooModel(.cnn)
         var generator = SeededGenerator(seed: 1)
-        let calibration = try Calibration(graph: graph, tensors: graph.tensors(of: model),
-                                          batches: [Tensor.randomNormal([8, 12, 12, 1], generator: &generator)])
-        let integer = try IntegerModel(graph: graph, tensors: graph.tensors(of: model), calibration: calibration)
-        let output = try XCTUnwrap(integer.parameters[graph.output])
+        let quantized = try QuantizedModel(model: model, inputShape: config.inputShape)
+        try quantized.calibrate([Tensor.randomNormal([8, 12, 12, 1], generator: &generator)])
+        let integer = try IntegerModel(quantized: quantized)
+        let output = try XCTUnwrap(integer.parameters[integer.graph.output])
         for logit in integer.logits(Tensor.randomNormal([3, 12, 12, 1], generator: &generator)).scalars {
             XCTAssertEqual(output.dequantize(output.quantize(logit)), logit)
         }
     }
 
     func testCalibrationOnZeroImagesIsAnError() throws {
-        let config = ModelConfig(architecture: .cnn, width: 0.25, inputShape: [12, 12, 1], classes: 4)
-        let model = try ModelZoo.build(config)
-        let graph = try ModelGraph.trace(model, inputShape: config.inputShape)
-        XCTAssertThrowsError(try Calibration(graph: graph, tensors: graph.tensors(of: model), batches: [])) { error in
+        let (model, config) = try zooModel(.cnn)
+        let quantized = try QuantizedModel(model: model, inputShape: config.inputShape)
+        XCTAssertThrowsError(try quantized.calibrate([])) { error in
             XCTAssertEqual(error as? QuantizationError, .noObservations("calibration (zero images)"))
+        }
+        XCTAssertThrowsError(try IntegerModel(quantized: quantized), "no value observed yet")
+    }
+
+    /// 4-bit weights: every code within [-8, 7] (symmetric: -8 never made), and the layers say so.
+    func testFourBitWeights() throws {
+        let (model, config) = try zooModel(.mobilenetV2)
+        var generator = SeededGenerator(seed: 5)
+        let quantized = try QuantizedModel(model: model, inputShape: config.inputShape,
+                                           scheme: QuantizationScheme(weightBits: 4, layerWeightBits: ["fc": 8]))
+        try quantized.calibrate([Tensor.randomNormal([8, 12, 12, 1], generator: &generator)])
+        let integer = try IntegerModel(quantized: quantized)
+        for layer in integer.layers {
+            let type: QuantizedType = layer.module == "fc" ? .int8 : .int4
+            XCTAssertEqual(layer.weightParameters.first?.type, type, layer.module)
+            XCTAssertTrue(layer.weight.allSatisfy { Int32($0) >= -type.maximum && Int32($0) <= type.maximum }, layer.module)
+        }
+        for step in integer.agreement(Tensor.randomNormal([4, 12, 12, 1], generator: &generator)) {
+            XCTAssertLessThanOrEqual(step.largest, 1)
         }
     }
 }

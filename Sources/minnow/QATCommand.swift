@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import MinnowDistillation
+import MinnowQuantization
+import MinnowTraining
+
+struct QAT: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "qat",
+        abstract: "Quantization-aware training of a float checkpoint to int8 (or int4 weights).",
+        usage: "minnow qat <checkpoint> --out <dir> [<options>]\n       minnow qat --resume <run>",
+        discussion: """
+            Fine-tunes the checkpoint's model as its integer form computes it: the traced graph \\
+            replayed with batch norms folded into their convolutions (batch statistics until \\
+            --freeze-bn-epoch, with PyTorch's ConvBn correction), ReLU/ReLU6 fused, weights fake- \\
+            quantized per output channel and every activation the integer model keeps fake- \\
+            quantized per tensor. Ranges start from --calibrate training images and then move \\
+            as moving averages until --freeze-observers-epoch; with --method lsq every scale is \\
+            learned instead (LSQ, Esser et al. 2020). --teacher adds Hinton KD from a float \\
+            teacher (--temperature, --alpha).
+
+            Unless given: 3 epochs, SGD with Nesterov momentum, a cosine schedule from --lr \\
+            0.01, weight decay 5e-4, batches of 128; both freezes after epoch max(1, epochs - 1).
+
+            The run folder is that of minnow train (last.h5 and best.h5 are quantized \\
+            checkpoints: minnow eval evaluates them in integer arithmetic), plus \\
+            quantization-report.txt and quantization.json with the final fp32, fake-quant and \\
+            integer top-1 and the per-layer report. --resume RUN continues a QAT run exactly. \\
+            See docs/quantization.md.
+
+            Example:
+              minnow qat runs/kd/best.h5 --teacher runs/teacher/best.h5 \\
+                --epochs 3 --out runs/kd-qat
+            """)
+
+    @Argument(help: "A Minnow checkpoint (.h5) of a float model.") var checkpoint: String?
+    @OptionGroup var quantization: QuantizationOptions
+    @Option(help: "observers (moving-average ranges) or lsq (learned step sizes).") var method: QuantizationScheme.Method = .observers
+    @Option(help: "Epochs after which activation ranges stop moving (default: max(1, epochs - 1)).") var freezeObserversEpoch: Double?
+    @Option(help: "Epochs after which batch norms use running statistics (default: max(1, epochs - 1)).") var freezeBnEpoch: Double?
+    @Option(help: "A float teacher checkpoint: distill from it during QAT (Hinton KD).") var teacher: String?
+    @Option(help: "KD softmax temperature (with --teacher).") var temperature: Float = 4
+    @Option(help: "KD weight of the soft-target term, in [0, 1] (with --teacher).") var alpha: Float = 0.9
+    @OptionGroup var training: TrainingOptions
+    @OptionGroup var runOptions: RunOptions
+
+    func validate() throws {
+        try OptionCheck.nonNegative("--freeze-observers-epoch", freezeObserversEpoch)
+        try OptionCheck.nonNegative("--freeze-bn-epoch", freezeBnEpoch)
+        try OptionCheck.positive("--temperature", temperature)
+        try OptionCheck.fraction("--alpha", alpha, includingUpper: true)
+        if runOptions.resume != nil {
+            guard checkpoint == nil else { throw ValidationError("--resume continues a run; give no checkpoint with it") }
+            try runOptions.validate(recipeOptions: training.given)
+            return
+        }
+        guard checkpoint != nil, training.out != nil else { throw ValidationError("a checkpoint and --out are required (or --resume RUN)") }
+    }
+
+    func run() throws {
+        do {
+            let training = try runOptions.resume.map(resumedRun) ?? newRun()
+            guard let quantized = training.trainer.model as? QuantizedModel else {
+                throw CLIError(message: "\(training.directory.path) is not a QAT run (its model is not quantized)")
+            }
+            let start = try QuantizationStart(model: quantized.model, run: training, dataDirectory: self.training.dataDirectory)
+            try reportQuantization(quantized, start: start, testImages: nil, folder: training.directory,
+                                   extra: ["method": "qat-\(quantized.scheme.method.rawValue)", "weight_bits": "\(quantized.scheme.weightBits)"])
+            print("run folder: \(training.directory.path)")
+        } catch let error as CLIError {
+            throw error
+        } catch let error as CustomStringConvertible & Error {
+            throw CLIError(message: error.description)
+        }
+    }
+
+    /// Starts a QAT run from the float checkpoint, trains it, and returns its training run.
+    private func newRun() throws -> TrainingRun {
+        let start = try QuantizationStart(checkpoint: checkpoint!, dataDirectory: training.dataDirectory)
+        var config = try training.config(model: start.config)
+        if training.epochs == nil { config.epochs = 3 }
+        if training.lr == nil { config.learningRate = 0.01 }
+        if training.schedule == nil { config.schedule = .cosine }
+        try config.validate()
+        let images = training.trainSubset.map { min($0, start.train.count) } ?? start.train.count
+        let stepsPerEpoch = Double(images / config.batchSize)
+        let defaultFreeze = Double(max(1, config.epochs - 1))
+        let scheme = QuantizationScheme(
+            method: method, weightBits: quantization.weightBits, layerWeightBits: try quantization.layerWeightBits(),
+            freezeObserversAfter: Int((freezeObserversEpoch ?? defaultFreeze) * stepsPerEpoch),
+            freezeBatchNormAfter: Int((freezeBnEpoch ?? defaultFreeze) * stepsPerEpoch))
+        let quantized = try QuantizedModel(model: start.model, inputShape: start.config.inputShape, scheme: scheme)
+        try quantized.calibrate(start.calibrationBatches(quantization.calibrate))
+        print("\(checkpoint!): quantization-aware training (\(method.rawValue), \(quantization.weightBits)-bit weights), \(quantization.calibrate) calibration images; freezes at steps \(scheme.freezeObserversAfter!) (observers), \(scheme.freezeBatchNormAfter!) (batch norms)")
+        let policy = runOptions.checkpointPolicy(CheckpointPolicy())
+        if let teacher {
+            let settings = DistillationSettings(loss: .kd, temperature: temperature, alpha: alpha)
+            let run = try DistillationRun(config: config, settings: settings, teachers: [URL(fileURLWithPath: teacher)], data: training.data,
+                                          dataDirectory: training.dataDirectory, trainSubset: training.trainSubset,
+                                          augmentation: training.augmentation, checkpoints: policy, directory: training.outDirectory,
+                                          cacheDirectory: training.outDirectory.standardizedFileURL.deletingLastPathComponent()
+                                              .appendingPathComponent(".teacher-cache"),
+                                          student: quantized)
+            try run.start(observer: ProgressPrinter(style: training.progress))
+            return run.training
+        }
+        let run = try TrainingRun(config: config, data: training.data, dataDirectory: training.dataDirectory, trainSubset: training.trainSubset,
+                                  augmentation: training.augmentation, checkpoints: policy, directory: training.outDirectory, model: quantized)
+        try run.start(observer: ProgressPrinter(style: training.progress))
+        return run
+    }
+
+    /// Continues a QAT run (plain or distilled) where its checkpoint left off.
+    private func resumedRun(_ location: String) throws -> TrainingRun {
+        let url = URL(fileURLWithPath: location)
+        let point = try TrainingRun.resumePoint(from: url)
+        if FileManager.default.fileExists(atPath: point.folder.settings(of: DistillationRun.declaration).path) {
+            let run = try DistillationRun.resume(from: url, dataDirectory: training.dataDirectory,
+                                                 cacheDirectory: point.folder.url.standardizedFileURL.deletingLastPathComponent()
+                                                     .appendingPathComponent(".teacher-cache"))
+            try runOptions.prepareResumed(run.training)
+            try run.start(observer: ProgressPrinter(style: training.progress))
+            return run.training
+        }
+        let run = try TrainingRun.resume(from: url, dataDirectory: training.dataDirectory, knownObjectives: [DistillationRun.declaration])
+        try runOptions.prepareResumed(run)
+        try run.start(observer: ProgressPrinter(style: training.progress))
+        return run
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import MinnowCheckpoint
+import MinnowHDF5
+import MinnowQuantization
+import MinnowTestSupport
+import XCTest
+
+/// `minnow quantize --out`, `minnow qat` (plain and with a teacher) and `minnow eval` of a
+/// quantized checkpoint, on the synthetic data set.
+final class QuantizationCLITests: CLITestCase {
+    func floatRun() throws -> URL {
+        let run = folder.appendingPathComponent("float")
+        let result = try minnow(trainArguments(epochs: 1, out: run))
+        XCTAssertTrue(result.succeeded, result.standardError)
+        return run.appendingPathComponent("last.h5")
+    }
+
+    func qatArguments(_ checkpoint: URL, epochs: Int, out: URL) -> [String] {
+        ["qat", checkpoint.path, "--epochs", "\(epochs)", "--batch-size", "64", "--calibrate", "64", "--progress", "none", "--out", out.path]
+    }
+
+    /// PTQ writes a quantized checkpoint whose int8 numbers h5py-style readers find as int8 and
+    /// int32 datasets, and which `eval` evaluates in integer arithmetic to the accuracy
+    /// `quantize` reported.
+    func testQuantizeOutWritesAnIntegerCheckpointThatEvalRuns() throws {
+        let checkpoint = try floatRun(), out = folder.appendingPathComponent("ptq")
+        let result = try minnow(["quantize", checkpoint.path, "--calibrate", "64", "--out", out.path])
+        XCTAssertTrue(result.succeeded, result.standardError)
+        let file = try HDF5File.open(out.appendingPathComponent("quantized.h5"))
+        let weight = try file.read("/quantization/fc/weight", as: Int8.self)
+        XCTAssertEqual(weight.shape.count, 2)
+        XCTAssertEqual(try file.read("/quantization/fc/bias", as: Int32.self).values.count, weight.shape[1])
+        XCTAssertEqual(try file.read("/quantization/fc/weight_scale", as: Float.self).values.count, weight.shape[1])
+        let numbers = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: out.appendingPathComponent("quantization.json")))
+        let reported = try XCTUnwrap(numbers["int8_top1"].flatMap(Double.init))
+        let eval = try minnow(["eval", out.appendingPathComponent("quantized.h5").path, "--json"])
+        XCTAssertTrue(eval.succeeded, eval.standardError)
+        let evaluated = try JSONDecoder().decode([String: Double?].self, from: Data(eval.standardOutput.utf8))
+        XCTAssertEqual(evaluated["top1"] ?? nil, reported, "eval and quantize report the same integer accuracy")
+        let text = try minnow(["eval", out.appendingPathComponent("quantized.h5").path])
+        XCTAssertTrue(text.standardOutput.contains("int8"), text.standardOutput)
+    }
+
+    /// A QAT run killed after its first epoch and resumed ends with the same checkpoint, bit for
+    /// bit, as an uninterrupted one (ranges, step counter and batch-norm freeze included).
+    func testQATResumesExactly() throws {
+        let checkpoint = try floatRun()
+        let straight = folder.appendingPathComponent("straight"), split = folder.appendingPathComponent("split")
+        var result = try minnow(qatArguments(checkpoint, epochs: 2, out: straight))
+        XCTAssertTrue(result.succeeded, result.standardError)
+        XCTAssertTrue(result.standardOutput.contains("int8 (integer arithmetic)"), result.standardOutput)
+        result = try minnow(qatArguments(checkpoint, epochs: 2, out: split) + ["--checkpoint-every", "1", "--keep-last", "2"])
+        XCTAssertTrue(result.succeeded, result.standardError)
+        // Continue from the epoch-1 checkpoint: it must reproduce the second epoch exactly.
+        let first = split.appendingPathComponent("epoch-0001.h5")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: first.path))
+        let resumed = folder.appendingPathComponent("resumed")
+        try FileManager.default.createDirectory(at: resumed, withIntermediateDirectories: true)
+        for name in ["config.json", "metrics.jsonl"] {
+            try FileManager.default.copyItem(at: split.appendingPathComponent(name), to: resumed.appendingPathComponent(name))
+        }
+        try FileManager.default.copyItem(at: first, to: resumed.appendingPathComponent("last.h5"))
+        result = try minnow(["qat", "--resume", resumed.path, "--progress", "none"])
+        XCTAssertTrue(result.succeeded, result.standardError)
+        XCTAssertEqual(try tensors(resumed.appendingPathComponent("last.h5")), try tensors(straight.appendingPathComponent("last.h5")))
+        let (model, _) = try ModelCheckpoint.loadModel(from: resumed.appendingPathComponent("last.h5"))
+        XCTAssertTrue(model is QuantizedModel)
+    }
+
+    /// QAT with a teacher distills; LSQ with 4-bit weights runs and says so in its checkpoint.
+    func testQATWithTeacherAndLSQ() throws {
+        let checkpoint = try floatRun(), out = folder.appendingPathComponent("kd")
+        var result = try minnow(qatArguments(checkpoint, epochs: 1, out: out) + ["--teacher", checkpoint.path, "--method", "lsq", "--weight-bits", "4"])
+        XCTAssertTrue(result.succeeded, result.standardError)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("distillation.json").path))
+        let (model, _) = try ModelCheckpoint.loadModel(from: out.appendingPathComponent("last.h5"))
+        let quantized = try XCTUnwrap(model as? QuantizedModel)
+        XCTAssertEqual(quantized.scheme.method, .lsq)
+        XCTAssertEqual(quantized.scheme.weightBits, 4)
+        let file = try HDF5File.open(out.appendingPathComponent("last.h5"))
+        XCTAssertTrue(try file.read("/quantization/fc/weight", as: Int8.self).values.allSatisfy { (-7...7).contains($0) })
+        // Bad input: a bit width that is not supported, a layer that does not exist.
+        _ = try expectFailure(qatArguments(checkpoint, epochs: 1, out: folder.appendingPathComponent("x")) + ["--weight-bits", "3"], status: 2,
+                          ["--weight-bits must be 8 or 4, got 3"])
+        result = try minnow(qatArguments(checkpoint, epochs: 1, out: folder.appendingPathComponent("y")) + ["--layer-bits", "nope=4"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.standardError.contains("'nope' is not a convolution or linear layer of the model"), result.standardError)
+    }
+}
