@@ -74,7 +74,7 @@ let package = Package(
         // Quantization: observers, PTQ calibration, QAT (QuantizedModel), integer evaluation (IntegerModel) on QuantMath.
         .target(name: "MinnowQuantization", dependencies: ["MinnowNN", "MinnowRuntime", "MinnowTensor", "QuantMath"], swiftSettings: numericSettings),
         // Op and training benchmarks behind `minnow bench`.
-        .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation",
+        .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation", "MinnowQuantization",
                                                     "MinnowTraining", "MinnowData"]),
         // The command-line tool: parses arguments, calls the modules.
         .executableTarget(

@@ -51,6 +51,34 @@ public struct PeerRunner: Sendable {
         return Dictionary(output.results.map { ($0.model, $0.imagesPerSecond) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// PyTorch's fp32 and QAT step times of `model` (Benchmarks/qat_step_pytorch.py, which prints one JSON line).
+    public struct QATStepResult: Decodable, Sendable {
+        public let fp32Ms: Double, qatMs: Double, ratio: Double, torch: String
+        enum CodingKeys: String, CodingKey { case fp32Ms = "fp32_ms", qatMs = "qat_ms", ratio, torch }
+    }
+
+    public func qatStep(script: String, model: String, batch: Int, steps: Int, repeats: Int) throws -> QATStepResult {
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw Failure(description: "peer python not found or not executable: \(python) (run shared/peers/setup.sh; pass --peer-python)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [script, "--model", model, "--batch", "\(batch)", "--steps", "\(steps)", "--repeats", "\(repeats)"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last else {
+            throw Failure(description: "\(script) exited with \(process.terminationStatus)")
+        }
+        do {
+            return try JSONDecoder().decode(QATStepResult.self, from: Data(line.utf8))
+        } catch {
+            throw Failure(description: "\(script) printed an unexpected line: \(line)")
+        }
+    }
+
     /// Runs `script` with `arguments` and decodes the JSON file `output` it wrote.
     func run<Output: Decodable>(script: String, arguments: [String], output: String) throws -> Output {
         let scriptPath = URL(fileURLWithPath: scriptsDirectory).appendingPathComponent(script).path

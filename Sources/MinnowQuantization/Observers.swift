@@ -44,10 +44,16 @@ public struct MinMaxObserver: Observer, Sendable {
     public init() {}
 
     public mutating func observe(_ values: Tensor) {
-        for value in values.scalars where !value.isNaN {
-            minimum = Swift.min(minimum, value)
-            maximum = Swift.max(maximum, value)
+        var (low, high) = (minimum, maximum)
+        values.withUnsafePointer { pointer in
+            for index in 0..<values.count {
+                // `y < x ? y : x` keeps the running bound when the value is NaN.
+                let value = pointer[index]
+                low = value < low ? value : low
+                high = value > high ? value : high
+            }
         }
+        (minimum, maximum) = (low, high)
     }
 
     public func range() throws(QuantizationError) -> (minimum: Float, maximum: Float) {

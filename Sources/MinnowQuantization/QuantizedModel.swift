@@ -12,8 +12,9 @@ import QuantMath
 ///
 /// - A convolution or linear layer with a batch norm after it is trained folded, as PyTorch's
 ///   `ConvBn2d` QAT modules do: the filter is scaled by `γ / sqrt(running variance + ε)` and
-///   fake-quantized, the convolution's output is divided by the same factor and normalized with
-///   the batch's statistics (which also update the running ones); after the batch-norm freeze
+///   fake-quantized, the convolution's output is divided by the same factor (here: the quantized
+///   filter, channel by channel, which is the same) and normalized with the batch's statistics
+///   (which also update the running ones); after the batch-norm freeze
 ///   step, and in evaluation, the running statistics are used and the layer is exactly the folded
 ///   convolution the integer model runs.
 /// - Activation ranges are moving-average min/max observers (buffers `ranges.<i>`:
@@ -193,10 +194,13 @@ public final class QuantizedModel: Module, Layer {
         let quantized = quantizeWeights(weights, module: op.module, index: weightIndex)
         var output: Tensor
         if let bnIndex = batchNorm, let factor, batchStatistics {
-            // Undo the folding factor (0 where γ is 0: those channels' weights are 0 too) and
-            // normalize with the batch's statistics, updating the running ones.
+            // Undo the folding factor and normalize with the batch's statistics, updating the
+            // running ones. The factor is per output channel, so dividing the quantized weights
+            // by it equals dividing the convolution's output (PyTorch divides the output): the
+            // same function, at the cost of a weight-sized op instead of an activation-sized one.
+            // Where γ is 0 the weights are 0 and stay 0.
             let zero = Tensor(shape: factor.shape, scalars: factor.scalars.map { $0 == 0 ? 1 : 0 })
-            var unscaled = apply(op, input, quantized) / (factor + zero)
+            var unscaled = apply(op, input, quantized / (factor + zero))
             if let bias = tensor(op, "bias") { unscaled = unscaled + bias }
             let bn = graph.ops[bnIndex]
             let (meanPath, variancePath) = (bn.operands["running_mean"]!.path!, bn.operands["running_variance"]!.path!)

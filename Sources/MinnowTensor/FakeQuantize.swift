@@ -32,23 +32,59 @@ public func fakeQuantize(_ x: Tensor, perChannel parameters: [QuantizationParame
 }
 
 /// The shared loop: element `(o, c, i)` of the `[outer, extent, inner]` view uses `channels[c]`.
+/// In float arithmetic only, so it vectorizes: `r = round(x · (1/scale))` (half to even), clamped
+/// to the codes' range around the zero point, times the scale, which is QuantMath's
+/// `dequantize(quantize(x))` bit for bit (an integer-valued float times the scale). NaN gives 0
+/// (the zero point), as QuantMath does. The backward pass recomputes which elements were not
+/// clamped from `x` rather than keeping a mask.
 private func fakeQuantize(_ x: Tensor, channels: [QuantizationParameters], outer: Int, extent: Int, inner: Int) -> Tensor {
-    var mask = [Float](repeating: 0, count: x.count)
+    func forEachRun(_ body: (_ base: Int, _ scale: Float, _ low: Float, _ high: Float) -> Void) {
+        for o in 0..<outer {
+            for c in 0..<extent {
+                let p = channels[c]
+                body((o * extent + c) * inner, p.scale, Float(p.type.minimum - p.zeroPoint), Float(p.type.maximum - p.zeroPoint))
+            }
+        }
+    }
     let value = x.withUnsafePointer { input in
         Tensor(shape: x.shape) { output in
-            mask.withUnsafeMutableBufferPointer { kept in
-                for o in 0..<outer {
-                    for c in 0..<extent {
-                        let parameters = channels[c], base = (o * extent + c) * inner
-                        for i in base..<(base + inner) {
-                            output[i] = parameters.dequantize(parameters.quantize(input[i]))
-                            kept[i] = parameters.isInRange(input[i]) ? 1 : 0
-                        }
+            forEachRun { base, scale, low, high in fakeQuantizeRun(input + base, output + base, count: inner, scale: scale, low: low, high: high) }
+        }
+    }
+    return Tensor.record("fakeQuantize", value, inputs: [x]) { g -> [Tensor?] in
+        let gradient = g.withUnsafePointer { upstream -> Tensor in
+            x.withUnsafePointer { input -> Tensor in
+                Tensor(shape: x.shape) { result in
+                    forEachRun { base, scale, low, high in
+                        straightThroughRun(input + base, upstream + base, result + base, count: inner, scale: scale, low: low, high: high)
                     }
                 }
             }
         }
+        return [gradient]
     }
-    let keep = Tensor(shape: x.shape, scalars: mask)
-    return Tensor.record("fakeQuantize", value, inputs: [x]) { g in [g * keep] }
+}
+
+@inline(__always)
+private func fakeQuantizeRun(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int, scale: Float, low: Float,
+                             high: Float) {
+    let inverse = 1 / scale
+    for i in 0..<count {
+        let scaled = (input[i] * inverse).rounded(.toNearestOrEven)
+        let clamped = Swift.min(Swift.max(scaled, low), high)
+        // `+ 0` turns a rounded -0 into +0, as the integer code 0 dequantizes; NaN compares unequal to itself.
+        output[i] = scaled == scaled ? (clamped + 0) * scale : 0
+    }
+}
+
+/// The straight-through gradient: `upstream` times 1 where `x` quantized without clamping, else
+/// times 0 (a negative upstream gives -0, as PyTorch's mask multiplication does).
+@inline(__always)
+private func straightThroughRun(_ input: UnsafePointer<Float>, _ upstream: UnsafePointer<Float>, _ gradient: UnsafeMutablePointer<Float>,
+                                count: Int, scale: Float, low: Float, high: Float) {
+    let inverse = 1 / scale
+    for i in 0..<count {
+        let scaled = (input[i] * inverse).rounded(.toNearestOrEven)
+        gradient[i] = upstream[i] * (scaled >= low && scaled <= high ? 1 : 0)
+    }
 }

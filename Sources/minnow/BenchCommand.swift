@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MinnowBench
 import MinnowModels
+import MinnowQuantization
 
 /// Options shared by the benchmarks that compare against a peer.
 struct PeerOptions: ParsableArguments {
@@ -47,7 +48,7 @@ struct Bench: ParsableCommand {
             Check that /proc/loadavg shows an idle machine: timings on a busy 2-core machine are \
             not comparable.
             """,
-        subcommands: [Ops.self, GemmCommand.self, TrainThroughput.self, DistillThroughput.self])
+        subcommands: [Ops.self, GemmCommand.self, TrainThroughput.self, DistillThroughput.self, QATStep.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -213,6 +214,50 @@ extension Bench {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 try encoder.encode(timing).write(to: URL(fileURLWithPath: json), options: .atomic)
             }
+        }
+    }
+}
+
+extension Bench {
+    struct QATStep: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "qat",
+            abstract: "Cost of a QAT training step against the fp32 step of the same model, beside PyTorch's.",
+            usage: "minnow bench qat [--model <preset>] [<options>]",
+            discussion: """
+                Times fp32 and QAT training steps of one model in alternating runs (batch norms \
+                folded with batch statistics, observers moving: the costliest QAT phase), then \
+                runs Benchmarks/qat_step_pytorch.py (PyTorch's FX-mode QAT with the fbgemm \
+                qconfig, run eagerly) in the peers' venv for the same ratio.
+                """)
+
+        @Option(help: "Preset.") var model = "student_mbv2"
+        @Option(help: "observers or lsq.") var method: QuantizationScheme.Method = .observers
+        @Option(help: "Batch size.") var batch = 128
+        @Option(help: "Steps per timed run.") var steps = 10
+        @Option(help: "Timed runs per variant (alternating).") var repeats = 3
+        @Option(help: "The PyTorch QAT script.") var peerScript = "Benchmarks/qat_step_pytorch.py"
+        @OptionGroup var peer: PeerOptions
+
+        func validate() throws {
+            guard ModelConfig.preset(model) != nil else {
+                throw ValidationError("unknown model '\(model)'; presets: \(ModelConfig.presetNames.joined(separator: ", "))")
+            }
+            try OptionCheck.atLeast("--batch", batch, 1)
+            try OptionCheck.atLeast("--steps", steps, 1)
+            try OptionCheck.atLeast("--repeats", repeats, 1)
+        }
+
+        func run() throws {
+            let timing = try benchmarkQAT(ModelConfig.preset(model)!, name: model, method: method, batch: batch, steps: steps, repeats: repeats)
+            var rows = [["Minnow", format(timing.floatMs.median, 1), format(timing.qatMs.median, 1), format(timing.ratio, 2)]]
+            if let runner = peer.runner() {
+                let result = try runner.qatStep(script: peerScript, model: model, batch: batch, steps: steps, repeats: repeats)
+                rows.append(["PyTorch \(result.torch)", format(result.fp32Ms, 1), format(result.qatMs, 1), format(result.ratio, 2)])
+            }
+            print("\(model) training step, batch \(batch), \(method.rawValue); median of \(repeats) runs x \(steps) steps; ratio = QAT / fp32")
+            print(formatTable(["", "fp32 ms/step", "QAT ms/step", "ratio"], rows))
+            try peer.write(timing)
         }
     }
 }
