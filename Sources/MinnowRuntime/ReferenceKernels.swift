@@ -43,7 +43,8 @@ public struct ConvolutionGeometry: Sendable {
     public var outputWidth: Int { (width + 2 * padding.1 - dilation.1 * (kernelWidth - 1) - 1) / stride.1 + 1 }
 }
 
-/// The portable integer kernels: scalar Swift, integer-only, allocation-free. They define what
+/// The portable integer kernels: scalar Swift, integer-only, no heap allocation (a convolution keeps
+/// one output pixel's accumulators on the stack). They define what
 /// Minnow's int8 arithmetic computes (a fast kernel must equal them bit for bit) and are the ones
 /// a microcontroller build runs. Weights are symmetric (zero point 0); activations carry their zero
 /// point; accumulators are int32 (a product of two int8 values is at most 2^14, so 2^17 of them fit).
@@ -55,27 +56,39 @@ public enum ReferenceKernels {
                                    filter: UnsafeBufferPointer<Int8>, bias: UnsafeBufferPointer<Int32>?,
                                    requantization: Requantization, output: UnsafeMutableBufferPointer<Int8>) {
         let (groupInputs, groupOutputs) = (g.inputChannels / g.groups, g.outputChannels / g.groups)
-        let (outHeight, outWidth) = (g.outputHeight, g.outputWidth)
-        for n in 0..<g.batch {
-            for oy in 0..<outHeight {
-                for ox in 0..<outWidth {
-                    for oc in 0..<g.outputChannels {
-                        let group = oc / groupOutputs
-                        var accumulator = bias.map { $0[oc] } ?? 0
+        let (outHeight, outWidth, channels) = (g.outputHeight, g.outputWidth, g.outputChannels)
+        // One output pixel at a time, its channels' accumulators on the stack; the innermost loops
+        // run along the output channels, contiguous in the HWIO filter and the NHWC output.
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: channels) { accumulators in
+            for n in 0..<g.batch {
+                for oy in 0..<outHeight {
+                    for ox in 0..<outWidth {
+                        for oc in 0..<channels { accumulators[oc] = bias?[oc] ?? 0 }
                         for ky in 0..<g.kernelHeight {
                             let iy = oy * g.stride.0 - g.padding.0 + ky * g.dilation.0
                             guard iy >= 0, iy < g.height else { continue }
                             for kx in 0..<g.kernelWidth {
                                 let ix = ox * g.stride.1 - g.padding.1 + kx * g.dilation.1
                                 guard ix >= 0, ix < g.width else { continue }
-                                let inputBase = ((n * g.height + iy) * g.width + ix) * g.inputChannels + group * groupInputs
-                                let filterBase = (ky * g.kernelWidth + kx) * groupInputs * g.outputChannels + oc
-                                for ic in 0..<groupInputs {
-                                    accumulator &+= (Int32(input[inputBase + ic]) - inputZeroPoint) * Int32(filter[filterBase + ic * g.outputChannels])
+                                let inputBase = ((n * g.height + iy) * g.width + ix) * g.inputChannels
+                                let filterBase = (ky * g.kernelWidth + kx) * groupInputs * channels
+                                if groupInputs == 1 && groupOutputs == 1 {  // depthwise: channel c reads input channel c
+                                    for c in 0..<channels {
+                                        accumulators[c] &+= (Int32(input[inputBase + c]) - inputZeroPoint) * Int32(filter[filterBase + c])
+                                    }
+                                    continue
+                                }
+                                for group in 0..<g.groups {
+                                    for ic in 0..<groupInputs {
+                                        let x = Int32(input[inputBase + group * groupInputs + ic]) - inputZeroPoint
+                                        let row = filterBase + ic * channels + group * groupOutputs
+                                        for j in 0..<groupOutputs { accumulators[group * groupOutputs + j] &+= x * Int32(filter[row + j]) }
+                                    }
                                 }
                             }
                         }
-                        output[((n * outHeight + oy) * outWidth + ox) * g.outputChannels + oc] = requantization.code(accumulator, channel: oc)
+                        let outputBase = ((n * outHeight + oy) * outWidth + ox) * channels
+                        for oc in 0..<channels { output[outputBase + oc] = requantization.code(accumulators[oc], channel: oc) }
                     }
                 }
             }
