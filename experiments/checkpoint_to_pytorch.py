@@ -34,8 +34,10 @@ def read_checkpoint(path):
     tensors = {}
     with h5py.File(path, "r") as f:
         version = int(f.attrs["format_version"])
-        if f.attrs["format"].decode() != "minnow.checkpoint" or version > 1:
-            sys.exit(f"{path}: not a Minnow checkpoint of format version 1 (found {version})")
+        if f.attrs["format"].decode() != "minnow.checkpoint" or version > 2:
+            sys.exit(f"{path}: not a Minnow checkpoint of format version 1 or 2 (found {version})")
+        if "quantization" in f:
+            sys.exit(f"{path}: a quantized checkpoint; convert the float checkpoint it came from")
         config = json.loads(f["config"][()].decode())
         for section in ("model", "buffers"):
             def collect(name, obj):
@@ -102,6 +104,30 @@ def convert(preset, tensors):
     return state
 
 
+def load_pytorch(checkpoint, peers_dir):
+    """The peers' PyTorch model of a Minnow checkpoint, with its weights, in evaluation mode: (preset, model)."""
+    import torch
+    sys.path.insert(0, peers_dir)
+    import models
+
+    config, tensors = read_checkpoint(checkpoint)
+    preset = preset_of(config)
+    if preset is None:
+        sys.exit(f"{checkpoint}: {config['architecture']} at width {config['width']} is none of the peers' models")
+    model = models.build(preset)
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in convert(preset, tensors).items()}
+    expected = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or extra:
+        sys.exit(f"name mapping incomplete: PyTorch tensors not filled {missing}, Minnow tensors unused {extra}")
+    for name, value in state.items():
+        if tuple(value.shape) != tuple(expected[name].shape):
+            sys.exit(f"{name}: PyTorch shape {tuple(expected[name].shape)}, converted Minnow shape {tuple(value.shape)}")
+    state.update({k: v for k, v in model.state_dict().items() if k.endswith("num_batches_tracked")})
+    model.load_state_dict(state, strict=True)
+    return preset, model.eval()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint")
@@ -115,25 +141,7 @@ def main():
     args = parser.parse_args()
 
     import torch
-    sys.path.insert(0, args.peers_dir)
-    import models
-
-    config, tensors = read_checkpoint(args.checkpoint)
-    preset = preset_of(config)
-    if preset is None:
-        sys.exit(f"{args.checkpoint}: {config['architecture']} at width {config['width']} is none of the peers' models")
-    model = models.build(preset)
-    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in convert(preset, tensors).items()}
-    expected = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
-    missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-    if missing or extra:
-        sys.exit(f"name mapping incomplete: PyTorch tensors not filled {missing}, Minnow tensors unused {extra}")
-    for name, value in state.items():
-        if tuple(value.shape) != tuple(expected[name].shape):
-            sys.exit(f"{name}: PyTorch shape {tuple(expected[name].shape)}, converted Minnow shape {tuple(value.shape)}")
-    state.update({k: v for k, v in model.state_dict().items() if k.endswith("num_batches_tracked")})
-    model.load_state_dict(state, strict=True)
-    model.eval()
+    preset, model = load_pytorch(args.checkpoint, args.peers_dir)
 
     images = np.random.default_rng(args.seed).standard_normal((args.images, 28, 28, 1)).astype(np.float32)
     with tempfile.TemporaryDirectory() as folder:
