@@ -30,6 +30,12 @@ public enum Requirements {
         try require(value != nil, reason(), file: file, line: line)
         return value!
     }
+
+    /// A python3 that imports h5py and numpy (scripts/setup.sh installs them).
+    public static func pythonWithH5py(file: StaticString = #filePath, line: UInt = #line) throws -> URL {
+        let python = try Subprocess.which("python3").flatMap { try Subprocess.run($0, ["-c", "import h5py, numpy"]).succeeded ? $0 : nil }
+        return try require(python, "python3 with h5py and numpy is not available (scripts/setup.sh python)", file: file, line: line)
+    }
 }
 
 /// A test's requirement is missing where skips are failures (`MINNOW_NO_SKIPS`).

@@ -41,6 +41,35 @@ final class QuantizationCLITests: CLITestCase {
         XCTAssertTrue(text.standardOutput.contains("int8"), text.standardOutput)
     }
 
+    /// h5py reads the integer numbers as int8, float32 and int32 numpy arrays, the values Minnow wrote.
+    func testH5pyReadsTheIntegerNumbers() throws {
+        let python = try Requirements.pythonWithH5py()
+        let checkpoint = try floatRun(), out = folder.appendingPathComponent("ptq")
+        XCTAssertTrue(try minnow(["quantize", checkpoint.path, "--calibrate", "32", "--test-images", "16", "--out", out.path]).succeeded)
+        let url = out.appendingPathComponent("quantized.h5")
+        let script = """
+            import h5py, json, sys
+            f = h5py.File(sys.argv[1], "r")
+            g = f["quantization/fc"]
+            print(json.dumps({k: [str(g[k].dtype), g[k][()].ravel().tolist() if g[k].shape else [g[k][()].item()]] for k in g}))
+            """
+        let result = try Subprocess.run(python, ["-c", script, url.path])
+        XCTAssertTrue(result.succeeded, result.standardError)
+        struct Entry: Decodable { let type: String, values: [Double]; init(from d: any Decoder) throws {
+            var c = try d.unkeyedContainer(); type = try c.decode(String.self); values = try c.decode([Double].self) } }
+        let read = try JSONDecoder().decode([String: Entry].self, from: Data(result.standardOutput.utf8))
+        let file = try HDF5File.open(url)
+        XCTAssertEqual(read["weight"]?.type, "int8")
+        XCTAssertEqual(read["weight"]?.values, try file.read("/quantization/fc/weight", as: Int8.self).values.map(Double.init))
+        XCTAssertEqual(read["bias"]?.type, "int32")
+        XCTAssertEqual(read["bias"]?.values, try file.read("/quantization/fc/bias", as: Int32.self).values.map(Double.init))
+        XCTAssertEqual(read["weight_scale"]?.type, "float32")
+        XCTAssertEqual(read["weight_scale"]?.values, try file.read("/quantization/fc/weight_scale", as: Float.self).values.map(Double.init))
+        XCTAssertEqual(read["weight_zero_point"]?.type, "int32")
+        XCTAssertEqual(read["output_zero_point"]?.type, "int32")
+        XCTAssertEqual(read["input_scale"]?.type, "float32")
+    }
+
     /// A QAT run killed after its first epoch and resumed ends with the same checkpoint, bit for
     /// bit, as an uninterrupted one (ranges, step counter and batch-norm freeze included).
     func testQATResumesExactly() throws {

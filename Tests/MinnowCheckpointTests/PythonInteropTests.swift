@@ -34,13 +34,8 @@ final class PythonInteropTests: XCTestCase {
         }
     }
 
-    private func python() throws -> URL {
-        let python = try Subprocess.which("python3").flatMap { try Subprocess.run($0, ["-c", "import h5py, numpy"]).succeeded ? $0 : nil }
-        return try Requirements.require(python, "python3 with h5py and numpy is not available (scripts/setup.sh python)")
-    }
-
     func testH5pyReadsEveryTensorAsWritten() throws {
-        let python = try python()
+        let python = try Requirements.pythonWithH5py()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("minnow-h5py-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
