@@ -72,7 +72,7 @@ let package = Package(
         .target(name: "MinnowDistillation",
                 dependencies: ["MinnowTraining", "MinnowCheckpoint", "MinnowHDF5", "MinnowData", "MinnowModels", "MinnowNN", "MinnowTensor"]),
         // Quantization: observers, PTQ calibration, QAT (QuantizedModel), integer evaluation (IntegerModel) on QuantMath.
-        .target(name: "MinnowQuantization", dependencies: ["MinnowNN", "MinnowRuntime", "MinnowTensor", "QuantMath"], swiftSettings: numericSettings),
+        .target(name: "MinnowQuantization", dependencies: ["MinnowKernels", "MinnowNN", "MinnowRuntime", "MinnowTensor", "QuantMath"], swiftSettings: numericSettings),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation", "MinnowQuantization",
                                                     "MinnowTraining", "MinnowData"]),

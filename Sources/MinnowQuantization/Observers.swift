@@ -1,3 +1,4 @@
+import MinnowKernels
 import MinnowTensor
 import QuantMath
 
@@ -44,16 +45,8 @@ public struct MinMaxObserver: Observer, Sendable {
     public init() {}
 
     public mutating func observe(_ values: Tensor) {
-        var (low, high) = (minimum, maximum)
-        values.withUnsafePointer { pointer in
-            for index in 0..<values.count {
-                // `y < x ? y : x` keeps the running bound when the value is NaN.
-                let value = pointer[index]
-                low = value < low ? value : low
-                high = value > high ? value : high
-            }
-        }
-        (minimum, maximum) = (low, high)
+        let (low, high) = values.withUnsafePointer { FakeQuantKernels.range($0, count: values.count) }
+        (minimum, maximum) = (Swift.min(minimum, low), Swift.max(maximum, high))
     }
 
     public func range() throws(QuantizationError) -> (minimum: Float, maximum: Float) {

@@ -145,10 +145,13 @@ public final class QuantizedModel: Module, Layer {
         for planned in plan.steps {
             let output: Tensor
             switch planned {
-            case let .affine(op, batchNorm, activation, inputValue, _):
-                output = affine(graph.ops[op], batchNorm: batchNorm, activation: activation, input: values[inputValue]!,
-                                weightIndex: affineIndex, batchStatistics: batchStatistics)
+            case let .affine(op, batchNorm, activation, inputValue, outputValue):
+                // The fused activation is the clamp of the output codes, as in the integer kernel.
+                let preActivation = affine(graph.ops[op], batchNorm: batchNorm, input: values[inputValue]!, weightIndex: affineIndex,
+                                           batchStatistics: batchStatistics)
                 affineIndex += 1
+                values[outputValue] = quantizeActivation(preActivation, value: outputValue, observing: observing, activation: activation)
+                continue
             case let .add(_, a, b, _):
                 output = values[a]! + values[b]!
             case let .concatenate(op, inputs, _):
@@ -188,8 +191,8 @@ public final class QuantizedModel: Module, Layer {
         return (weights * factor, centered * factor + tensor(bn, "offset")!, factor)
     }
 
-    private func affine(_ op: TracedOp, batchNorm: Int?, activation: FusedActivation, input: Tensor, weightIndex: Int,
-                        batchStatistics: Bool) -> Tensor {
+    /// A convolution or linear layer with its batch norm folded, before its activation.
+    private func affine(_ op: TracedOp, batchNorm: Int?, input: Tensor, weightIndex: Int, batchStatistics: Bool) -> Tensor {
         let (weights, foldedBias, factor) = foldedWeights(op, batchNorm: batchNorm)
         let quantized = quantizeWeights(weights, module: op.module, index: weightIndex)
         var output: Tensor
@@ -212,11 +215,7 @@ public final class QuantizedModel: Module, Layer {
             output = apply(op, input, quantized)
             if let foldedBias { output = output + foldedBias }
         }
-        switch activation {
-        case .none: return output
-        case .relu: return output.relu()
-        case .relu6: return output.relu6()
-        }
+        return output
     }
 
     private func apply(_ op: TracedOp, _ input: Tensor, _ weights: Tensor) -> Tensor {
@@ -238,18 +237,26 @@ public final class QuantizedModel: Module, Layer {
         }
     }
 
-    private func quantizeActivation(_ x: Tensor, value: Int, observing: Bool) -> Tensor {
+    /// Fake quantization of value `value` given `x`, the value before `activation` (a fused ReLU or
+    /// ReLU6 is the clamp of the codes, and the observed range is the activation of `x`'s, both
+    /// activations being monotonic).
+    private func quantizeActivation(_ x: Tensor, value: Int, observing: Bool, activation: FusedActivation = .none) -> Tensor {
         let slot = slots[value]!
         if scheme.method == .lsq {
             let gradientScale = 1 / (Float(x.count / max(1, x.shape[0])) * 127).squareRoot()
-            return learnedStepQuantize(x, step: activationSteps[slot].value, zeroPoints: [Int32(activationZeroPoints.value.scalars[slot])],
+            let y = activation == .none ? x : (activation == .relu ? x.relu() : x.relu6())
+            return learnedStepQuantize(y, step: activationSteps[slot].value, zeroPoints: [Int32(activationZeroPoints.value.scalars[slot])],
                                        axis: nil, gradientScale: gradientScale)
         }
         var range = ranges[slot].value.scalars
         if observing || range[2] == 0 {
             var batch = MinMaxObserver()
             batch.observe(x)
-            if let (low, high) = try? batch.range() {
+            if var (low, high) = try? batch.range() {
+                if activation != .none {
+                    let top: Float = activation == .relu6 ? 6 : .infinity
+                    (low, high) = (min(max(low, 0), top), min(max(high, 0), top))
+                }
                 if range[2] == 0 {
                     range = [low, high, 1]
                 } else {
@@ -260,7 +267,8 @@ public final class QuantizedModel: Module, Layer {
                 ranges[slot].value = Tensor(shape: [3], scalars: range)
             }
         }
-        return fakeQuantize(x, .asymmetric(minimum: range[0], maximum: range[1]))
+        let parameters = QuantizationParameters.asymmetric(minimum: range[0], maximum: range[1])
+        return activation == .none ? fakeQuantize(x, parameters) : fakeQuantize(x, parameters, codes: activationRange(activation, output: parameters))
     }
 
     func tensor(_ op: TracedOp, _ role: String) -> Tensor? {

@@ -1,3 +1,4 @@
+import MinnowKernels
 import QuantMath
 
 extension Shapes {
@@ -22,6 +23,15 @@ public func fakeQuantize(_ x: Tensor, _ parameters: QuantizationParameters) -> T
     fakeQuantize(x, channels: [parameters], outer: 1, extent: 1, inner: x.count)
 }
 
+/// Fake quantization whose codes are clamped to `codes` (within the type's range): what an integer
+/// layer with a fused activation outputs (`activationRange(.relu6, output:)` gives the codes of
+/// `[0, 6]`). For a ReLU or ReLU6 this equals `fakeQuantize(activation(x), parameters)` in the
+/// forward pass at the cost of one pass instead of three; the gradient passes where the code was
+/// not clamped.
+public func fakeQuantize(_ x: Tensor, _ parameters: QuantizationParameters, codes: (minimum: Int32, maximum: Int32)) -> Tensor {
+    fakeQuantize(x, channels: [parameters], outer: 1, extent: 1, inner: x.count, codes: codes)
+}
+
 /// Fake quantization with one set of parameters per index of `axis` (per output channel: axis 3
 /// of an HWIO filter, or the last axis of an activation), as PyTorch's
 /// `fake_quantize_per_channel_affine`.
@@ -37,18 +47,23 @@ public func fakeQuantize(_ x: Tensor, perChannel parameters: [QuantizationParame
 /// `dequantize(quantize(x))` bit for bit (an integer-valued float times the scale). NaN gives 0
 /// (the zero point), as QuantMath does. The backward pass recomputes which elements were not
 /// clamped from `x` rather than keeping a mask.
-private func fakeQuantize(_ x: Tensor, channels: [QuantizationParameters], outer: Int, extent: Int, inner: Int) -> Tensor {
+private func fakeQuantize(_ x: Tensor, channels: [QuantizationParameters], outer: Int, extent: Int, inner: Int,
+                          codes: (minimum: Int32, maximum: Int32)? = nil) -> Tensor {
     func forEachRun(_ body: (_ base: Int, _ scale: Float, _ low: Float, _ high: Float) -> Void) {
         for o in 0..<outer {
             for c in 0..<extent {
                 let p = channels[c]
-                body((o * extent + c) * inner, p.scale, Float(p.type.minimum - p.zeroPoint), Float(p.type.maximum - p.zeroPoint))
+                let low = Swift.max(p.type.minimum, codes?.minimum ?? p.type.minimum)
+                let high = Swift.min(p.type.maximum, codes?.maximum ?? p.type.maximum)
+                body((o * extent + c) * inner, p.scale, Float(low - p.zeroPoint), Float(high - p.zeroPoint))
             }
         }
     }
     let value = x.withUnsafePointer { input in
         Tensor(shape: x.shape) { output in
-            forEachRun { base, scale, low, high in fakeQuantizeRun(input + base, output + base, count: inner, scale: scale, low: low, high: high) }
+            forEachRun { base, scale, low, high in
+                FakeQuantKernels.forward(input + base, output + base, count: inner, scale: scale, low: low, high: high)
+            }
         }
     }
     return Tensor.record("fakeQuantize", value, inputs: [x]) { g -> [Tensor?] in
@@ -56,35 +71,11 @@ private func fakeQuantize(_ x: Tensor, channels: [QuantizationParameters], outer
             x.withUnsafePointer { input -> Tensor in
                 Tensor(shape: x.shape) { result in
                     forEachRun { base, scale, low, high in
-                        straightThroughRun(input + base, upstream + base, result + base, count: inner, scale: scale, low: low, high: high)
+                        FakeQuantKernels.straightThrough(input + base, upstream + base, result + base, count: inner, scale: scale, low: low, high: high)
                     }
                 }
             }
         }
         return [gradient]
-    }
-}
-
-@inline(__always)
-private func fakeQuantizeRun(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int, scale: Float, low: Float,
-                             high: Float) {
-    let inverse = 1 / scale
-    for i in 0..<count {
-        let scaled = (input[i] * inverse).rounded(.toNearestOrEven)
-        let clamped = Swift.min(Swift.max(scaled, low), high)
-        // `+ 0` turns a rounded -0 into +0, as the integer code 0 dequantizes; NaN compares unequal to itself.
-        output[i] = scaled == scaled ? (clamped + 0) * scale : 0
-    }
-}
-
-/// The straight-through gradient: `upstream` times 1 where `x` quantized without clamping, else
-/// times 0 (a negative upstream gives -0, as PyTorch's mask multiplication does).
-@inline(__always)
-private func straightThroughRun(_ input: UnsafePointer<Float>, _ upstream: UnsafePointer<Float>, _ gradient: UnsafeMutablePointer<Float>,
-                                count: Int, scale: Float, low: Float, high: Float) {
-    let inverse = 1 / scale
-    for i in 0..<count {
-        let scaled = (input[i] * inverse).rounded(.toNearestOrEven)
-        gradient[i] = upstream[i] * (scaled >= low && scaled <= high ? 1 : 0)
     }
 }

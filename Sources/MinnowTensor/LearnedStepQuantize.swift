@@ -29,39 +29,47 @@ public func learnedStepQuantize(_ x: Tensor, step: Tensor, zeroPoints: [Int32], 
             throw ShapeError("learnedStepQuantize: \(zeroPoints.count) zero points for \(step.count) steps")
         }
     }
-    let parameters = step.scalars.enumerated().map { channel, scale in
-        QuantizationParameters(scale: Swift.max(scale, QuantizationParameters.minimumScale), zeroPoint: zeroPoints[channel], type: type)
-    }
-    var keep = [Float](repeating: 0, count: x.count), stepSlope = [Float](repeating: 0, count: x.count)
+    let scales = step.scalars.map { Swift.max($0, QuantizationParameters.minimumScale) }
+    let bounds = zeroPoints.map { (low: Float(type.minimum - $0), high: Float(type.maximum - $0)) }
     let value = x.withUnsafePointer { input in
         Tensor(shape: x.shape) { output in
             for o in 0..<outer {
                 for c in 0..<extent {
-                    let p = parameters[c], base = (o * extent + c) * inner
+                    let base = (o * extent + c) * inner, (scale, low, high) = (scales[c], bounds[c].low, bounds[c].high)
+                    let inverse = 1 / scale
                     for i in base..<(base + inner) {
-                        let code = p.quantize(input[i])
-                        output[i] = p.dequantize(code)
-                        let inside = p.isInRange(input[i])
-                        keep[i] = inside ? 1 : 0
-                        stepSlope[i] = inside ? Float(code - p.zeroPoint) - input[i] * (1 / p.scale) : Float(code - p.zeroPoint)
+                        let scaled = (input[i] * inverse).rounded(.toNearestOrEven)
+                        output[i] = scaled == scaled ? (Swift.min(Swift.max(scaled, low), high) + 0) * scale : 0
                     }
                 }
             }
         }
     }
     let stepShape = step.shape
-    return Tensor.record("learnedStepQuantize", value, inputs: [x, step]) { g in
-        let upstream = g.scalars
+    return Tensor.record("learnedStepQuantize", value, inputs: [x, step]) { g -> [Tensor?] in
+        // Recomputed from x: inside the range, dx = g and ds += g ((q - z) - x/s); outside, dx = 0
+        // and ds += g (clamped q - z).
         var stepGradient = [Float](repeating: 0, count: extent)
-        for o in 0..<outer {
-            for c in 0..<extent {
-                let base = (o * extent + c) * inner
-                var sum: Float = 0
-                for i in base..<(base + inner) { sum += upstream[i] * stepSlope[i] }
-                stepGradient[c] += sum
+        let gradient = g.withUnsafePointer { upstream -> Tensor in
+            x.withUnsafePointer { input -> Tensor in
+                Tensor(shape: x.shape) { result in
+                    for o in 0..<outer {
+                        for c in 0..<extent {
+                            let base = (o * extent + c) * inner, (low, high) = (bounds[c].low, bounds[c].high)
+                            let inverse = 1 / scales[c]
+                            var sum: Float = 0
+                            for i in base..<(base + inner) {
+                                let real = input[i] * inverse, scaled = real.rounded(.toNearestOrEven)
+                                let clamped = Swift.min(Swift.max(scaled, low), high), inside: Float = scaled == clamped ? 1 : 0
+                                result[i] = upstream[i] * inside
+                                sum += upstream[i] * (inside == 1 ? clamped - real : clamped)
+                            }
+                            stepGradient[c] += sum
+                        }
+                    }
+                }
             }
         }
-        return [g * Tensor(shape: x.shape, scalars: keep),
-                Tensor(shape: stepShape, scalars: stepGradient.map { $0 * gradientScale })]
+        return [gradient, Tensor(shape: stepShape, scalars: stepGradient.map { $0 * gradientScale })]
     }
 }

@@ -45,3 +45,16 @@ final class FakeQuantizeTests: XCTestCase {
         XCTAssertEqual(y.scalars, x.scalars.map { parameters.dequantize(parameters.quantize($0)) })
     }
 }
+
+/// A fused activation's clamp of the codes is the activation followed by fake quantization.
+final class FusedFakeQuantizeTests: XCTestCase {
+    func testClampedCodesEqualActivationThenFakeQuantization() {
+        var generator = SeededGenerator(seed: 9)
+        let x = Tensor.randomUniform([4096], low: -3, high: 9, generator: &generator)
+        let parameters = QuantizationParameters.asymmetric(minimum: 0, maximum: 7.5)
+        XCTAssertEqual(fakeQuantize(x, parameters, codes: activationRange(.relu6, output: parameters)).scalars,
+                       fakeQuantize(x.relu6(), parameters).scalars)
+        XCTAssertEqual(fakeQuantize(x, parameters, codes: activationRange(.relu, output: parameters)).scalars,
+                       fakeQuantize(x.relu(), parameters).scalars)
+    }
+}
