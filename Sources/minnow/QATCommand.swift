@@ -10,22 +10,23 @@ struct QAT: ParsableCommand {
         abstract: "Quantization-aware training of a float checkpoint to int8 (or int4 weights).",
         usage: "minnow qat <checkpoint> --out <dir> [<options>]\n       minnow qat --resume <run>",
         discussion: """
-            Fine-tunes the checkpoint's model as its integer form computes it: the traced graph \\
-            replayed with batch norms folded into their convolutions (batch statistics until \\
-            --freeze-bn-epoch, with PyTorch's ConvBn correction), ReLU/ReLU6 fused, weights fake- \\
-            quantized per output channel and every activation the integer model keeps fake- \\
-            quantized per tensor. Ranges start from --calibrate training images and then move \\
-            as moving averages until --freeze-observers-epoch; with --method lsq every scale is \\
-            learned instead (LSQ, Esser et al. 2020). --teacher adds Hinton KD from a float \\
+            Fine-tunes the checkpoint's model as its integer form computes it: the traced graph \
+            replayed with batch norms folded into their convolutions (batch statistics until \
+            --freeze-bn-epoch, with PyTorch's ConvBn correction), ReLU/ReLU6 fused, weights \
+            fake-quantized per output channel and every activation the integer model keeps \
+            fake-quantized per tensor. Ranges start from --calibrate training images and then move \
+            as moving averages until --freeze-observers-epoch; with --method lsq every scale is \
+            learned instead (LSQ, Esser et al. 2020). --teacher adds Hinton KD from a float \
             teacher (--temperature, --alpha).
 
-            Unless given: 3 epochs, SGD with Nesterov momentum, a cosine schedule from --lr \\
-            0.01, weight decay 5e-4, batches of 128; both freezes after epoch max(1, epochs - 1).
+            Unless given: 3 epochs, SGD with Nesterov momentum, a cosine schedule from --lr \
+            0.01, weight decay 5e-4, batches of 128; both freezes after max(1, epochs - 1) \
+            epochs.
 
-            The run folder is that of minnow train (last.h5 and best.h5 are quantized \\
-            checkpoints: minnow eval evaluates them in integer arithmetic), plus \\
-            quantization-report.txt and quantization.json with the final fp32, fake-quant and \\
-            integer top-1 and the per-layer report. --resume RUN continues a QAT run exactly. \\
+            The run folder is that of minnow train (last.h5 and best.h5 are quantized \
+            checkpoints: minnow eval evaluates them in integer arithmetic), plus \
+            quantization-report.txt and quantization.json with the final fp32, fake-quant and \
+            integer top-1 and the per-layer report. --resume RUN continues a QAT run exactly. \
             See docs/quantization.md.
 
             Example:

@@ -9,19 +9,19 @@ struct Quantize: ParsableCommand {
         abstract: "Post-training quantization of a checkpoint to int8: accuracy and a per-layer report.",
         usage: "minnow quantize <checkpoint> [<options>]",
         discussion: """
-            Calibrates the activation ranges of every value of the model's traced graph on \\
-            --calibrate training images (a seeded random subset; no weight changes), quantizes the \\
-            model (batch norms folded, ReLU/ReLU6 fused, int8 or int4 weights per output channel, \\
-            int32 biases) and evaluates it on the first --test-images test images three ways: the \\
-            float model, fake quantization, and integer arithmetic with the reference kernels of \\
-            MinnowRuntime (the accuracy of the deployed model). Prints the three top-1 accuracies, \\
-            the integer model's top-1 agreement with the other two, and for every rescaling layer \\
-            its output's scale, zero point, range, SQNR against the float model, and how many \\
+            Calibrates the activation ranges of every value of the model's traced graph on \
+            --calibrate training images (a seeded random subset; no weight changes), quantizes the \
+            model (batch norms folded, ReLU/ReLU6 fused, int8 or int4 weights per output channel, \
+            int32 biases) and evaluates it on the first --test-images test images three ways: the \
+            float model, fake quantization, and integer arithmetic with the reference kernels of \
+            MinnowRuntime (the accuracy of the deployed model). Prints the three top-1 accuracies, \
+            the integer model's top-1 agreement with the other two, and for every rescaling layer \
+            its output's scale, zero point, range, SQNR against the float model, and how many \
             output codes differ (by at most one step) from fake quantization of the same layer.
 
-            --out DIR writes DIR/quantized.h5 (a checkpoint of the quantized model: minnow eval \\
-            evaluates it in integer arithmetic, minnow qat can start from its float weights' \\
-            checkpoint instead), DIR/quantization-report.txt and DIR/quantization.json. See \\
+            --out DIR writes DIR/quantized.h5 (a checkpoint of the quantized model: minnow eval \
+            evaluates it in integer arithmetic, minnow qat can start from its float weights' \
+            checkpoint instead), DIR/quantization-report.txt and DIR/quantization.json. See \
             docs/quantization.md.
 
             Example:
@@ -47,7 +47,8 @@ struct Quantize: ParsableCommand {
             print("\(checkpoint): post-training quantization, \(quantization.calibrate) calibration images of \(start.data.rawValue)")
             let folder = out.map { URL(fileURLWithPath: $0) }
             try reportQuantization(quantized, start: start, testImages: testImages, folder: folder,
-                                   extra: ["method": "ptq", "checkpoint": checkpoint, "calibration_images": "\(quantization.calibrate)"])
+                                   extra: ["method": "ptq", "weight_bits": "\(quantization.weightBits)", "checkpoint": checkpoint,
+                                           "calibration_images": "\(quantization.calibrate)"])
             if let folder {
                 let file = folder.appendingPathComponent("quantized.h5")
                 try ModelCheckpoint.save(quantized, config: start.config, to: file, normalization: InputNormalization(mean: start.data.normalization.mean, std: start.data.normalization.std))
