@@ -1,4 +1,5 @@
 import Foundation
+import MinnowKernels
 import MinnowNN
 import MinnowRuntime
 import MinnowTensor
@@ -138,10 +139,18 @@ public struct IntegerModel {
 
     /// The model's logits for `images` (`[N] + inputShape`, normalized as in training), computed in
     /// integer arithmetic: the input quantized, every step on codes, the output codes dequantized.
+    /// The images are split over the machine's cores (each part runs the same kernels; images are
+    /// independent, so the codes are those of one pass over all of them).
     public func logits(_ images: Tensor) -> Tensor {
         let outputParameters = parameters[graph.output]!
-        let output = codes(images)[graph.output]!
-        return Tensor(shape: [images.shape[0]] + graph.valueShapes[graph.output], scalars: output.map { outputParameters.dequantize(Int32($0)) })
+        let count = images.shape[0], parts = max(1, min(ThreadPool.shared.threadCount, count))
+        let inputs = (0..<parts).map { images.sliced(axis: 0, (count * $0 / parts)..<(count * ($0 + 1) / parts)) }
+        var outputs = [[Int8]](repeating: [], count: parts)
+        outputs.withUnsafeMutableBufferPointer { outputs in
+            ThreadPool.shared.parallelFor(chunks: parts) { part in outputs[part] = codes(inputs[part])[graph.output]! }
+        }
+        return Tensor(shape: [count] + graph.valueShapes[graph.output],
+                      scalars: outputs.joined().map { outputParameters.dequantize(Int32($0)) })
     }
 
     /// The codes of every value for `images`.
