@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "QuantMath"),
         // The int8 runtime: QuantMath only (today its reference kernels; issue 13 adds the format,
         // planner, interpreter and fast kernels).
-        .target(name: "MinnowRuntime", dependencies: ["QuantMath"]),
+        .target(name: "MinnowRuntime", dependencies: ["QuantMath"], swiftSettings: numericSettings),
 
         // C libraries.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),

@@ -72,17 +72,21 @@ public enum ReferenceKernels {
                                 guard ix >= 0, ix < g.width else { continue }
                                 let inputBase = ((n * g.height + iy) * g.width + ix) * g.inputChannels
                                 let filterBase = (ky * g.kernelWidth + kx) * groupInputs * channels
+                                // Wrapping arithmetic inside (no overflow checks, so the loops vectorize):
+                                // (code - zero point) is within ±255 and a weight within ±128, so
+                                // products never overflow; accumulators wrap as int32 does.
                                 if groupInputs == 1 && groupOutputs == 1 {  // depthwise: channel c reads input channel c
                                     for c in 0..<channels {
-                                        accumulators[c] &+= (Int32(input[inputBase + c]) - inputZeroPoint) * Int32(filter[filterBase + c])
+                                        accumulators[c] &+= (Int32(input[inputBase &+ c]) &- inputZeroPoint) &* Int32(filter[filterBase &+ c])
                                     }
                                     continue
                                 }
                                 for group in 0..<g.groups {
+                                    let outputBase = group &* groupOutputs
                                     for ic in 0..<groupInputs {
-                                        let x = Int32(input[inputBase + group * groupInputs + ic]) - inputZeroPoint
-                                        let row = filterBase + ic * channels + group * groupOutputs
-                                        for j in 0..<groupOutputs { accumulators[group * groupOutputs + j] &+= x * Int32(filter[row + j]) }
+                                        let x = Int32(input[inputBase &+ group &* groupInputs &+ ic]) &- inputZeroPoint
+                                        let row = filterBase &+ ic &* channels &+ outputBase
+                                        for j in 0..<groupOutputs { accumulators[outputBase &+ j] &+= x &* Int32(filter[row &+ j]) }
                                     }
                                 }
                             }
@@ -103,7 +107,7 @@ public enum ReferenceKernels {
             for column in 0..<outputs {
                 var accumulator = bias.map { $0[column] } ?? 0
                 for k in 0..<inputs {
-                    accumulator &+= (Int32(input[row * inputs + k]) - inputZeroPoint) * Int32(weight[k * outputs + column])
+                    accumulator &+= (Int32(input[row &* inputs &+ k]) &- inputZeroPoint) &* Int32(weight[k &* outputs &+ column])
                 }
                 output[row * outputs + column] = requantization.code(accumulator, channel: column)
             }
