@@ -4,7 +4,8 @@
 # are trained here when missing) quantized to int8 by post-training quantization (PTQ) and by
 # quantization-aware training (QAT: 3 seeds of data order; with the fp32 teacher distilling; with
 # 4-bit weights; with LSQ and 4-bit weights), every accuracy evaluated in integer arithmetic; and
-# PyTorch's own PTQ of the same checkpoints as the peer row. About 2 hours on 2 cores; run it in
+# PyTorch's own PTQ of the same checkpoints as the peer row; and the fp32 control (the same
+# fine-tuning recipe without quantization). About 2 hours on 2 cores; run it in
 # the background: nohup experiments/quantization-study.sh > runs/quantization-study.log 2>&1 &
 # A run folder that already has quantization.json is skipped, so the script can be restarted.
 set -euo pipefail
@@ -38,4 +39,9 @@ done
 for seed in 1 2; do
     [ -f runs/qat-teacher-s$seed/quantization.json ] || $M qat $T "${QAT[@]}" --seed $seed --out runs/qat-teacher-s$seed
 done
+# The fp32 control: the same 3-epoch fine-tuning recipe as QAT, in float (QAT's gain over the
+# checkpoint is partly this extra training).
+FT=(--epochs 3 --lr 0.01 --schedule cosine --progress lines)
+[ -f runs/ft-student/best.h5 ] || $M train --init-from $S "${FT[@]}" --out runs/ft-student
+[ -f runs/ft-teacher/best.h5 ] || $M train --init-from $T "${FT[@]}" --out runs/ft-teacher
 python3 experiments/summarize_quantization.py runs

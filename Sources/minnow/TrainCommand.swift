@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MinnowCheckpoint
 import MinnowDistillation
 import MinnowModels
 import MinnowTraining
@@ -73,20 +74,25 @@ struct Train: ParsableCommand {
 
             --resume RUN (or RUN/epoch-0003.h5) continues a run exactly where its checkpoint left \
             off, with the saved recipe; only --data-dir, --progress and the checkpoint options may \
-            be given with it.
+            be given with it. --init-from CHECKPOINT starts a new run (a fine-tuning) from a \
+            checkpoint's model and weights, with a fresh optimizer and the recipe given.
 
             Example:
               minnow train --model mobilenet_v2 --width 0.5 --epochs 3 --out runs/mbv2
             """)
 
     @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Start from this checkpoint's model and weights (fine-tuning) instead of --model.") var initFrom: String?
     @OptionGroup var training: TrainingOptions
     @OptionGroup var runOptions: RunOptions
 
     func validate() throws {
-        try runOptions.validate(recipeOptions: modelOptions.given + training.given)
-        guard runOptions.resume != nil || (modelOptions.model != nil && training.out != nil) else {
-            throw ValidationError("--model and --out are required (or --resume RUN)")
+        try runOptions.validate(recipeOptions: modelOptions.given + training.given + (initFrom == nil ? [] : ["--init-from"]))
+        if initFrom != nil, !modelOptions.given.isEmpty {
+            throw ValidationError("--init-from takes the checkpoint's model; remove \(modelOptions.given.joined(separator: ", "))")
+        }
+        guard runOptions.resume != nil || ((modelOptions.model != nil || initFrom != nil) && training.out != nil) else {
+            throw ValidationError("--model (or --init-from) and --out are required (or --resume RUN)")
         }
     }
 
@@ -102,11 +108,12 @@ struct Train: ParsableCommand {
     }
 
     private func newRun() throws -> TrainingRun {
-        let config = try training.config(model: try modelOptions.config())
+        let start = try initFrom.map { try ModelCheckpoint.loadModel(from: URL(fileURLWithPath: $0)) }
+        let config = try training.config(model: try start?.config ?? modelOptions.config())
         return try TrainingRun(
             config: config, data: training.data, dataDirectory: training.dataDirectory, trainSubset: training.trainSubset,
             augmentation: training.augmentation, checkpoints: runOptions.checkpointPolicy(CheckpointPolicy()),
-            directory: training.outDirectory)
+            directory: training.outDirectory, model: start?.model)
     }
 
     private func resumedRun(_ location: String) throws -> TrainingRun {

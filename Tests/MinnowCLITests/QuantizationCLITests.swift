@@ -116,3 +116,23 @@ final class QuantizationCLITests: CLITestCase {
         XCTAssertTrue(result.standardError.contains("'nope' is not a convolution or linear layer of the model"), result.standardError)
     }
 }
+
+/// `minnow train --init-from`: a fine-tuning run starts from a checkpoint's model and weights (the
+/// fp32 control of QAT, which also fine-tunes).
+final class InitFromCLITests: CLITestCase {
+    func testFineTuningStartsFromTheCheckpoint() throws {
+        let first = folder.appendingPathComponent("first")
+        XCTAssertTrue(try minnow(trainArguments(epochs: 1, out: first)).succeeded)
+        let start = first.appendingPathComponent("last.h5"), tuned = folder.appendingPathComponent("tuned")
+        // A learning rate of almost 0 leaves the weights where they were: the run started from them.
+        let result = try minnow(["train", "--init-from", start.path, "--epochs", "1", "--batch-size", "32", "--lr", "1e-30",
+                                 "--schedule", "constant", "--weight-decay", "0", "--momentum", "0", "--no-nesterov", "--progress", "none", "--out", tuned.path])
+        XCTAssertTrue(result.succeeded, result.standardError)
+        let before = try tensors(start), after = try tensors(tuned.appendingPathComponent("last.h5"))
+        for (path, value) in before where !path.contains("/") && !path.contains("running") {
+            XCTAssertEqual(after[path], value, "\(path) moved")
+        }
+        _ = try expectFailure(["train", "--init-from", start.path, "--model", "cnn", "--out", tuned.path], status: 2,
+                              ["--init-from takes the checkpoint's model; remove --model"])
+    }
+}
