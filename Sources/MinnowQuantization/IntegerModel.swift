@@ -5,23 +5,12 @@ import MinnowRuntime
 import MinnowTensor
 import QuantMath
 
-/// Why a graph has no integer form.
-public enum IntegerModelError: Error, Equatable, CustomStringConvertible {
-    case unsupported(String)
-
-    public var description: String {
-        switch self {
-        case .unsupported(let detail): "integer model: \(detail)"
-        }
-    }
-}
-
-/// A model in integer arithmetic (post-training quantization, Jacob et al. 2018): every
-/// convolution and linear layer with the batch norm after it folded in and a following ReLU or
-/// ReLU6 fused into its clamp, int8 weights per output channel (symmetric), int32 biases, int8
-/// activations with the parameters of their calibrated ranges, adds and concatenations rescaled,
-/// pooling on codes. It runs MinnowRuntime's reference kernels, so its numbers are the integer
-/// arithmetic itself.
+/// A model in integer arithmetic (Jacob et al. 2018), lowered from a `QuantizedModel` along its
+/// `QuantizationPlan`: every convolution and linear layer with the batch norm after it folded in
+/// and a following ReLU or ReLU6 fused into its clamp, int8 (or int4) weights per output channel
+/// (symmetric), int32 biases, int8 activations with the quantized model's parameters, adds and
+/// concatenations rescaled, pooling on codes. It runs MinnowRuntime's reference kernels, so its
+/// numbers are the integer arithmetic itself.
 public struct IntegerModel {
     enum Step {
         case convolution(geometry: ConvolutionGeometry, filter: [Int8], bias: [Int32], weightScales: [Float], requantization: Requantization,
