@@ -90,8 +90,9 @@ let package = Package(
         // Gradient checks, golden fixtures and tolerances shared by the test targets.
         .target(name: "MinnowTestSupport", dependencies: ["MinnowTensor"], path: "Sources/MinnowTestSupport"),
 
-        .testTarget(name: "QuantMathTests", dependencies: ["QuantMath"]),
-        .testTarget(name: "MinnowRuntimeTests", dependencies: ["MinnowRuntime", "QuantMath"]),
+        // The tests of the two leaf modules borrow MinnowTensor's seeded generator (the modules themselves stay leaves).
+        .testTarget(name: "QuantMathTests", dependencies: ["QuantMath", "MinnowTensor"]),
+        .testTarget(name: "MinnowRuntimeTests", dependencies: ["MinnowRuntime", "QuantMath", "MinnowTensor"]),
         .testTarget(name: "MinnowQuantizationTests", dependencies: ["MinnowQuantization", "MinnowModels", "MinnowNN", "MinnowTensor", "QuantMath"]),
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowTestSupport"]),

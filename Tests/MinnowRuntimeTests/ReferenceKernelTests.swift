@@ -1,4 +1,5 @@
 import MinnowRuntime
+import MinnowTensor
 import QuantMath
 import XCTest
 
@@ -6,7 +7,7 @@ import XCTest
 /// explicit zero-point padding and a plain window sum (bit for bit), stated small cases, and the
 /// rescaling kernels against real arithmetic (within one output step).
 final class ReferenceKernelTests: XCTestCase {
-    var generator = SplitMix(seed: 7)
+    var generator = SeededGenerator(seed: 7)
 
     func randomCodes(_ count: Int, _ range: ClosedRange<Int32> = -128...127) -> [Int8] {
         (0..<count).map { _ in Int8(range.lowerBound + Int32(generator.next() % UInt64(range.upperBound - range.lowerBound + 1))) }
@@ -156,18 +157,5 @@ final class ReferenceKernelTests: XCTestCase {
             let exact: Double = min(max(sum / 49 * inScale / outScale - 1, -128), 127)
             XCTAssertLessThanOrEqual(abs(Double(averaged[n * 3 + c]) - exact), 0.5 + 1e-9)
         } }
-    }
-}
-
-/// A small seeded generator (SplitMix64).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

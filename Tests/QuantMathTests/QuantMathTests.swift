@@ -1,3 +1,4 @@
+import MinnowTensor
 import QuantMath
 import XCTest
 
@@ -81,7 +82,7 @@ final class QuantMathTests: XCTestCase {
     /// For reals across the whole usable range, the multiplier is normalized and within half a
     /// Q31 step of the real.
     func testMultipliersAreNearest() {
-        var generator = SplitMix(seed: 1)
+        var generator = SeededGenerator(seed: 1)
         for _ in 0..<100_000 {
             let real = Double(sign: .plus, exponent: Int(generator.next() % 60) - 31, significand: 1 + Double(generator.next() % (1 << 52)) / 0x1p52)
             let m = FixedPointMultiplier(real)
@@ -97,7 +98,7 @@ final class QuantMathTests: XCTestCase {
     /// `x * m * 2^(shift-31)` rounded to nearest, ties up, checked exactly with 128-bit integers:
     /// every int16 accumulator for a spread of multipliers and shifts, and random full-range ones.
     func testMultiplyByQuantizedMultiplierRoundsToNearestTiesUp() {
-        var generator = SplitMix(seed: 2)
+        var generator = SeededGenerator(seed: 2)
         func check(_ x: Int32, _ m: FixedPointMultiplier) {
             let result = multiplyByQuantizedMultiplier(x, m)
             let shift = Int128(31 - m.shift), exact = Int128(x) * Int128(m.multiplier)
@@ -152,18 +153,5 @@ final class QuantMathTests: XCTestCase {
         XCTAssertEqual(unpackInt4(packed, count: codes.count), codes)
         XCTAssertEqual(packInt4([-1, 7, 3]), [0x7F, 0x03])
         XCTAssertEqual(unpackInt4([0x7F, 0x03], count: 3), [-1, 7, 3])
-    }
-}
-
-/// A small seeded generator (SplitMix64) so the property checks are the same every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
