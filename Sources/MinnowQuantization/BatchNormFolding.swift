@@ -1,11 +1,24 @@
 import MinnowNN
 import MinnowTensor
 
-/// Batch norm folded into the convolution before it, as integer inference runs it (Jacob et al.
-/// 2018, section 3.2): with `s = scale / sqrt(runningVariance + epsilon)` per output channel, the
-/// folded filter is `filter * s` and the folded bias `(bias - runningMean) * s + offset`, so
-/// `folded(x) = bn(conv(x))` in evaluation mode.
+/// Batch norm folded into the convolution (or linear layer) before it, as integer inference runs
+/// it (Jacob et al. 2018, section 3.2): with `f = scale · (1 / sqrt(runningVariance + epsilon))` per
+/// output channel, the folded weights are `weights · f` and the folded bias
+/// `(bias - runningMean) · f + offset`, so `folded(x) = bn(conv(x))` in evaluation mode. One
+/// implementation: quantization-aware training and integer lowering fold with `fold(weights:...)`,
+/// whose float operations (and so whose bits) are the same on both sides.
 public enum BatchNormFolding {
+    /// The folded weights (last axis: output channels) and bias, and the factor `f`; differentiable
+    /// in the weights, the bias, `scale` and `offset` (the running statistics are constants).
+    public static func fold(weights: Tensor, bias: Tensor?, scale: Tensor, offset: Tensor, runningMean: Tensor, runningVariance: Tensor,
+                            epsilon: Float) -> (weights: Tensor, bias: Tensor, factor: Tensor) {
+        let channels = weights.shape.last!
+        let inverseDeviation = Tensor(shape: [channels], scalars: runningVariance.scalars.map { 1 / ($0 + epsilon).squareRoot() })
+        let factor = scale * inverseDeviation
+        let centered = (bias ?? Tensor.zeros([channels])) - runningMean.detached()
+        return (weights * factor, centered * factor + offset, factor)
+    }
+
     /// A convolution with a bias that computes `bn(conv(x))` in evaluation mode (dense, grouped or
     /// depthwise). `bn` must have one channel per output channel of `conv`.
     public static func fold(_ conv: Conv2D, _ bn: BatchNorm) throws(FoldingError) -> Conv2D {
@@ -13,24 +26,22 @@ public enum BatchNormFolding {
         guard bn.scale.shape == [channels] else {
             throw .channelMismatch("the convolution has \(channels) output channels, the batch norm \(bn.scale.shape[0])")
         }
-        let (gamma, beta) = (bn.scale.value.scalars, bn.offset.value.scalars)
-        let (mean, variance) = (bn.runningMean.value.scalars, bn.runningVariance.value.scalars)
-        let factors = (0..<channels).map { gamma[$0] / (variance[$0] + bn.epsilon).squareRoot() }
-        let filter = conv.filter.value.scalars.enumerated().map { index, weight in weight * factors[index % channels] }
-        let bias = conv.bias?.value.scalars ?? Array(repeating: 0, count: channels)
-        let foldedBias = (0..<channels).map { (bias[$0] - mean[$0]) * factors[$0] + beta[$0] }
+        let folded = withoutGrad {
+            fold(weights: conv.filter.value, bias: conv.bias?.value, scale: bn.scale.value, offset: bn.offset.value,
+                 runningMean: bn.runningMean.value, runningVariance: bn.runningVariance.value, epsilon: bn.epsilon)
+        }
         var generator = SeededGenerator(seed: 0)
         var spec = conv.spec
         spec.bias = true
-        let folded: Conv2D
+        let convolution: Conv2D
         do {
-            folded = try Conv2D(spec: spec, generator: &generator, registry: .core)
+            convolution = try Conv2D(spec: spec, generator: &generator, registry: .core)
         } catch {
             throw .channelMismatch("\(error)")
         }
-        folded.filter.assign(Tensor(shape: conv.filter.shape, scalars: filter))
-        folded.bias?.assign(Tensor(shape: [channels], scalars: foldedBias))
-        return folded
+        convolution.filter.assign(folded.weights)
+        convolution.bias?.assign(folded.bias)
+        return convolution
     }
 }
 

@@ -98,7 +98,7 @@ public struct IntegerModel {
         let type = quantized.scheme.weightType(of: op.module)
         weightTypes[output] = type
         let weightParameters: [QuantizationParameters] = switch quantized.scheme.method {
-        case .observers: perChannelWeightParameters(weights, channels: channels, type: type)
+        case .observers: perChannelWeightParameters(folded, type: type)
         case .lsq: quantized.weightSteps[weightIndex].value.scalars.map {
             QuantizationParameters(scale: max($0, QuantizationParameters.minimumScale), zeroPoint: 0, type: type)
         }

@@ -1,3 +1,4 @@
+import MinnowTensor
 import QuantMath
 
 /// What a quantized model quantizes and how: saved in its description, so a checkpoint alone
@@ -64,15 +65,12 @@ public struct QuantizationScheme: Codable, Equatable, Sendable {
 }
 
 /// Symmetric per-channel parameters of a weight tensor whose last axis is the output channel
-/// (HWIO filters, `[inputs, outputs]` linear weights): each channel's scale maps its largest
-/// magnitude to the type's largest code. The one function both quantization-aware training and
-/// integer lowering quantize weights with.
-public func perChannelWeightParameters(_ weights: [Float], channels: Int, type: QuantizedType) -> [QuantizationParameters] {
-    var low = [Float](repeating: 0, count: channels), high = [Float](repeating: 0, count: channels)
-    for (index, value) in weights.enumerated() where !value.isNaN {
-        let channel = index % channels
-        low[channel] = Swift.min(low[channel], value)
-        high[channel] = Swift.max(high[channel], value)
-    }
-    return (0..<channels).map { QuantizationParameters.symmetric(minimum: low[$0], maximum: high[$0], type: type) }
+/// (HWIO filters, `[inputs, outputs]` linear weights), from a `PerChannelMinMaxObserver`: each
+/// channel's scale maps its largest magnitude to the type's largest code (a channel with no finite
+/// value gets the minimum scale). The one function both quantization-aware training and integer
+/// lowering quantize weights with.
+public func perChannelWeightParameters(_ weights: Tensor, type: QuantizedType) -> [QuantizationParameters] {
+    var observer = PerChannelMinMaxObserver(axis: -1)
+    observer.observe(weights)
+    return zip(observer.minimums, observer.maximums).map { .symmetric(minimum: $0, maximum: $1, type: type) }
 }

@@ -183,12 +183,11 @@ public final class QuantizedModel: Module, Layer {
     func foldedWeights(_ op: TracedOp, batchNorm: Int?) -> (weights: Tensor, bias: Tensor?, factor: Tensor?) {
         let weights = tensor(op, op.kind == "linear" ? "weight" : "filter")!, bias = tensor(op, "bias")
         guard let batchNorm else { return (weights, bias, nil) }
-        let bn = graph.ops[batchNorm], channels = weights.shape.last!
-        let epsilon = bn.attributes["epsilon"]!.float!
-        let inverseDeviation = Tensor(shape: [channels], scalars: tensor(bn, "running_variance")!.scalars.map { 1 / ($0 + epsilon).squareRoot() })
-        let factor = tensor(bn, "scale")! * inverseDeviation
-        let centered = (bias ?? Tensor.zeros([channels])) - tensor(bn, "running_mean")!.detached()
-        return (weights * factor, centered * factor + tensor(bn, "offset")!, factor)
+        let bn = graph.ops[batchNorm]
+        let folded = BatchNormFolding.fold(weights: weights, bias: bias, scale: tensor(bn, "scale")!, offset: tensor(bn, "offset")!,
+                                           runningMean: tensor(bn, "running_mean")!, runningVariance: tensor(bn, "running_variance")!,
+                                           epsilon: bn.attributes["epsilon"]!.float!)
+        return (folded.weights, folded.bias, folded.factor)
     }
 
     /// A convolution or linear layer with its batch norm folded, before its activation.
@@ -228,7 +227,7 @@ public final class QuantizedModel: Module, Layer {
         let type = scheme.weightType(of: module), channels = weights.shape.last!
         switch scheme.method {
         case .observers:
-            return fakeQuantize(weights, perChannel: perChannelWeightParameters(weights.scalars, channels: channels, type: type),
+            return fakeQuantize(weights, perChannel: perChannelWeightParameters(weights, type: type),
                                 axis: weights.rank - 1)
         case .lsq:
             let gradientScale = 1 / (Float(weights.count / channels) * Float(type.maximum)).squareRoot()

@@ -15,9 +15,8 @@ public struct QuantizedEvaluation: Sendable {
     /// The images evaluated.
     public let count: Int
 
-    /// Evaluates `quantized` (which must have observed every value) on `batches`.
-    public init(_ quantized: QuantizedModel, batches: some Sequence<Batch>, classes: Int) throws {
-        let integer = try IntegerModel(quantized: quantized)
+    /// Evaluates `quantized` and its integer form `integer` (`IntegerModel(quantized:)`) on `batches`.
+    public init(_ quantized: QuantizedModel, integer: IntegerModel, batches: some Sequence<Batch>, classes: Int) {
         let wasTraining = quantized.isTraining
         quantized.eval()
         defer { quantized.train(wasTraining) }

@@ -82,8 +82,8 @@ struct QuantizationStart {
 /// Prints the evaluation and the per-layer report of `quantized`, and writes both (with the
 /// numbers as JSON) into `folder` when given.
 func reportQuantization(_ quantized: QuantizedModel, start: QuantizationStart, testImages: Int?, folder: URL?, extra: [String: String] = [:]) throws {
-    let evaluation = try QuantizedEvaluation(quantized, batches: start.testBatches(limit: testImages), classes: start.config.classes)
     let integer = try IntegerModel(quantized: quantized)
+    let evaluation = QuantizedEvaluation(quantized, integer: integer, batches: start.testBatches(limit: testImages), classes: start.config.classes)
     let reportImages = Tensor.concatenate(start.testBatches(limit: 64).map(\.images), axis: 0)
     let table = try integer.reportTable(reportImages, tensors: quantized.graph.tensors(of: quantized.model))
     let text = evaluation.summary + "\n\nper layer, on the first \(reportImages.shape[0]) test images:\n" + table
