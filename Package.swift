@@ -73,6 +73,8 @@ let package = Package(
                 dependencies: ["MinnowTraining", "MinnowCheckpoint", "MinnowHDF5", "MinnowData", "MinnowModels", "MinnowNN", "MinnowTensor"]),
         // Quantization: observers, PTQ calibration, QAT (QuantizedModel), integer evaluation (IntegerModel) on QuantMath.
         .target(name: "MinnowQuantization", dependencies: ["MinnowKernels", "MinnowNN", "MinnowRuntime", "MinnowTensor", "QuantMath"], swiftSettings: numericSettings),
+        // Structured pruning: channel groups from the traced graph, criteria, targets, schedules, physical removal in training.
+        .target(name: "MinnowPruning", dependencies: ["MinnowData", "MinnowNN", "MinnowTensor", "MinnowTraining"]),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation", "MinnowQuantization",
                                                     "MinnowTraining", "MinnowData"]),
@@ -81,7 +83,7 @@ let package = Package(
             name: "minnow",
             dependencies: [
                 "MinnowTensor", "MinnowNN", "MinnowModels", "MinnowData", "MinnowTraining", "MinnowBench", "MinnowCheckpoint", "MinnowHDF5",
-                "MinnowDistillation", "MinnowQuantization",
+                "MinnowDistillation", "MinnowQuantization", "MinnowPruning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -94,6 +96,8 @@ let package = Package(
         .testTarget(name: "QuantMathTests", dependencies: ["QuantMath", "MinnowTensor"]),
         .testTarget(name: "MinnowRuntimeTests", dependencies: ["MinnowRuntime", "QuantMath", "MinnowTensor"]),
         .testTarget(name: "MinnowQuantizationTests", dependencies: ["MinnowQuantization", "MinnowModels", "MinnowNN", "MinnowTensor", "QuantMath"]),
+        .testTarget(name: "MinnowPruningTests",
+                    dependencies: ["MinnowPruning", "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowTestSupport"]),
         .testTarget(name: "MinnowTrainingTests",

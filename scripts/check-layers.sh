@@ -14,7 +14,7 @@ levels=(
     "MinnowModels MinnowQuantization"
     "MinnowCheckpoint"
     "MinnowTraining"
-    "MinnowDistillation"
+    "MinnowDistillation MinnowPruning"
     "MinnowBench"
     "minnow"
 )

@@ -30,7 +30,8 @@ public protocol TrainingObserver: AnyObject {
 /// steps, with per-epoch evaluation. Deterministic for a given config and thread count.
 public final class Trainer {
     public let config: TrainingConfig
-    public let model: any Layer
+    /// The model; `replaceModel(_:)` swaps in an edited one (a pruned copy) between steps.
+    public private(set) var model: any Layer
     /// The optimizer; replaced by `restore(from:)` with the checkpoint's.
     public internal(set) var optimizer: Optimizer
     /// Optimizer steps taken so far.
@@ -45,6 +46,8 @@ public final class Trainer {
     /// Trainable modules outside the model that train with it (an objective's adapters), by name: their
     /// parameters are zeroed, clipped and stepped with the model's, under the paths `name.path`.
     public var auxiliaryModules: [(name: String, module: Module)] = []
+    /// Runs before every step, at `globalStep` (a pruning schedule); it may replace the model.
+    public var beforeStep: ((Trainer) throws -> Void)?
 
     /// The parameters the optimizer updates: the model's, then the auxiliary modules'.
     public var trainedParameters: [(path: String, parameter: Parameter)] {
@@ -65,6 +68,13 @@ public final class Trainer {
         }
     }
 
+    /// Continues training with `model` (an edited copy of the current one whose optimizer slots
+    /// were already fitted to it, as `Surgery` does), in the current model's mode.
+    public func replaceModel(_ model: any Layer) {
+        model.train(self.model.isTraining)
+        self.model = model
+    }
+
     /// Trains one epoch on `batches` (`steps` of them), then evaluates on `testBatches` if given.
     /// Stops with `TrainingError.nonFiniteLoss` before applying a step whose loss is NaN or infinite.
     public func trainEpoch(
@@ -76,13 +86,18 @@ public final class Trainer {
         observer?.epochStarted(epoch: epoch, epochs: config.epochs, steps: steps)
         model.train()
         for (_, module) in auxiliaryModules { module.train() }
-        let parameters = trainedParameters
+        var parameters = trainedParameters
         var meter = AccuracyMeter()
         let clock = ContinuousClock()
         let start = clock.now
         var step = 0
         var termSums: [String: Double] = [:]
         for batch in batches {
+            if let beforeStep {
+                let current = ObjectIdentifier(model)
+                try beforeStep(self)
+                if ObjectIdentifier(model) != current { parameters = trainedParameters }
+            }
             schedule.apply(to: optimizer, step: globalStep)
             for (_, parameter) in parameters { parameter.zeroGrad() }
             let logits = model(batch.images)

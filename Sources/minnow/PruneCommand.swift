@@ -1,0 +1,280 @@
+import ArgumentParser
+import Foundation
+import MinnowCheckpoint
+import MinnowData
+import MinnowDistillation
+import MinnowNN
+import MinnowPruning
+import MinnowTensor
+import MinnowTraining
+
+extension PruningCriterion: ExpressibleByArgument {}
+extension PruningScope: ExpressibleByArgument {}
+extension PruningSchedule.Kind: ExpressibleByArgument {}
+
+struct Prune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Structured (channel) pruning of a float checkpoint, with fine-tuning.",
+        subcommands: [PruneRun.self, PruneSensitivity.self],
+        defaultSubcommand: PruneRun.self)
+}
+
+/// Which channels to remove and how far: the options `prune` and `prune sensitivity` share.
+struct PruningChoice: ParsableArguments {
+    @Option(help: "Channel ranking: l1, l2 (filter norms), bn (batch-norm scale), taylor.") var criterion: PruningCriterion = .l1
+    @Option(help: ArgumentHelp("Keep output channels of this layer (or of the layers under this path); repeatable.", valueName: "path"))
+    var exclude: [String] = []
+    @Flag(help: "Prune the first convolution and the classifier too (excluded by default).") var noDefaultExclusions = false
+    @Option(help: "Kept channel counts are multiples of this (default: 8).") var roundTo = 8
+    @Option(help: "Training batches the taylor criterion averages over.") var importanceBatches = 16
+
+    func validate() throws {
+        try OptionCheck.atLeast("--round-to", roundTo, 1)
+        try OptionCheck.atLeast("--importance-batches", importanceBatches, 1)
+    }
+
+    /// The excluded layers for `model`: the defaults (unless switched off) and `--exclude`.
+    func excluded(_ model: any Layer, inputShape: [Int]) throws -> [String] {
+        let graph = try ModelGraph.trace(model, inputShape: inputShape)
+        return (noDefaultExclusions ? [] : ChannelAnalysis.defaultExclusions(graph)) + exclude
+    }
+}
+
+struct PruneRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Prune a checkpoint to a target and fine-tune it (the default subcommand).",
+        usage: "minnow prune <checkpoint> --target-macs <f> --out <dir> [<options>]\n       minnow prune --resume <run>",
+        discussion: """
+            Finds the groups of channels that must go together from the traced graph (a \
+            convolution's filters, the batch norm after it, the next layers' inputs, depthwise \
+            convolutions, both sides of residual adds, concatenation offsets), ranks channels by \
+            --criterion and removes the lowest until the model keeps the target fraction of its \
+            MACs (--target-macs), parameters (--target-params) or prunable channels \
+            (--target-channels). Channels are removed for real: the layers are rebuilt smaller, \
+            and fine-tuning (with --teacher: Hinton KD) runs on the small model.
+
+            --schedule oneshot prunes at --prune-start; iterative prunes in --prune-steps equal \
+            parts --prune-every epochs apart; agp follows Zhu & Gupta's cubic schedule over \
+            --prune-steps intervals of --prune-every epochs from --initial-ratio. --sparsity adds \
+            network slimming's L1 penalty on batch-norm scales until the last pruning (use with \
+            --criterion bn and a later --prune-start).
+
+            Unless given: 3 epochs, SGD with Nesterov momentum, a cosine schedule from --lr \
+            0.01, weight decay 5e-4, batches of 128. The run folder is that of minnow train (its \
+            checkpoints hold the pruned model), plus pruning.json (the settings) and \
+            pruning-report.txt / pruning-report.json (per-layer channels, parameters and MACs \
+            before and after, accuracy before and after). See docs/pruning.md.
+
+            Example:
+              minnow prune runs/kd/best.h5 --target-macs 0.5 --teacher runs/t/best.h5 \\
+                --out runs/kd-pruned50
+            """)
+
+    @Argument(help: "A Minnow checkpoint (.h5) of a float model.") var checkpoint: String?
+    @Option(help: "Keep this fraction of the model's MACs, in (0, 1).") var targetMacs: Double?
+    @Option(help: "Keep this fraction of the model's parameters, in (0, 1).") var targetParams: Double?
+    @Option(help: "Keep this fraction of the prunable channels, in (0, 1).") var targetChannels: Double?
+    @Option(help: "global: one ranking across layers; layer: every group loses the same fraction.") var scope: PruningScope = .global
+    @OptionGroup var choice: PruningChoice
+    @Option(help: "oneshot, iterative or agp.") var schedule: PruningSchedule.Kind = .oneshot
+    @Option(help: "Epochs of training before the first pruning (default: 0).") var pruneStart: Double = 0
+    @Option(help: "Pruning events after the first (default: 3 iterative, 8 agp).") var pruneSteps: Int?
+    @Option(help: "Epochs between pruning events (default: 1 iterative, 0.25 agp).") var pruneEvery: Double?
+    @Option(help: "agp: fraction removed at the first event (default: 0).") var initialRatio: Double = 0
+    @Option(help: "Network slimming: L1 penalty weight on batch-norm scales (default: 0, off).") var sparsity: Float = 0
+    @Option(help: "A float teacher checkpoint: fine-tune with Hinton KD from it.") var teacher: String?
+    @Option(help: "KD softmax temperature (with --teacher).") var temperature: Float = 4
+    @Option(help: "KD weight of the soft-target term, in [0, 1] (with --teacher).") var alpha: Float = 0.9
+    @OptionGroup var training: TrainingOptions
+    @OptionGroup var runOptions: RunOptions
+
+    func validate() throws {
+        try OptionCheck.nonNegative("--prune-start", pruneStart)
+        try OptionCheck.atLeast("--prune-steps", pruneSteps, 1)
+        try OptionCheck.check("--prune-every", pruneEvery, "a positive number of epochs") { $0 > 0 && $0.isFinite }
+        try OptionCheck.check("--initial-ratio", initialRatio, "in [0, 1)") { $0 >= 0 && $0 < 1 }
+        try OptionCheck.nonNegative("--sparsity", sparsity)
+        try OptionCheck.positive("--temperature", temperature)
+        try OptionCheck.fraction("--alpha", alpha, includingUpper: true)
+        for (flag, value) in [("--target-macs", targetMacs), ("--target-params", targetParams), ("--target-channels", targetChannels)] {
+            try OptionCheck.check(flag, value, "a fraction in (0, 1)") { $0 > 0 && $0 < 1 }
+        }
+        if runOptions.resume != nil {
+            guard checkpoint == nil else { throw ValidationError("--resume continues a run; give no checkpoint with it") }
+            try runOptions.validate(recipeOptions: training.given)
+            return
+        }
+        guard checkpoint != nil, training.out != nil else { throw ValidationError("a checkpoint and --out are required (or --resume RUN)") }
+        guard [targetMacs, targetParams, targetChannels].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --target-macs, --target-params, --target-channels")
+        }
+    }
+
+    var target: PruningTarget {
+        if let targetMacs { return .macs(targetMacs) }
+        if let targetParams { return .parameters(targetParams) }
+        return .channels(targetChannels!)
+    }
+
+    func run() throws {
+        do {
+            if let resume = runOptions.resume { try resumeRun(resume) } else { try newRun() }
+        } catch let error as CLIError {
+            throw error
+        } catch let error as CustomStringConvertible & Error {
+            throw CLIError(message: error.description)
+        }
+    }
+
+    private func newRun() throws {
+        let start = try QuantizationStart(checkpoint: checkpoint!, dataDirectory: training.dataDirectory)
+        var config = try training.config(model: start.config)
+        if training.epochs == nil { config.epochs = 3 }
+        if training.lr == nil { config.learningRate = 0.01 }
+        if training.schedule == nil { config.schedule = .cosine }
+        try config.validate()
+        let images = training.trainSubset.map { min($0, start.train.count) } ?? start.train.count
+        let stepsPerEpoch = Double(images / config.batchSize)
+        let steps = pruneSteps ?? (schedule == .agp ? 8 : 3)
+        let every = max(1, Int(((pruneEvery ?? (schedule == .agp ? 0.25 : 1)) * stepsPerEpoch).rounded()))
+        let plan = try PruningSchedule(kind: schedule, start: Int((pruneStart * stepsPerEpoch).rounded()), steps: steps, every: every,
+                                       initialRemoved: initialRatio)
+        let totalSteps = Int(stepsPerEpoch) * config.epochs
+        guard plan.lastStep(finalKept: target.fraction) < totalSteps else {
+            throw ValidationError("the \(schedule.rawValue) schedule's last pruning is at step \(plan.lastStep(finalKept: target.fraction)), after the run's \(totalSteps) steps: give more --epochs or fewer/closer --prune-steps")
+        }
+        let excluded = try choice.excluded(start.model, inputShape: start.config.inputShape)
+        let settings = try PruningSettings(criterion: choice.criterion, target: target, scope: scope, roundTo: choice.roundTo,
+                                           excluded: excluded, schedule: plan, importanceBatches: choice.importanceBatches,
+                                           sparsity: sparsity, model: start.model, inputShape: start.config.inputShape)
+        try PruningReport.checkReachable(settings, model: start.model, inputShape: start.config.inputShape)
+        let before = evaluate(start.model, batches: start.testBatches(), classes: start.config.classes)
+        print("\(checkpoint!): \(before.top1 * 100)% test top-1 before pruning; \(settings.baseline.macs) MACs, \(settings.baseline.parameters) parameters; pruning to \(target) (\(choice.criterion.rawValue), \(scope.rawValue), \(schedule.rawValue) at steps \(plan.events(finalKept: target.fraction).map(\.step)))")
+        let policy = runOptions.checkpointPolicy(CheckpointPolicy())
+        let run: TrainingRun
+        if let teacher {
+            run = try DistillationRun(config: config, settings: DistillationSettings(loss: .kd, temperature: temperature, alpha: alpha),
+                                      teachers: [URL(fileURLWithPath: teacher)], data: training.data, dataDirectory: training.dataDirectory,
+                                      trainSubset: training.trainSubset, augmentation: training.augmentation, checkpoints: policy,
+                                      directory: training.outDirectory, cacheDirectory: cacheDirectory(training.outDirectory),
+                                      student: start.model).training
+        } else {
+            run = try TrainingRun(config: config, data: training.data, dataDirectory: training.dataDirectory, trainSubset: training.trainSubset,
+                                  augmentation: training.augmentation, checkpoints: policy, directory: training.outDirectory, model: start.model)
+        }
+        try FileManager.default.createDirectory(at: run.directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(PruningRecord(settings: settings, top1Before: before.top1, checkpoint: checkpoint!))
+            .write(to: run.directory.appendingPathComponent(PruningRecord.file), options: .atomic)
+        try train(run, settings: settings)
+    }
+
+    private func resumeRun(_ location: String) throws {
+        let url = URL(fileURLWithPath: location)
+        let point = try TrainingRun.resumePoint(from: url)
+        guard point.checkpoint != nil else {
+            throw CLIError(message: "\(point.folder.url.path) wrote no checkpoint yet: start the pruning run again")
+        }
+        let recordURL = point.folder.url.appendingPathComponent(PruningRecord.file)
+        guard let data = FileManager.default.contents(atPath: recordURL.path) else {
+            throw CLIError(message: "\(recordURL.path): no such file: \(point.folder.url.path) is not a pruning run")
+        }
+        _ = try JSONDecoder().decode(PruningRecord.self, from: data)
+        let run: TrainingRun
+        if FileManager.default.fileExists(atPath: point.folder.settings(of: DistillationRun.declaration).path) {
+            run = try DistillationRun.resume(from: url, dataDirectory: training.dataDirectory,
+                                             cacheDirectory: cacheDirectory(point.folder.url)).training
+        } else {
+            run = try TrainingRun.resume(from: url, dataDirectory: training.dataDirectory, knownObjectives: [DistillationRun.declaration])
+        }
+        try runOptions.prepareResumed(run)
+        try train(run, settings: try JSONDecoder().decode(PruningRecord.self, from: data).settings)
+    }
+
+    /// Installs the pruning schedule on `run`'s trainer, trains, and writes the report.
+    private func train(_ run: TrainingRun, settings: PruningSettings) throws {
+        let importance = DataLoader(dataset: run.trainLoader.dataset, batchSize: run.manifest.training.batchSize,
+                                    normalization: run.manifest.dataset.normalization, shuffle: true, seed: 0x7a7, prefetchDepth: 0)
+        let driver = PruningDriver(settings: settings, inputShape: run.manifest.training.model.inputShape, registry: .checkpoints) { step in
+            Array(importance.epoch(step).prefix(settings.importanceBatches))
+        }
+        driver.install(on: run.trainer)
+        try run.start(observer: ProgressPrinter(style: training.progress))
+        let record = try JSONDecoder().decode(PruningRecord.self, from: Data(contentsOf: run.directory.appendingPathComponent(PruningRecord.file)))
+        let report = try PruningReport(record: record, model: run.trainer.model, inputShape: run.manifest.training.model.inputShape,
+                                       history: run.trainer.history, events: driver.events)
+        print(report.text)
+        try report.write(to: run.directory)
+        print("run folder: \(run.directory.path)")
+    }
+
+    private func cacheDirectory(_ folder: URL) -> URL {
+        folder.standardizedFileURL.deletingLastPathComponent().appendingPathComponent(".teacher-cache")
+    }
+}
+
+struct PruneSensitivity: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sensitivity",
+        abstract: "Accuracy when each channel group alone is pruned by each ratio.",
+        discussion: """
+            For every prunable group of the checkpoint's model, removes --ratios of its channels \
+            (lowest --criterion scores first; no fine-tuning) and evaluates on --test-images test \
+            images: the table shows which layers tolerate pruning (Li et al. 2017). With --out, \
+            writes sensitivity.txt, sensitivity.json and sensitivity.svg (a line per group).
+            """)
+
+    @Argument(help: "A Minnow checkpoint (.h5) of a float model.") var checkpoint: String
+    @OptionGroup var choice: PruningChoice
+    @Option(help: "Fractions of a group's channels to remove, comma separated.") var ratios = "0.25,0.5,0.75"
+    @Option(help: "Test images to evaluate on (the first N).") var testImages = 2000
+    @Option(help: "Folder for sensitivity.txt, .json and .svg.") var out: String?
+    @Option(help: "Folder with the data set's files.") var dataDir: String?
+
+    func validate() throws {
+        try OptionCheck.atLeast("--test-images", testImages, 1)
+        _ = try parsedRatios()
+    }
+
+    func parsedRatios() throws -> [Double] {
+        let values = ratios.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! > 0 && $0! < 1 }) else {
+            throw ValidationError("--ratios must be fractions in (0, 1) separated by commas, got '\(ratios)'")
+        }
+        return values.map { $0! }
+    }
+
+    func run() throws {
+        do {
+            let start = try QuantizationStart(checkpoint: checkpoint, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) })
+            let importance = choice.criterion == .taylor
+                ? Array(DataLoader(dataset: start.train, batchSize: 128, normalization: start.data.normalization, shuffle: true, seed: 0x7a7,
+                                   prefetchDepth: 0).epoch(0).prefix(choice.importanceBatches)) : []
+            let analysis = try SensitivityAnalysis(
+                model: start.model, inputShape: start.config.inputShape, criterion: choice.criterion,
+                excluded: try choice.excluded(start.model, inputShape: start.config.inputShape), ratios: try parsedRatios(),
+                importanceBatches: importance, testBatches: start.testBatches(limit: testImages), classes: start.config.classes,
+                registry: .checkpoints)
+            print(analysis.text)
+            guard let out else { return }
+            let folder = URL(fileURLWithPath: out)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try Data((analysis.text + "\n").utf8).write(to: folder.appendingPathComponent("sensitivity.txt"), options: .atomic)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(analysis).write(to: folder.appendingPathComponent("sensitivity.json"), options: .atomic)
+            let chart = LineChart(title: "Pruning sensitivity (\(choice.criterion.rawValue)): \(checkpoint)", xLabel: "fraction of the group's channels removed",
+                                  yLabel: "test top-1 (%)", x: [0] + analysis.ratios,
+                                  series: analysis.rows.map { ($0.group, ([analysis.top1Unpruned] + $0.top1).map { 100 * $0 }) })
+            try Data(chart.svg.utf8).write(to: folder.appendingPathComponent("sensitivity.svg"), options: .atomic)
+            print("wrote \(folder.path)/sensitivity.{txt,json,svg}")
+        } catch let error as CLIError {
+            throw error
+        } catch let error as CustomStringConvertible & Error {
+            throw CLIError(message: error.description)
+        }
+    }
+}
