@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "MinnowRuntimeTests", dependencies: ["MinnowRuntime", "QuantMath", "MinnowTensor"]),
         .testTarget(name: "MinnowQuantizationTests", dependencies: ["MinnowQuantization", "MinnowModels", "MinnowNN", "MinnowTensor", "QuantMath"]),
         .testTarget(name: "MinnowPruningTests",
-                    dependencies: ["MinnowPruning", "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
+                    dependencies: ["MinnowPruning", "MinnowData", "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport", "MinnowTraining"]),
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowTestSupport"]),
         .testTarget(name: "MinnowTrainingTests",
