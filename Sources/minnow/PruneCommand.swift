@@ -154,12 +154,14 @@ struct PruneRun: ParsableCommand {
         print("\(checkpoint!): \(before.top1 * 100)% test top-1 before pruning; \(settings.baseline.macs) MACs, \(settings.baseline.parameters) parameters; pruning to \(target) (\(choice.criterion.rawValue), \(scope.rawValue), \(schedule.rawValue) at steps \(plan.events(finalKept: target.fraction).map(\.step)))")
         let policy = runOptions.checkpointPolicy(CheckpointPolicy())
         let run: TrainingRun
+        var distillation: DistillationRun?
         if let teacher {
-            run = try DistillationRun(config: config, settings: DistillationSettings(loss: .kd, temperature: temperature, alpha: alpha),
-                                      teachers: [URL(fileURLWithPath: teacher)], data: training.data, dataDirectory: training.dataDirectory,
-                                      trainSubset: training.trainSubset, augmentation: training.augmentation, checkpoints: policy,
-                                      directory: training.outDirectory, cacheDirectory: cacheDirectory(training.outDirectory),
-                                      student: start.model).training
+            distillation = try DistillationRun(
+                config: config, settings: DistillationSettings(loss: .kd, temperature: temperature, alpha: alpha),
+                teachers: [URL(fileURLWithPath: teacher)], data: training.data, dataDirectory: training.dataDirectory,
+                trainSubset: training.trainSubset, augmentation: training.augmentation, checkpoints: policy,
+                directory: training.outDirectory, cacheDirectory: cacheDirectory(training.outDirectory), student: start.model)
+            run = distillation!.training
         } else {
             run = try TrainingRun(config: config, data: training.data, dataDirectory: training.dataDirectory, trainSubset: training.trainSubset,
                                   augmentation: training.augmentation, checkpoints: policy, directory: training.outDirectory, model: start.model)
@@ -169,7 +171,7 @@ struct PruneRun: ParsableCommand {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(PruningRecord(settings: settings, top1Before: before.top1, checkpoint: checkpoint!))
             .write(to: run.directory.appendingPathComponent(PruningRecord.file), options: .atomic)
-        try train(run, settings: settings)
+        try train(run, distillation: distillation, settings: settings)
     }
 
     private func resumeRun(_ location: String) throws {
@@ -184,25 +186,29 @@ struct PruneRun: ParsableCommand {
         }
         _ = try JSONDecoder().decode(PruningRecord.self, from: data)
         let run: TrainingRun
+        var distillation: DistillationRun?
         if FileManager.default.fileExists(atPath: point.folder.settings(of: DistillationRun.declaration).path) {
-            run = try DistillationRun.resume(from: url, dataDirectory: training.dataDirectory,
-                                             cacheDirectory: cacheDirectory(point.folder.url)).training
+            distillation = try DistillationRun.resume(from: url, dataDirectory: training.dataDirectory,
+                                                      cacheDirectory: cacheDirectory(point.folder.url))
+            run = distillation!.training
         } else {
             run = try TrainingRun.resume(from: url, dataDirectory: training.dataDirectory, knownObjectives: [DistillationRun.declaration])
         }
         try runOptions.prepareResumed(run)
-        try train(run, settings: try JSONDecoder().decode(PruningRecord.self, from: data).settings)
+        try train(run, distillation: distillation, settings: try JSONDecoder().decode(PruningRecord.self, from: data).settings)
     }
 
-    /// Installs the pruning schedule on `run`'s trainer, trains, and writes the report.
-    private func train(_ run: TrainingRun, settings: PruningSettings) throws {
+    /// Installs the pruning schedule on `run`'s trainer, trains (through `distillation` when the
+    /// run distills), and writes the report.
+    private func train(_ run: TrainingRun, distillation: DistillationRun?, settings: PruningSettings) throws {
         let importance = DataLoader(dataset: run.trainLoader.dataset, batchSize: run.manifest.training.batchSize,
                                     normalization: run.manifest.dataset.normalization, shuffle: true, seed: 0x7a7, prefetchDepth: 0)
         let driver = PruningDriver(settings: settings, inputShape: run.manifest.training.model.inputShape, registry: .checkpoints) { step in
             Array(importance.epoch(step).prefix(settings.importanceBatches))
         }
         driver.install(on: run.trainer)
-        try run.start(observer: ProgressPrinter(style: training.progress))
+        let observer = ProgressPrinter(style: training.progress)
+        if let distillation { try distillation.start(observer: observer) } else { try run.start(observer: observer) }
         let record = try JSONDecoder().decode(PruningRecord.self, from: Data(contentsOf: run.directory.appendingPathComponent(PruningRecord.file)))
         let report = try PruningReport(record: record, model: run.trainer.model, inputShape: run.manifest.training.model.inputShape,
                                        history: run.trainer.history, events: driver.events)
@@ -220,6 +226,7 @@ struct PruneSensitivity: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sensitivity",
         abstract: "Accuracy when each channel group alone is pruned by each ratio.",
+        usage: "minnow prune sensitivity <checkpoint> [--ratios <r,r,...>] [<options>]",
         discussion: """
             For every prunable group of the checkpoint's model, removes --ratios of its channels \
             (lowest --criterion scores first; no fine-tuning) and evaluates on --test-images test \
