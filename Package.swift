@@ -74,7 +74,7 @@ let package = Package(
         // Quantization: observers, PTQ calibration, QAT (QuantizedModel), integer evaluation (IntegerModel) on QuantMath.
         .target(name: "MinnowQuantization", dependencies: ["MinnowKernels", "MinnowNN", "MinnowRuntime", "MinnowTensor", "QuantMath"], swiftSettings: numericSettings),
         // Structured pruning: channel groups from the traced graph, criteria, targets, schedules, physical removal in training.
-        .target(name: "MinnowPruning", dependencies: ["MinnowData", "MinnowNN", "MinnowTensor", "MinnowTraining"]),
+        .target(name: "MinnowPruning", dependencies: ["MinnowData", "MinnowNN", "MinnowQuantization", "MinnowTensor", "MinnowTraining"]),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation", "MinnowQuantization",
                                                     "MinnowTraining", "MinnowData"]),
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "MinnowRuntimeTests", dependencies: ["MinnowRuntime", "QuantMath", "MinnowTensor"]),
         .testTarget(name: "MinnowQuantizationTests", dependencies: ["MinnowQuantization", "MinnowModels", "MinnowNN", "MinnowTensor", "QuantMath"]),
         .testTarget(name: "MinnowPruningTests",
-                    dependencies: ["MinnowPruning", "MinnowData", "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport", "MinnowTraining"]),
+                    dependencies: ["MinnowPruning", "MinnowData", "MinnowModels", "MinnowNN", "MinnowQuantization", "MinnowTensor", "MinnowTestSupport", "MinnowTraining"]),
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowTestSupport"]),
         .testTarget(name: "MinnowTrainingTests",
@@ -111,7 +111,7 @@ let package = Package(
                     dependencies: ["MinnowCheckpoint", "MinnowData", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
         // Runs the built `minnow` command (a dependency, so `swift test` builds it first): kills, resumes, bad files.
         .testTarget(name: "MinnowCLITests",
-                    dependencies: ["minnow", "MinnowCheckpoint", "MinnowData", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowTensor",
+                    dependencies: ["minnow", "MinnowCheckpoint", "MinnowData", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowQuantization", "MinnowTensor",
                                    "MinnowTestSupport", "MinnowTraining"]),
     ]
 )

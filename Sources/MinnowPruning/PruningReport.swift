@@ -53,7 +53,7 @@ public struct PruningReport: Codable, Sendable {
         let selector = try ChannelSelector(target: settings.target, scope: settings.scope, roundTo: settings.roundTo)
         var scores: [Int: [Float]] = [:]
         let criterion = settings.criterion == .taylor ? PruningCriterion.l1 : settings.criterion
-        for (group, values) in try ChannelImportance.scores(criterion, analysis: analysis, model: model) { scores[group] = values }
+        for (group, values) in try ChannelImportance.scores(criterion, analysis: analysis, model: floatModel(model)) { scores[group] = values }
         _ = try selector.select(analysis, scores: scores, baseline: settings.baseline)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import MinnowData
 import MinnowNN
+import MinnowQuantization
 import MinnowTensor
 import MinnowTraining
 
@@ -36,17 +37,22 @@ public struct PruningSettings: Codable, Equatable, Sendable {
         layersBefore = LayerSize.all(analysis.graph)
     }
 
-    /// The channel analysis of `model` with these settings' exclusions.
+    /// The channel analysis of `model` (of its float model, for a quantization-aware one) with
+    /// these settings' exclusions.
     static func analyze(_ model: any Layer, inputShape: [Int], excluded: [String]?) throws(PruningError) -> ChannelAnalysis {
         let graph: ModelGraph
         do {
-            graph = try ModelGraph.trace(model, inputShape: inputShape)
+            graph = try ModelGraph.trace(floatModel(model), inputShape: inputShape)
         } catch {
             throw .trace(error.description)
         }
         return try ChannelAnalysis(graph: graph, excluding: excluded ?? ChannelAnalysis.defaultExclusions(graph))
     }
 }
+
+/// The float model whose channels are pruned: `model`, or the float model a quantization-aware
+/// model wraps.
+func floatModel(_ model: any Layer) -> any Layer { (model as? QuantizedModel)?.model ?? model }
 
 /// One convolution or linear layer's size: its channels, parameters (with its batch norm's, if
 /// any follows it) and MACs per image.
@@ -110,11 +116,16 @@ public final class PruningDriver {
         let before = ModelSize(analysis)
         let selector = try ChannelSelector(target: settings.target.with(fraction: kept), scope: settings.scope, roundTo: settings.roundTo)
         let batches = settings.criterion == .taylor ? importanceBatches(step) : []
-        let scores = try ChannelImportance.scores(settings.criterion, analysis: analysis, model: model, batches: batches)
+        let scores = try ChannelImportance.scores(settings.criterion, analysis: analysis, model: floatModel(model), batches: batches)
         let selection = try selector.select(analysis, scores: scores, baseline: settings.baseline)
         var counts: [Int: Int] = [:]
         for (group, channels) in selection { counts[group] = channels.count }
-        let pruned = selection.isEmpty ? model : try Pruner.prune(model, analysis: analysis, kept: selection, optimizer: optimizer, registry: registry)
+        var pruned = model
+        if let quantized = model as? QuantizedModel, !selection.isEmpty {
+            pruned = try Pruner.prune(quantized, analysis: analysis, kept: selection, optimizer: optimizer, registry: registry)
+        } else if !selection.isEmpty {
+            pruned = try Pruner.prune(model, analysis: analysis, kept: selection, optimizer: optimizer, registry: registry)
+        }
         events.append(PruningEvent(step: step, targetKept: kept, before: before, after: ModelSize(analysis, kept: counts),
                                    channels: Dictionary(uniqueKeysWithValues: counts.map { (analysis.groups[$0.key].name, $0.value) })))
         return pruned

@@ -43,6 +43,21 @@ public final class QuantizedModel: Module, Layer {
     let parameterByPath: [String: Parameter]
     let bufferByPath: [String: Buffer]
 
+    /// The layer (module path) whose per-channel weights each of `weightSteps` scales, in order.
+    public var weightStepLayers: [String] {
+        plan.steps.compactMap { step -> String? in
+            guard case let .affine(op, _, _, _, _) = step else { return nil }
+            return graph.ops[op].module
+        }
+    }
+
+    /// Sets one of the quantizer's own tensors (`ranges.<i>`, `activationZeroPoints`,
+    /// `trainingSteps`, `activationSteps.<i>`, `weightSteps.<i>`), as a pruned copy carries them over.
+    public func assignQuantizerState(_ path: String, _ value: Tensor) {
+        if let parameter = namedParameters().first(where: { $0.path == path })?.parameter { parameter.assign(value) }
+        if let buffer = namedBuffers().first(where: { $0.path == path })?.buffer { buffer.value = value }
+    }
+
     /// Wraps `model` (its weights are shared, not copied). Ranges start unobserved: calibrate
     /// before evaluating, or let training observe them.
     public init(model: any Layer, inputShape: [Int], scheme: QuantizationScheme = QuantizationScheme()) throws {

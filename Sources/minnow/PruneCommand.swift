@@ -5,6 +5,7 @@ import MinnowData
 import MinnowDistillation
 import MinnowNN
 import MinnowPruning
+import MinnowQuantization
 import MinnowTensor
 import MinnowTraining
 
@@ -36,7 +37,8 @@ struct PruningChoice: ParsableArguments {
 
     /// The excluded layers for `model`: the defaults (unless switched off) and `--exclude`.
     func excluded(_ model: any Layer, inputShape: [Int]) throws -> [String] {
-        let graph = try ModelGraph.trace(model, inputShape: inputShape)
+        let float: any Layer = (model as? QuantizedModel)?.model ?? model
+        let graph = try ModelGraph.trace(float, inputShape: inputShape)
         return (noDefaultExclusions ? [] : ChannelAnalysis.defaultExclusions(graph)) + exclude
     }
 }
@@ -72,7 +74,7 @@ struct PruneRun: ParsableCommand {
                 --out runs/kd-pruned50
             """)
 
-    @Argument(help: "A Minnow checkpoint (.h5) of a float model.") var checkpoint: String?
+    @Argument(help: "A Minnow checkpoint (.h5): a float model, or a QAT one (QAT goes on).") var checkpoint: String?
     @Option(help: "Keep this fraction of the model's MACs, in (0, 1).") var targetMacs: Double?
     @Option(help: "Keep this fraction of the model's parameters, in (0, 1).") var targetParams: Double?
     @Option(help: "Keep this fraction of the prunable channels, in (0, 1).") var targetChannels: Double?
@@ -129,7 +131,7 @@ struct PruneRun: ParsableCommand {
     }
 
     private func newRun() throws {
-        let start = try QuantizationStart(checkpoint: checkpoint!, dataDirectory: training.dataDirectory)
+        let start = try QuantizationStart(checkpoint: checkpoint!, dataDirectory: training.dataDirectory, allowQuantized: true)
         var config = try training.config(model: start.config)
         if training.epochs == nil { config.epochs = 3 }
         if training.lr == nil { config.learningRate = 0.01 }

@@ -44,10 +44,11 @@ struct QuantizationStart {
     let data: DatasetChoice
     let train: Dataset, test: Dataset
 
-    init(checkpoint: String, dataDirectory: URL?) throws {
+    /// A float checkpoint (or, with `allowQuantized`, a quantization-aware one too) and its data.
+    init(checkpoint: String, dataDirectory: URL?, allowQuantized: Bool = false) throws {
         let url = URL(fileURLWithPath: checkpoint)
         (model, config) = try ModelCheckpoint.loadModel(from: url)
-        guard !(model is QuantizedModel) else {
+        guard allowQuantized || !(model is QuantizedModel) else {
             throw CLIError(message: "\(checkpoint) already holds a quantized model; start from a float checkpoint")
         }
         data = try CheckpointEvaluation.trainedDataset(of: url, config: config)

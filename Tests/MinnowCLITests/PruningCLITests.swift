@@ -1,6 +1,7 @@
 import Foundation
 import MinnowCheckpoint
 import MinnowNN
+import MinnowQuantization
 import MinnowTestSupport
 import XCTest
 
@@ -66,6 +67,22 @@ final class PruningCLITests: CLITestCase {
         XCTAssertTrue(result.succeeded, result.standardError)
         XCTAssertGreaterThan(before, try macs(resumed.appendingPathComponent("last.h5")), "pruning continued after the resume")
         XCTAssertEqual(try tensors(resumed.appendingPathComponent("last.h5")), try tensors(straight.appendingPathComponent("last.h5")))
+    }
+
+    /// Pruning a QAT checkpoint keeps it quantization-aware (QAT goes on on the smaller model) and
+    /// its checkpoint evaluates in integer arithmetic.
+    func testPruningAQATCheckpointKeepsItQuantized() throws {
+        let checkpoint = try floatRun(), qat = folder.appendingPathComponent("qat"), out = folder.appendingPathComponent("pruned-qat")
+        var result = try minnow(["qat", checkpoint.path, "--epochs", "1", "--batch-size", "32", "--calibrate", "32", "--method", "lsq",
+                                 "--progress", "none", "--out", qat.path])
+        XCTAssertTrue(result.succeeded, result.standardError)
+        result = try minnow(pruneArguments(qat.appendingPathComponent("last.h5"), epochs: 1, out: out))
+        XCTAssertTrue(result.succeeded, result.standardError)
+        let (model, _) = try ModelCheckpoint.loadModel(from: out.appendingPathComponent("last.h5"))
+        let quantized = try XCTUnwrap(model as? QuantizedModel)
+        XCTAssertLessThanOrEqual(Double(try ModelGraph.trace(quantized.model, inputShape: [28, 28, 1]).totalMACs), 0.6 * Double(try macs(checkpoint)))
+        let eval = try minnow(["eval", out.appendingPathComponent("last.h5").path])
+        XCTAssertTrue(eval.succeeded && eval.standardOutput.contains("int8"), eval.standardOutput + eval.standardError)
     }
 
     func testSensitivityWritesTableJSONAndPlot() throws {
