@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
 import MinnowBench
+import MinnowCheckpoint
 import MinnowModels
+import MinnowNN
 import MinnowQuantization
+import MinnowTensor
 
 /// Options shared by the benchmarks that compare against a peer.
 struct PeerOptions: ParsableArguments {
@@ -48,7 +51,7 @@ struct Bench: ParsableCommand {
             Check that /proc/loadavg shows an idle machine: timings on a busy 2-core machine are \
             not comparable.
             """,
-        subcommands: [Ops.self, GemmCommand.self, TrainThroughput.self, DistillThroughput.self, QATStep.self])
+        subcommands: [Ops.self, GemmCommand.self, TrainThroughput.self, DistillThroughput.self, QATStep.self, Models.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -258,6 +261,58 @@ extension Bench {
             print("\(model) training step, batch \(batch), \(method.rawValue); median of \(repeats) runs x \(steps) steps; ratio = QAT / fp32")
             print(formatTable(["", "fp32 ms/step", "QAT ms/step", "ratio"], rows))
             try peer.write(timing)
+        }
+    }
+}
+
+extension Bench {
+    struct Models: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "models",
+            abstract: "fp32 inference and training speed of checkpoints side by side (pruned ones).",
+            usage: "minnow bench models <checkpoint> <checkpoint> ... [<options>]",
+            discussion: """
+                Times each checkpoint's float model in turn within every repeat: batch-1 \
+                latency, batch throughput and a training step, with MACs and parameters; ratios \
+                are to the first checkpoint (the unpruned model). Weights do not matter for \
+                speed; the pruned models' channel counts do. See docs/pruning.md.
+                """)
+
+        @Argument(help: "Checkpoints (.h5) to compare; the first is the reference.") var checkpoints: [String]
+        @Option(help: "Inference batch for the throughput column.") var inferenceBatch = 256
+        @Option(help: "Training batch.") var trainBatch = 128
+        @Option(help: "Repeats (each times every model once).") var repeats = 5
+        @Option(help: "Also write the numbers as JSON to this file.") var json: String?
+
+        func validate() throws {
+            guard !checkpoints.isEmpty else { throw ValidationError("give at least one checkpoint") }
+            try OptionCheck.atLeast("--inference-batch", inferenceBatch, 1)
+            try OptionCheck.atLeast("--train-batch", trainBatch, 1)
+            try OptionCheck.atLeast("--repeats", repeats, 1)
+        }
+
+        func run() throws {
+            do {
+                let models = try checkpoints.map { path -> (name: String, model: any Layer, inputShape: [Int], classes: Int) in
+                    let (model, config) = try ModelCheckpoint.loadModel(from: URL(fileURLWithPath: path))
+                    return (path, model, config.inputShape, config.classes)
+                }
+                let timings = try benchmarkModels(models, inferenceBatch: inferenceBatch, trainBatch: trainBatch, repeats: repeats)
+                let reference = timings[0]
+                print("fp32, \(Threads.count) threads; median of \(repeats) repeats; x = time / first model's time")
+                print(formatTable(["checkpoint", "MACs", "params", "b1 ms", "x", "b\(inferenceBatch) img/s", "x", "train ms", "x"], timings.map { t in
+                    [t.name, "\(t.macs)", "\(t.parameters)", format(t.latencyMs.median), format(t.latencyMs.median / reference.latencyMs.median, 2),
+                     format(Double(inferenceBatch) * 1000 / t.batchMs.median, 0), format(t.batchMs.median / reference.batchMs.median, 2),
+                     format(t.trainStepMs.median, 1), format(t.trainStepMs.median / reference.trainStepMs.median, 2)]
+                }))
+                if let json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                    try encoder.encode(timings).write(to: URL(fileURLWithPath: json), options: .atomic)
+                }
+            } catch let error as CustomStringConvertible & Error {
+                throw CLIError(message: error.description)
+            }
         }
     }
 }
