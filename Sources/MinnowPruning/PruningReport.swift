@@ -6,6 +6,9 @@ import MinnowTraining
 /// A pruning run's `pruning.json`: its settings, where it started and how accurate that was.
 public struct PruningRecord: Codable, Sendable {
     public static let file = "pruning.json"
+    /// How run folders recognize a pruning run: its settings file, and the command that resumes it
+    /// (resuming it as plain training or distillation would skip its remaining pruning events).
+    public static let declaration = ObjectiveDeclaration(name: "pruning", settingsFile: file, resumeCommand: "minnow prune --resume")
     public var settings: PruningSettings
     public var top1Before: Double
     public var checkpoint: String

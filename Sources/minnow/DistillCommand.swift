@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MinnowDistillation
 import MinnowModels
+import MinnowPruning
 import MinnowTraining
 
 extension DistillationSettings.ResponseLoss: ExpressibleByArgument {}
@@ -120,6 +121,9 @@ struct Distill: ParsableCommand {
     private func resumedRun(_ location: String) throws -> DistillationRun {
         let url = URL(fileURLWithPath: location)
         let point = try TrainingRun.resumePoint(from: url)
+        if FileManager.default.fileExists(atPath: point.folder.settings(of: PruningRecord.declaration).path) {
+            throw CLIError(message: "\(point.folder.url.path) is a pruning run: continue it with `minnow prune --resume`")
+        }
         let run = try DistillationRun.resume(
             from: url, teachers: teacher.isEmpty ? nil : teacher.map { URL(fileURLWithPath: $0) },
             dataDirectory: training.dataDirectory, cacheDirectory: cacheDirectory(runFolder: point.folder.url))

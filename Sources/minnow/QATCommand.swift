@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MinnowDistillation
+import MinnowPruning
 import MinnowQuantization
 import MinnowTraining
 
@@ -123,7 +124,7 @@ struct QAT: ParsableCommand {
             try run.start(observer: ProgressPrinter(style: training.progress))
             return run.training
         }
-        let run = try TrainingRun.resume(from: url, dataDirectory: training.dataDirectory, knownObjectives: [DistillationRun.declaration])
+        let run = try TrainingRun.resume(from: url, dataDirectory: training.dataDirectory, knownObjectives: [PruningRecord.declaration, DistillationRun.declaration])
         try runOptions.prepareResumed(run)
         try run.start(observer: ProgressPrinter(style: training.progress))
         return run

@@ -3,6 +3,7 @@ import Foundation
 import MinnowCheckpoint
 import MinnowDistillation
 import MinnowModels
+import MinnowPruning
 import MinnowTraining
 
 extension TrainingConfig.OptimizerKind: ExpressibleByArgument {}
@@ -118,7 +119,7 @@ struct Train: ParsableCommand {
 
     private func resumedRun(_ location: String) throws -> TrainingRun {
         let run = try TrainingRun.resume(from: URL(fileURLWithPath: location), dataDirectory: training.dataDirectory,
-                                         knownObjectives: [DistillationRun.declaration])
+                                         knownObjectives: [PruningRecord.declaration, DistillationRun.declaration])
         try runOptions.prepareResumed(run)
         return run
     }

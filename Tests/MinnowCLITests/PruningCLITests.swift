@@ -67,6 +67,8 @@ final class PruningCLITests: CLITestCase {
         XCTAssertTrue(result.succeeded, result.standardError)
         XCTAssertGreaterThan(before, try macs(resumed.appendingPathComponent("last.h5")), "pruning continued after the resume")
         XCTAssertEqual(try tensors(resumed.appendingPathComponent("last.h5")), try tensors(straight.appendingPathComponent("last.h5")))
+        // Resuming it as plain training would skip its pruning events: refused, with the right command.
+        _ = try expectFailure(["train", "--resume", split.path], status: 1, ["is a pruning run", "minnow prune --resume"])
     }
 
     /// Pruning a QAT checkpoint keeps it quantization-aware (QAT goes on on the smaller model) and
