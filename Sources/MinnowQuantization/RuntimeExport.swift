@@ -1,0 +1,82 @@
+import MinnowRuntime
+import QuantMath
+
+/// What exporting an integer model to the runtime's format produced.
+public struct RuntimeExport: Sendable {
+    /// The `.mnw` file's bytes.
+    public let bytes: [UInt8]
+    /// The arena layout: its size and the lower bound (largest total of simultaneously live activations).
+    public let arena: ArenaPlan
+    /// Bytes of weights, biases and multipliers (the data section, before alignment padding).
+    public let parameterBytes: Int
+    /// Bytes of the weight codes alone (int8, or int4 packed).
+    public let weightBytes: Int
+    public let multiplyAccumulates: Int
+}
+
+extension IntegerModel {
+    /// This model in the runtime's `.mnw` format (docs/runtime-format.md): a walk over its steps
+    /// (the lowered plan of the traced graph) writing each as an operator, with its folded int8 or
+    /// packed int4 weights, int32 biases and the `QuantMath` fixed-point multipliers it computes
+    /// with. Reshapes, flattens and dropout are no operators: their output is their input's tensor.
+    /// The runtime running the file computes exactly `codes(_:)`.
+    public func exportForRuntime() -> RuntimeExport {
+        var writer = ModelWriter()
+        var tensorOf: [Int: Int32] = [:]
+        var parameterBytes = 0, weightBytes = 0
+        func activation(_ value: Int) -> Int32 {
+            if let t = tensorOf[value] { return t }
+            let t = writer.addActivation(shape: graph.valueShapes[value], parameters: parameters[value]!)
+            tensorOf[value] = t
+            return t
+        }
+        func constant(_ values: [Int32]) -> Int32 {
+            parameterBytes += 4 * values.count
+            return writer.addConstant(values)
+        }
+        func weights(_ codes: [Int8], shape: [Int], output: Int) -> Int32 {
+            let int4 = weightTypes[output] == .int4
+            let bytes = int4 ? packInt4(codes) : codes.map { UInt8(bitPattern: $0) }
+            (parameterBytes, weightBytes) = (parameterBytes + bytes.count, weightBytes + bytes.count)
+            return writer.addConstant(type: int4 ? .int4 : .int8, shape: shape, parameters: QuantizationParameters(scale: 1, zeroPoint: 0), bytes: bytes)
+        }
+        func pair(_ m: FixedPointMultiplier) -> [Int32] { [m.multiplier, m.shift] }
+        _ = activation(graph.input)
+        for step in steps {
+            switch step {
+            case let .convolution(g, filter, bias, _, requantization, input, output):
+                let x = activation(input)
+                let w = weights(filter, shape: [g.kernelHeight, g.kernelWidth, g.inputChannels / g.groups, g.outputChannels], output: output)
+                let (b, m, s) = (constant(bias), constant(requantization.multipliers.map(\.multiplier)), constant(requantization.multipliers.map(\.shift)))
+                writer.addOperator(.convolution, [x, w, b, m, s, activation(output), Int32(g.stride.0), Int32(g.stride.1), Int32(g.padding.0),
+                                                  Int32(g.padding.1), Int32(g.dilation.0), Int32(g.dilation.1), Int32(g.groups),
+                                                  requantization.minimum, requantization.maximum])
+            case let .fullyConnected(inputs, outputs, weight, bias, _, requantization, input, output):
+                let x = activation(input)
+                let w = weights(weight, shape: [inputs, outputs], output: output)
+                let (b, m, s) = (constant(bias), constant(requantization.multipliers.map(\.multiplier)), constant(requantization.multipliers.map(\.shift)))
+                writer.addOperator(.fullyConnected, [x, w, b, m, s, activation(output), requantization.minimum, requantization.maximum])
+            case let .add(a, b, aInput, bInput, multiplier, output):
+                writer.addOperator(.add, [activation(a), activation(b), activation(output)] + pair(aInput.multiplier) + pair(bInput.multiplier)
+                                   + pair(multiplier) + [-128, 127])
+            case let .concatenate(inputs, multipliers, output):
+                let parts = zip(inputs, multipliers).flatMap { input, multiplier in
+                    [activation(input), multiplier == nil ? 0 : 1] + pair(multiplier ?? FixedPointMultiplier(multiplier: 0, shift: 0))
+                }
+                writer.addOperator(.concatenate, [activation(output), Int32(inputs.count)] + parts)
+            case let .maxPool(kernel, stride, padding, input, output):
+                writer.addOperator(.maxPool, [activation(input), activation(output), Int32(kernel.0), Int32(kernel.1), Int32(stride.0),
+                                              Int32(stride.1), Int32(padding.0), Int32(padding.1)])
+            case let .globalAveragePool(multiplier, input, output):
+                writer.addOperator(.globalAveragePool, [activation(input), activation(output)] + pair(multiplier))
+            case let .clamp(minimum, maximum, input, output):
+                writer.addOperator(.clamp, [activation(input), activation(output), minimum, maximum])
+            case let .alias(input, output):
+                tensorOf[output] = activation(input)
+            }
+        }
+        let (bytes, plan) = writer.serialize(input: tensorOf[graph.input]!, output: activation(graph.output), multiplyAccumulates: graph.totalMACs)
+        return RuntimeExport(bytes: bytes, arena: plan, parameterBytes: parameterBytes, weightBytes: weightBytes,
+                             multiplyAccumulates: graph.totalMACs)
+    }
+}

@@ -1,0 +1,154 @@
+import QuantMath
+
+/// Runs a `RuntimeModel` one image at a time in integer arithmetic, with every activation in one
+/// arena (the caller's, or one allocated here once). Everything that needs memory is prepared
+/// when the interpreter is made (requantization tables, unpacked int4 weights, pointers into the
+/// arena and the weights); `invoke` allocates nothing.
+public final class Interpreter {
+    public let model: RuntimeModel
+    private let arena: UnsafeMutableRawBufferPointer
+    private let ownsArena: Bool
+    private var steps: [PreparedStep] = []
+    /// Unpacked int4 weights, owned here.
+    private var unpacked: [UnsafeMutableBufferPointer<Int8>] = []
+
+    /// An interpreter for `model` using `arena` (at least `model.arenaSize` bytes, 16-byte
+    /// aligned, kept alive by the caller), or an arena of its own when none is given.
+    public init(model: RuntimeModel, arena: UnsafeMutableRawBufferPointer? = nil) throws(ModelFormatError) {
+        self.model = model
+        if let arena {
+            guard arena.count >= model.arenaSize else { throw .arenaTooSmall(needed: model.arenaSize, given: arena.count) }
+            guard Int(bitPattern: arena.baseAddress) % ModelFormat.alignment == 0 else {
+                throw .misaligned("the arena does not start at a multiple of \(ModelFormat.alignment)")
+            }
+            (self.arena, ownsArena) = (arena, false)
+        } else {
+            (self.arena, ownsArena) = (.allocate(byteCount: max(model.arenaSize, 1), alignment: ModelFormat.alignment), true)
+        }
+        for entry in model.operators { steps.append(prepare(entry)) }
+    }
+
+    deinit {
+        if ownsArena { arena.deallocate() }
+        for buffer in unpacked { buffer.deallocate() }
+    }
+
+    /// The input tensor's codes (write the image here, quantized with `inputParameters`).
+    public var input: UnsafeMutableBufferPointer<Int8> { codes(model.input) }
+    /// The output tensor's codes after `invoke`.
+    public var output: UnsafeBufferPointer<Int8> { UnsafeBufferPointer(codes(model.output)) }
+    public var inputParameters: QuantizationParameters { model.tensors[model.input].parameters }
+    public var outputParameters: QuantizationParameters { model.tensors[model.output].parameters }
+
+    /// Runs every operator on the codes in `input`.
+    public func invoke() {
+        for step in steps { step.run() }
+    }
+
+    /// The index of the largest output code (the predicted class; the first on ties).
+    public var argmax: Int {
+        let codes = output
+        var best = 0
+        for i in 1..<codes.count where codes[i] > codes[best] { best = i }
+        return best
+    }
+
+    private func codes(_ tensor: Int) -> UnsafeMutableBufferPointer<Int8> {
+        let t = model.tensors[tensor]
+        return UnsafeMutableRawBufferPointer(rebasing: arena[t.offset..<(t.offset + t.byteLength)]).bindMemory(to: Int8.self)
+    }
+
+    private func int8s(_ tensor: Int) -> UnsafeBufferPointer<Int8> {
+        let t = model.tensors[tensor]
+        if t.type == .int4 {
+            let buffer = UnsafeMutableBufferPointer<Int8>.allocate(capacity: t.elementCount)
+            _ = buffer.initialize(from: unpackInt4(Array(model.constant(tensor)), count: t.elementCount))
+            unpacked.append(buffer)
+            return UnsafeBufferPointer(buffer)
+        }
+        return model.constant(tensor).bindMemory(to: Int8.self)
+    }
+
+    private func int32s(_ tensor: Int) -> UnsafeBufferPointer<Int32> { model.constant(tensor).bindMemory(to: Int32.self) }
+
+    private func multiplier(_ m: Int32, _ s: Int32) -> FixedPointMultiplier { FixedPointMultiplier(multiplier: m, shift: s) }
+
+    private func prepare(_ entry: OperatorEntry) -> PreparedStep {
+        let a = entry.arguments, t = a.map(Int.init)
+        switch entry.code {
+        case .convolution:
+            let x = model.tensors[t[0]], filter = model.tensors[t[1]]
+            let geometry = ConvolutionGeometry(batch: 1, height: x.shape[0], width: x.shape[1], inputChannels: x.shape[2],
+                                               kernelHeight: filter.shape[0], kernelWidth: filter.shape[1], outputChannels: filter.shape[3],
+                                               stride: (t[6], t[7]), padding: (t[8], t[9]), dilation: (t[10], t[11]), groups: t[12])
+            let requantization = Requantization(multipliers: zip(model.int32s(t[3]), model.int32s(t[4])).map(multiplier),
+                                                outputZeroPoint: model.tensors[t[5]].parameters.zeroPoint, minimum: a[13], maximum: a[14])
+            return .convolution(geometry, UnsafeBufferPointer(codes(t[0])), x.parameters.zeroPoint, int8s(t[1]), int32s(t[2]), requantization, codes(t[5]))
+        case .fullyConnected:
+            let x = model.tensors[t[0]], weight = model.tensors[t[1]]
+            let requantization = Requantization(multipliers: zip(model.int32s(t[3]), model.int32s(t[4])).map(multiplier),
+                                                outputZeroPoint: model.tensors[t[5]].parameters.zeroPoint, minimum: a[6], maximum: a[7])
+            return .fullyConnected(weight.shape[0], weight.shape[1], UnsafeBufferPointer(codes(t[0])), x.parameters.zeroPoint, int8s(t[1]),
+                                   int32s(t[2]), requantization, codes(t[5]))
+        case .add:
+            return .add(UnsafeBufferPointer(codes(t[0])), .init(zeroPoint: model.tensors[t[0]].parameters.zeroPoint, multiplier: multiplier(a[3], a[4])),
+                        UnsafeBufferPointer(codes(t[1])), .init(zeroPoint: model.tensors[t[1]].parameters.zeroPoint, multiplier: multiplier(a[5], a[6])),
+                        multiplier(a[7], a[8]), model.tensors[t[2]].parameters.zeroPoint, a[9], a[10], codes(t[2]))
+        case .concatenate:
+            let out = model.tensors[t[0]]
+            let inputs = (0..<t[1]).map { i in
+                ReferenceKernels.ConcatenationInput(codes: UnsafeBufferPointer(codes(t[2 + 4 * i])), channels: model.tensors[t[2 + 4 * i]].shape.last!,
+                                                    zeroPoint: model.tensors[t[2 + 4 * i]].parameters.zeroPoint,
+                                                    multiplier: a[3 + 4 * i] == 1 ? multiplier(a[4 + 4 * i], a[5 + 4 * i]) : nil)
+            }
+            return .concatenate(out.elementCount / out.shape.last!, inputs, out.parameters.zeroPoint, codes(t[0]))
+        case .maxPool:
+            let x = model.tensors[t[0]]
+            return .maxPool(x.shape, (t[2], t[3]), (t[4], t[5]), (t[6], t[7]), UnsafeBufferPointer(codes(t[0])), codes(t[1]))
+        case .globalAveragePool:
+            let x = model.tensors[t[0]]
+            return .globalAveragePool(x.shape[0] * x.shape[1], x.shape[2], UnsafeBufferPointer(codes(t[0])), x.parameters.zeroPoint,
+                                      multiplier(a[2], a[3]), model.tensors[t[1]].parameters.zeroPoint, codes(t[1]))
+        case .clamp:
+            return .clamp(UnsafeBufferPointer(codes(t[0])), a[2], a[3], codes(t[1]))
+        }
+    }
+}
+
+/// An operator with its pointers and tables ready.
+private enum PreparedStep {
+    case convolution(ConvolutionGeometry, UnsafeBufferPointer<Int8>, Int32, UnsafeBufferPointer<Int8>, UnsafeBufferPointer<Int32>, Requantization,
+                     UnsafeMutableBufferPointer<Int8>)
+    case fullyConnected(Int, Int, UnsafeBufferPointer<Int8>, Int32, UnsafeBufferPointer<Int8>, UnsafeBufferPointer<Int32>, Requantization,
+                        UnsafeMutableBufferPointer<Int8>)
+    case add(UnsafeBufferPointer<Int8>, ReferenceKernels.AddInput, UnsafeBufferPointer<Int8>, ReferenceKernels.AddInput, FixedPointMultiplier,
+             Int32, Int32, Int32, UnsafeMutableBufferPointer<Int8>)
+    case concatenate(Int, [ReferenceKernels.ConcatenationInput], Int32, UnsafeMutableBufferPointer<Int8>)
+    case maxPool([Int], (Int, Int), (Int, Int), (Int, Int), UnsafeBufferPointer<Int8>, UnsafeMutableBufferPointer<Int8>)
+    case globalAveragePool(Int, Int, UnsafeBufferPointer<Int8>, Int32, FixedPointMultiplier, Int32, UnsafeMutableBufferPointer<Int8>)
+    case clamp(UnsafeBufferPointer<Int8>, Int32, Int32, UnsafeMutableBufferPointer<Int8>)
+
+    func run() {
+        switch self {
+        case let .convolution(geometry, input, zeroPoint, filter, bias, requantization, output):
+            ReferenceKernels.convolution(geometry, input: input, inputZeroPoint: zeroPoint, filter: filter, bias: bias,
+                                         requantization: requantization, output: output)
+        case let .fullyConnected(inputs, outputs, input, zeroPoint, weight, bias, requantization, output):
+            ReferenceKernels.fullyConnected(rows: 1, inputs: inputs, outputs: outputs, input: input, inputZeroPoint: zeroPoint, weight: weight,
+                                            bias: bias, requantization: requantization, output: output)
+        case let .add(a, aInput, b, bInput, multiplier, zeroPoint, minimum, maximum, output):
+            ReferenceKernels.add(count: output.count, a: a, aInput, b: b, bInput, outputMultiplier: multiplier, outputZeroPoint: zeroPoint,
+                                 minimum: minimum, maximum: maximum, output: output)
+        case let .concatenate(pixels, inputs, zeroPoint, output):
+            ReferenceKernels.concatenateChannels(pixels: pixels, inputs: inputs, outputZeroPoint: zeroPoint, output: output)
+        case let .maxPool(shape, kernel, stride, padding, input, output):
+            ReferenceKernels.maxPool(batch: 1, height: shape[0], width: shape[1], channels: shape[2], kernel: kernel, stride: stride,
+                                     padding: padding, input: input, output: output)
+        case let .globalAveragePool(pixels, channels, input, zeroPoint, multiplier, outputZeroPoint, output):
+            ReferenceKernels.globalAveragePool(batch: 1, pixels: pixels, channels: channels, input: input, inputZeroPoint: zeroPoint,
+                                               multiplier: multiplier, outputZeroPoint: outputZeroPoint, output: output)
+        case let .clamp(input, minimum, maximum, output):
+            for i in 0..<output.count { output[i] = Int8(min(max(Int32(input[i]), minimum), maximum)) }
+        }
+    }
+}

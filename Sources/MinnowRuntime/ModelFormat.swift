@@ -1,0 +1,140 @@
+import QuantMath
+
+/// The `.mnw` model format, version 1 (docs/runtime-format.md): a little-endian file of a header,
+/// a tensor table, an operator list and an aligned data section of constant tensors (weights are
+/// used in place). Activations live in one arena whose layout the exporter planned.
+public enum ModelFormat {
+    public static let magic: [UInt8] = [0x4D, 0x4E, 0x57, 0x00]  // "MNW\0"
+    public static let version: UInt16 = 1
+    public static let headerSize = 64
+    public static let tensorEntrySize = 40
+    /// Data and arena offsets are multiples of this.
+    public static let alignment = 16
+    public static let maximumRank = 4
+    /// Limits that keep every size computation far from overflow.
+    public static let maximumTensors = 1 << 16, maximumOperators = 1 << 16, maximumElements = 1 << 28
+}
+
+/// How a tensor's elements are stored.
+public enum TensorType: UInt8, Sendable {
+    case int8 = 1
+    case int32 = 2
+    /// Two signed 4-bit codes per byte, the first in the low nibble (QuantMath's `packInt4`).
+    case int4 = 3
+
+    /// Bytes for `count` elements.
+    public func byteCount(_ count: Int) -> Int {
+        switch self {
+        case .int8: count
+        case .int32: 4 * count
+        case .int4: (count + 1) / 2
+        }
+    }
+}
+
+/// Where a tensor lives: in the arena (activations, written at run time) or in the data section
+/// (constants: weights, biases, multipliers).
+public enum TensorStorage: UInt8, Sendable {
+    case arena = 0
+    case constant = 1
+}
+
+/// The operators, with the layout of their integer arguments (tensor indices and parameters).
+public enum OperatorCode: UInt16, Sendable, CaseIterable {
+    /// `[input, filter, bias, multipliers, shifts, output, strideH, strideW, padH, padW, dilationH, dilationW, groups, min, max]`
+    case convolution = 1
+    /// `[input, weight, bias, multipliers, shifts, output, min, max]`
+    case fullyConnected = 2
+    /// `[a, b, output, aMultiplier, aShift, bMultiplier, bShift, outputMultiplier, outputShift, min, max]`
+    case add = 3
+    /// `[output, n] + n * [input, rescaled (0 or 1), multiplier, shift]`
+    case concatenate = 4
+    /// `[input, output, kernelH, kernelW, strideH, strideW, padH, padW]`
+    case maxPool = 5
+    /// `[input, output, multiplier, shift]`
+    case globalAveragePool = 6
+    /// `[input, output, min, max]`
+    case clamp = 7
+
+    /// The number of arguments, or nil when it depends on them (`concatenate`).
+    var argumentCount: Int? {
+        switch self {
+        case .convolution: 15
+        case .fullyConnected: 8
+        case .add: 11
+        case .concatenate: nil
+        case .maxPool: 8
+        case .globalAveragePool, .clamp: 4
+        }
+    }
+}
+
+/// A tensor of a model file, as the tensor table describes it.
+public struct TensorInfo: Sendable, Equatable {
+    public var type: TensorType
+    public var storage: TensorStorage
+    /// The shape of one inference (no batch axis), 1 to 4 dimensions.
+    public var shape: [Int]
+    public var parameters: QuantizationParameters
+    /// Byte offset into the data section (constants) or the arena (activations).
+    public var offset: Int
+    public var byteLength: Int
+
+    public init(type: TensorType, storage: TensorStorage, shape: [Int], parameters: QuantizationParameters, offset: Int = 0, byteLength: Int) {
+        (self.type, self.storage, self.shape, self.parameters, self.offset, self.byteLength) = (type, storage, shape, parameters, offset, byteLength)
+    }
+
+    public var elementCount: Int { shape.reduce(1, *) }
+}
+
+/// One operator of a model file.
+public struct OperatorEntry: Sendable, Equatable {
+    public var code: OperatorCode
+    public var arguments: [Int32]
+
+    public init(code: OperatorCode, arguments: [Int32]) {
+        (self.code, self.arguments) = (code, arguments)
+    }
+}
+
+/// Why a model file was refused. Every field is checked before it is used.
+public enum ModelFormatError: Error, Equatable, CustomStringConvertible {
+    case truncated(String)
+    case badMagic
+    case unsupportedVersion(Int)
+    case checksumMismatch(stored: UInt32, computed: UInt32)
+    case invalidHeader(String)
+    case invalidTensor(Int, String)
+    case invalidOperator(Int, String)
+    case misaligned(String)
+    case arenaTooSmall(needed: Int, given: Int)
+
+    public var description: String {
+        switch self {
+        case .truncated(let what): "model file truncated: \(what)"
+        case .badMagic: "not a Minnow model file (wrong magic)"
+        case .unsupportedVersion(let version): "unsupported model format version \(version) (this runtime reads version \(ModelFormat.version))"
+        case .checksumMismatch(let stored, let computed): "model file damaged: checksum \(hex(computed)) does not match the stored \(hex(stored))"
+        case .invalidHeader(let detail): "invalid header: \(detail)"
+        case .invalidTensor(let index, let detail): "invalid tensor \(index): \(detail)"
+        case .invalidOperator(let index, let detail): "invalid operator \(index): \(detail)"
+        case .misaligned(let detail): "misaligned model bytes: \(detail)"
+        case .arenaTooSmall(let needed, let given): "the arena has \(given) bytes, the model needs \(needed)"
+        }
+    }
+}
+
+private func hex(_ value: UInt32) -> String {
+    let digits = Array("0123456789abcdef")
+    return "0x" + String((0..<8).reversed().map { digits[Int((value >> (UInt32($0) * 4)) & 15)] })
+}
+
+/// CRC-32 (IEEE 802.3, reflected, the zlib one) of `bytes`.
+public func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    var crc: UInt32 = 0xFFFF_FFFF
+    for byte in bytes {
+        crc ^= UInt32(byte)
+        for _ in 0..<8 { crc = (crc >> 1) ^ (0xEDB8_8320 & (0 &- (crc & 1))) }
+    }
+    return ~crc
+}

@@ -1,0 +1,179 @@
+import QuantMath
+
+/// Builds a `.mnw` file: constants and activations are added as tensors, operators in execution
+/// order; `serialize` plans the arena (`ArenaPlanner`), lays out the data section and writes the
+/// header with its checksum. Used by the exporter; the runtime itself only reads.
+public struct ModelWriter {
+    public private(set) var tensors: [TensorInfo] = []
+    public private(set) var operators: [OperatorEntry] = []
+    private var constants: [[UInt8]] = []
+    private var constantIndex: [Int: Int] = [:]
+
+    public init() {}
+
+    /// A constant tensor (`bytes` in the type's layout, little-endian); returns its index.
+    public mutating func addConstant(type: TensorType, shape: [Int], parameters: QuantizationParameters, bytes: [UInt8]) -> Int32 {
+        constantIndex[tensors.count] = constants.count
+        constants.append(bytes)
+        tensors.append(TensorInfo(type: type, storage: .constant, shape: shape, parameters: parameters, byteLength: bytes.count))
+        return Int32(tensors.count - 1)
+    }
+
+    /// An int32 constant.
+    public mutating func addConstant(_ values: [Int32]) -> Int32 {
+        addConstant(type: .int32, shape: [values.count], parameters: QuantizationParameters(scale: 1, zeroPoint: 0),
+                    bytes: values.flatMap { value in (0..<4).map { UInt8(truncatingIfNeeded: UInt32(bitPattern: value) >> (8 * $0)) } })
+    }
+
+    /// An int8 activation in the arena; returns its index.
+    public mutating func addActivation(shape: [Int], parameters: QuantizationParameters) -> Int32 {
+        tensors.append(TensorInfo(type: .int8, storage: .arena, shape: shape, parameters: parameters, byteLength: shape.reduce(1, *)))
+        return Int32(tensors.count - 1)
+    }
+
+    public mutating func addOperator(_ code: OperatorCode, _ arguments: [Int32]) {
+        operators.append(OperatorEntry(code: code, arguments: arguments))
+    }
+
+    /// The file's bytes, with the arena planned for `input` → `output`.
+    public func serialize(input: Int32, output: Int32, multiplyAccumulates: Int) -> (bytes: [UInt8], plan: ArenaPlan) {
+        var tensors = self.tensors
+        let plan = ArenaPlanner.plan(tensors: tensors, operators: operators, input: Int(input), output: Int(output))
+        for (index, offset) in plan.offsets { tensors[index].offset = offset }
+        var data: [UInt8] = []
+        for index in tensors.indices where tensors[index].storage == .constant {
+            let bytes = constants[constantIndex[index]!]
+            tensors[index].offset = data.count
+            data += bytes
+            data += [UInt8](repeating: 0, count: (ModelFormat.alignment - data.count % ModelFormat.alignment) % ModelFormat.alignment)
+        }
+        var body = ByteWriter()
+        for tensor in tensors {
+            body.u8(tensor.type.rawValue)
+            body.u8(UInt8(tensor.shape.count))
+            body.u8(tensor.storage.rawValue)
+            body.u8(0)
+            for axis in 0..<ModelFormat.maximumRank { body.i32(axis < tensor.shape.count ? Int32(tensor.shape[axis]) : 0) }
+            body.u32(tensor.parameters.scale.bitPattern)
+            body.i32(tensor.parameters.zeroPoint)
+            body.u32(UInt32(tensor.offset))
+            body.u32(UInt32(tensor.byteLength))
+            body.u32(0)
+        }
+        let operatorOffset = ModelFormat.headerSize + body.bytes.count
+        for entry in operators {
+            body.u16(entry.code.rawValue)
+            body.u16(UInt16(entry.arguments.count))
+            for argument in entry.arguments { body.i32(argument) }
+        }
+        body.pad(to: ModelFormat.alignment, after: ModelFormat.headerSize)
+        let dataOffset = ModelFormat.headerSize + body.bytes.count
+        let fileSize = dataOffset + data.count
+        var header = ByteWriter()
+        header.bytes += ModelFormat.magic
+        header.u16(ModelFormat.version)
+        header.u16(UInt16(ModelFormat.headerSize))
+        header.u64(UInt64(fileSize))
+        header.u32(0)  // checksum, filled below
+        header.u32(UInt32(tensors.count))
+        header.u32(UInt32(operators.count))
+        header.u32(UInt32(bitPattern: input))
+        header.u32(UInt32(bitPattern: output))
+        header.u32(UInt32(plan.size))
+        header.u32(UInt32(ModelFormat.headerSize))
+        header.u32(UInt32(operatorOffset))
+        header.u32(UInt32(dataOffset))
+        header.u32(UInt32(data.count))
+        header.u64(UInt64(multiplyAccumulates))
+        var file = header.bytes + body.bytes + data
+        let checksum = file.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0[ModelFormat.headerSize...])) }
+        for i in 0..<4 { file[16 + i] = UInt8(truncatingIfNeeded: checksum >> (8 * UInt32(i))) }
+        return (file, plan)
+    }
+}
+
+/// Little-endian encoding.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+    mutating func u8(_ value: UInt8) { bytes.append(value) }
+    mutating func u16(_ value: UInt16) { for i in 0..<2 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt16(i)))) } }
+    mutating func u32(_ value: UInt32) { for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt32(i)))) } }
+    mutating func u64(_ value: UInt64) { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) } }
+    mutating func i32(_ value: Int32) { u32(UInt32(bitPattern: value)) }
+    mutating func pad(to alignment: Int, after base: Int) {
+        while (base + bytes.count) % alignment != 0 { bytes.append(0) }
+    }
+}
+
+/// Where each activation lives in the arena.
+public struct ArenaPlan: Sendable, Equatable {
+    /// Arena offset of each activation tensor, by tensor index.
+    public var offsets: [Int: Int]
+    /// Bytes the arena needs.
+    public var size: Int
+    /// The largest total of simultaneously live activations: no plan can be smaller.
+    public var lowerBound: Int
+}
+
+/// Places activations in one arena by liveness: a tensor is live from the operator that writes it
+/// (the input: from the start) to the last one that reads it (the output: to the end); two live
+/// at once never overlap. Greedy by size, largest first, each at the lowest aligned offset that
+/// fits beside those already placed (TFLite Micro's greedy planner).
+public enum ArenaPlanner {
+    /// The live interval `[first, last]` (operator indices; the input starts at -1) of each activation.
+    public static func lifetimes(tensors: [TensorInfo], operators: [OperatorEntry], input: Int, output: Int) -> [Int: (first: Int, last: Int)] {
+        var result: [Int: (first: Int, last: Int)] = [input: (-1, -1)]
+        for (index, entry) in operators.enumerated() {
+            let (reads, writes) = OperatorRoles.tensors(entry)
+            for tensor in reads where tensors.indices.contains(tensor) && tensors[tensor].storage == .arena {
+                if let life = result[tensor] { result[tensor] = (life.first, max(life.last, index)) }
+            }
+            for tensor in writes where result[tensor] == nil { result[tensor] = (index, index) }
+        }
+        if let life = result[output] { result[output] = (life.first, operators.count) }
+        return result
+    }
+
+    public static func plan(tensors: [TensorInfo], operators: [OperatorEntry], input: Int, output: Int) -> ArenaPlan {
+        let lives = lifetimes(tensors: tensors, operators: operators, input: input, output: output)
+        func aligned(_ n: Int) -> Int { (n + ModelFormat.alignment - 1) / ModelFormat.alignment * ModelFormat.alignment }
+        let order = lives.keys.sorted { (tensors[$0].byteLength, $1) > (tensors[$1].byteLength, $0) }
+        var placed: [(tensor: Int, offset: Int)] = []
+        var offsets: [Int: Int] = [:]
+        var size = 0
+        for tensor in order {
+            let life = lives[tensor]!, length = aligned(tensors[tensor].byteLength)
+            let conflicts = placed.filter { other in
+                let o = lives[other.tensor]!
+                return o.first <= life.last && life.first <= o.last
+            }.map { ($0.offset, $0.offset + aligned(tensors[$0.tensor].byteLength)) }.sorted { $0.0 < $1.0 }
+            var offset = 0
+            for (start, end) in conflicts where offset + length > start { offset = max(offset, end) }
+            placed.append((tensor, offset))
+            offsets[tensor] = offset
+            size = max(size, offset + length)
+        }
+        var lowerBound = 0
+        for step in -1...operators.count {
+            lowerBound = max(lowerBound, lives.filter { $0.value.first <= step && step <= $0.value.last }
+                .reduce(0) { $0 + aligned(tensors[$1.key].byteLength) })
+        }
+        return ArenaPlan(offsets: offsets, size: size, lowerBound: lowerBound)
+    }
+}
+
+/// Which tensors an operator reads and writes (by argument position).
+enum OperatorRoles {
+    static func tensors(_ entry: OperatorEntry) -> (reads: [Int], writes: [Int]) {
+        let a = entry.arguments.map(Int.init)
+        switch entry.code {
+        case .convolution, .fullyConnected: return (Array(a.prefix(5)), a.count > 5 ? [a[5]] : [])
+        case .add: return (Array(a.prefix(2)), a.count > 2 ? [a[2]] : [])
+        case .concatenate:
+            guard a.count >= 2 else { return ([], []) }
+            let n = max(0, min(a[1], (a.count - 2) / 4))
+            return ((0..<n).map { a[2 + 4 * $0] }, [a[0]])
+        case .maxPool, .globalAveragePool, .clamp: return (a.count > 0 ? [a[0]] : [], a.count > 1 ? [a[1]] : [])
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import QuantMath
+
+/// A model file checked and parsed: its tensors and operators, every field validated before use
+/// (`ModelFormatError` names what was wrong). The weights stay in the caller's bytes, used in
+/// place: the bytes must outlive the model and every interpreter made from it.
+public struct RuntimeModel: @unchecked Sendable {
+    public let tensors: [TensorInfo]
+    public let operators: [OperatorEntry]
+    public let input: Int, output: Int
+    /// Bytes of arena the planned layout needs.
+    public let arenaSize: Int
+    /// Multiply-accumulates per inference, as the exporter counted them.
+    public let multiplyAccumulates: Int
+    /// The data section (constant tensors), inside the caller's bytes.
+    public let data: UnsafeRawBufferPointer
+    public let fileSize: Int
+
+    /// Parses and checks `bytes` (a whole `.mnw` file; 16-byte aligned, as a memory-mapped file or
+    /// a `[UInt8]` is).
+    public init(bytes: UnsafeRawBufferPointer) throws(ModelFormatError) {
+        var reader = ByteReader(bytes: bytes)
+        guard bytes.count >= ModelFormat.headerSize else { throw .truncated("\(bytes.count) bytes, the header alone is \(ModelFormat.headerSize)") }
+        guard Array(bytes[0..<4]) == ModelFormat.magic else { throw .badMagic }
+        reader.position = 4
+        let version = reader.u16(), headerSize = Int(reader.u16()), declaredSize = reader.u64()
+        guard version == ModelFormat.version else { throw .unsupportedVersion(Int(version)) }
+        guard headerSize == ModelFormat.headerSize else { throw .invalidHeader("header size \(headerSize), expected \(ModelFormat.headerSize)") }
+        guard declaredSize == UInt64(bytes.count) else {
+            throw declaredSize > UInt64(bytes.count) ? .truncated("the header says \(declaredSize) bytes, the file has \(bytes.count)")
+                : .invalidHeader("the header says \(declaredSize) bytes, the file has \(bytes.count)")
+        }
+        let storedChecksum = reader.u32()
+        let computed = crc32(UnsafeRawBufferPointer(rebasing: bytes[ModelFormat.headerSize...]))
+        guard storedChecksum == computed else { throw .checksumMismatch(stored: storedChecksum, computed: computed) }
+        let tensorCount = Int(reader.u32()), operatorCount = Int(reader.u32())
+        let input = Int(reader.u32()), output = Int(reader.u32()), arenaSize = Int(reader.u32())
+        let tensorOffset = Int(reader.u32()), operatorOffset = Int(reader.u32()), dataOffset = Int(reader.u32()), dataSize = Int(reader.u32())
+        let macs = reader.u64()
+        guard (1...ModelFormat.maximumTensors).contains(tensorCount) else { throw .invalidHeader("tensor count \(tensorCount)") }
+        guard (1...ModelFormat.maximumOperators).contains(operatorCount) else { throw .invalidHeader("operator count \(operatorCount)") }
+        guard tensorOffset == ModelFormat.headerSize, operatorOffset == tensorOffset + tensorCount * ModelFormat.tensorEntrySize,
+              operatorOffset <= dataOffset, dataOffset % ModelFormat.alignment == 0, dataOffset <= bytes.count,
+              dataSize == bytes.count - dataOffset else {
+            throw .invalidHeader("section offsets \(tensorOffset), \(operatorOffset), \(dataOffset) (+\(dataSize)) do not fit a \(bytes.count)-byte file")
+        }
+        guard arenaSize <= 1 << 30, macs <= UInt64(Int.max) else { throw .invalidHeader("arena size \(arenaSize) or MAC count \(macs) out of range") }
+        guard Int(bitPattern: bytes.baseAddress) % ModelFormat.alignment == 0 else {
+            throw .misaligned("the model's bytes start at an address that is not a multiple of \(ModelFormat.alignment)")
+        }
+        let data = UnsafeRawBufferPointer(rebasing: bytes[dataOffset...])
+        var tensors: [TensorInfo] = []
+        reader.position = tensorOffset
+        for index in 0..<tensorCount {
+            tensors.append(try Self.readTensor(&reader, index: index, dataSize: dataSize, arenaSize: arenaSize))
+        }
+        var operators: [OperatorEntry] = []
+        reader.position = operatorOffset
+        for index in 0..<operatorCount {
+            guard reader.position + 4 <= dataOffset else { throw .truncated("operator \(index) runs past the operator list") }
+            let rawCode = reader.u16(), count = Int(reader.u16())
+            guard let code = OperatorCode(rawValue: rawCode) else { throw .invalidOperator(index, "unknown operator code \(rawCode)") }
+            guard reader.position + 4 * count <= dataOffset else { throw .truncated("operator \(index)'s \(count) arguments run past the operator list") }
+            operators.append(OperatorEntry(code: code, arguments: (0..<count).map { _ in reader.i32() }))
+        }
+        guard tensors.indices.contains(input), tensors[input].storage == .arena else { throw .invalidHeader("input tensor \(input) is not an activation") }
+        guard tensors.indices.contains(output), tensors[output].storage == .arena else { throw .invalidHeader("output tensor \(output) is not an activation") }
+        try OperatorValidation.check(operators, tensors: tensors, input: input, output: output)
+        (self.tensors, self.operators, self.input, self.output) = (tensors, operators, input, output)
+        (self.arenaSize, self.multiplyAccumulates, self.data, self.fileSize) = (arenaSize, Int(macs), data, bytes.count)
+        try checkArena()
+        try checkMultiplierValues()
+    }
+
+    /// Every per-channel fixed-point multiplier is `>= 0` with a shift in `-31...30` (what
+    /// `requantize` assumes).
+    private func checkMultiplierValues() throws(ModelFormatError) {
+        for (index, entry) in operators.enumerated() where entry.code == .convolution || entry.code == .fullyConnected {
+            let (multipliers, shifts) = (int32s(Int(entry.arguments[3])), int32s(Int(entry.arguments[4])))
+            for (m, s) in zip(multipliers, shifts) where m < 0 || !(-31...30).contains(s) {
+                throw .invalidOperator(index, "\(entry.code): fixed-point multiplier \(m) * 2^(\(s) - 31) out of range")
+            }
+        }
+    }
+
+    /// A constant int32 tensor's values.
+    func int32s(_ index: Int) -> [Int32] {
+        let bytes = constant(index)
+        return (0..<(bytes.count / 4)).map { i in
+            Int32(bitPattern: UInt32(bytes[4 * i]) | UInt32(bytes[4 * i + 1]) << 8 | UInt32(bytes[4 * i + 2]) << 16 | UInt32(bytes[4 * i + 3]) << 24)
+        }
+    }
+
+    private static func readTensor(_ reader: inout ByteReader, index: Int, dataSize: Int, arenaSize: Int) throws(ModelFormatError) -> TensorInfo {
+        let rawType = reader.u8(), rank = Int(reader.u8()), rawStorage = reader.u8()
+        _ = reader.u8()
+        let dims = (0..<ModelFormat.maximumRank).map { _ in Int(reader.i32()) }
+        let scale = Float(bitPattern: reader.u32()), zeroPoint = reader.i32()
+        let offset = Int(reader.u32()), length = Int(reader.u32())
+        _ = reader.u32()
+        guard let type = TensorType(rawValue: rawType) else { throw .invalidTensor(index, "unknown type \(rawType)") }
+        guard let storage = TensorStorage(rawValue: rawStorage) else { throw .invalidTensor(index, "unknown storage \(rawStorage)") }
+        guard (1...ModelFormat.maximumRank).contains(rank) else { throw .invalidTensor(index, "rank \(rank)") }
+        let shape = Array(dims.prefix(rank))
+        var elements = 1
+        for dimension in shape {
+            guard dimension > 0 else { throw .invalidTensor(index, "dimension \(dimension) in shape \(shape)") }
+            let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
+            guard !overflow, product <= ModelFormat.maximumElements else { throw .invalidTensor(index, "shape \(shape) has too many elements") }
+            elements = product
+        }
+        guard length == type.byteCount(elements) else {
+            throw .invalidTensor(index, "\(length) bytes for \(elements) \(type) elements (needs \(type.byteCount(elements)))")
+        }
+        guard scale.isFinite, scale > 0 else { throw .invalidTensor(index, "scale \(scale)") }
+        guard type == .int32 || (-128...127).contains(zeroPoint) else { throw .invalidTensor(index, "zero point \(zeroPoint) outside int8") }
+        let limit = storage == .constant ? dataSize : arenaSize
+        guard offset % ModelFormat.alignment == 0, offset <= limit, length <= limit - offset else {
+            throw .invalidTensor(index, "bytes \(offset)..<\(offset + length) outside the \(storage == .constant ? "data section" : "arena") (\(limit) bytes) or misaligned")
+        }
+        guard storage == .constant || type == .int8 else { throw .invalidTensor(index, "activations are int8") }
+        return TensorInfo(type: type, storage: storage, shape: shape, parameters: QuantizationParameters(scale: scale, zeroPoint: zeroPoint),
+                          offset: offset, byteLength: length)
+    }
+
+    /// No two activations live at the same time share arena bytes (so no operator overwrites a
+    /// value that is still to be read, or its own input).
+    private func checkArena() throws(ModelFormatError) {
+        let lives = ArenaPlanner.lifetimes(tensors: tensors, operators: operators, input: input, output: output)
+        let entries = lives.sorted { $0.key < $1.key }
+        for (i, a) in entries.enumerated() {
+            for b in entries[(i + 1)...] where a.value.first <= b.value.last && b.value.first <= a.value.last {
+                let (x, y) = (tensors[a.key], tensors[b.key])
+                if x.offset < y.offset + y.byteLength && y.offset < x.offset + x.byteLength {
+                    throw .invalidTensor(b.key, "its arena bytes overlap tensor \(a.key)'s while both are live")
+                }
+            }
+        }
+    }
+
+    /// A constant tensor's bytes.
+    func constant(_ index: Int) -> UnsafeRawBufferPointer {
+        let t = tensors[index]
+        return UnsafeRawBufferPointer(rebasing: data[t.offset..<(t.offset + t.byteLength)])
+    }
+}
+
+/// Little-endian reading; callers check bounds first.
+struct ByteReader {
+    let bytes: UnsafeRawBufferPointer
+    var position = 0
+    mutating func u8() -> UInt8 { defer { position += 1 }; return bytes[position] }
+    mutating func u16() -> UInt16 { UInt16(u8()) | UInt16(u8()) << 8 }
+    mutating func u32() -> UInt32 { UInt32(u16()) | UInt32(u16()) << 16 }
+    mutating func u64() -> UInt64 { UInt64(u32()) | UInt64(u32()) << 32 }
+    mutating func i32() -> Int32 { Int32(bitPattern: u32()) }
+}

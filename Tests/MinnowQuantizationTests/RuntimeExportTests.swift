@@ -1,0 +1,55 @@
+import MinnowModels
+import MinnowNN
+import MinnowQuantization
+import MinnowRuntime
+import MinnowTensor
+import QuantMath
+import XCTest
+
+/// The runtime running an exported model computes exactly what the training side's integer
+/// evaluation computes: every output code equal, for every zoo architecture and op kind (dense,
+/// depthwise and pointwise convolutions, linear, residual adds, Fire concatenations, max and
+/// global average pooling, fused ReLU/ReLU6), int8 and int4 weights.
+final class RuntimeExportTests: XCTestCase {
+    func integerModel(_ architecture: ModelConfig.Architecture, weightBits: Int = 8) throws -> IntegerModel {
+        let (model, config) = try zooModel(architecture)
+        var generator = SeededGenerator(seed: 3)
+        let quantized = try QuantizedModel(model: model, inputShape: config.inputShape, scheme: QuantizationScheme(weightBits: weightBits))
+        try quantized.calibrate((0..<4).map { _ in Tensor.randomNormal([8, 12, 12, 1], generator: &generator) })
+        return try IntegerModel(quantized: quantized)
+    }
+
+    /// Runs `bytes` in the runtime on each image and returns the output codes.
+    func runtimeCodes(_ bytes: [UInt8], images: Tensor) throws -> [Int8] {
+        try bytes.withUnsafeBytes { raw in
+            let model = try RuntimeModel(bytes: raw)
+            let interpreter = try Interpreter(model: model)
+            let size = images.count / images.shape[0], values = images.scalars
+            var result: [Int8] = []
+            for n in 0..<images.shape[0] {
+                let input = interpreter.input
+                for i in 0..<size { input[i] = Int8(interpreter.inputParameters.quantize(values[n * size + i])) }
+                interpreter.invoke()
+                result += Array(interpreter.output)
+            }
+            return result
+        }
+    }
+
+    func testExportedModelsRunBitExactlyInTheRuntime() throws {
+        var generator = SeededGenerator(seed: 8)
+        for architecture in ModelConfig.Architecture.allCases {
+            for bits in [8, 4] {
+                let integer = try integerModel(architecture, weightBits: bits)
+                let export = integer.exportForRuntime()
+                let images = Tensor.randomNormal([6, 12, 12, 1], generator: &generator)
+                let expected = integer.codes(images)[integer.graph.output]!
+                XCTAssertEqual(try runtimeCodes(export.bytes, images: images), expected, "\(architecture), \(bits)-bit weights")
+                XCTAssertLessThanOrEqual(export.arena.size, export.arena.lowerBound * 11 / 10 + 16, "\(architecture): arena near its lower bound")
+                let model = try export.bytes.withUnsafeBytes { try RuntimeModel(bytes: $0) }
+                XCTAssertEqual(model.multiplyAccumulates, integer.graph.totalMACs)
+                XCTAssertEqual(model.arenaSize, export.arena.size)
+            }
+        }
+    }
+}
