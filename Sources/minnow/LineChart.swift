@@ -32,10 +32,11 @@ struct LineChart {
         for (index, line) in series.enumerated() {
             let colour = colours[index % colours.count]
             let points = zip(x, line.y).map { "\(px($0)),\(py($1))" }.joined(separator: " ")
-            out.append("<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(points)\"/>")
+            let dash = index / colours.count % 2 == 1 ? " stroke-dasharray=\"5,3\"" : ""
+            out.append("<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\"\(dash) points=\"\(points)\"/>")
             if index < 28 {
                 let y = top + Double(index) * 14
-                out.append("<line x1=\"\(width - right + 10)\" y1=\"\(y)\" x2=\"\(width - right + 25)\" y2=\"\(y)\" stroke=\"\(colour)\" stroke-width=\"2\"/>")
+                out.append("<line x1=\"\(width - right + 10)\" y1=\"\(y)\" x2=\"\(width - right + 25)\" y2=\"\(y)\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>")
                 out.append("<text x=\"\(width - right + 30)\" y=\"\(y + 4)\">\(escape(line.name))</text>")
             }
         }
