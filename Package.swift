@@ -83,7 +83,7 @@ let package = Package(
             name: "minnow",
             dependencies: [
                 "MinnowTensor", "MinnowNN", "MinnowModels", "MinnowData", "MinnowTraining", "MinnowBench", "MinnowCheckpoint", "MinnowHDF5",
-                "MinnowDistillation", "MinnowQuantization", "MinnowPruning",
+                "MinnowDistillation", "MinnowQuantization", "MinnowPruning", "MinnowRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
