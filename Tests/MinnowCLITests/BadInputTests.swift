@@ -144,7 +144,7 @@ final class BadInputTests: CLITestCase {
     /// Every command's help reads well in an 80-column terminal: no line longer than 80 columns.
     func testHelpFitsEightyColumns() throws {
         let commands = [[], ["train"], ["distill"], ["eval"], ["inspect"], ["predict"], ["bench"], ["bench", "ops"], ["bench", "gemm"],
-                        ["bench", "train"], ["bench", "distill"], ["bench", "qat"], ["bench", "models"], ["quantize"], ["qat"], ["prune"], ["prune", "sensitivity"]]
+                        ["bench", "train"], ["bench", "distill"], ["bench", "qat"], ["bench", "models"], ["quantize"], ["qat"], ["prune"], ["prune", "sensitivity"], ["export"], ["run"]]
         for command in commands {
             let result = try minnow(command + ["--help"])
             XCTAssertTrue(result.succeeded, "\(command): \(result.standardError)")

@@ -1,0 +1,34 @@
+import Foundation
+import MinnowTestSupport
+import XCTest
+
+/// `minnow export` and `minnow run`: a quantized checkpoint exports, checks itself bit for bit,
+/// and runs; damaged model files and float checkpoints are clear errors.
+final class RuntimeCLITests: CLITestCase {
+    func testExportChecksItselfAndRunGivesTheIntegerAccuracy() throws {
+        let float = folder.appendingPathComponent("float"), ptq = folder.appendingPathComponent("ptq")
+        XCTAssertTrue(try minnow(trainArguments(epochs: 1, out: float)).succeeded)
+        let checkpoint = float.appendingPathComponent("last.h5")
+        var result = try minnow(["quantize", checkpoint.path, "--calibrate", "64", "--out", ptq.path])
+        XCTAssertTrue(result.succeeded, result.standardError)
+        let file = folder.appendingPathComponent("model.mnw")
+        result = try minnow(["export", ptq.appendingPathComponent("quantized.h5").path, "-o", file.path, "--check-images", "64"])
+        XCTAssertTrue(result.succeeded, result.standardError)
+        XCTAssertTrue(result.standardOutput.contains("(bit-exact)"), result.standardOutput)
+        result = try minnow(["run", file.path])
+        XCTAssertTrue(result.succeeded, result.standardError)
+        let eval = try minnow(["eval", ptq.appendingPathComponent("quantized.h5").path, "--json"])
+        let evaluated = try JSONDecoder().decode([String: Double?].self, from: Data(eval.standardOutput.utf8))
+        let top1 = String(format: "%.2f%%", 100 * ((evaluated["top1"] ?? nil) ?? -1))
+        XCTAssertTrue(result.standardOutput.contains("top-1 \(top1)"), "runtime \(result.standardOutput) vs integer evaluation \(top1)")
+
+        // A damaged file and a float checkpoint are clear errors.
+        let bytes = try Data(contentsOf: file)
+        let damaged = folder.appendingPathComponent("damaged.mnw")
+        try bytes.prefix(bytes.count - 5).write(to: damaged)
+        _ = try expectFailure(["run", damaged.path], status: 1, ["damaged.mnw", "truncated"])
+        _ = try expectFailure(["export", checkpoint.path, "-o", folder.appendingPathComponent("x.mnw").path], status: 1,
+                              ["holds a float model: quantize it first"])
+        _ = try expectFailure(["run", folder.appendingPathComponent("missing.mnw").path], status: 1, ["missing.mnw"])
+    }
+}
