@@ -42,6 +42,10 @@ let package = Package(
         // planner, interpreter and fast kernels).
         .target(name: "MinnowRuntime", dependencies: ["QuantMath"], swiftSettings: numericSettings),
 
+        // Counts the process's heap allocations (replaces malloc & co. in the executables that link it): what
+        // shows that the runtime's inference allocates nothing.
+        .target(name: "CAllocationCounter"),
+
         // C libraries.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -94,7 +98,7 @@ let package = Package(
 
         // The tests of the two leaf modules borrow MinnowTensor's seeded generator (the modules themselves stay leaves).
         .testTarget(name: "QuantMathTests", dependencies: ["QuantMath", "MinnowTensor"]),
-        .testTarget(name: "MinnowRuntimeTests", dependencies: ["MinnowRuntime", "QuantMath", "MinnowTensor"]),
+        .testTarget(name: "MinnowRuntimeTests", dependencies: ["MinnowRuntime", "QuantMath", "MinnowTensor", "CAllocationCounter"]),
         .testTarget(name: "MinnowQuantizationTests", dependencies: ["MinnowQuantization", "MinnowModels", "MinnowNN", "MinnowRuntime", "MinnowTensor", "QuantMath"]),
         .testTarget(name: "MinnowPruningTests",
                     dependencies: ["MinnowPruning", "MinnowData", "MinnowModels", "MinnowNN", "MinnowQuantization", "MinnowTensor", "MinnowTestSupport", "MinnowTraining"]),

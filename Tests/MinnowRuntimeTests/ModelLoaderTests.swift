@@ -1,3 +1,4 @@
+import CAllocationCounter
 import MinnowRuntime
 import QuantMath
 import XCTest
@@ -67,6 +68,23 @@ final class ModelLoaderTests: XCTestCase {
             XCTAssertThrowsError(try Interpreter(model: model, arena: arena)) { error in
                 XCTAssertEqual(error as? ModelFormatError, .arenaTooSmall(needed: model.arenaSize, given: model.arenaSize - 16))
             }
+        }
+    }
+
+    /// `invoke` allocates nothing: the heap allocations of 100 inferences, counted by
+    /// CAllocationCounter (which replaces malloc & co. in the test executable), are 0.
+    func testInferenceAllocatesNothing() throws {
+        XCTAssertEqual(minnow_allocation_counting(), 1, "allocation counting works on Linux/glibc")
+        let bytes = validModel()
+        try bytes.withUnsafeBytes { raw in
+            let interpreter = try Interpreter(model: try RuntimeModel(bytes: raw))
+            interpreter.invoke()
+            let before = minnow_allocation_count()
+            for _ in 0..<100 { interpreter.invoke() }
+            let after = minnow_allocation_count()
+            XCTAssertEqual(after - before, 0, "allocations during 100 inferences")
+            _ = [Int](repeating: 0, count: 1000)
+            XCTAssertGreaterThan(minnow_allocation_count(), after, "the counter sees an allocation")
         }
     }
 
