@@ -81,7 +81,7 @@ let package = Package(
         .target(name: "MinnowPruning", dependencies: ["MinnowData", "MinnowNN", "MinnowQuantization", "MinnowTensor", "MinnowTraining"]),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation", "MinnowQuantization",
-                                                    "MinnowTraining", "MinnowData"]),
+                                                    "MinnowTraining", "MinnowData", "MinnowRuntime", "CAllocationCounter"]),
         // The command-line tool: parses arguments, calls the modules.
         .executableTarget(
             name: "minnow",

@@ -51,6 +51,23 @@ public struct PeerRunner: Sendable {
         return Dictionary(output.results.map { ($0.model, $0.imagesPerSecond) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// ONNX Runtime's batch-1, one-thread latency of a preset (`export_onnx.py`: QDQ int8 with u8
+    /// activations, and fp32), in milliseconds, the median of its runs.
+    public func onnxRuntimeLatency(model: String, calls: Int, repeats: Int) throws -> (int8: Double, fp32: Double, version: String) {
+        struct Output: Decodable {
+            struct Latency: Decodable { let ms_median: Double }
+            struct Row: Decodable { let latency: [String: Latency] }
+            let results: [Row]
+            let versions: [String: String]
+        }
+        let output: Output = try run(script: "export_onnx.py", arguments: ["--models", model, "--no-ckpt", "--n", "\(calls)", "--repeats", "\(repeats)"],
+                                     output: "export_onnx.json")
+        guard let row = output.results.first, let int8 = row.latency["int8_t1"], let fp32 = row.latency["fp32_t1"] else {
+            throw Failure(description: "export_onnx.py reported no batch-1 latency for \(model)")
+        }
+        return (int8.ms_median, fp32.ms_median, output.versions["onnxruntime"] ?? "?")
+    }
+
     /// PyTorch's fp32 and QAT step times of `model` (Benchmarks/qat_step_pytorch.py, which prints one JSON line).
     public struct QATStepResult: Decodable, Sendable {
         public let fp32Ms: Double, qatMs: Double, ratio: Double, torch: String

@@ -9,6 +9,8 @@ public final class Interpreter {
     private let arena: UnsafeMutableRawBufferPointer
     private let ownsArena: Bool
     private var steps: [PreparedStep] = []
+    /// One output pixel's accumulators for every convolution (sized for the widest), owned here.
+    private let scratch: UnsafeMutableBufferPointer<Int32>
     /// Unpacked int4 weights, owned here.
     private var unpacked: [UnsafeMutableBufferPointer<Int8>] = []
 
@@ -25,11 +27,14 @@ public final class Interpreter {
         } else {
             (self.arena, ownsArena) = (.allocate(byteCount: max(model.arenaSize, 1), alignment: ModelFormat.alignment), true)
         }
+        let widest = model.operators.filter { $0.code == .convolution }.map { model.tensors[Int($0.arguments[1])].shape[3] }.max() ?? 1
+        scratch = .allocate(capacity: widest)
         for entry in model.operators { steps.append(prepare(entry)) }
     }
 
     deinit {
         if ownsArena { arena.deallocate() }
+        scratch.deallocate()
         for buffer in unpacked { buffer.deallocate() }
     }
 
@@ -83,7 +88,8 @@ public final class Interpreter {
                                                stride: (t[6], t[7]), padding: (t[8], t[9]), dilation: (t[10], t[11]), groups: t[12])
             let requantization = Requantization(multipliers: zip(model.int32s(t[3]), model.int32s(t[4])).map(multiplier),
                                                 outputZeroPoint: model.tensors[t[5]].parameters.zeroPoint, minimum: a[13], maximum: a[14])
-            return .convolution(geometry, UnsafeBufferPointer(codes(t[0])), x.parameters.zeroPoint, int8s(t[1]), int32s(t[2]), requantization, codes(t[5]))
+            return .convolution(geometry, UnsafeBufferPointer(codes(t[0])), x.parameters.zeroPoint, int8s(t[1]), int32s(t[2]), requantization, codes(t[5]),
+                                scratch)
         case .fullyConnected:
             let x = model.tensors[t[0]], weight = model.tensors[t[1]]
             let requantization = Requantization(multipliers: zip(model.int32s(t[3]), model.int32s(t[4])).map(multiplier),
@@ -118,7 +124,7 @@ public final class Interpreter {
 /// An operator with its pointers and tables ready.
 private enum PreparedStep {
     case convolution(ConvolutionGeometry, UnsafeBufferPointer<Int8>, Int32, UnsafeBufferPointer<Int8>, UnsafeBufferPointer<Int32>, Requantization,
-                     UnsafeMutableBufferPointer<Int8>)
+                     UnsafeMutableBufferPointer<Int8>, UnsafeMutableBufferPointer<Int32>)
     case fullyConnected(Int, Int, UnsafeBufferPointer<Int8>, Int32, UnsafeBufferPointer<Int8>, UnsafeBufferPointer<Int32>, Requantization,
                         UnsafeMutableBufferPointer<Int8>)
     case add(UnsafeBufferPointer<Int8>, ReferenceKernels.AddInput, UnsafeBufferPointer<Int8>, ReferenceKernels.AddInput, FixedPointMultiplier,
@@ -130,9 +136,9 @@ private enum PreparedStep {
 
     func run() {
         switch self {
-        case let .convolution(geometry, input, zeroPoint, filter, bias, requantization, output):
+        case let .convolution(geometry, input, zeroPoint, filter, bias, requantization, output, scratch):
             ReferenceKernels.convolution(geometry, input: input, inputZeroPoint: zeroPoint, filter: filter, bias: bias,
-                                         requantization: requantization, output: output)
+                                         requantization: requantization, output: output, scratch: scratch)
         case let .fullyConnected(inputs, outputs, input, zeroPoint, weight, bias, requantization, output):
             ReferenceKernels.fullyConnected(rows: 1, inputs: inputs, outputs: outputs, input: input, inputZeroPoint: zeroPoint, weight: weight,
                                             bias: bias, requantization: requantization, output: output)

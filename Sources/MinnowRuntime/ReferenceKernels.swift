@@ -52,14 +52,33 @@ public enum ReferenceKernels {
     /// `output[n, y, x, c] = clamp(zp + M_c * (bias[c] + Σ (input - inputZeroPoint) * filter))` over
     /// the window and the group's input channels. Padding contributes nothing (it holds the input
     /// zero point, that is real 0).
+    /// `scratch` (at least `outputChannels` entries) holds one output pixel's accumulators; without
+    /// it they live in a temporary allocation (on the stack when small, else on the heap: an
+    /// interpreter that must not allocate passes one).
     public static func convolution(_ g: ConvolutionGeometry, input: UnsafeBufferPointer<Int8>, inputZeroPoint: Int32,
                                    filter: UnsafeBufferPointer<Int8>, bias: UnsafeBufferPointer<Int32>?,
-                                   requantization: Requantization, output: UnsafeMutableBufferPointer<Int8>) {
+                                   requantization: Requantization, output: UnsafeMutableBufferPointer<Int8>,
+                                   scratch: UnsafeMutableBufferPointer<Int32>? = nil) {
+        if let scratch {
+            convolution(g, input: input, inputZeroPoint: inputZeroPoint, filter: filter, bias: bias, requantization: requantization,
+                        output: output, accumulators: scratch)
+        } else {
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: g.outputChannels) { accumulators in
+                convolution(g, input: input, inputZeroPoint: inputZeroPoint, filter: filter, bias: bias, requantization: requantization,
+                            output: output, accumulators: accumulators)
+            }
+        }
+    }
+
+    private static func convolution(_ g: ConvolutionGeometry, input: UnsafeBufferPointer<Int8>, inputZeroPoint: Int32,
+                                    filter: UnsafeBufferPointer<Int8>, bias: UnsafeBufferPointer<Int32>?,
+                                    requantization: Requantization, output: UnsafeMutableBufferPointer<Int8>,
+                                    accumulators: UnsafeMutableBufferPointer<Int32>) {
         let (groupInputs, groupOutputs) = (g.inputChannels / g.groups, g.outputChannels / g.groups)
         let (outHeight, outWidth, channels) = (g.outputHeight, g.outputWidth, g.outputChannels)
-        // One output pixel at a time, its channels' accumulators on the stack; the innermost loops
-        // run along the output channels, contiguous in the HWIO filter and the NHWC output.
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: channels) { accumulators in
+        // One output pixel at a time, its channels' accumulators in `accumulators`; the innermost
+        // loops run along the output channels, contiguous in the HWIO filter and the NHWC output.
+        do {
             for n in 0..<g.batch {
                 for oy in 0..<outHeight {
                     for ox in 0..<outWidth {

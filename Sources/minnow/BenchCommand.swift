@@ -51,7 +51,7 @@ struct Bench: ParsableCommand {
             Check that /proc/loadavg shows an idle machine: timings on a busy 2-core machine are \
             not comparable.
             """,
-        subcommands: [Ops.self, GemmCommand.self, TrainThroughput.self, DistillThroughput.self, QATStep.self, Models.self])
+        subcommands: [Ops.self, GemmCommand.self, TrainThroughput.self, DistillThroughput.self, QATStep.self, Models.self, RuntimeModelBench.self])
 
     struct Ops: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -310,6 +310,65 @@ extension Bench {
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                     try encoder.encode(timings).write(to: URL(fileURLWithPath: json), options: .atomic)
                 }
+            } catch let error as CustomStringConvertible & Error {
+                throw CLIError(message: error.description)
+            }
+        }
+    }
+}
+
+extension Bench {
+    struct RuntimeModelBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "model",
+            abstract: "The int8 runtime on a .mnw file: latency, throughput, sizes, allocations, energy; ONNX Runtime beside it.",
+            usage: "minnow bench model <model.mnw> [--peer-model <preset>] [<options>]",
+            discussion: """
+                Times --runs batch-1 inferences one by one after --warmup (p50/p90/p99), then \
+                --batch images in a row (throughput, one thread); counts heap allocations during \
+                the timed inferences; estimates the energy per inference from MACs and bytes \
+                moved (Horowitz 2014, labelled as an estimate). Then, in the same run, times ONNX \
+                Runtime's int8 (QDQ) and fp32 batch-1 latency of --peer-model on one thread \
+                (shared/peers/export_onnx.py). See docs/runtime.md.
+                """)
+
+        @Argument(help: "A model file (.mnw) from minnow export.") var model: String
+        @Option(help: "Timed inferences.") var runs = 2000
+        @Option(help: "Untimed inferences first.") var warmup = 200
+        @Option(help: "Images classified in a row for the throughput.") var batch = 32
+        @Option(help: "The peers' preset of the same architecture (student_mbv2, student_squeeze, teacher).") var peerModel: String?
+        @OptionGroup var peer: PeerOptions
+
+        func validate() throws {
+            try OptionCheck.atLeast("--runs", runs, 1000)
+            try OptionCheck.atLeast("--warmup", warmup, 0)
+            try OptionCheck.atLeast("--batch", batch, 1)
+        }
+
+        func run() throws {
+            do {
+                let bytes: [UInt8]
+                do {
+                    bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: model)))
+                } catch {
+                    throw CLIError(message: "\(model): cannot read: \(error.localizedDescription)")
+                }
+                let t = try benchmarkRuntime(bytes, runs: runs, warmup: warmup, batch: batch)
+                print("\(model): Minnow int8 runtime, 1 thread, \(runs) inferences after \(warmup)")
+                print(formatTable(["", "value"], [
+                    ["latency p50 / p90 / p99 (ms)", "\(format(t.p50, 4)) / \(format(t.p90, 4)) / \(format(t.p99, 4))"],
+                    ["throughput, \(batch) in a row (img/s)", format(t.imagesPerSecond, 0)],
+                    ["model file (bytes)", "\(t.modelBytes)"], ["arena (bytes)", "\(t.arenaBytes)"], ["MACs", "\(t.multiplyAccumulates)"],
+                    ["heap allocations per inference", t.allocationsPerInference.map { format($0, 2) } ?? "not countable here"],
+                    ["energy per inference, ESTIMATE (uJ)", "\(format(t.energy.totalMicrojoules, 2)) (MACs x 0.3 pJ + activation bytes x 2.5 pJ + weight bytes x 12.5 pJ; Horowitz 2014, 45 nm)"],
+                ]))
+                if let peerModel, let runner = peer.runner() {
+                    let ort = try runner.onnxRuntimeLatency(model: peerModel, calls: 300, repeats: 3)
+                    print("ONNX Runtime \(ort.version), \(peerModel), batch 1, 1 thread: int8 (QDQ) \(format(ort.int8, 4)) ms, fp32 \(format(ort.fp32, 4)) ms; Minnow p50 / ORT int8 = \(format(t.p50 / ort.int8, 2))x")
+                }
+                try peer.write(t)
+            } catch let error as CLIError {
+                throw error
             } catch let error as CustomStringConvertible & Error {
                 throw CLIError(message: error.description)
             }
