@@ -28,8 +28,10 @@ public struct AccuracyMeter: Sendable {
         for (row, label) in labels.enumerated() {
             let scores = values[(row * classes)..<((row + 1) * classes)]
             let target = scores[scores.startIndex + label]
-            // Rank of the true class: how many classes score strictly higher.
-            let higher = scores.reduce(0) { $0 + ($1 > target ? 1 : 0) }
+            // Rank of the true class as argmax ranks it (numpy, PyTorch, the runtime): the classes
+            // scoring strictly higher, and those scoring the same with a lower index. Ties matter
+            // for int8 logits, where equal codes are common.
+            let higher = scores.enumerated().reduce(0) { $0 + ($1.element > target || ($1.element == target && $1.offset < label) ? 1 : 0) }
             if higher == 0 { top1Correct += 1 }
             if higher < 5 { top5Correct += 1 }
         }
