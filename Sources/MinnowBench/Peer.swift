@@ -57,15 +57,16 @@ public struct PeerRunner: Sendable {
         struct Output: Decodable {
             struct Latency: Decodable { let ms_median: Double }
             struct Row: Decodable { let latency: [String: Latency] }
+            struct Versions: Decodable { let onnxruntime: String? }
             let results: [Row]
-            let versions: [String: String]
+            let versions: Versions
         }
         let output: Output = try run(script: "export_onnx.py", arguments: ["--models", model, "--no-ckpt", "--n", "\(calls)", "--repeats", "\(repeats)"],
                                      output: "export_onnx.json")
         guard let row = output.results.first, let int8 = row.latency["int8_t1"], let fp32 = row.latency["fp32_t1"] else {
             throw Failure(description: "export_onnx.py reported no batch-1 latency for \(model)")
         }
-        return (int8.ms_median, fp32.ms_median, output.versions["onnxruntime"] ?? "?")
+        return (int8.ms_median, fp32.ms_median, output.versions.onnxruntime ?? "?")
     }
 
     /// PyTorch's fp32 and QAT step times of `model` (Benchmarks/qat_step_pytorch.py, which prints one JSON line).

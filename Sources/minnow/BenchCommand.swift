@@ -355,13 +355,14 @@ extension Bench {
                 }
                 let t = try benchmarkRuntime(bytes, runs: runs, warmup: warmup, batch: batch)
                 print("\(model): Minnow int8 runtime, 1 thread, \(runs) inferences after \(warmup)")
-                print(formatTable(["", "value"], [
+                print(formatTable(["measure", "value"], [
                     ["latency p50 / p90 / p99 (ms)", "\(format(t.p50, 4)) / \(format(t.p90, 4)) / \(format(t.p99, 4))"],
                     ["throughput, \(batch) in a row (img/s)", format(t.imagesPerSecond, 0)],
                     ["model file (bytes)", "\(t.modelBytes)"], ["arena (bytes)", "\(t.arenaBytes)"], ["MACs", "\(t.multiplyAccumulates)"],
                     ["heap allocations per inference", t.allocationsPerInference.map { format($0, 2) } ?? "not countable here"],
-                    ["energy per inference, ESTIMATE (uJ)", "\(format(t.energy.totalMicrojoules, 2)) (MACs x 0.3 pJ + activation bytes x 2.5 pJ + weight bytes x 12.5 pJ; Horowitz 2014, 45 nm)"],
+                    ["energy per inference, ESTIMATE (uJ)", format(t.energy.totalMicrojoules, 2)],
                 ]))
+                print("energy estimate = MACs x 0.3 pJ + activation bytes x 2.5 pJ + weight bytes x 12.5 pJ (Horowitz 2014, 45 nm)")
                 if let peerModel, let runner = peer.runner() {
                     let ort = try runner.onnxRuntimeLatency(model: peerModel, calls: 300, repeats: 3)
                     print("ONNX Runtime \(ort.version), \(peerModel), batch 1, 1 thread: int8 (QDQ) \(format(ort.int8, 4)) ms, fp32 \(format(ort.fp32, 4)) ms; Minnow p50 / ORT int8 = \(format(t.p50 / ort.int8, 2))x")
