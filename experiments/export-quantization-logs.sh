@@ -8,6 +8,7 @@ mkdir -p $D
 for run in runs/*/; do
   name=$(basename $run)
   [ "$name" = earlier-build ] && continue
+  [ -f $run/quantization.json ] || continue
   for f in quantization-report.txt quantization.json metrics.jsonl config.json distillation.json; do
     [ -f $run/$f ] && cp $run/$f $D/$name.$f
   done

@@ -23,7 +23,7 @@ def main():
         print(f"| {path.parent.name} | {numbers.get('method', '?')} {numbers.get('weight_bits', '8')}-bit weights | {pct('fp32_top1')} | "
               f"{pct('fake_quant_top1')} | {pct('int8_top1')} | {pct('int8_agreement_with_fp32')} |")
         name = path.parent.name
-        if name.startswith("qat-") and "-s" in name and not name.startswith("qat-kd"):
+        if name.startswith("qat-") and name.rsplit("-s", 1)[-1].isdigit() and not name.startswith("qat-kd"):
             seeds.setdefault(name.rsplit("-s", 1)[0], []).append(float(numbers["int8_top1"]) * 100)
     for path in sorted(root.glob("ptq-pytorch-*.json")):
         numbers = json.loads(path.read_text())
