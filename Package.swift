@@ -40,7 +40,9 @@ let package = Package(
         .target(name: "QuantMath"),
         // The int8 runtime: QuantMath only (today its reference kernels; issue 13 adds the format,
         // planner, interpreter and fast kernels).
-        .target(name: "MinnowRuntime", dependencies: ["QuantMath"], swiftSettings: numericSettings),
+        .target(name: "MinnowRuntime", dependencies: ["QuantMath", "CRuntimeKernels"], swiftSettings: numericSettings),
+        // The runtime's SIMD kernels in C, each with its own target attribute, picked at run time after a CPU check.
+        .target(name: "CRuntimeKernels"),
 
         // Counts the process's heap allocations (replaces malloc & co. in the executables that link it): what
         // shows that the runtime's inference allocates nothing.
@@ -98,7 +100,7 @@ let package = Package(
 
         // The tests of the two leaf modules borrow MinnowTensor's seeded generator (the modules themselves stay leaves).
         .testTarget(name: "QuantMathTests", dependencies: ["QuantMath", "MinnowTensor"]),
-        .testTarget(name: "MinnowRuntimeTests", dependencies: ["MinnowRuntime", "QuantMath", "MinnowTensor", "CAllocationCounter"]),
+        .testTarget(name: "MinnowRuntimeTests", dependencies: ["MinnowRuntime", "QuantMath", "MinnowTensor", "CAllocationCounter", "CRuntimeKernels"]),
         .testTarget(name: "MinnowQuantizationTests", dependencies: ["MinnowQuantization", "MinnowModels", "MinnowNN", "MinnowRuntime", "MinnowTensor", "QuantMath"]),
         .testTarget(name: "MinnowPruningTests",
                     dependencies: ["MinnowPruning", "MinnowData", "MinnowModels", "MinnowNN", "MinnowQuantization", "MinnowTensor", "MinnowTestSupport", "MinnowTraining"]),

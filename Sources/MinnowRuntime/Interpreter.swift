@@ -1,4 +1,16 @@
+import CRuntimeKernels
 import QuantMath
+
+/// Which kernels an interpreter runs.
+public enum KernelChoice: Sendable {
+    /// The fastest this CPU supports (checked at run time), the reference kernels elsewhere.
+    case fastest
+    /// The portable scalar reference kernels only.
+    case reference
+
+    /// The SIMD path the CPU allows: "avx512-vnni" or "reference".
+    public static var detected: String { mnw_cpu_has_avx512vnni() == 1 ? "avx512-vnni" : "reference" }
+}
 
 /// Runs a `RuntimeModel` one image at a time in integer arithmetic, with every activation in one
 /// arena (the caller's, or one allocated here once). Everything that needs memory is prepared
@@ -9,15 +21,21 @@ public final class Interpreter {
     private let arena: UnsafeMutableRawBufferPointer
     private let ownsArena: Bool
     private var steps: [PreparedStep] = []
-    /// One output pixel's accumulators for every convolution (sized for the widest), owned here.
+    /// One output pixel's accumulators for every convolution (sized for the widest, rounded up to
+    /// 16), owned here.
     private let scratch: UnsafeMutableBufferPointer<Int32>
+    /// Whether pointwise convolutions and fully connected layers run the AVX-512 VNNI kernel.
+    private let vnni: Bool
+    /// Packed weights and column sums of the VNNI kernel, owned here.
+    private var packedWeights: [UnsafeMutableRawPointer] = []
     /// Unpacked int4 weights, owned here.
     private var unpacked: [UnsafeMutableBufferPointer<Int8>] = []
 
     /// An interpreter for `model` using `arena` (at least `model.arenaSize` bytes, 16-byte
     /// aligned, kept alive by the caller), or an arena of its own when none is given.
-    public init(model: RuntimeModel, arena: UnsafeMutableRawBufferPointer? = nil) throws(ModelFormatError) {
+    public init(model: RuntimeModel, arena: UnsafeMutableRawBufferPointer? = nil, kernels: KernelChoice = .fastest) throws(ModelFormatError) {
         self.model = model
+        vnni = kernels == .fastest && mnw_cpu_has_avx512vnni() == 1
         if let arena {
             guard arena.count >= model.arenaSize else { throw .arenaTooSmall(needed: model.arenaSize, given: arena.count) }
             guard Int(bitPattern: arena.baseAddress) % ModelFormat.alignment == 0 else {
@@ -27,14 +45,20 @@ public final class Interpreter {
         } else {
             (self.arena, ownsArena) = (.allocate(byteCount: max(model.arenaSize, 1), alignment: ModelFormat.alignment), true)
         }
-        let widest = model.operators.filter { $0.code == .convolution }.map { model.tensors[Int($0.arguments[1])].shape[3] }.max() ?? 1
-        scratch = .allocate(capacity: widest)
+        let widest = model.operators.compactMap { entry -> Int? in
+            switch entry.code {
+            case .convolution, .fullyConnected: model.tensors[Int(entry.arguments[1])].shape.last!
+            default: nil
+            }
+        }.max() ?? 1
+        scratch = .allocate(capacity: (widest + 15) / 16 * 16)
         for entry in model.operators { steps.append(prepare(entry)) }
     }
 
     deinit {
         if ownsArena { arena.deallocate() }
         scratch.deallocate()
+        for pointer in packedWeights { pointer.deallocate() }
         for buffer in unpacked { buffer.deallocate() }
     }
 
@@ -78,9 +102,39 @@ public final class Interpreter {
 
     private func multiplier(_ m: Int32, _ s: Int32) -> FixedPointMultiplier { FixedPointMultiplier(multiplier: m, shift: s) }
 
+    /// A 1x1 convolution with stride 1, no padding and one group: a matrix product over pixels.
+    private func isPointwise(_ entry: OperatorEntry) -> Bool {
+        let filter = model.tensors[Int(entry.arguments[1])], a = entry.arguments
+        return filter.shape[0] == 1 && filter.shape[1] == 1 && a[6] == 1 && a[7] == 1 && a[8] == 0 && a[9] == 0 && a[12] == 1
+    }
+
+    /// A pointwise convolution or fully connected layer on the VNNI kernel: weights packed and
+    /// their column sums computed once, here.
+    private func pointwise(rows: Int, inputs: Int, outputs: Int, entry: OperatorEntry, clamp: (Int32, Int32)) -> PreparedStep {
+        let t = entry.arguments.map(Int.init)
+        let weights = int8s(t[1])
+        let packed = UnsafeMutableRawPointer.allocate(byteCount: max(mnw_vnni_packed_size(Int32(inputs), Int32(outputs)), 1), alignment: 64)
+        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: outputs)
+        packedWeights += [packed, UnsafeMutableRawPointer(sums)]
+        mnw_vnni_pack(weights.baseAddress, Int32(inputs), Int32(outputs), packed.assumingMemoryBound(to: Int8.self))
+        mnw_column_sums(weights.baseAddress, Int32(inputs), Int32(outputs), sums)
+        return .pointwise(PointwiseKernel(rows: rows, inputs: inputs, outputs: outputs, input: UnsafeBufferPointer(codes(t[0])),
+                                          zeroPoint: model.tensors[t[0]].parameters.zeroPoint, packed: UnsafeRawPointer(packed),
+                                          columnSums: UnsafePointer(sums), bias: int32s(t[2]).baseAddress!,
+                                          multipliers: int32s(t[3]).baseAddress!, shifts: int32s(t[4]).baseAddress!,
+                                          outputZeroPoint: model.tensors[t[5]].parameters.zeroPoint, minimum: clamp.0, maximum: clamp.1,
+                                          output: codes(t[5]), scratch: scratch))
+    }
+
     private func prepare(_ entry: OperatorEntry) -> PreparedStep {
         let a = entry.arguments, t = a.map(Int.init)
         switch entry.code {
+        case .convolution where vnni && isPointwise(entry):
+            let x = model.tensors[t[0]], filter = model.tensors[t[1]]
+            return pointwise(rows: x.shape[0] * x.shape[1], inputs: x.shape[2], outputs: filter.shape[3], entry: entry, clamp: (a[13], a[14]))
+        case .fullyConnected where vnni:
+            let weight = model.tensors[t[1]]
+            return pointwise(rows: 1, inputs: weight.shape[0], outputs: weight.shape[1], entry: entry, clamp: (a[6], a[7]))
         case .convolution:
             let x = model.tensors[t[0]], filter = model.tensors[t[1]]
             let geometry = ConvolutionGeometry(batch: 1, height: x.shape[0], width: x.shape[1], inputChannels: x.shape[2],
@@ -133,9 +187,12 @@ private enum PreparedStep {
     case maxPool([Int], (Int, Int), (Int, Int), (Int, Int), UnsafeBufferPointer<Int8>, UnsafeMutableBufferPointer<Int8>)
     case globalAveragePool(Int, Int, UnsafeBufferPointer<Int8>, Int32, FixedPointMultiplier, Int32, UnsafeMutableBufferPointer<Int8>)
     case clamp(UnsafeBufferPointer<Int8>, Int32, Int32, UnsafeMutableBufferPointer<Int8>)
+    case pointwise(PointwiseKernel)
 
     func run() {
         switch self {
+        case let .pointwise(kernel):
+            kernel.run()
         case let .convolution(geometry, input, zeroPoint, filter, bias, requantization, output, scratch):
             ReferenceKernels.convolution(geometry, input: input, inputZeroPoint: zeroPoint, filter: filter, bias: bias,
                                          requantization: requantization, output: output, scratch: scratch)
@@ -155,6 +212,29 @@ private enum PreparedStep {
                                                multiplier: multiplier, outputZeroPoint: outputZeroPoint, output: output)
         case let .clamp(input, minimum, maximum, output):
             for i in 0..<output.count { output[i] = Int8(min(max(Int32(input[i]), minimum), maximum)) }
+        }
+    }
+}
+
+/// A pointwise convolution (or a fully connected layer: one row) on the AVX-512 VNNI kernel: each
+/// row's accumulators, then their requantization sixteen at a time (`mnw_requantize_avx512`, the
+/// vector form of QuantMath's `requantize`, tested against it).
+private struct PointwiseKernel {
+    let rows: Int, inputs: Int, outputs: Int
+    let input: UnsafeBufferPointer<Int8>, zeroPoint: Int32
+    let packed: UnsafeRawPointer, columnSums: UnsafePointer<Int32>, bias: UnsafePointer<Int32>
+    let multipliers: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>
+    let outputZeroPoint: Int32, minimum: Int32, maximum: Int32
+    let output: UnsafeMutableBufferPointer<Int8>
+    let scratch: UnsafeMutableBufferPointer<Int32>
+
+    func run() {
+        let packedWeights = packed.assumingMemoryBound(to: Int8.self)
+        for row in 0..<rows {
+            mnw_pointwise_row_vnni(input.baseAddress! + row * inputs, Int32(inputs), zeroPoint, packedWeights, columnSums, bias,
+                                   Int32(outputs), scratch.baseAddress!)
+            mnw_requantize_avx512(scratch.baseAddress!, Int32(outputs), multipliers, shifts, outputZeroPoint, minimum, maximum,
+                                  output.baseAddress! + row * outputs)
         }
     }
 }

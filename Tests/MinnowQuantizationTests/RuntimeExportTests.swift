@@ -20,10 +20,10 @@ final class RuntimeExportTests: XCTestCase {
     }
 
     /// Runs `bytes` in the runtime on each image and returns the output codes.
-    func runtimeCodes(_ bytes: [UInt8], images: Tensor) throws -> [Int8] {
+    func runtimeCodes(_ bytes: [UInt8], images: Tensor, kernels: KernelChoice = .fastest) throws -> [Int8] {
         try bytes.withUnsafeBytes { raw in
             let model = try RuntimeModel(bytes: raw)
-            let interpreter = try Interpreter(model: model)
+            let interpreter = try Interpreter(model: model, kernels: kernels)
             let size = images.count / images.shape[0], values = images.scalars
             var result: [Int8] = []
             for n in 0..<images.shape[0] {
@@ -44,7 +44,9 @@ final class RuntimeExportTests: XCTestCase {
                 let export = integer.exportForRuntime()
                 let images = Tensor.randomNormal([6, 12, 12, 1], generator: &generator)
                 let expected = integer.codes(images)[integer.graph.output]!
-                XCTAssertEqual(try runtimeCodes(export.bytes, images: images), expected, "\(architecture), \(bits)-bit weights")
+                // The fast kernels this CPU has (\(KernelChoice.detected)) and the reference kernels, both exact.
+                XCTAssertEqual(try runtimeCodes(export.bytes, images: images), expected, "\(architecture), \(bits)-bit weights, fastest kernels")
+                XCTAssertEqual(try runtimeCodes(export.bytes, images: images, kernels: .reference), expected, "\(architecture), reference kernels")
                 XCTAssertLessThanOrEqual(export.arena.size, export.arena.lowerBound * 11 / 10 + 16, "\(architecture): arena near its lower bound")
                 let model = try export.bytes.withUnsafeBytes { try RuntimeModel(bytes: $0) }
                 XCTAssertEqual(model.multiplyAccumulates, integer.graph.totalMACs)

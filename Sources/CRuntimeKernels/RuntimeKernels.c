@@ -1,0 +1,117 @@
+// Fast kernels of the int8 runtime. Each SIMD function carries its own target attribute, so the
+// file builds for a generic x86-64 CPU and the caller picks a kernel after `mnw_cpu_has_*`.
+#include "RuntimeKernels.h"
+
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+int mnw_cpu_has_avx512vnni(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+        && __builtin_cpu_supports("avx512vnni");
+}
+#else
+int mnw_cpu_has_avx512vnni(void) { return 0; }
+#endif
+
+size_t mnw_vnni_packed_size(int k, int n) { return (size_t)((n + 15) / 16) * (size_t)((k + 3) / 4) * 64; }
+
+void mnw_vnni_pack(const int8_t *weight, int k, int n, int8_t *packed) {
+    int blocks = (n + 15) / 16, groups = (k + 3) / 4;
+    memset(packed, 0, mnw_vnni_packed_size(k, n));
+    for (int b = 0; b < blocks; b++)
+        for (int g = 0; g < groups; g++)
+            for (int j = 0; j < 16; j++)
+                for (int t = 0; t < 4; t++) {
+                    int row = 4 * g + t, column = 16 * b + j;
+                    if (row < k && column < n) packed[((size_t)(b * groups + g) * 16 + j) * 4 + t] = weight[(size_t)row * n + column];
+                }
+}
+
+void mnw_column_sums(const int8_t *weight, int k, int n, int32_t *sums) {
+    for (int j = 0; j < n; j++) sums[j] = 0;
+    for (int row = 0; row < k; row++)
+        for (int j = 0; j < n; j++) sums[j] += weight[(size_t)row * n + j];
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+void mnw_pointwise_row_vnni(const int8_t *input, int k, int32_t zero_point, const int8_t *packed, const int32_t *column_sums,
+                            const int32_t *bias, int n, int32_t *accumulators) {
+    int blocks = (n + 15) / 16, groups = (k + 3) / 4;
+    // The input as unsigned bytes (x + 128), four at a time; the last group zero padded (its
+    // weights are zero, so the padding adds nothing).
+    uint32_t quads[groups];
+    for (int g = 0; g < groups; g++) {
+        uint32_t quad = 0;
+        for (int t = 0; t < 4; t++) {
+            int index = 4 * g + t;
+            uint8_t byte = index < k ? (uint8_t)(input[index] ^ 0x80) : 0;
+            quad |= (uint32_t)byte << (8 * t);
+        }
+        quads[g] = quad;
+    }
+    int32_t correction = 128 + zero_point;
+    for (int b = 0; b < blocks; b++) {
+        const int8_t *w = packed + (size_t)b * groups * 64;
+        __m512i sum0 = _mm512_setzero_si512(), sum1 = _mm512_setzero_si512();
+        int g = 0;
+        for (; g + 1 < groups; g += 2) {
+            sum0 = _mm512_dpbusd_epi32(sum0, _mm512_set1_epi32((int)quads[g]), _mm512_loadu_si512(w + (size_t)g * 64));
+            sum1 = _mm512_dpbusd_epi32(sum1, _mm512_set1_epi32((int)quads[g + 1]), _mm512_loadu_si512(w + (size_t)(g + 1) * 64));
+        }
+        if (g < groups) sum0 = _mm512_dpbusd_epi32(sum0, _mm512_set1_epi32((int)quads[g]), _mm512_loadu_si512(w + (size_t)g * 64));
+        __m512i sum = _mm512_add_epi32(sum0, sum1);
+        int remaining = n - 16 * b;
+        __mmask16 mask = remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1);
+        __m512i sums = _mm512_maskz_loadu_epi32(mask, column_sums + 16 * b);
+        __m512i base = bias ? _mm512_maskz_loadu_epi32(mask, bias + 16 * b) : _mm512_setzero_si512();
+        sum = _mm512_add_epi32(_mm512_sub_epi32(sum, _mm512_mullo_epi32(sums, _mm512_set1_epi32(correction))), base);
+        _mm512_mask_storeu_epi32(accumulators + 16 * b, mask, sum);
+    }
+}
+
+/// The 64-bit requantization of the even 32-bit lanes of `x` (multipliers and shifts likewise in
+/// the even lanes), saturated to int32, in 64-bit lanes.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+static inline __m512i requantize_even(__m512i x, __m512i multipliers, __m512i shifts) {
+    __m512i product = _mm512_mul_epi32(x, multipliers);
+    __m512i total = _mm512_sub_epi64(_mm512_set1_epi64(31), _mm512_srai_epi64(_mm512_slli_epi64(shifts, 32), 32));
+    __m512i half = _mm512_sllv_epi64(_mm512_set1_epi64(1), _mm512_sub_epi64(total, _mm512_set1_epi64(1)));
+    __m512i rounded = _mm512_srav_epi64(_mm512_add_epi64(product, half), total);
+    return _mm512_max_epi64(_mm512_min_epi64(rounded, _mm512_set1_epi64(2147483647LL)), _mm512_set1_epi64(-2147483648LL));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+void mnw_requantize_avx512(const int32_t *accumulators, int count, const int32_t *multipliers, const int32_t *shifts, int32_t zero_point,
+                           int32_t minimum, int32_t maximum, int8_t *output) {
+    for (int i = 0; i < count; i += 16) {
+        int remaining = count - i;
+        __mmask16 mask = remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1);
+        __m512i x = _mm512_maskz_loadu_epi32(mask, accumulators + i);
+        __m512i m = _mm512_maskz_loadu_epi32(mask, multipliers + i);
+        __m512i s = _mm512_maskz_loadu_epi32(mask, shifts + i);
+        __m512i even = requantize_even(x, m, s);
+        __m512i odd = requantize_even(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(m, 32), _mm512_srli_epi64(s, 32));
+        __m512i scaled = _mm512_mask_blend_epi32((__mmask16)0xAAAA, even, _mm512_slli_epi64(odd, 32));
+        // The zero point and clamp of QuantMath's 64-bit sum: clamping to +-512 first keeps the
+        // 32-bit sum exact and changes no result (the final range is within int8, |zero point| <= 128).
+        scaled = _mm512_max_epi32(_mm512_min_epi32(scaled, _mm512_set1_epi32(512)), _mm512_set1_epi32(-512));
+        __m512i y = _mm512_add_epi32(scaled, _mm512_set1_epi32(zero_point));
+        y = _mm512_max_epi32(_mm512_min_epi32(y, _mm512_set1_epi32(maximum)), _mm512_set1_epi32(minimum));
+        _mm_mask_storeu_epi8(output + i, mask, _mm512_cvtepi32_epi8(y));
+    }
+}
+#else
+void mnw_requantize_avx512(const int32_t *accumulators, int count, const int32_t *multipliers, const int32_t *shifts, int32_t zero_point,
+                           int32_t minimum, int32_t maximum, int8_t *output) {
+    (void)accumulators; (void)count; (void)multipliers; (void)shifts; (void)zero_point; (void)minimum; (void)maximum; (void)output;
+}
+
+void mnw_pointwise_row_vnni(const int8_t *input, int k, int32_t zero_point, const int8_t *packed, const int32_t *column_sums,
+                            const int32_t *bias, int n, int32_t *accumulators) {
+    (void)input; (void)k; (void)zero_point; (void)packed; (void)column_sums; (void)bias; (void)n; (void)accumulators;
+}
+#endif

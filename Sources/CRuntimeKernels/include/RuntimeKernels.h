@@ -1,0 +1,40 @@
+#ifndef MINNOW_RUNTIME_KERNELS_H
+#define MINNOW_RUNTIME_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Fast int8 kernels of the runtime, each compiled for the CPU features it uses (per-function
+/// target attributes) and chosen at run time after a CPU check; the scalar Swift reference
+/// kernels are the fallback and define the results, which these equal bit for bit.
+
+/// 1 when the CPU has AVX-512 F/BW/VL and VNNI (vpdpbusd).
+int mnw_cpu_has_avx512vnni(void);
+
+/// Bytes of a weight matrix [K][N] packed for `mnw_pointwise_row_vnni`: N in blocks of 16
+/// outputs, K in groups of 4 inputs, zero padded.
+size_t mnw_vnni_packed_size(int k, int n);
+
+/// Packs `weight` ([K][N], N contiguous) into `packed` (`mnw_vnni_packed_size` bytes): for output
+/// block b and input group g, 64 bytes: for each of the block's 16 outputs, its 4 weights of the group.
+void mnw_vnni_pack(const int8_t *weight, int k, int n, int8_t *packed);
+
+/// Per output, the sum of its K weights (for the zero-point correction).
+void mnw_column_sums(const int8_t *weight, int k, int n, int32_t *sums);
+
+/// One row of a pointwise convolution or fully connected layer:
+/// `accumulators[j] = bias[j] + sum_k (input[k] - zero_point) * weight[k][j]` for j < n, computed
+/// as `sum_k (input[k] + 128) * weight[k][j] - (128 + zero_point) * column_sums[j]` with vpdpbusd
+/// (unsigned by signed bytes, four products summed into each int32 lane). Requires
+/// `mnw_cpu_has_avx512vnni()`. `accumulators` holds at least n rounded up to 16.
+void mnw_pointwise_row_vnni(const int8_t *input, int k, int32_t zero_point, const int8_t *packed, const int32_t *column_sums,
+                            const int32_t *bias, int n, int32_t *accumulators);
+
+/// Requantizes 16 accumulators at a time to int8 codes, exactly as QuantMath's `requantize` does
+/// (single rounding: `(x * multiplier + 2^(k-1)) >> k` with `k = 31 - shift` on 64 bits, saturated
+/// to int32, plus the zero point, clamped to [minimum, maximum]); per-channel multipliers and
+/// shifts (`count` of each). Requires `mnw_cpu_has_avx512vnni()`. Tested against QuantMath.
+void mnw_requantize_avx512(const int32_t *accumulators, int count, const int32_t *multipliers, const int32_t *shifts, int32_t zero_point,
+                           int32_t minimum, int32_t maximum, int8_t *output);
+
+#endif

@@ -1,0 +1,63 @@
+import CRuntimeKernels
+import MinnowRuntime
+import MinnowTensor
+import QuantMath
+import XCTest
+
+/// The SIMD kernels equal the reference arithmetic bit for bit (on a CPU that has them; CI's
+/// machine does: the test fails, not skips, when it does not and MINNOW_NO_SKIPS is set).
+final class FastKernelTests: XCTestCase {
+    func requireVNNI() throws {
+        if mnw_cpu_has_avx512vnni() == 0 {
+            if ProcessInfo.processInfo.environment["MINNOW_NO_SKIPS"] == "1" { XCTFail("this CPU has no AVX-512 VNNI") }
+            throw XCTSkip("this CPU has no AVX-512 VNNI")
+        }
+    }
+
+    /// Vector requantization equals QuantMath's `requantize` on random and extreme accumulators,
+    /// multipliers (real ratios from 2^-31 to 2^30) and every zero point and clamp kind.
+    func testVectorRequantizationEqualsQuantMath() throws {
+        try requireVNNI()
+        var generator = SeededGenerator(seed: 21)
+        for trial in 0..<400 {
+            let count = 1 + Int(generator.next() % 70)
+            var accumulators = (0..<count).map { _ in Int32(truncatingIfNeeded: generator.next()) >> Int32(generator.next() % 31) }
+            if trial % 7 == 0 { accumulators[0] = .max; accumulators[count - 1] = .min }
+            let reals = (0..<count).map { _ in Double(generator.nextUnitFloat()) * pow(2, Double(Int(generator.next() % 62) - 31)) }
+            let multipliers = reals.map(FixedPointMultiplier.init)
+            let zeroPoint = Int32(Int(generator.next() % 256) - 128)
+            let (minimum, maximum): (Int32, Int32) = trial % 3 == 0 ? (-128, 127) : (max(zeroPoint, -128), min(zeroPoint + 60, 127))
+            var output = [Int8](repeating: 0, count: count)
+            mnw_requantize_avx512(accumulators, Int32(count), multipliers.map(\.multiplier), multipliers.map(\.shift), zeroPoint, minimum, maximum,
+                                  &output)
+            let expected = zip(accumulators, multipliers).map {
+                Int8(requantize($0, multiplier: $1, outputZeroPoint: zeroPoint, minimum: minimum, maximum: maximum))
+            }
+            XCTAssertEqual(output, expected, "trial \(trial)")
+        }
+    }
+
+    /// The VNNI row kernel equals the reference fully connected layer for sizes that are not
+    /// multiples of 4 (inputs) or 16 (outputs), every input zero point.
+    func testPointwiseRowEqualsTheReference() throws {
+        try requireVNNI()
+        var generator = SeededGenerator(seed: 5)
+        for (k, n) in [(1, 1), (3, 5), (4, 16), (17, 33), (64, 48), (336, 56), (57, 257)] {
+            let weight = (0..<(k * n)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
+            let input = (0..<k).map { _ in Int8(truncatingIfNeeded: generator.next()) }
+            let bias = (0..<n).map { _ in Int32(truncatingIfNeeded: generator.next()) >> 12 }
+            for zeroPoint: Int32 in [-128, -3, 0, 127] {
+                var packed = [Int8](repeating: 0, count: mnw_vnni_packed_size(Int32(k), Int32(n)))
+                mnw_vnni_pack(weight, Int32(k), Int32(n), &packed)
+                var sums = [Int32](repeating: 0, count: n)
+                mnw_column_sums(weight, Int32(k), Int32(n), &sums)
+                var accumulators = [Int32](repeating: 0, count: (n + 15) / 16 * 16)
+                mnw_pointwise_row_vnni(input, Int32(k), zeroPoint, packed, sums, bias, Int32(n), &accumulators)
+                let expected = (0..<n).map { j in
+                    (0..<k).reduce(bias[j]) { $0 &+ (Int32(input[$1]) - zeroPoint) &* Int32(weight[$1 * n + j]) }
+                }
+                XCTAssertEqual(Array(accumulators.prefix(n)), expected, "k \(k), n \(n), zero point \(zeroPoint)")
+            }
+        }
+    }
+}
