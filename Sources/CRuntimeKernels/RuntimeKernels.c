@@ -36,7 +36,54 @@ void mnw_column_sums(const int8_t *weight, int k, int n, int32_t *sums) {
         for (int j = 0; j < n; j++) sums[j] += weight[(size_t)row * n + j];
 }
 
+void mnw_patch_row(const int8_t *input, const mnw_conv_geometry *g, int y, int x, int8_t zero_point, int8_t *row) {
+    int c = g->channels;
+    for (int ky = 0; ky < g->kernel_height; ky++) {
+        int iy = y * g->stride_height - g->padding_height + ky * g->dilation_height;
+        for (int kx = 0; kx < g->kernel_width; kx++) {
+            int ix = x * g->stride_width - g->padding_width + kx * g->dilation_width;
+            int8_t *destination = row + (size_t)(ky * g->kernel_width + kx) * c;
+            if (iy < 0 || iy >= g->height || ix < 0 || ix >= g->width) {
+                memset(destination, (unsigned char)zero_point, (size_t)c);
+            } else {
+                memcpy(destination, input + ((size_t)iy * g->width + ix) * c, (size_t)c);
+            }
+        }
+    }
+}
+
 #if defined(__x86_64__)
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+void mnw_depthwise_avx512(const int8_t *input, const mnw_conv_geometry *g, int32_t zero_point, const int8_t *filter, const int32_t *bias,
+                          const int32_t *multipliers, const int32_t *shifts, int32_t output_zero_point, int32_t minimum, int32_t maximum,
+                          int8_t *output, int32_t *scratch) {
+    int c = g->channels;
+    __m512i zp = _mm512_set1_epi32(zero_point);
+    for (int y = 0; y < g->output_height; y++) {
+        for (int x = 0; x < g->output_width; x++) {
+            for (int base = 0; base < c; base += 16) {
+                int remaining = c - base;
+                __mmask16 mask = remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1);
+                __m512i sum = bias ? _mm512_maskz_loadu_epi32(mask, bias + base) : _mm512_setzero_si512();
+                for (int ky = 0; ky < g->kernel_height; ky++) {
+                    int iy = y * g->stride_height - g->padding_height + ky * g->dilation_height;
+                    if (iy < 0 || iy >= g->height) continue;
+                    for (int kx = 0; kx < g->kernel_width; kx++) {
+                        int ix = x * g->stride_width - g->padding_width + kx * g->dilation_width;
+                        if (ix < 0 || ix >= g->width) continue;
+                        __m512i codes = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, input + ((size_t)iy * g->width + ix) * c + base));
+                        __m512i weights = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, filter + (size_t)(ky * g->kernel_width + kx) * c + base));
+                        sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(_mm512_sub_epi32(codes, zp), weights));
+                    }
+                }
+                _mm512_storeu_si512(scratch + base, sum);
+            }
+            mnw_requantize_avx512(scratch, c, multipliers, shifts, output_zero_point, minimum, maximum,
+                                  output + ((size_t)y * g->output_width + x) * c);
+        }
+    }
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 void mnw_pointwise_row_vnni(const int8_t *input, int k, int32_t zero_point, const int8_t *packed, const int32_t *column_sums,
                             const int32_t *bias, int n, int32_t *accumulators) {
@@ -105,6 +152,13 @@ void mnw_requantize_avx512(const int32_t *accumulators, int count, const int32_t
     }
 }
 #else
+void mnw_depthwise_avx512(const int8_t *input, const mnw_conv_geometry *g, int32_t zero_point, const int8_t *filter, const int32_t *bias,
+                          const int32_t *multipliers, const int32_t *shifts, int32_t output_zero_point, int32_t minimum, int32_t maximum,
+                          int8_t *output, int32_t *scratch) {
+    (void)input; (void)g; (void)zero_point; (void)filter; (void)bias; (void)multipliers; (void)shifts; (void)output_zero_point;
+    (void)minimum; (void)maximum; (void)output; (void)scratch;
+}
+
 void mnw_requantize_avx512(const int32_t *accumulators, int count, const int32_t *multipliers, const int32_t *shifts, int32_t zero_point,
                            int32_t minimum, int32_t maximum, int8_t *output) {
     (void)accumulators; (void)count; (void)multipliers; (void)shifts; (void)zero_point; (void)minimum; (void)maximum; (void)output;

@@ -28,6 +28,10 @@ public final class Interpreter {
     private let vnni: Bool
     /// Packed weights and column sums of the VNNI kernel, owned here.
     private var packedWeights: [UnsafeMutableRawPointer] = []
+    /// One input patch of the widest dense convolution (`mnw_patch_row`), owned here.
+    private let patch: UnsafeMutablePointer<Int8>
+    /// The geometry of each dense or depthwise convolution on the fast path, owned here.
+    private var geometries: [UnsafeMutablePointer<mnw_conv_geometry>] = []
     /// Unpacked int4 weights, owned here.
     private var unpacked: [UnsafeMutableBufferPointer<Int8>] = []
 
@@ -52,6 +56,10 @@ public final class Interpreter {
             }
         }.max() ?? 1
         scratch = .allocate(capacity: (widest + 15) / 16 * 16)
+        let widestPatch = model.operators.filter { $0.code == .convolution }.map { entry in
+            model.tensors[Int(entry.arguments[1])].shape.prefix(3).reduce(1, *)
+        }.max() ?? 1
+        patch = .allocate(capacity: widestPatch)
         for entry in model.operators { steps.append(prepare(entry)) }
     }
 
@@ -59,6 +67,8 @@ public final class Interpreter {
         if ownsArena { arena.deallocate() }
         scratch.deallocate()
         for pointer in packedWeights { pointer.deallocate() }
+        patch.deallocate()
+        for geometry in geometries { geometry.deallocate() }
         for buffer in unpacked { buffer.deallocate() }
     }
 
@@ -110,7 +120,24 @@ public final class Interpreter {
 
     /// A pointwise convolution or fully connected layer on the VNNI kernel: weights packed and
     /// their column sums computed once, here.
-    private func pointwise(rows: Int, inputs: Int, outputs: Int, entry: OperatorEntry, clamp: (Int32, Int32)) -> PreparedStep {
+    /// The C geometry of a convolution operator (owned here).
+    private func geometry(_ entry: OperatorEntry) -> UnsafeMutablePointer<mnw_conv_geometry> {
+        let a = entry.arguments
+        let x = model.tensors[Int(a[0])].shape, filter = model.tensors[Int(a[1])].shape, out = model.tensors[Int(a[5])].shape
+        var g = mnw_conv_geometry()
+        (g.height, g.width, g.channels) = (Int32(x[0]), Int32(x[1]), Int32(x[2]))
+        (g.kernel_height, g.kernel_width) = (Int32(filter[0]), Int32(filter[1]))
+        (g.stride_height, g.stride_width, g.padding_height, g.padding_width) = (a[6], a[7], a[8], a[9])
+        (g.dilation_height, g.dilation_width) = (a[10], a[11])
+        (g.output_height, g.output_width, g.output_channels) = (Int32(out[0]), Int32(out[1]), Int32(out[2]))
+        let pointer = UnsafeMutablePointer<mnw_conv_geometry>.allocate(capacity: 1)
+        pointer.initialize(to: g)
+        geometries.append(pointer)
+        return pointer
+    }
+
+    private func pointwise(rows: Int, inputs: Int, outputs: Int, entry: OperatorEntry, clamp: (Int32, Int32),
+                           geometry: UnsafeMutablePointer<mnw_conv_geometry>? = nil) -> PreparedStep {
         let t = entry.arguments.map(Int.init)
         let weights = int8s(t[1])
         let packed = UnsafeMutableRawPointer.allocate(byteCount: max(mnw_vnni_packed_size(Int32(inputs), Int32(outputs)), 1), alignment: 64)
@@ -123,7 +150,7 @@ public final class Interpreter {
                                           columnSums: UnsafePointer(sums), bias: int32s(t[2]).baseAddress!,
                                           multipliers: int32s(t[3]).baseAddress!, shifts: int32s(t[4]).baseAddress!,
                                           outputZeroPoint: model.tensors[t[5]].parameters.zeroPoint, minimum: clamp.0, maximum: clamp.1,
-                                          output: codes(t[5]), scratch: scratch))
+                                          output: codes(t[5]), scratch: scratch, geometry: geometry, patch: patch))
     }
 
     private func prepare(_ entry: OperatorEntry) -> PreparedStep {
@@ -132,6 +159,16 @@ public final class Interpreter {
         case .convolution where vnni && isPointwise(entry):
             let x = model.tensors[t[0]], filter = model.tensors[t[1]]
             return pointwise(rows: x.shape[0] * x.shape[1], inputs: x.shape[2], outputs: filter.shape[3], entry: entry, clamp: (a[13], a[14]))
+        case .convolution where vnni && a[12] == 1:
+            let filter = model.tensors[t[1]], out = model.tensors[t[5]]
+            return pointwise(rows: out.shape[0] * out.shape[1], inputs: filter.shape[0] * filter.shape[1] * filter.shape[2], outputs: filter.shape[3],
+                             entry: entry, clamp: (a[13], a[14]), geometry: geometry(entry))
+        case .convolution where vnni && model.tensors[t[1]].shape[2] == 1 && a[12] == Int32(model.tensors[t[1]].shape[3]):
+            return .depthwise(DepthwiseKernel(geometry: geometry(entry), input: UnsafeBufferPointer(codes(t[0])),
+                                              zeroPoint: model.tensors[t[0]].parameters.zeroPoint, filter: int8s(t[1]).baseAddress!,
+                                              bias: int32s(t[2]).baseAddress!, multipliers: int32s(t[3]).baseAddress!,
+                                              shifts: int32s(t[4]).baseAddress!, outputZeroPoint: model.tensors[t[5]].parameters.zeroPoint,
+                                              minimum: a[13], maximum: a[14], output: codes(t[5]), scratch: scratch))
         case .fullyConnected where vnni:
             let weight = model.tensors[t[1]]
             return pointwise(rows: 1, inputs: weight.shape[0], outputs: weight.shape[1], entry: entry, clamp: (a[6], a[7]))
@@ -188,10 +225,13 @@ private enum PreparedStep {
     case globalAveragePool(Int, Int, UnsafeBufferPointer<Int8>, Int32, FixedPointMultiplier, Int32, UnsafeMutableBufferPointer<Int8>)
     case clamp(UnsafeBufferPointer<Int8>, Int32, Int32, UnsafeMutableBufferPointer<Int8>)
     case pointwise(PointwiseKernel)
+    case depthwise(DepthwiseKernel)
 
     func run() {
         switch self {
         case let .pointwise(kernel):
+            kernel.run()
+        case let .depthwise(kernel):
             kernel.run()
         case let .convolution(geometry, input, zeroPoint, filter, bias, requantization, output, scratch):
             ReferenceKernels.convolution(geometry, input: input, inputZeroPoint: zeroPoint, filter: filter, bias: bias,
@@ -227,14 +267,38 @@ private struct PointwiseKernel {
     let outputZeroPoint: Int32, minimum: Int32, maximum: Int32
     let output: UnsafeMutableBufferPointer<Int8>
     let scratch: UnsafeMutableBufferPointer<Int32>
+    /// For a k x k convolution: its geometry and the patch buffer each output pixel's inputs are gathered into.
+    let geometry: UnsafeMutablePointer<mnw_conv_geometry>?
+    let patch: UnsafeMutablePointer<Int8>
 
     func run() {
         let packedWeights = packed.assumingMemoryBound(to: Int8.self)
         for row in 0..<rows {
-            mnw_pointwise_row_vnni(input.baseAddress! + row * inputs, Int32(inputs), zeroPoint, packedWeights, columnSums, bias,
+            var rowInput = input.baseAddress! + row * inputs
+            if let geometry {
+                let width = Int(geometry.pointee.output_width)
+                mnw_patch_row(input.baseAddress!, geometry, Int32(row / width), Int32(row % width), Int8(zeroPoint), patch)
+                rowInput = UnsafePointer(patch)
+            }
+            mnw_pointwise_row_vnni(rowInput, Int32(inputs), zeroPoint, packedWeights, columnSums, bias,
                                    Int32(outputs), scratch.baseAddress!)
             mnw_requantize_avx512(scratch.baseAddress!, Int32(outputs), multipliers, shifts, outputZeroPoint, minimum, maximum,
                                   output.baseAddress! + row * outputs)
         }
+    }
+}
+
+/// A depthwise convolution on the AVX-512 kernel (`mnw_depthwise_avx512`).
+private struct DepthwiseKernel {
+    let geometry: UnsafeMutablePointer<mnw_conv_geometry>
+    let input: UnsafeBufferPointer<Int8>, zeroPoint: Int32
+    let filter: UnsafePointer<Int8>, bias: UnsafePointer<Int32>, multipliers: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>
+    let outputZeroPoint: Int32, minimum: Int32, maximum: Int32
+    let output: UnsafeMutableBufferPointer<Int8>
+    let scratch: UnsafeMutableBufferPointer<Int32>
+
+    func run() {
+        mnw_depthwise_avx512(input.baseAddress!, geometry, zeroPoint, filter, bias, multipliers, shifts, outputZeroPoint, minimum, maximum,
+                             output.baseAddress!, scratch.baseAddress!)
     }
 }

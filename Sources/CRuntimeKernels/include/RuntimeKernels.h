@@ -37,4 +37,23 @@ void mnw_pointwise_row_vnni(const int8_t *input, int k, int32_t zero_point, cons
 void mnw_requantize_avx512(const int32_t *accumulators, int count, const int32_t *multipliers, const int32_t *shifts, int32_t zero_point,
                            int32_t minimum, int32_t maximum, int8_t *output);
 
+/// The geometry of an NHWC convolution of one image.
+typedef struct {
+    int height, width, channels;             // input
+    int kernel_height, kernel_width;
+    int stride_height, stride_width, padding_height, padding_width, dilation_height, dilation_width;
+    int output_height, output_width, output_channels;
+} mnw_conv_geometry;
+
+/// The input patch of output pixel (y, x) as one row of `kernel_height * kernel_width * channels`
+/// codes (HWC order, the filter's HWI order); positions in the padding get `zero_point` (real 0).
+void mnw_patch_row(const int8_t *input, const mnw_conv_geometry *g, int y, int x, int8_t zero_point, int8_t *row);
+
+/// A depthwise convolution of one image (filter [kh][kw][C]), requantized per channel: equal to the
+/// reference convolution with groups == channels. Requires `mnw_cpu_has_avx512vnni()`.
+/// `scratch` holds at least `channels` rounded up to 16 int32 values.
+void mnw_depthwise_avx512(const int8_t *input, const mnw_conv_geometry *g, int32_t zero_point, const int8_t *filter, const int32_t *bias,
+                          const int32_t *multipliers, const int32_t *shifts, int32_t output_zero_point, int32_t minimum, int32_t maximum,
+                          int8_t *output, int32_t *scratch);
+
 #endif
