@@ -131,27 +131,63 @@ static inline __m512i requantize_even(__m512i x, __m512i multipliers, __m512i sh
     return _mm512_max_epi64(_mm512_min_epi64(rounded, _mm512_set1_epi64(2147483647LL)), _mm512_set1_epi64(-2147483648LL));
 }
 
+/// `x * multiplier * 2^(shift - 31)`, single rounding, saturated to int32, on sixteen lanes (the
+/// vector form of QuantMath's `multiplyByQuantizedMultiplier`).
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+static inline __m512i multiply16(__m512i x, __m512i multipliers, __m512i shifts) {
+    __m512i even = requantize_even(x, multipliers, shifts);
+    __m512i odd = requantize_even(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(multipliers, 32), _mm512_srli_epi64(shifts, 32));
+    return _mm512_mask_blend_epi32((__mmask16)0xAAAA, even, _mm512_slli_epi64(odd, 32));
+}
+
+/// QuantMath's `requantize` on sixteen lanes: the zero point and clamp of its 64-bit sum, with the
+/// scaled value first clamped to +-512 (keeps the 32-bit sum exact and changes no result: the final
+/// range is within int8 and |zero point| <= 128).
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+static inline __m512i requantize16(__m512i x, __m512i multipliers, __m512i shifts, int32_t zero_point, int32_t minimum, int32_t maximum) {
+    __m512i scaled = multiply16(x, multipliers, shifts);
+    scaled = _mm512_max_epi32(_mm512_min_epi32(scaled, _mm512_set1_epi32(512)), _mm512_set1_epi32(-512));
+    __m512i y = _mm512_add_epi32(scaled, _mm512_set1_epi32(zero_point));
+    return _mm512_max_epi32(_mm512_min_epi32(y, _mm512_set1_epi32(maximum)), _mm512_set1_epi32(minimum));
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 void mnw_requantize_avx512(const int32_t *accumulators, int count, const int32_t *multipliers, const int32_t *shifts, int32_t zero_point,
                            int32_t minimum, int32_t maximum, int8_t *output) {
     for (int i = 0; i < count; i += 16) {
         int remaining = count - i;
         __mmask16 mask = remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1);
-        __m512i x = _mm512_maskz_loadu_epi32(mask, accumulators + i);
-        __m512i m = _mm512_maskz_loadu_epi32(mask, multipliers + i);
-        __m512i s = _mm512_maskz_loadu_epi32(mask, shifts + i);
-        __m512i even = requantize_even(x, m, s);
-        __m512i odd = requantize_even(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(m, 32), _mm512_srli_epi64(s, 32));
-        __m512i scaled = _mm512_mask_blend_epi32((__mmask16)0xAAAA, even, _mm512_slli_epi64(odd, 32));
-        // The zero point and clamp of QuantMath's 64-bit sum: clamping to +-512 first keeps the
-        // 32-bit sum exact and changes no result (the final range is within int8, |zero point| <= 128).
-        scaled = _mm512_max_epi32(_mm512_min_epi32(scaled, _mm512_set1_epi32(512)), _mm512_set1_epi32(-512));
-        __m512i y = _mm512_add_epi32(scaled, _mm512_set1_epi32(zero_point));
-        y = _mm512_max_epi32(_mm512_min_epi32(y, _mm512_set1_epi32(maximum)), _mm512_set1_epi32(minimum));
+        __m512i y = requantize16(_mm512_maskz_loadu_epi32(mask, accumulators + i), _mm512_maskz_loadu_epi32(mask, multipliers + i),
+                                 _mm512_maskz_loadu_epi32(mask, shifts + i), zero_point, minimum, maximum);
         _mm_mask_storeu_epi8(output + i, mask, _mm512_cvtepi32_epi8(y));
     }
 }
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+void mnw_add_avx512(int count, const int8_t *a, int32_t a_zero_point, int32_t a_multiplier, int32_t a_shift, const int8_t *b,
+                    int32_t b_zero_point, int32_t b_multiplier, int32_t b_shift, int32_t left_shift, int32_t output_multiplier,
+                    int32_t output_shift, int32_t output_zero_point, int32_t minimum, int32_t maximum, int8_t *output) {
+    __m512i am = _mm512_set1_epi32(a_multiplier), as = _mm512_set1_epi32(a_shift), bm = _mm512_set1_epi32(b_multiplier);
+    __m512i bs = _mm512_set1_epi32(b_shift), om = _mm512_set1_epi32(output_multiplier), os = _mm512_set1_epi32(output_shift);
+    __m512i azp = _mm512_set1_epi32(a_zero_point), bzp = _mm512_set1_epi32(b_zero_point);
+    for (int i = 0; i < count; i += 16) {
+        int remaining = count - i;
+        __mmask16 mask = remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1);
+        __m512i x = _mm512_slli_epi32(_mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a + i)), azp), (unsigned)left_shift);
+        __m512i y = _mm512_slli_epi32(_mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, b + i)), bzp), (unsigned)left_shift);
+        __m512i sum = _mm512_add_epi32(multiply16(x, am, as), multiply16(y, bm, bs));
+        _mm_mask_storeu_epi8(output + i, mask, _mm512_cvtepi32_epi8(requantize16(sum, om, os, output_zero_point, minimum, maximum)));
+    }
+}
 #else
+void mnw_add_avx512(int count, const int8_t *a, int32_t a_zero_point, int32_t a_multiplier, int32_t a_shift, const int8_t *b,
+                    int32_t b_zero_point, int32_t b_multiplier, int32_t b_shift, int32_t left_shift, int32_t output_multiplier,
+                    int32_t output_shift, int32_t output_zero_point, int32_t minimum, int32_t maximum, int8_t *output) {
+    (void)count; (void)a; (void)a_zero_point; (void)a_multiplier; (void)a_shift; (void)b; (void)b_zero_point; (void)b_multiplier;
+    (void)b_shift; (void)left_shift; (void)output_multiplier; (void)output_shift; (void)output_zero_point; (void)minimum; (void)maximum;
+    (void)output;
+}
+
 void mnw_depthwise_avx512(const int8_t *input, const mnw_conv_geometry *g, int32_t zero_point, const int8_t *filter, const int32_t *bias,
                           const int32_t *multipliers, const int32_t *shifts, int32_t output_zero_point, int32_t minimum, int32_t maximum,
                           int8_t *output, int32_t *scratch) {

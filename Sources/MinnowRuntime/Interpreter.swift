@@ -187,6 +187,13 @@ public final class Interpreter {
                                                 outputZeroPoint: model.tensors[t[5]].parameters.zeroPoint, minimum: a[6], maximum: a[7])
             return .fullyConnected(weight.shape[0], weight.shape[1], UnsafeBufferPointer(codes(t[0])), x.parameters.zeroPoint, int8s(t[1]),
                                    int32s(t[2]), requantization, codes(t[5]))
+        case .add where vnni:
+            let (aZero, bZero) = (model.tensors[t[0]].parameters.zeroPoint, model.tensors[t[1]].parameters.zeroPoint)
+            let out = codes(t[2])
+            let (x, y) = (UnsafeBufferPointer(codes(t[0])), UnsafeBufferPointer(codes(t[1])))
+            let zeroPoint = model.tensors[t[2]].parameters.zeroPoint
+            return .vectorAdd { mnw_add_avx512(Int32(out.count), x.baseAddress, aZero, a[3], a[4], y.baseAddress, bZero, a[5], a[6],
+                                               ReferenceKernels.addLeftShift, a[7], a[8], zeroPoint, a[9], a[10], out.baseAddress) }
         case .add:
             return .add(UnsafeBufferPointer(codes(t[0])), .init(zeroPoint: model.tensors[t[0]].parameters.zeroPoint, multiplier: multiplier(a[3], a[4])),
                         UnsafeBufferPointer(codes(t[1])), .init(zeroPoint: model.tensors[t[1]].parameters.zeroPoint, multiplier: multiplier(a[5], a[6])),
@@ -226,9 +233,13 @@ private enum PreparedStep {
     case clamp(UnsafeBufferPointer<Int8>, Int32, Int32, UnsafeMutableBufferPointer<Int8>)
     case pointwise(PointwiseKernel)
     case depthwise(DepthwiseKernel)
+    /// A fast kernel with its arguments bound (a closure made once, at preparation).
+    case vectorAdd(() -> Void)
 
     func run() {
         switch self {
+        case let .vectorAdd(kernel):
+            kernel()
         case let .pointwise(kernel):
             kernel.run()
         case let .depthwise(kernel):

@@ -37,6 +37,13 @@ void mnw_pointwise_row_vnni(const int8_t *input, int k, int32_t zero_point, cons
 void mnw_requantize_avx512(const int32_t *accumulators, int count, const int32_t *multipliers, const int32_t *shifts, int32_t zero_point,
                            int32_t minimum, int32_t maximum, int8_t *output);
 
+/// The elementwise add of the reference kernels (each input made relative to its zero point,
+/// shifted left by `left_shift`, rescaled; the sum requantized), sixteen lanes at a time.
+/// Requires `mnw_cpu_has_avx512vnni()`.
+void mnw_add_avx512(int count, const int8_t *a, int32_t a_zero_point, int32_t a_multiplier, int32_t a_shift, const int8_t *b,
+                    int32_t b_zero_point, int32_t b_multiplier, int32_t b_shift, int32_t left_shift, int32_t output_multiplier,
+                    int32_t output_shift, int32_t output_zero_point, int32_t minimum, int32_t maximum, int8_t *output);
+
 /// The geometry of an NHWC convolution of one image.
 typedef struct {
     int height, width, channels;             // input
