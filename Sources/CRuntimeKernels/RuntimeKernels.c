@@ -85,6 +85,43 @@ void mnw_depthwise_avx512(const int8_t *input, const mnw_conv_geometry *g, int32
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+void mnw_pointwise_rows4_vnni(const int8_t *const *rows, int k, int32_t zero_point, const int8_t *packed, const int32_t *column_sums,
+                              const int32_t *bias, int n, int32_t *accumulators, int stride) {
+    int blocks = (n + 15) / 16, groups = (k + 3) / 4;
+    uint32_t quads[4][groups];
+    for (int r = 0; r < 4; r++)
+        for (int g = 0; g < groups; g++) {
+            uint32_t quad = 0;
+            for (int t = 0; t < 4; t++) {
+                int index = 4 * g + t;
+                uint8_t byte = index < k ? (uint8_t)(rows[r][index] ^ 0x80) : 0;
+                quad |= (uint32_t)byte << (8 * t);
+            }
+            quads[r][g] = quad;
+        }
+    __m512i correction = _mm512_set1_epi32(128 + zero_point);
+    for (int b = 0; b < blocks; b++) {
+        const int8_t *w = packed + (size_t)b * groups * 64;
+        __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512();
+        for (int g = 0; g < groups; g++) {
+            __m512i weights = _mm512_loadu_si512(w + (size_t)g * 64);
+            s0 = _mm512_dpbusd_epi32(s0, _mm512_set1_epi32((int)quads[0][g]), weights);
+            s1 = _mm512_dpbusd_epi32(s1, _mm512_set1_epi32((int)quads[1][g]), weights);
+            s2 = _mm512_dpbusd_epi32(s2, _mm512_set1_epi32((int)quads[2][g]), weights);
+            s3 = _mm512_dpbusd_epi32(s3, _mm512_set1_epi32((int)quads[3][g]), weights);
+        }
+        int remaining = n - 16 * b;
+        __mmask16 mask = remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1);
+        __m512i base = _mm512_sub_epi32(bias ? _mm512_maskz_loadu_epi32(mask, bias + 16 * b) : _mm512_setzero_si512(),
+                                        _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(mask, column_sums + 16 * b), correction));
+        _mm512_mask_storeu_epi32(accumulators + 16 * b, mask, _mm512_add_epi32(s0, base));
+        _mm512_mask_storeu_epi32(accumulators + stride + 16 * b, mask, _mm512_add_epi32(s1, base));
+        _mm512_mask_storeu_epi32(accumulators + 2 * stride + 16 * b, mask, _mm512_add_epi32(s2, base));
+        _mm512_mask_storeu_epi32(accumulators + 3 * stride + 16 * b, mask, _mm512_add_epi32(s3, base));
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 void mnw_pointwise_row_vnni(const int8_t *input, int k, int32_t zero_point, const int8_t *packed, const int32_t *column_sums,
                             const int32_t *bias, int n, int32_t *accumulators) {
     int blocks = (n + 15) / 16, groups = (k + 3) / 4;
@@ -180,6 +217,11 @@ void mnw_add_avx512(int count, const int8_t *a, int32_t a_zero_point, int32_t a_
     }
 }
 #else
+void mnw_pointwise_rows4_vnni(const int8_t *const *rows, int k, int32_t zero_point, const int8_t *packed, const int32_t *column_sums,
+                              const int32_t *bias, int n, int32_t *accumulators, int stride) {
+    (void)rows; (void)k; (void)zero_point; (void)packed; (void)column_sums; (void)bias; (void)n; (void)accumulators; (void)stride;
+}
+
 void mnw_add_avx512(int count, const int8_t *a, int32_t a_zero_point, int32_t a_multiplier, int32_t a_shift, const int8_t *b,
                     int32_t b_zero_point, int32_t b_multiplier, int32_t b_shift, int32_t left_shift, int32_t output_multiplier,
                     int32_t output_shift, int32_t output_zero_point, int32_t minimum, int32_t maximum, int8_t *output) {

@@ -55,11 +55,11 @@ public final class Interpreter {
             default: nil
             }
         }.max() ?? 1
-        scratch = .allocate(capacity: (widest + 15) / 16 * 16)
+        scratch = .allocate(capacity: 4 * ((widest + 15) / 16 * 16))
         let widestPatch = model.operators.filter { $0.code == .convolution }.map { entry in
             model.tensors[Int(entry.arguments[1])].shape.prefix(3).reduce(1, *)
         }.max() ?? 1
-        patch = .allocate(capacity: widestPatch)
+        patch = .allocate(capacity: 4 * widestPatch)
         for entry in model.operators { steps.append(prepare(entry)) }
     }
 
@@ -284,18 +284,38 @@ private struct PointwiseKernel {
 
     func run() {
         let packedWeights = packed.assumingMemoryBound(to: Int8.self)
-        for row in 0..<rows {
-            var rowInput = input.baseAddress! + row * inputs
-            if let geometry {
-                let width = Int(geometry.pointee.output_width)
-                mnw_patch_row(input.baseAddress!, geometry, Int32(row / width), Int32(row % width), Int8(zeroPoint), patch)
-                rowInput = UnsafePointer(patch)
+        let stride = (outputs + 15) / 16 * 16
+        var row = 0
+        // Four rows at a time (weights loaded once for the four), then one at a time.
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Int8>?.self, capacity: 4) { rowInputs in
+            while row + 4 <= rows {
+                for r in 0..<4 { rowInputs[r] = rowInput(row + r, slot: r) }
+                mnw_pointwise_rows4_vnni(UnsafePointer(rowInputs.baseAddress), Int32(inputs), zeroPoint, packedWeights, columnSums, bias, Int32(outputs),
+                                         scratch.baseAddress!, Int32(stride))
+                for r in 0..<4 { requantize(scratch.baseAddress! + r * stride, row: row + r) }
+                row += 4
             }
-            mnw_pointwise_row_vnni(rowInput, Int32(inputs), zeroPoint, packedWeights, columnSums, bias,
-                                   Int32(outputs), scratch.baseAddress!)
-            mnw_requantize_avx512(scratch.baseAddress!, Int32(outputs), multipliers, shifts, outputZeroPoint, minimum, maximum,
-                                  output.baseAddress! + row * outputs)
         }
+        while row < rows {
+            mnw_pointwise_row_vnni(rowInput(row, slot: 0), Int32(inputs), zeroPoint, packedWeights, columnSums, bias, Int32(outputs),
+                                   scratch.baseAddress!)
+            requantize(scratch.baseAddress!, row: row)
+            row += 1
+        }
+    }
+
+    /// The inputs of output row `row`: the input's row, or for a k x k convolution its patch,
+    /// gathered into patch slot `slot`.
+    private func rowInput(_ row: Int, slot: Int) -> UnsafePointer<Int8> {
+        guard let geometry else { return input.baseAddress! + row * inputs }
+        let width = Int(geometry.pointee.output_width), destination = patch + slot * inputs
+        mnw_patch_row(input.baseAddress!, geometry, Int32(row / width), Int32(row % width), Int8(zeroPoint), destination)
+        return UnsafePointer(destination)
+    }
+
+    private func requantize(_ accumulators: UnsafeMutablePointer<Int32>, row: Int) {
+        mnw_requantize_avx512(accumulators, Int32(outputs), multipliers, shifts, outputZeroPoint, minimum, maximum,
+                              output.baseAddress! + row * outputs)
     }
 }
 

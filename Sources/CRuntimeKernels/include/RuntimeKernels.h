@@ -30,6 +30,11 @@ void mnw_column_sums(const int8_t *weight, int k, int n, int32_t *sums);
 void mnw_pointwise_row_vnni(const int8_t *input, int k, int32_t zero_point, const int8_t *packed, const int32_t *column_sums,
                             const int32_t *bias, int n, int32_t *accumulators);
 
+/// Four rows at once (each weight block loaded once for the four): the accumulators of row r go
+/// to `accumulators + r * stride` (stride at least n rounded up to 16).
+void mnw_pointwise_rows4_vnni(const int8_t *const *rows, int k, int32_t zero_point, const int8_t *packed, const int32_t *column_sums,
+                              const int32_t *bias, int n, int32_t *accumulators, int stride);
+
 /// Requantizes 16 accumulators at a time to int8 codes, exactly as QuantMath's `requantize` does
 /// (single rounding: `(x * multiplier + 2^(k-1)) >> k` with `k = 31 - shift` on 64 bits, saturated
 /// to int32, plus the zero point, clamped to [minimum, maximum]); per-channel multipliers and
