@@ -84,25 +84,69 @@ void mnw_depthwise_avx512(const int8_t *input, const mnw_conv_geometry *g, int32
     }
 }
 
+/// `row`'s K codes as unsigned bytes (x ^ 0x80), four to a word, in `groups` words; the last
+/// word's missing bytes are zero (their weights are zero too).
+static inline void unsigned_quads(const int8_t *row, int k, int groups, uint32_t *quads) {
+    int whole = k / 4;
+    for (int g = 0; g < whole; g++) {
+        uint32_t word;
+        memcpy(&word, row + 4 * g, 4);
+        quads[g] = word ^ 0x80808080u;
+    }
+    if (whole < groups) {
+        uint32_t word = 0;
+        for (int t = 0; 4 * whole + t < k; t++) word |= (uint32_t)((uint8_t)(row[4 * whole + t] ^ 0x80)) << (8 * t);
+        quads[whole] = word;
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+static inline void store_block(int32_t *accumulators, int stride, int block, int n, __m512i base, __m512i s0, __m512i s1, __m512i s2,
+                               __m512i s3) {
+    int remaining = n - 16 * block;
+    __mmask16 mask = remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1);
+    _mm512_mask_storeu_epi32(accumulators + 16 * block, mask, _mm512_add_epi32(s0, base));
+    _mm512_mask_storeu_epi32(accumulators + stride + 16 * block, mask, _mm512_add_epi32(s1, base));
+    _mm512_mask_storeu_epi32(accumulators + 2 * stride + 16 * block, mask, _mm512_add_epi32(s2, base));
+    _mm512_mask_storeu_epi32(accumulators + 3 * stride + 16 * block, mask, _mm512_add_epi32(s3, base));
+}
+
+/// bias - (128 + zero point) * column sums, for output block `block`.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+static inline __m512i block_base(const int32_t *bias, const int32_t *column_sums, int block, int n, __m512i correction) {
+    int remaining = n - 16 * block;
+    __mmask16 mask = remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1);
+    return _mm512_sub_epi32(bias ? _mm512_maskz_loadu_epi32(mask, bias + 16 * block) : _mm512_setzero_si512(),
+                            _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(mask, column_sums + 16 * block), correction));
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 void mnw_pointwise_rows4_vnni(const int8_t *const *rows, int k, int32_t zero_point, const int8_t *packed, const int32_t *column_sums,
                               const int32_t *bias, int n, int32_t *accumulators, int stride) {
     int blocks = (n + 15) / 16, groups = (k + 3) / 4;
     uint32_t quads[4][groups];
-    for (int r = 0; r < 4; r++)
-        for (int g = 0; g < groups; g++) {
-            uint32_t quad = 0;
-            for (int t = 0; t < 4; t++) {
-                int index = 4 * g + t;
-                uint8_t byte = index < k ? (uint8_t)(rows[r][index] ^ 0x80) : 0;
-                quad |= (uint32_t)byte << (8 * t);
-            }
-            quads[r][g] = quad;
-        }
+    for (int r = 0; r < 4; r++) unsigned_quads(rows[r], k, groups, quads[r]);
     __m512i correction = _mm512_set1_epi32(128 + zero_point);
-    for (int b = 0; b < blocks; b++) {
+    int b = 0;
+    // Two output blocks at a time: each broadcast input word feeds two weight blocks.
+    for (; b + 1 < blocks; b += 2) {
+        const int8_t *w0 = packed + (size_t)b * groups * 64, *w1 = w0 + (size_t)groups * 64;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+        for (int g = 0; g < groups; g++) {
+            __m512i x = _mm512_loadu_si512(w0 + (size_t)g * 64), y = _mm512_loadu_si512(w1 + (size_t)g * 64);
+            __m512i q0 = _mm512_set1_epi32((int)quads[0][g]), q1 = _mm512_set1_epi32((int)quads[1][g]);
+            __m512i q2 = _mm512_set1_epi32((int)quads[2][g]), q3 = _mm512_set1_epi32((int)quads[3][g]);
+            a0 = _mm512_dpbusd_epi32(a0, q0, x); c0 = _mm512_dpbusd_epi32(c0, q0, y);
+            a1 = _mm512_dpbusd_epi32(a1, q1, x); c1 = _mm512_dpbusd_epi32(c1, q1, y);
+            a2 = _mm512_dpbusd_epi32(a2, q2, x); c2 = _mm512_dpbusd_epi32(c2, q2, y);
+            a3 = _mm512_dpbusd_epi32(a3, q3, x); c3 = _mm512_dpbusd_epi32(c3, q3, y);
+        }
+        store_block(accumulators, stride, b, n, block_base(bias, column_sums, b, n, correction), a0, a1, a2, a3);
+        store_block(accumulators, stride, b + 1, n, block_base(bias, column_sums, b + 1, n, correction), c0, c1, c2, c3);
+    }
+    if (b < blocks) {
         const int8_t *w = packed + (size_t)b * groups * 64;
-        __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512(), s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512();
+        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
         for (int g = 0; g < groups; g++) {
             __m512i weights = _mm512_loadu_si512(w + (size_t)g * 64);
             s0 = _mm512_dpbusd_epi32(s0, _mm512_set1_epi32((int)quads[0][g]), weights);
@@ -110,14 +154,7 @@ void mnw_pointwise_rows4_vnni(const int8_t *const *rows, int k, int32_t zero_poi
             s2 = _mm512_dpbusd_epi32(s2, _mm512_set1_epi32((int)quads[2][g]), weights);
             s3 = _mm512_dpbusd_epi32(s3, _mm512_set1_epi32((int)quads[3][g]), weights);
         }
-        int remaining = n - 16 * b;
-        __mmask16 mask = remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1);
-        __m512i base = _mm512_sub_epi32(bias ? _mm512_maskz_loadu_epi32(mask, bias + 16 * b) : _mm512_setzero_si512(),
-                                        _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(mask, column_sums + 16 * b), correction));
-        _mm512_mask_storeu_epi32(accumulators + 16 * b, mask, _mm512_add_epi32(s0, base));
-        _mm512_mask_storeu_epi32(accumulators + stride + 16 * b, mask, _mm512_add_epi32(s1, base));
-        _mm512_mask_storeu_epi32(accumulators + 2 * stride + 16 * b, mask, _mm512_add_epi32(s2, base));
-        _mm512_mask_storeu_epi32(accumulators + 3 * stride + 16 * b, mask, _mm512_add_epi32(s3, base));
+        store_block(accumulators, stride, b, n, block_base(bias, column_sums, b, n, correction), s0, s1, s2, s3);
     }
 }
 

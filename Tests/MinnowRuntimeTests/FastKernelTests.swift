@@ -53,10 +53,22 @@ final class FastKernelTests: XCTestCase {
                 mnw_column_sums(weight, Int32(k), Int32(n), &sums)
                 var accumulators = [Int32](repeating: 0, count: (n + 15) / 16 * 16)
                 mnw_pointwise_row_vnni(input, Int32(k), zeroPoint, packed, sums, bias, Int32(n), &accumulators)
-                let expected = (0..<n).map { j in
-                    (0..<k).reduce(bias[j]) { $0 &+ (Int32(input[$1]) - zeroPoint) &* Int32(weight[$1 * n + j]) }
+                func reference(_ row: [Int8]) -> [Int32] {
+                    (0..<n).map { j in (0..<k).reduce(bias[j]) { $0 &+ (Int32(row[$1]) - zeroPoint) &* Int32(weight[$1 * n + j]) } }
                 }
-                XCTAssertEqual(Array(accumulators.prefix(n)), expected, "k \(k), n \(n), zero point \(zeroPoint)")
+                XCTAssertEqual(Array(accumulators.prefix(n)), reference(input), "k \(k), n \(n), zero point \(zeroPoint)")
+                // Four rows at once (two output blocks at a time where there are two).
+                let rows = (0..<4).map { _ in (0..<k).map { _ in Int8(truncatingIfNeeded: generator.next()) } }
+                let stride = (n + 15) / 16 * 16
+                var four = [Int32](repeating: 0, count: 4 * stride)
+                let storage = UnsafeMutablePointer<Int8>.allocate(capacity: 4 * k)
+                defer { storage.deallocate() }
+                for r in 0..<4 { for i in 0..<k { storage[r * k + i] = rows[r][i] } }
+                let pointers: [UnsafePointer<Int8>?] = (0..<4).map { UnsafePointer(storage + $0 * k) }
+                mnw_pointwise_rows4_vnni(pointers, Int32(k), zeroPoint, packed, sums, bias, Int32(n), &four, Int32(stride))
+                for r in 0..<4 {
+                    XCTAssertEqual(Array(four[(r * stride)..<(r * stride + n)]), reference(rows[r]), "four rows: k \(k), n \(n), row \(r)")
+                }
             }
         }
     }
