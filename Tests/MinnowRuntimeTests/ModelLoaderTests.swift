@@ -1,4 +1,5 @@
 import CAllocationCounter
+import Foundation
 import MinnowRuntime
 import QuantMath
 import XCTest
@@ -130,6 +131,19 @@ final class ModelLoaderTests: XCTestCase {
         bytes = good
         write32(100_000, at: 20, in: &bytes)
         expect(resealed(bytes), { if case .invalidHeader = $0 { true } else { false } }, "tensor count")
+    }
+
+    /// Every input that ever crashed the fuzzer (scripts/fuzz-loader.sh writes them to
+    /// Tests/Fuzz/crashes/) is now refused with a typed error or loads and runs.
+    func testEveryFuzzerFindingIsHandled() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/crashes")
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        for name in files where !name.hasPrefix(".") {
+            let bytes = [UInt8](try Data(contentsOf: folder.appendingPathComponent(name)))
+            bytes.withUnsafeBytes { raw in
+                if let model = try? RuntimeModel(bytes: raw), let interpreter = try? Interpreter(model: model) { interpreter.invoke() }
+            }
+        }
     }
 
     /// Every single-byte change of a valid file is either refused with a typed error or loads; it
