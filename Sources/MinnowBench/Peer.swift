@@ -69,6 +69,24 @@ public struct PeerRunner: Sendable {
         return (int8.ms_median, fp32.ms_median, output.versions.onnxruntime ?? "?")
     }
 
+    /// LiteRT's (XNNPACK) batch-1, one-thread latency of a preset (`export_tflite.py`, run with
+    /// the LiteRT venv's python: PT2E int8, and fp32), in milliseconds, the median of its runs.
+    public func liteRTLatency(model: String, calls: Int, repeats: Int) throws -> (int8: Double, fp32: Double, version: String) {
+        struct Output: Decodable {
+            struct Variant: Decodable { let ms_median: Double }
+            struct Row: Decodable { let variants: [String: Variant] }
+            struct Versions: Decodable { let ai_edge_litert: String? }
+            let results: [Row]
+            let versions: Versions
+        }
+        let output: Output = try run(script: "export_tflite.py", arguments: ["--models", model, "--no-ckpt", "--acc-n", "0", "--n", "\(calls)",
+                                                                            "--repeats", "\(repeats)"], output: "export_tflite.json")
+        guard let row = output.results.first, let int8 = row.variants["int8"], let fp32 = row.variants["fp32"] else {
+            throw Failure(description: "export_tflite.py reported no latency for \(model)")
+        }
+        return (int8.ms_median, fp32.ms_median, output.versions.ai_edge_litert ?? "?")
+    }
+
     /// PyTorch's fp32 and QAT step times of `model` (Benchmarks/qat_step_pytorch.py, which prints one JSON line).
     public struct QATStepResult: Decodable, Sendable {
         public let fp32Ms: Double, qatMs: Double, ratio: Double, torch: String

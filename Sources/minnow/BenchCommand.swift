@@ -337,6 +337,8 @@ extension Bench {
         @Option(help: "Untimed inferences first.") var warmup = 200
         @Option(help: "Images classified in a row for the throughput.") var batch = 32
         @Option(help: "The peers' preset of the same architecture (student_mbv2, student_squeeze, teacher).") var peerModel: String?
+        @Option(help: "Python of the LiteRT venv (shared/peers/setup-litert.sh). Default: $PEERS_LITERT_VENV/bin/python or ~/.cache/minnow-peers-litert-venv/bin/python; skipped when absent.")
+        var litertPython: String?
         @OptionGroup var peer: PeerOptions
 
         func validate() throws {
@@ -366,6 +368,15 @@ extension Bench {
                 if let peerModel, let runner = peer.runner() {
                     let ort = try runner.onnxRuntimeLatency(model: peerModel, calls: 300, repeats: 3)
                     print("ONNX Runtime \(ort.version), \(peerModel), batch 1, 1 thread: int8 (QDQ) \(format(ort.int8, 4)) ms, fp32 \(format(ort.fp32, 4)) ms; Minnow p50 / ORT int8 = \(format(t.p50 / ort.int8, 2))x")
+                    let environment = ProcessInfo.processInfo.environment
+                    let litert = litertPython ?? environment["PEERS_LITERT_VENV"].map { $0 + "/bin/python" }
+                        ?? (NSHomeDirectory() + "/.cache/minnow-peers-litert-venv/bin/python")
+                    if FileManager.default.isExecutableFile(atPath: litert) {
+                        let lite = try PeerRunner(python: litert, scriptsDirectory: runner.scriptsDirectory).liteRTLatency(model: peerModel, calls: 300, repeats: 3)
+                        print("LiteRT \(lite.version) (XNNPACK), \(peerModel), batch 1, 1 thread: int8 \(format(lite.int8, 4)) ms, fp32 \(format(lite.fp32, 4)) ms; Minnow p50 / LiteRT int8 = \(format(t.p50 / lite.int8, 2))x")
+                    } else {
+                        print("LiteRT: no venv at \(litert) (shared/peers/setup-litert.sh makes one); not measured")
+                    }
                 }
                 try peer.write(t)
             } catch let error as CLIError {
