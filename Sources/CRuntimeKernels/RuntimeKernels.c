@@ -238,6 +238,28 @@ void mnw_requantize_avx512(const int32_t *accumulators, int count, const int32_t
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+void mnw_max_pool_avx512(const int8_t *input, int height, int width, int channels, int kernel_height, int kernel_width, int stride_height,
+                         int stride_width, int padding_height, int padding_width, int output_height, int output_width, int8_t *output) {
+    for (int y = 0; y < output_height; y++)
+        for (int x = 0; x < output_width; x++)
+            for (int base = 0; base < channels; base += 64) {
+                int remaining = channels - base;
+                __mmask64 mask = remaining >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << remaining) - 1);
+                __m512i best = _mm512_set1_epi8(-128);
+                for (int ky = 0; ky < kernel_height; ky++) {
+                    int iy = y * stride_height - padding_height + ky;
+                    if (iy < 0 || iy >= height) continue;
+                    for (int kx = 0; kx < kernel_width; kx++) {
+                        int ix = x * stride_width - padding_width + kx;
+                        if (ix < 0 || ix >= width) continue;
+                        best = _mm512_max_epi8(best, _mm512_maskz_loadu_epi8(mask, input + ((size_t)iy * width + ix) * channels + base));
+                    }
+                }
+                _mm512_mask_storeu_epi8(output + ((size_t)y * output_width + x) * channels + base, mask, best);
+            }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 void mnw_add_avx512(int count, const int8_t *a, int32_t a_zero_point, int32_t a_multiplier, int32_t a_shift, const int8_t *b,
                     int32_t b_zero_point, int32_t b_multiplier, int32_t b_shift, int32_t left_shift, int32_t output_multiplier,
                     int32_t output_shift, int32_t output_zero_point, int32_t minimum, int32_t maximum, int8_t *output) {

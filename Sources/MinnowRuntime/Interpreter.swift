@@ -192,7 +192,7 @@ public final class Interpreter {
             let out = codes(t[2])
             let (x, y) = (UnsafeBufferPointer(codes(t[0])), UnsafeBufferPointer(codes(t[1])))
             let zeroPoint = model.tensors[t[2]].parameters.zeroPoint
-            return .vectorAdd { mnw_add_avx512(Int32(out.count), x.baseAddress, aZero, a[3], a[4], y.baseAddress, bZero, a[5], a[6],
+            return .fast { mnw_add_avx512(Int32(out.count), x.baseAddress, aZero, a[3], a[4], y.baseAddress, bZero, a[5], a[6],
                                                ReferenceKernels.addLeftShift, a[7], a[8], zeroPoint, a[9], a[10], out.baseAddress) }
         case .add:
             return .add(UnsafeBufferPointer(codes(t[0])), .init(zeroPoint: model.tensors[t[0]].parameters.zeroPoint, multiplier: multiplier(a[3], a[4])),
@@ -206,6 +206,11 @@ public final class Interpreter {
                                                     multiplier: a[3 + 4 * i] == 1 ? multiplier(a[4 + 4 * i], a[5 + 4 * i]) : nil)
             }
             return .concatenate(out.elementCount / out.shape.last!, inputs, out.parameters.zeroPoint, codes(t[0]))
+        case .maxPool where vnni:
+            let x = model.tensors[t[0]].shape, out = model.tensors[t[1]].shape
+            let (input, output) = (UnsafeBufferPointer(codes(t[0])), codes(t[1]))
+            return .fast { mnw_max_pool_avx512(input.baseAddress, Int32(x[0]), Int32(x[1]), Int32(x[2]), a[2], a[3], a[4], a[5], a[6], a[7],
+                                               Int32(out[0]), Int32(out[1]), output.baseAddress) }
         case .maxPool:
             let x = model.tensors[t[0]]
             return .maxPool(x.shape, (t[2], t[3]), (t[4], t[5]), (t[6], t[7]), UnsafeBufferPointer(codes(t[0])), codes(t[1]))
@@ -234,11 +239,11 @@ private enum PreparedStep {
     case pointwise(PointwiseKernel)
     case depthwise(DepthwiseKernel)
     /// A fast kernel with its arguments bound (a closure made once, at preparation).
-    case vectorAdd(() -> Void)
+    case fast(() -> Void)
 
     func run() {
         switch self {
-        case let .vectorAdd(kernel):
+        case let .fast(kernel):
             kernel()
         case let .pointwise(kernel):
             kernel.run()

@@ -49,6 +49,11 @@ void mnw_add_avx512(int count, const int8_t *a, int32_t a_zero_point, int32_t a_
                     int32_t b_zero_point, int32_t b_multiplier, int32_t b_shift, int32_t left_shift, int32_t output_multiplier,
                     int32_t output_shift, int32_t output_zero_point, int32_t minimum, int32_t maximum, int8_t *output);
 
+/// Max pooling of one NHWC image, 64 channels at a time (padded positions skipped, as the
+/// reference). Requires `mnw_cpu_has_avx512vnni()`.
+void mnw_max_pool_avx512(const int8_t *input, int height, int width, int channels, int kernel_height, int kernel_width, int stride_height,
+                         int stride_width, int padding_height, int padding_width, int output_height, int output_width, int8_t *output);
+
 /// The geometry of an NHWC convolution of one image.
 typedef struct {
     int height, width, channels;             // input
