@@ -86,9 +86,7 @@ struct PruneRun: ParsableCommand {
     @Option(help: "Epochs between pruning events (default: 1 iterative, 0.25 agp).") var pruneEvery: Double?
     @Option(help: "agp: fraction removed at the first event (default: 0).") var initialRatio: Double = 0
     @Option(help: "Network slimming: L1 penalty weight on batch-norm scales (default: 0, off).") var sparsity: Float = 0
-    @Option(help: "A float teacher checkpoint: fine-tune with Hinton KD from it.") var teacher: String?
-    @Option(help: "KD softmax temperature (with --teacher).") var temperature: Float = 4
-    @Option(help: "KD weight of the soft-target term, in [0, 1] (with --teacher).") var alpha: Float = 0.9
+    @OptionGroup var kd: TeacherOptions
     @OptionGroup var training: TrainingOptions
     @OptionGroup var runOptions: RunOptions
 
@@ -98,8 +96,6 @@ struct PruneRun: ParsableCommand {
         try OptionCheck.check("--prune-every", pruneEvery, "a positive number of epochs") { $0 > 0 && $0.isFinite }
         try OptionCheck.check("--initial-ratio", initialRatio, "in [0, 1)") { $0 >= 0 && $0 < 1 }
         try OptionCheck.nonNegative("--sparsity", sparsity)
-        try OptionCheck.positive("--temperature", temperature)
-        try OptionCheck.fraction("--alpha", alpha, includingUpper: true)
         for (flag, value) in [("--target-macs", targetMacs), ("--target-params", targetParams), ("--target-channels", targetChannels)] {
             try OptionCheck.check(flag, value, "a fraction in (0, 1)") { $0 > 0 && $0 < 1 }
         }
@@ -157,9 +153,9 @@ struct PruneRun: ParsableCommand {
         let policy = runOptions.checkpointPolicy(CheckpointPolicy())
         let run: TrainingRun
         var distillation: DistillationRun?
-        if let teacher {
+        if let teacher = kd.teacher {
             distillation = try DistillationRun(
-                config: config, settings: DistillationSettings(loss: .kd, temperature: temperature, alpha: alpha),
+                config: config, settings: kd.settings,
                 teachers: [URL(fileURLWithPath: teacher)], data: training.data, dataDirectory: training.dataDirectory,
                 trainSubset: training.trainSubset, augmentation: training.augmentation, checkpoints: policy,
                 directory: training.outDirectory, cacheDirectory: cacheDirectory(training.outDirectory), student: start.model)

@@ -40,17 +40,13 @@ struct QAT: ParsableCommand {
     @Option(help: "observers (moving-average ranges) or lsq (learned step sizes).") var method: QuantizationScheme.Method = .observers
     @Option(help: "Epochs after which activation ranges stop moving (default: max(1, epochs - 1)).") var freezeObserversEpoch: Double?
     @Option(help: "Epochs after which batch norms use running statistics (default: max(1, epochs - 1)).") var freezeBnEpoch: Double?
-    @Option(help: "A float teacher checkpoint: distill from it during QAT (Hinton KD).") var teacher: String?
-    @Option(help: "KD softmax temperature (with --teacher).") var temperature: Float = 4
-    @Option(help: "KD weight of the soft-target term, in [0, 1] (with --teacher).") var alpha: Float = 0.9
+    @OptionGroup var kd: TeacherOptions
     @OptionGroup var training: TrainingOptions
     @OptionGroup var runOptions: RunOptions
 
     func validate() throws {
         try OptionCheck.nonNegative("--freeze-observers-epoch", freezeObserversEpoch)
         try OptionCheck.nonNegative("--freeze-bn-epoch", freezeBnEpoch)
-        try OptionCheck.positive("--temperature", temperature)
-        try OptionCheck.fraction("--alpha", alpha, includingUpper: true)
         if runOptions.resume != nil {
             guard checkpoint == nil else { throw ValidationError("--resume continues a run; give no checkpoint with it") }
             try runOptions.validate(recipeOptions: training.given)
@@ -95,8 +91,8 @@ struct QAT: ParsableCommand {
         try quantized.calibrate(start.calibrationBatches(quantization.calibrate))
         print("\(checkpoint!): quantization-aware training (\(method.rawValue), \(quantization.weightBits)-bit weights), \(quantization.calibrate) calibration images; freezes at steps \(scheme.freezeObserversAfter!) (observers), \(scheme.freezeBatchNormAfter!) (batch norms)")
         let policy = runOptions.checkpointPolicy(CheckpointPolicy())
-        if let teacher {
-            let settings = DistillationSettings(loss: .kd, temperature: temperature, alpha: alpha)
+        if let teacher = kd.teacher {
+            let settings = kd.settings
             let run = try DistillationRun(config: config, settings: settings, teachers: [URL(fileURLWithPath: teacher)], data: training.data,
                                           dataDirectory: training.dataDirectory, trainSubset: training.trainSubset,
                                           augmentation: training.augmentation, checkpoints: policy, directory: training.outDirectory,

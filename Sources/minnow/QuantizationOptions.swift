@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MinnowCheckpoint
 import MinnowData
+import MinnowDistillation
 import MinnowModels
 import MinnowNN
 import MinnowQuantization
@@ -35,6 +36,21 @@ struct QuantizationOptions: ParsableArguments {
         }
         return result
     }
+}
+
+/// Hinton KD from a float teacher during fine-tuning: the options `qat` and `prune` share.
+struct TeacherOptions: ParsableArguments {
+    @Option(help: "A float teacher checkpoint: distill from it while fine-tuning (Hinton KD).") var teacher: String?
+    @Option(help: "KD softmax temperature (with --teacher).") var temperature: Float = 4
+    @Option(help: "KD weight of the soft-target term, in [0, 1] (with --teacher).") var alpha: Float = 0.9
+
+    func validate() throws {
+        try OptionCheck.positive("--temperature", temperature)
+        try OptionCheck.fraction("--alpha", alpha, includingUpper: true)
+    }
+
+    /// The distillation settings of `--temperature` and `--alpha`.
+    var settings: DistillationSettings { DistillationSettings(loss: .kd, temperature: temperature, alpha: alpha) }
 }
 
 /// A float checkpoint with its data: what `quantize` and `qat` start from.

@@ -49,6 +49,14 @@ class CLITestCase: XCTestCase {
          "--progress", "none", "--out", out.path]
     }
 
+    /// Trains the small CNN one epoch into `folder/float` and returns its `last.h5`.
+    func floatRun() throws -> URL {
+        let run = folder.appendingPathComponent("float")
+        let result = try minnow(trainArguments(epochs: 1, out: run))
+        XCTAssertTrue(result.succeeded, result.standardError)
+        return run.appendingPathComponent("last.h5")
+    }
+
     /// The checkpoint's tensors, bit patterns by name: parameters, buffers and optimizer slots.
     func tensors(_ url: URL) throws -> [String: [UInt32]] {
         let (model, _) = try ModelCheckpoint.loadModel(from: url)

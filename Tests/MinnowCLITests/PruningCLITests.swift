@@ -9,13 +9,6 @@ import XCTest
 /// smaller, reloads, evaluates and quantizes; a pruning run resumes exactly mid-schedule; bad
 /// input is a clear error.
 final class PruningCLITests: CLITestCase {
-    func floatRun() throws -> URL {
-        let run = folder.appendingPathComponent("float")
-        let result = try minnow(trainArguments(epochs: 1, out: run))
-        XCTAssertTrue(result.succeeded, result.standardError)
-        return run.appendingPathComponent("last.h5")
-    }
-
     func pruneArguments(_ checkpoint: URL, epochs: Int, out: URL) -> [String] {
         ["prune", checkpoint.path, "--target-macs", "0.6", "--round-to", "2", "--epochs", "\(epochs)", "--batch-size", "32",
          "--progress", "none", "--out", out.path]

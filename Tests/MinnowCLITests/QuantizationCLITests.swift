@@ -8,13 +8,6 @@ import XCTest
 /// `minnow quantize --out`, `minnow qat` (plain and with a teacher) and `minnow eval` of a
 /// quantized checkpoint, on the synthetic data set.
 final class QuantizationCLITests: CLITestCase {
-    func floatRun() throws -> URL {
-        let run = folder.appendingPathComponent("float")
-        let result = try minnow(trainArguments(epochs: 1, out: run))
-        XCTAssertTrue(result.succeeded, result.standardError)
-        return run.appendingPathComponent("last.h5")
-    }
-
     func qatArguments(_ checkpoint: URL, epochs: Int, out: URL) -> [String] {
         ["qat", checkpoint.path, "--epochs", "\(epochs)", "--batch-size", "64", "--calibrate", "64", "--progress", "none", "--out", out.path]
     }

@@ -1,17 +1,15 @@
 import CRuntimeKernels
 import MinnowRuntime
 import MinnowTensor
+import MinnowTestSupport
 import QuantMath
 import XCTest
 
 /// The SIMD kernels equal the reference arithmetic bit for bit (on a CPU that has them; CI's
-/// machine does: the test fails, not skips, when it does not and MINNOW_NO_SKIPS is set).
+/// machine does, and under CI a missing requirement is a failure, not a skip).
 final class FastKernelTests: XCTestCase {
     func requireVNNI() throws {
-        if mnw_cpu_has_avx512vnni() == 0 {
-            if ProcessInfo.processInfo.environment["MINNOW_NO_SKIPS"] == "1" { XCTFail("this CPU has no AVX-512 VNNI") }
-            throw XCTSkip("this CPU has no AVX-512 VNNI")
-        }
+        try Requirements.require(mnw_cpu_has_avx512vnni() == 1, "this CPU has no AVX-512 VNNI (the fast kernels' instruction set)")
     }
 
     /// Vector requantization equals QuantMath's `requantize` on random and extreme accumulators,
