@@ -101,7 +101,7 @@ let package = Package(
         // The tests of the two leaf modules borrow MinnowTensor's seeded generator (the modules themselves stay leaves).
         .testTarget(name: "QuantMathTests", dependencies: ["QuantMath", "MinnowTensor"]),
         .testTarget(name: "MinnowRuntimeTests",
-                    dependencies: ["MinnowRuntime", "QuantMath", "MinnowTensor", "MinnowTestSupport", "CAllocationCounter", "CRuntimeKernels"]),
+                    dependencies: ["MinnowRuntime", "QuantMath", "MinnowTensor", "CAllocationCounter", "CRuntimeKernels"]),
         .testTarget(name: "MinnowQuantizationTests", dependencies: ["MinnowQuantization", "MinnowModels", "MinnowNN", "MinnowRuntime", "MinnowTensor", "QuantMath"]),
         .testTarget(name: "MinnowPruningTests",
                     dependencies: ["MinnowPruning", "MinnowData", "MinnowModels", "MinnowNN", "MinnowQuantization", "MinnowTensor", "MinnowTestSupport", "MinnowTraining"]),

@@ -128,13 +128,8 @@ struct PruneRun: ParsableCommand {
 
     private func newRun() throws {
         let start = try QuantizationStart(checkpoint: checkpoint!, dataDirectory: training.dataDirectory, allowQuantized: true)
-        var config = try training.config(model: start.config)
-        if training.epochs == nil { config.epochs = 3 }
-        if training.lr == nil { config.learningRate = 0.01 }
-        if training.schedule == nil { config.schedule = .cosine }
-        try config.validate()
-        let images = training.trainSubset.map { min($0, start.train.count) } ?? start.train.count
-        let stepsPerEpoch = Double(images / config.batchSize)
+        let config = try training.fineTuningConfig(model: start.config)
+        let stepsPerEpoch = training.stepsPerEpoch(config, trainImages: start.train.count)
         let steps = pruneSteps ?? (schedule == .agp ? 8 : 3)
         let every = max(1, Int(((pruneEvery ?? (schedule == .agp ? 0.25 : 1)) * stepsPerEpoch).rounded()))
         let plan = try PruningSchedule(kind: schedule, start: Int((pruneStart * stepsPerEpoch).rounded()), steps: steps, every: every,

@@ -75,13 +75,8 @@ struct QAT: ParsableCommand {
     /// Starts a QAT run from the float checkpoint, trains it, and returns its training run.
     private func newRun() throws -> TrainingRun {
         let start = try QuantizationStart(checkpoint: checkpoint!, dataDirectory: training.dataDirectory)
-        var config = try training.config(model: start.config)
-        if training.epochs == nil { config.epochs = 3 }
-        if training.lr == nil { config.learningRate = 0.01 }
-        if training.schedule == nil { config.schedule = .cosine }
-        try config.validate()
-        let images = training.trainSubset.map { min($0, start.train.count) } ?? start.train.count
-        let stepsPerEpoch = Double(images / config.batchSize)
+        let config = try training.fineTuningConfig(model: start.config)
+        let stepsPerEpoch = training.stepsPerEpoch(config, trainImages: start.train.count)
         let defaultFreeze = Double(max(1, config.epochs - 1))
         let scheme = QuantizationScheme(
             method: method, weightBits: quantization.weightBits, layerWeightBits: try quantization.layerWeightBits(),

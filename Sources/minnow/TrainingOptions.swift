@@ -83,6 +83,23 @@ struct TrainingOptions: ParsableArguments {
         return config
     }
 
+    /// The recipe of a fine-tuning run (`qat`, `prune`) of `model`: the options given, and for
+    /// those not given 3 epochs of a cosine schedule from 0.01 (the library's defaults for the rest).
+    func fineTuningConfig(model: ModelConfig) throws -> TrainingConfig {
+        var config = try self.config(model: model)
+        if epochs == nil { config.epochs = 3 }
+        if lr == nil { config.learningRate = 0.01 }
+        if schedule == nil { config.schedule = .cosine }
+        try config.validate()
+        return config
+    }
+
+    /// Optimizer steps per epoch of `config` on a training split of `trainImages` images (the
+    /// subset's size when `--train-subset` is given; the last partial batch is dropped).
+    func stepsPerEpoch(_ config: TrainingConfig, trainImages: Int) -> Double {
+        Double((trainSubset.map { min($0, trainImages) } ?? trainImages) / config.batchSize)
+    }
+
     var data: DatasetChoice { dataset ?? .fashionMNIST }
     var augmentation: TrainingRun.AugmentationSettings { .init(cropPadding: cropPadding ?? 0, horizontalFlip: flip) }
     var dataDirectory: URL? { dataDir.map { URL(fileURLWithPath: $0) } }
