@@ -21,17 +21,16 @@ public final class Interpreter {
     private let arena: UnsafeMutableRawBufferPointer
     private let ownsArena: Bool
     private var steps: [PreparedStep] = []
-    /// One output pixel's accumulators for every convolution (sized for the widest, rounded up to
-    /// 16), owned here.
+    /// One output pixel's accumulators for the reference convolution (sized for the widest),
+    /// owned here.
     private let scratch: UnsafeMutableBufferPointer<Int32>
-    /// Whether pointwise convolutions and fully connected layers run the AVX-512 VNNI kernel.
+    /// Whether the AVX-512 VNNI kernels run.
     private let vnni: Bool
-    /// Packed weights and column sums of the VNNI kernel, owned here.
-    private var packedWeights: [UnsafeMutableRawPointer] = []
-    /// One input patch of the widest dense convolution (`mnw_patch_row`), owned here.
-    private let patch: UnsafeMutablePointer<Int8>
-    /// The geometry of each dense or depthwise convolution on the fast path, owned here.
-    private var geometries: [UnsafeMutablePointer<mnw_conv_geometry>] = []
+    /// What the fast kernels are given (packed weights, per-channel constants, requantization
+    /// tables, argument structures), allocated at preparation and owned here.
+    private var owned: [UnsafeMutableRawPointer] = []
+    /// Eight rows of unsigned GEMM inputs (for the widest row of any convolution), owned here.
+    private let quads: UnsafeMutablePointer<UInt32>
     /// Unpacked int4 weights, owned here.
     private var unpacked: [UnsafeMutableBufferPointer<Int8>] = []
 
@@ -55,20 +54,24 @@ public final class Interpreter {
             default: nil
             }
         }.max() ?? 1
-        scratch = .allocate(capacity: 4 * ((widest + 15) / 16 * 16))
-        let widestPatch = model.operators.filter { $0.code == .convolution }.map { entry in
-            model.tensors[Int(entry.arguments[1])].shape.prefix(3).reduce(1, *)
+        scratch = .allocate(capacity: widest)
+        let widestRow = model.operators.map { entry -> Int in
+            switch entry.code {
+            case .convolution: model.tensors[Int(entry.arguments[1])].shape.prefix(3).reduce(1, *)
+            case .fullyConnected: model.tensors[Int(entry.arguments[1])].shape[0]
+            default: 1
+            }
         }.max() ?? 1
-        patch = .allocate(capacity: 4 * widestPatch)
+        quads = .allocate(capacity: 8 * ((widestRow + 3) / 4))
+        quads.initialize(repeating: 0, count: 8 * ((widestRow + 3) / 4))
         for entry in model.operators { steps.append(prepare(entry)) }
     }
 
     deinit {
         if ownsArena { arena.deallocate() }
         scratch.deallocate()
-        for pointer in packedWeights { pointer.deallocate() }
-        patch.deallocate()
-        for geometry in geometries { geometry.deallocate() }
+        quads.deallocate()
+        for pointer in owned { pointer.deallocate() }
         for buffer in unpacked { buffer.deallocate() }
     }
 
@@ -112,14 +115,33 @@ public final class Interpreter {
 
     private func multiplier(_ m: Int32, _ s: Int32) -> FixedPointMultiplier { FixedPointMultiplier(multiplier: m, shift: s) }
 
-    /// A 1x1 convolution with stride 1, no padding and one group: a matrix product over pixels.
-    private func isPointwise(_ entry: OperatorEntry) -> Bool {
-        let filter = model.tensors[Int(entry.arguments[1])], a = entry.arguments
-        return filter.shape[0] == 1 && filter.shape[1] == 1 && a[6] == 1 && a[7] == 1 && a[8] == 0 && a[9] == 0 && a[12] == 1
+    /// `count` values of `T`, 64-byte aligned, owned here (freed with the interpreter).
+    private func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+        let pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<T>.stride, alignment: 64)
+        owned.append(pointer)
+        return pointer.bindMemory(to: T.self, capacity: max(count, 1))
     }
 
-    /// A pointwise convolution or fully connected layer on the VNNI kernel: weights packed and
-    /// their column sums computed once, here.
+    /// `value` in memory owned here (the argument structure of a C kernel).
+    private func store<T>(_ value: T) -> UnsafeMutablePointer<T> {
+        let pointer = allocate(T.self, count: 1)
+        pointer.initialize(to: value)
+        return pointer
+    }
+
+    /// The requantization table of per-channel multipliers and shifts (`mnw_requant_prepare`).
+    private func requantTable(multipliers: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, count: Int) -> UnsafePointer<Int64> {
+        let table = allocate(Int64.self, count: mnw_requant_table_size(Int32(count)) / 8)
+        mnw_requant_prepare(multipliers, shifts, Int32(count), table)
+        return UnsafePointer(table)
+    }
+
+    /// The table of one multiplier in all sixteen lanes (a per-tensor rescaling).
+    private func requantTable(multiplier: Int32, shift: Int32) -> UnsafePointer<Int64> {
+        let values = [Int32](repeating: multiplier, count: 16), shifts = [Int32](repeating: shift, count: 16)
+        return requantTable(multipliers: values, shifts: shifts, count: 16)
+    }
+
     /// The C geometry of a convolution operator (owned here).
     private func geometry(_ entry: OperatorEntry) -> UnsafeMutablePointer<mnw_conv_geometry> {
         let a = entry.arguments
@@ -130,27 +152,54 @@ public final class Interpreter {
         (g.stride_height, g.stride_width, g.padding_height, g.padding_width) = (a[6], a[7], a[8], a[9])
         (g.dilation_height, g.dilation_width) = (a[10], a[11])
         (g.output_height, g.output_width, g.output_channels) = (Int32(out[0]), Int32(out[1]), Int32(out[2]))
-        let pointer = UnsafeMutablePointer<mnw_conv_geometry>.allocate(capacity: 1)
-        pointer.initialize(to: g)
-        geometries.append(pointer)
-        return pointer
+        return store(g)
     }
 
-    private func pointwise(rows: Int, inputs: Int, outputs: Int, entry: OperatorEntry, clamp: (Int32, Int32),
-                           geometry: UnsafeMutablePointer<mnw_conv_geometry>? = nil) -> PreparedStep {
+    /// A 1x1 convolution with stride 1, no padding and one group: a matrix product over pixels.
+    private func isPointwise(_ entry: OperatorEntry) -> Bool {
+        let filter = model.tensors[Int(entry.arguments[1])], a = entry.arguments
+        return filter.shape[0] == 1 && filter.shape[1] == 1 && a[6] == 1 && a[7] == 1 && a[8] == 0 && a[9] == 0 && a[12] == 1
+    }
+
+    /// A convolution (groups 1) or fully connected layer on the VNNI GEMM (`mnw_gemm_vnni`):
+    /// weights packed, the zero-point constant and the requantization table computed once, here.
+    private func gemm(rows: Int, inputs: Int, outputs: Int, entry: OperatorEntry, clamp: (Int32, Int32),
+                      convolution: UnsafeMutablePointer<mnw_conv_geometry>? = nil) -> PreparedStep {
         let t = entry.arguments.map(Int.init)
-        let weights = int8s(t[1])
-        let packed = UnsafeMutableRawPointer.allocate(byteCount: max(mnw_vnni_packed_size(Int32(inputs), Int32(outputs)), 1), alignment: 64)
-        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: outputs)
-        packedWeights += [packed, UnsafeMutableRawPointer(sums)]
-        mnw_vnni_pack(weights.baseAddress, Int32(inputs), Int32(outputs), packed.assumingMemoryBound(to: Int8.self))
-        mnw_column_sums(weights.baseAddress, Int32(inputs), Int32(outputs), sums)
-        return .pointwise(PointwiseKernel(rows: rows, inputs: inputs, outputs: outputs, input: UnsafeBufferPointer(codes(t[0])),
-                                          zeroPoint: model.tensors[t[0]].parameters.zeroPoint, packed: UnsafeRawPointer(packed),
-                                          columnSums: UnsafePointer(sums), bias: int32s(t[2]).baseAddress!,
-                                          multipliers: int32s(t[3]).baseAddress!, shifts: int32s(t[4]).baseAddress!,
-                                          outputZeroPoint: model.tensors[t[5]].parameters.zeroPoint, minimum: clamp.0, maximum: clamp.1,
-                                          output: codes(t[5]), scratch: scratch, geometry: geometry, patch: patch))
+        let weights = int8s(t[1]), zeroPoint = model.tensors[t[0]].parameters.zeroPoint
+        let packed = allocate(Int8.self, count: mnw_vnni_packed_size(Int32(inputs), Int32(outputs)))
+        mnw_vnni_pack(weights.baseAddress, Int32(inputs), Int32(outputs), packed)
+        let base = allocate(Int32.self, count: (outputs + 15) / 16 * 16)
+        mnw_vnni_base(weights.baseAddress, Int32(inputs), Int32(outputs), int32s(t[2]).baseAddress, zeroPoint, base)
+        var g = mnw_gemm()
+        (g.rows, g.k, g.n, g.input, g.convolution) = (Int32(rows), Int32(inputs), Int32(outputs), UnsafePointer(codes(t[0]).baseAddress), UnsafePointer(convolution))
+        (g.zero_point, g.packed, g.base) = (zeroPoint, UnsafePointer(packed), UnsafePointer(base))
+        g.requant = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: int32s(t[4]).baseAddress!, count: outputs)
+        (g.output_zero_point, g.minimum, g.maximum) = (model.tensors[t[5]].parameters.zeroPoint, clamp.0, clamp.1)
+        (g.output, g.quads) = (codes(t[5]).baseAddress, quads)
+        let arguments = store(g)
+        return .fast { mnw_gemm_vnni(arguments) }
+    }
+
+    /// A depthwise convolution on the AVX-512 kernel: filter widened to int32, the zero-point
+    /// constant, a pixel of zero points for the padding and the requantization table made here.
+    private func depthwise(_ entry: OperatorEntry) -> PreparedStep {
+        let t = entry.arguments.map(Int.init), a = entry.arguments
+        let filter = model.tensors[t[1]], channels = filter.shape[3], taps = filter.shape[0] * filter.shape[1]
+        let zeroPoint = model.tensors[t[0]].parameters.zeroPoint, weights = int8s(t[1])
+        let padded = (channels + 15) / 16 * 16
+        let widened = allocate(Int32.self, count: taps * padded), base = allocate(Int32.self, count: padded)
+        mnw_widen_filter(weights.baseAddress, Int32(taps), Int32(channels), widened)
+        mnw_depthwise_base(weights.baseAddress, Int32(taps), Int32(channels), int32s(t[2]).baseAddress, zeroPoint, base)
+        let zeroPoints = allocate(Int8.self, count: channels)
+        zeroPoints.initialize(repeating: Int8(zeroPoint), count: channels)
+        var d = mnw_depthwise()
+        (d.geometry, d.input, d.zero_points) = (UnsafePointer(geometry(entry)), UnsafePointer(codes(t[0]).baseAddress), UnsafePointer(zeroPoints))
+        (d.filter, d.base) = (UnsafePointer(widened), UnsafePointer(base))
+        d.requant = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: int32s(t[4]).baseAddress!, count: channels)
+        (d.output_zero_point, d.minimum, d.maximum, d.output) = (model.tensors[t[5]].parameters.zeroPoint, a[13], a[14], codes(t[5]).baseAddress)
+        let arguments = store(d)
+        return .fast { mnw_depthwise_avx512(arguments) }
     }
 
     private func prepare(_ entry: OperatorEntry) -> PreparedStep {
@@ -158,20 +207,16 @@ public final class Interpreter {
         switch entry.code {
         case .convolution where vnni && isPointwise(entry):
             let x = model.tensors[t[0]], filter = model.tensors[t[1]]
-            return pointwise(rows: x.shape[0] * x.shape[1], inputs: x.shape[2], outputs: filter.shape[3], entry: entry, clamp: (a[13], a[14]))
+            return gemm(rows: x.shape[0] * x.shape[1], inputs: x.shape[2], outputs: filter.shape[3], entry: entry, clamp: (a[13], a[14]))
         case .convolution where vnni && a[12] == 1:
             let filter = model.tensors[t[1]], out = model.tensors[t[5]]
-            return pointwise(rows: out.shape[0] * out.shape[1], inputs: filter.shape[0] * filter.shape[1] * filter.shape[2], outputs: filter.shape[3],
-                             entry: entry, clamp: (a[13], a[14]), geometry: geometry(entry))
+            return gemm(rows: out.shape[0] * out.shape[1], inputs: filter.shape[0] * filter.shape[1] * filter.shape[2], outputs: filter.shape[3],
+                        entry: entry, clamp: (a[13], a[14]), convolution: geometry(entry))
         case .convolution where vnni && model.tensors[t[1]].shape[2] == 1 && a[12] == Int32(model.tensors[t[1]].shape[3]):
-            return .depthwise(DepthwiseKernel(geometry: geometry(entry), input: UnsafeBufferPointer(codes(t[0])),
-                                              zeroPoint: model.tensors[t[0]].parameters.zeroPoint, filter: int8s(t[1]).baseAddress!,
-                                              bias: int32s(t[2]).baseAddress!, multipliers: int32s(t[3]).baseAddress!,
-                                              shifts: int32s(t[4]).baseAddress!, outputZeroPoint: model.tensors[t[5]].parameters.zeroPoint,
-                                              minimum: a[13], maximum: a[14], output: codes(t[5]), scratch: scratch))
+            return depthwise(entry)
         case .fullyConnected where vnni:
             let weight = model.tensors[t[1]]
-            return pointwise(rows: 1, inputs: weight.shape[0], outputs: weight.shape[1], entry: entry, clamp: (a[6], a[7]))
+            return gemm(rows: 1, inputs: weight.shape[0], outputs: weight.shape[1], entry: entry, clamp: (a[6], a[7]))
         case .convolution:
             let x = model.tensors[t[0]], filter = model.tensors[t[1]]
             let geometry = ConvolutionGeometry(batch: 1, height: x.shape[0], width: x.shape[1], inputChannels: x.shape[2],
@@ -188,12 +233,15 @@ public final class Interpreter {
             return .fullyConnected(weight.shape[0], weight.shape[1], UnsafeBufferPointer(codes(t[0])), x.parameters.zeroPoint, int8s(t[1]),
                                    int32s(t[2]), requantization, codes(t[5]))
         case .add where vnni:
-            let (aZero, bZero) = (model.tensors[t[0]].parameters.zeroPoint, model.tensors[t[1]].parameters.zeroPoint)
-            let out = codes(t[2])
-            let (x, y) = (UnsafeBufferPointer(codes(t[0])), UnsafeBufferPointer(codes(t[1])))
-            let zeroPoint = model.tensors[t[2]].parameters.zeroPoint
-            return .fast { mnw_add_avx512(Int32(out.count), x.baseAddress, aZero, a[3], a[4], y.baseAddress, bZero, a[5], a[6],
-                                               ReferenceKernels.addLeftShift, a[7], a[8], zeroPoint, a[9], a[10], out.baseAddress) }
+            var add = mnw_add()
+            (add.count, add.a, add.b) = (Int32(model.tensors[t[2]].elementCount), UnsafePointer(codes(t[0]).baseAddress), UnsafePointer(codes(t[1]).baseAddress))
+            (add.a_zero_point, add.b_zero_point) = (model.tensors[t[0]].parameters.zeroPoint, model.tensors[t[1]].parameters.zeroPoint)
+            add.left_shift = ReferenceKernels.addLeftShift
+            (add.a_table, add.b_table, add.output_table) = (requantTable(multiplier: a[3], shift: a[4]), requantTable(multiplier: a[5], shift: a[6]),
+                                                            requantTable(multiplier: a[7], shift: a[8]))
+            (add.output_zero_point, add.minimum, add.maximum) = (model.tensors[t[2]].parameters.zeroPoint, a[9], a[10])
+            let (arguments, output) = (store(add), codes(t[2]).baseAddress)
+            return .fast { mnw_add_avx512(arguments, output) }
         case .add:
             return .add(UnsafeBufferPointer(codes(t[0])), .init(zeroPoint: model.tensors[t[0]].parameters.zeroPoint, multiplier: multiplier(a[3], a[4])),
                         UnsafeBufferPointer(codes(t[1])), .init(zeroPoint: model.tensors[t[1]].parameters.zeroPoint, multiplier: multiplier(a[5], a[6])),
@@ -236,8 +284,6 @@ private enum PreparedStep {
     case maxPool([Int], (Int, Int), (Int, Int), (Int, Int), UnsafeBufferPointer<Int8>, UnsafeMutableBufferPointer<Int8>)
     case globalAveragePool(Int, Int, UnsafeBufferPointer<Int8>, Int32, FixedPointMultiplier, Int32, UnsafeMutableBufferPointer<Int8>)
     case clamp(UnsafeBufferPointer<Int8>, Int32, Int32, UnsafeMutableBufferPointer<Int8>)
-    case pointwise(PointwiseKernel)
-    case depthwise(DepthwiseKernel)
     /// A fast kernel with its arguments bound (a closure made once, at preparation).
     case fast(() -> Void)
 
@@ -245,10 +291,6 @@ private enum PreparedStep {
         switch self {
         case let .fast(kernel):
             kernel()
-        case let .pointwise(kernel):
-            kernel.run()
-        case let .depthwise(kernel):
-            kernel.run()
         case let .convolution(geometry, input, zeroPoint, filter, bias, requantization, output, scratch):
             ReferenceKernels.convolution(geometry, input: input, inputZeroPoint: zeroPoint, filter: filter, bias: bias,
                                          requantization: requantization, output: output, scratch: scratch)
@@ -269,72 +311,5 @@ private enum PreparedStep {
         case let .clamp(input, minimum, maximum, output):
             for i in 0..<output.count { output[i] = Int8(min(max(Int32(input[i]), minimum), maximum)) }
         }
-    }
-}
-
-/// A pointwise convolution (or a fully connected layer: one row) on the AVX-512 VNNI kernel: each
-/// row's accumulators, then their requantization sixteen at a time (`mnw_requantize_avx512`, the
-/// vector form of QuantMath's `requantize`, tested against it).
-private struct PointwiseKernel {
-    let rows: Int, inputs: Int, outputs: Int
-    let input: UnsafeBufferPointer<Int8>, zeroPoint: Int32
-    let packed: UnsafeRawPointer, columnSums: UnsafePointer<Int32>, bias: UnsafePointer<Int32>
-    let multipliers: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>
-    let outputZeroPoint: Int32, minimum: Int32, maximum: Int32
-    let output: UnsafeMutableBufferPointer<Int8>
-    let scratch: UnsafeMutableBufferPointer<Int32>
-    /// For a k x k convolution: its geometry and the patch buffer each output pixel's inputs are gathered into.
-    let geometry: UnsafeMutablePointer<mnw_conv_geometry>?
-    let patch: UnsafeMutablePointer<Int8>
-
-    func run() {
-        let packedWeights = packed.assumingMemoryBound(to: Int8.self)
-        let stride = (outputs + 15) / 16 * 16
-        var row = 0
-        // Four rows at a time (weights loaded once for the four), then one at a time.
-        withUnsafeTemporaryAllocation(of: UnsafePointer<Int8>?.self, capacity: 4) { rowInputs in
-            while row + 4 <= rows {
-                for r in 0..<4 { rowInputs[r] = rowInput(row + r, slot: r) }
-                mnw_pointwise_rows4_vnni(UnsafePointer(rowInputs.baseAddress), Int32(inputs), zeroPoint, packedWeights, columnSums, bias, Int32(outputs),
-                                         scratch.baseAddress!, Int32(stride))
-                for r in 0..<4 { requantize(scratch.baseAddress! + r * stride, row: row + r) }
-                row += 4
-            }
-        }
-        while row < rows {
-            mnw_pointwise_row_vnni(rowInput(row, slot: 0), Int32(inputs), zeroPoint, packedWeights, columnSums, bias, Int32(outputs),
-                                   scratch.baseAddress!)
-            requantize(scratch.baseAddress!, row: row)
-            row += 1
-        }
-    }
-
-    /// The inputs of output row `row`: the input's row, or for a k x k convolution its patch,
-    /// gathered into patch slot `slot`.
-    private func rowInput(_ row: Int, slot: Int) -> UnsafePointer<Int8> {
-        guard let geometry else { return input.baseAddress! + row * inputs }
-        let width = Int(geometry.pointee.output_width), destination = patch + slot * inputs
-        mnw_patch_row(input.baseAddress!, geometry, Int32(row / width), Int32(row % width), Int8(zeroPoint), destination)
-        return UnsafePointer(destination)
-    }
-
-    private func requantize(_ accumulators: UnsafeMutablePointer<Int32>, row: Int) {
-        mnw_requantize_avx512(accumulators, Int32(outputs), multipliers, shifts, outputZeroPoint, minimum, maximum,
-                              output.baseAddress! + row * outputs)
-    }
-}
-
-/// A depthwise convolution on the AVX-512 kernel (`mnw_depthwise_avx512`).
-private struct DepthwiseKernel {
-    let geometry: UnsafeMutablePointer<mnw_conv_geometry>
-    let input: UnsafeBufferPointer<Int8>, zeroPoint: Int32
-    let filter: UnsafePointer<Int8>, bias: UnsafePointer<Int32>, multipliers: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>
-    let outputZeroPoint: Int32, minimum: Int32, maximum: Int32
-    let output: UnsafeMutableBufferPointer<Int8>
-    let scratch: UnsafeMutableBufferPointer<Int32>
-
-    func run() {
-        mnw_depthwise_avx512(input.baseAddress!, geometry, zeroPoint, filter, bias, multipliers, shifts, outputZeroPoint, minimum, maximum,
-                             output.baseAddress!, scratch.baseAddress!)
     }
 }

@@ -27,13 +27,13 @@ final class FastKernelTests: XCTestCase {
             let count = 1 + Int(generator.next() % 70)
             var accumulators = (0..<count).map { _ in Int32(truncatingIfNeeded: generator.next()) >> Int32(generator.next() % 31) }
             if trial % 7 == 0 { accumulators[0] = .max; accumulators[count - 1] = .min }
-            let reals = (0..<count).map { _ in Double(generator.nextUnitFloat()) * pow(2, Double(Int(generator.next() % 62) - 31)) }
-            let multipliers = reals.map(FixedPointMultiplier.init)
+            let multipliers = randomMultipliers(count, &generator)
             let zeroPoint = Int32(Int(generator.next() % 256) - 128)
             let (minimum, maximum): (Int32, Int32) = trial % 3 == 0 ? (-128, 127) : (max(zeroPoint, -128), min(zeroPoint + 60, 127))
+            var table = [Int64](repeating: 0, count: mnw_requant_table_size(Int32(count)) / 8)
+            mnw_requant_prepare(multipliers.map(\.multiplier), multipliers.map(\.shift), Int32(count), &table)
             var output = [Int8](repeating: 0, count: count)
-            mnw_requantize_avx512(accumulators, Int32(count), multipliers.map(\.multiplier), multipliers.map(\.shift), zeroPoint, minimum, maximum,
-                                  &output)
+            mnw_requantize_avx512(accumulators, Int32(count), table, zeroPoint, minimum, maximum, &output)
             let expected = zip(accumulators, multipliers).map {
                 Int8(requantize($0, multiplier: $1, outputZeroPoint: zeroPoint, minimum: minimum, maximum: maximum))
             }
@@ -41,39 +41,169 @@ final class FastKernelTests: XCTestCase {
         }
     }
 
-    /// The VNNI row kernel equals the reference fully connected layer for sizes that are not
-    /// multiples of 4 (inputs) or 16 (outputs), every input zero point.
-    func testPointwiseRowEqualsTheReference() throws {
+    /// The VNNI GEMM equals the reference fully connected layer for row counts around its tile
+    /// heights (1, 4, 8), inputs that are not multiples of 4, outputs around multiples of 16 (one
+    /// to five output blocks), every input zero point and a fused ReLU.
+    func testGEMMEqualsTheReference() throws {
         guard hasVNNI() else { return }
         var generator = SeededGenerator(seed: 5)
-        for (k, n) in [(1, 1), (3, 5), (4, 16), (17, 33), (64, 48), (336, 56), (57, 257)] {
+        for (rows, k, n) in [(1, 1, 1), (1, 256, 10), (3, 5, 5), (4, 16, 16), (8, 8, 48), (9, 17, 33), (13, 64, 48), (7, 336, 56),
+                             (12, 57, 80), (17, 24, 144), (2, 40, 257)] {
             let weight = (0..<(k * n)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
-            let input = (0..<k).map { _ in Int8(truncatingIfNeeded: generator.next()) }
+            let input = (0..<(rows * k)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
             let bias = (0..<n).map { _ in Int32(truncatingIfNeeded: generator.next()) >> 12 }
+            let requantization = Requantization(multipliers: randomMultipliers(n, &generator, below: 1.0 / 256), outputZeroPoint: -7,
+                                                minimum: rows % 2 == 0 ? -7 : -128, maximum: 127)
             for zeroPoint: Int32 in [-128, -3, 0, 127] {
-                var packed = [Int8](repeating: 0, count: mnw_vnni_packed_size(Int32(k), Int32(n)))
-                mnw_vnni_pack(weight, Int32(k), Int32(n), &packed)
-                var sums = [Int32](repeating: 0, count: n)
-                mnw_column_sums(weight, Int32(k), Int32(n), &sums)
-                var accumulators = [Int32](repeating: 0, count: (n + 15) / 16 * 16)
-                mnw_pointwise_row_vnni(input, Int32(k), zeroPoint, packed, sums, bias, Int32(n), &accumulators)
-                func reference(_ row: [Int8]) -> [Int32] {
-                    (0..<n).map { j in (0..<k).reduce(bias[j]) { $0 &+ (Int32(row[$1]) - zeroPoint) &* Int32(weight[$1 * n + j]) } }
+                var expected = [Int8](repeating: 0, count: rows * n)
+                input.withUnsafeBufferPointer { x in
+                    weight.withUnsafeBufferPointer { w in
+                        bias.withUnsafeBufferPointer { b in
+                            expected.withUnsafeMutableBufferPointer { out in
+                                ReferenceKernels.fullyConnected(rows: rows, inputs: k, outputs: n, input: x, inputZeroPoint: zeroPoint, weight: w,
+                                                                bias: b, requantization: requantization, output: out)
+                            }
+                        }
+                    }
                 }
-                XCTAssertEqual(Array(accumulators.prefix(n)), reference(input), "k \(k), n \(n), zero point \(zeroPoint)")
-                // Four rows at once (two output blocks at a time where there are two).
-                let rows = (0..<4).map { _ in (0..<k).map { _ in Int8(truncatingIfNeeded: generator.next()) } }
-                let stride = (n + 15) / 16 * 16
-                var four = [Int32](repeating: 0, count: 4 * stride)
-                let storage = UnsafeMutablePointer<Int8>.allocate(capacity: 4 * k)
-                defer { storage.deallocate() }
-                for r in 0..<4 { for i in 0..<k { storage[r * k + i] = rows[r][i] } }
-                let pointers: [UnsafePointer<Int8>?] = (0..<4).map { UnsafePointer(storage + $0 * k) }
-                mnw_pointwise_rows4_vnni(pointers, Int32(k), zeroPoint, packed, sums, bias, Int32(n), &four, Int32(stride))
-                for r in 0..<4 {
-                    XCTAssertEqual(Array(four[(r * stride)..<(r * stride + n)]), reference(rows[r]), "four rows: k \(k), n \(n), row \(r)")
+                let output = runGEMM(rows: rows, k: k, n: n, input: input, zeroPoint: zeroPoint, weight: weight, bias: bias,
+                                     requantization: requantization, convolution: nil)
+                XCTAssertEqual(output, expected, "rows \(rows), k \(k), n \(n), zero point \(zeroPoint)")
+            }
+        }
+    }
+
+    /// The VNNI GEMM over gathered patches (k x k convolutions) and the depthwise kernel equal the
+    /// reference convolution: kernel sizes 1-5, strides 1-2, padding, dilation, channel counts off
+    /// multiples of 16, every input zero point.
+    func testConvolutionKernelsEqualTheReference() throws {
+        guard hasVNNI() else { return }
+        var generator = SeededGenerator(seed: 9)
+        let shapes: [(height: Int, width: Int, channels: Int, kernel: Int, outputs: Int, stride: Int, padding: Int, dilation: Int)] = [
+            (7, 7, 1, 3, 16, 1, 1, 1), (9, 8, 3, 3, 8, 2, 1, 1), (6, 6, 16, 1, 24, 2, 0, 1), (8, 8, 5, 5, 20, 1, 2, 1),
+            (10, 9, 4, 3, 17, 1, 2, 2), (5, 5, 40, 3, 48, 2, 1, 1),
+        ]
+        for (trial, s) in shapes.enumerated() {
+            let input = (0..<(s.height * s.width * s.channels)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
+            for depthwise in [false, true] {
+                let outputs = depthwise ? s.channels * 4 : s.outputs
+                let channels = depthwise ? outputs : s.channels
+                let image = depthwise ? (0..<(s.height * s.width * channels)).map { _ in Int8(truncatingIfNeeded: generator.next()) } : input
+                let g = ConvolutionGeometry(batch: 1, height: s.height, width: s.width, inputChannels: channels, kernelHeight: s.kernel,
+                                            kernelWidth: s.kernel, outputChannels: outputs, stride: (s.stride, s.stride),
+                                            padding: (s.padding, s.padding), dilation: (s.dilation, s.dilation), groups: depthwise ? channels : 1)
+                let filter = (0..<(s.kernel * s.kernel * (depthwise ? 1 : channels) * outputs)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
+                let bias = (0..<outputs).map { _ in Int32(truncatingIfNeeded: generator.next()) >> 14 }
+                let requantization = Requantization(multipliers: randomMultipliers(outputs, &generator, below: 1.0 / 512), outputZeroPoint: 3,
+                                                    minimum: trial % 2 == 0 ? 3 : -128, maximum: trial % 2 == 0 ? 100 : 127)
+                for zeroPoint: Int32 in [-128, 5, 127] {
+                    var expected = [Int8](repeating: 0, count: g.outputHeight * g.outputWidth * outputs)
+                    image.withUnsafeBufferPointer { x in
+                        filter.withUnsafeBufferPointer { w in
+                            bias.withUnsafeBufferPointer { b in
+                                expected.withUnsafeMutableBufferPointer { out in
+                                    ReferenceKernels.convolution(g, input: x, inputZeroPoint: zeroPoint, filter: w, bias: b,
+                                                                 requantization: requantization, output: out)
+                                }
+                            }
+                        }
+                    }
+                    var geometry = mnw_conv_geometry()
+                    (geometry.height, geometry.width, geometry.channels) = (Int32(g.height), Int32(g.width), Int32(channels))
+                    (geometry.kernel_height, geometry.kernel_width) = (Int32(s.kernel), Int32(s.kernel))
+                    (geometry.stride_height, geometry.stride_width) = (Int32(s.stride), Int32(s.stride))
+                    (geometry.padding_height, geometry.padding_width) = (Int32(s.padding), Int32(s.padding))
+                    (geometry.dilation_height, geometry.dilation_width) = (Int32(s.dilation), Int32(s.dilation))
+                    (geometry.output_height, geometry.output_width, geometry.output_channels) = (Int32(g.outputHeight), Int32(g.outputWidth), Int32(outputs))
+                    let output = depthwise
+                        ? runDepthwise(geometry, input: image, zeroPoint: zeroPoint, filter: filter, bias: bias, requantization: requantization)
+                        : runGEMM(rows: g.outputHeight * g.outputWidth, k: s.kernel * s.kernel * channels, n: outputs, input: image, zeroPoint: zeroPoint,
+                                  weight: filter, bias: bias, requantization: requantization, convolution: geometry)
+                    XCTAssertEqual(output, expected, "shape \(trial), depthwise \(depthwise), zero point \(zeroPoint)")
                 }
             }
         }
+    }
+
+    private func randomMultipliers(_ count: Int, _ generator: inout SeededGenerator, below: Double? = nil) -> [FixedPointMultiplier] {
+        (0..<count).map { _ in
+            let real = below.map { Double(generator.nextUnitFloat()) * $0 } ?? Double(generator.nextUnitFloat()) * pow(2, Double(Int(generator.next() % 62) - 31))
+            return FixedPointMultiplier(real)
+        }
+    }
+
+    private func table(_ requantization: Requantization) -> [Int64] {
+        let count = requantization.multipliers.count
+        var table = [Int64](repeating: 0, count: mnw_requant_table_size(Int32(count)) / 8)
+        mnw_requant_prepare(requantization.multipliers.map(\.multiplier), requantization.multipliers.map(\.shift), Int32(count), &table)
+        return table
+    }
+
+    private func runGEMM(rows: Int, k: Int, n: Int, input: [Int8], zeroPoint: Int32, weight: [Int8], bias: [Int32],
+                         requantization: Requantization, convolution: mnw_conv_geometry?) -> [Int8] {
+        var packed = [Int8](repeating: 0, count: mnw_vnni_packed_size(Int32(k), Int32(n)))
+        mnw_vnni_pack(weight, Int32(k), Int32(n), &packed)
+        var base = [Int32](repeating: 0, count: (n + 15) / 16 * 16)
+        mnw_vnni_base(weight, Int32(k), Int32(n), bias, zeroPoint, &base)
+        let requant = table(requantization)
+        var quads = [UInt32](repeating: 0, count: 8 * ((k + 3) / 4))
+        var output = [Int8](repeating: 0, count: rows * n)
+        var geometry = convolution ?? mnw_conv_geometry()
+        input.withUnsafeBufferPointer { x in
+            packed.withUnsafeBufferPointer { p in
+                base.withUnsafeBufferPointer { b in
+                    requant.withUnsafeBufferPointer { r in
+                        quads.withUnsafeMutableBufferPointer { q in
+                            output.withUnsafeMutableBufferPointer { out in
+                                withUnsafePointer(to: &geometry) { geometryPointer in
+                                    var a = mnw_gemm()
+                                    (a.rows, a.k, a.n, a.input) = (Int32(rows), Int32(k), Int32(n), x.baseAddress)
+                                    a.convolution = convolution == nil ? nil : geometryPointer
+                                    (a.zero_point, a.packed, a.base, a.requant) = (zeroPoint, p.baseAddress, b.baseAddress, r.baseAddress)
+                                    (a.output_zero_point, a.minimum, a.maximum) = (requantization.outputZeroPoint, requantization.minimum, requantization.maximum)
+                                    (a.output, a.quads) = (out.baseAddress, q.baseAddress)
+                                    mnw_gemm_vnni(&a)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    private func runDepthwise(_ geometry: mnw_conv_geometry, input: [Int8], zeroPoint: Int32, filter: [Int8], bias: [Int32],
+                              requantization: Requantization) -> [Int8] {
+        let (channels, taps) = (Int(geometry.channels), Int(geometry.kernel_height * geometry.kernel_width))
+        let padded = (channels + 15) / 16 * 16
+        var widened = [Int32](repeating: 0, count: taps * padded), base = [Int32](repeating: 0, count: padded)
+        mnw_widen_filter(filter, Int32(taps), Int32(channels), &widened)
+        mnw_depthwise_base(filter, Int32(taps), Int32(channels), bias, zeroPoint, &base)
+        let zeroPoints = [Int8](repeating: Int8(zeroPoint), count: channels), requant = table(requantization)
+        var output = [Int8](repeating: 0, count: Int(geometry.output_height * geometry.output_width) * channels)
+        var g = geometry
+        input.withUnsafeBufferPointer { x in
+            zeroPoints.withUnsafeBufferPointer { z in
+                widened.withUnsafeBufferPointer { w in
+                    base.withUnsafeBufferPointer { b in
+                        requant.withUnsafeBufferPointer { r in
+                            output.withUnsafeMutableBufferPointer { out in
+                                withUnsafePointer(to: &g) { geometryPointer in
+                                    var a = mnw_depthwise()
+                                    (a.geometry, a.input, a.zero_points, a.filter, a.base) = (geometryPointer, x.baseAddress, z.baseAddress, w.baseAddress,
+                                                                                               b.baseAddress)
+                                    (a.requant, a.output_zero_point, a.minimum, a.maximum) = (r.baseAddress, requantization.outputZeroPoint,
+                                                                                             requantization.minimum, requantization.maximum)
+                                    a.output = out.baseAddress
+                                    mnw_depthwise_avx512(&a)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
     }
 }

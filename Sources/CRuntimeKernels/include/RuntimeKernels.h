@@ -6,53 +6,12 @@
 
 /// Fast int8 kernels of the runtime, each compiled for the CPU features it uses (per-function
 /// target attributes) and chosen at run time after a CPU check; the scalar Swift reference
-/// kernels are the fallback and define the results, which these equal bit for bit.
+/// kernels are the fallback and define the results, which these equal bit for bit. Functions
+/// marked AVX-512 require `mnw_cpu_has_avx512vnni()`; the others are plain C, run once when an
+/// interpreter is prepared.
 
 /// 1 when the CPU has AVX-512 F/BW/VL and VNNI (vpdpbusd).
 int mnw_cpu_has_avx512vnni(void);
-
-/// Bytes of a weight matrix [K][N] packed for `mnw_pointwise_row_vnni`: N in blocks of 16
-/// outputs, K in groups of 4 inputs, zero padded.
-size_t mnw_vnni_packed_size(int k, int n);
-
-/// Packs `weight` ([K][N], N contiguous) into `packed` (`mnw_vnni_packed_size` bytes): for output
-/// block b and input group g, 64 bytes: for each of the block's 16 outputs, its 4 weights of the group.
-void mnw_vnni_pack(const int8_t *weight, int k, int n, int8_t *packed);
-
-/// Per output, the sum of its K weights (for the zero-point correction).
-void mnw_column_sums(const int8_t *weight, int k, int n, int32_t *sums);
-
-/// One row of a pointwise convolution or fully connected layer:
-/// `accumulators[j] = bias[j] + sum_k (input[k] - zero_point) * weight[k][j]` for j < n, computed
-/// as `sum_k (input[k] + 128) * weight[k][j] - (128 + zero_point) * column_sums[j]` with vpdpbusd
-/// (unsigned by signed bytes, four products summed into each int32 lane). Requires
-/// `mnw_cpu_has_avx512vnni()`. `accumulators` holds at least n rounded up to 16.
-void mnw_pointwise_row_vnni(const int8_t *input, int k, int32_t zero_point, const int8_t *packed, const int32_t *column_sums,
-                            const int32_t *bias, int n, int32_t *accumulators);
-
-/// Four rows at once (each weight block loaded once for the four): the accumulators of row r go
-/// to `accumulators + r * stride` (stride at least n rounded up to 16).
-void mnw_pointwise_rows4_vnni(const int8_t *const *rows, int k, int32_t zero_point, const int8_t *packed, const int32_t *column_sums,
-                              const int32_t *bias, int n, int32_t *accumulators, int stride);
-
-/// Requantizes 16 accumulators at a time to int8 codes, exactly as QuantMath's `requantize` does
-/// (single rounding: `(x * multiplier + 2^(k-1)) >> k` with `k = 31 - shift` on 64 bits, saturated
-/// to int32, plus the zero point, clamped to [minimum, maximum]); per-channel multipliers and
-/// shifts (`count` of each). Requires `mnw_cpu_has_avx512vnni()`. Tested against QuantMath.
-void mnw_requantize_avx512(const int32_t *accumulators, int count, const int32_t *multipliers, const int32_t *shifts, int32_t zero_point,
-                           int32_t minimum, int32_t maximum, int8_t *output);
-
-/// The elementwise add of the reference kernels (each input made relative to its zero point,
-/// shifted left by `left_shift`, rescaled; the sum requantized), sixteen lanes at a time.
-/// Requires `mnw_cpu_has_avx512vnni()`.
-void mnw_add_avx512(int count, const int8_t *a, int32_t a_zero_point, int32_t a_multiplier, int32_t a_shift, const int8_t *b,
-                    int32_t b_zero_point, int32_t b_multiplier, int32_t b_shift, int32_t left_shift, int32_t output_multiplier,
-                    int32_t output_shift, int32_t output_zero_point, int32_t minimum, int32_t maximum, int8_t *output);
-
-/// Max pooling of one NHWC image, 64 channels at a time (padded positions skipped, as the
-/// reference). Requires `mnw_cpu_has_avx512vnni()`.
-void mnw_max_pool_avx512(const int8_t *input, int height, int width, int channels, int kernel_height, int kernel_width, int stride_height,
-                         int stride_width, int padding_height, int padding_width, int output_height, int output_width, int8_t *output);
 
 /// The geometry of an NHWC convolution of one image.
 typedef struct {
@@ -62,15 +21,104 @@ typedef struct {
     int output_height, output_width, output_channels;
 } mnw_conv_geometry;
 
-/// The input patch of output pixel (y, x) as one row of `kernel_height * kernel_width * channels`
-/// codes (HWC order, the filter's HWI order); positions in the padding get `zero_point` (real 0).
-void mnw_patch_row(const int8_t *input, const mnw_conv_geometry *g, int y, int x, int8_t zero_point, int8_t *row);
+// MARK: requantization
 
-/// A depthwise convolution of one image (filter [kh][kw][C]), requantized per channel: equal to the
-/// reference convolution with groups == channels. Requires `mnw_cpu_has_avx512vnni()`.
-/// `scratch` holds at least `channels` rounded up to 16 int32 values.
-void mnw_depthwise_avx512(const int8_t *input, const mnw_conv_geometry *g, int32_t zero_point, const int8_t *filter, const int32_t *bias,
-                          const int32_t *multipliers, const int32_t *shifts, int32_t output_zero_point, int32_t minimum, int32_t maximum,
-                          int8_t *output, int32_t *scratch);
+/// Bytes of the requantization table of `count` channels: per block of 16 channels, 48 int64
+/// values (multipliers, total shifts `31 - shift` and rounding halves `2^(30 - shift)`, even
+/// lanes then odd lanes).
+size_t mnw_requant_table_size(int count);
+
+/// Fills a requantization table from per-channel fixed-point multipliers and shifts (shifts in
+/// -31...30, as the loader checks).
+void mnw_requant_prepare(const int32_t *multipliers, const int32_t *shifts, int count, int64_t *table);
+
+/// AVX-512. Requantizes `count` accumulators to int8 codes exactly as QuantMath's `requantize`
+/// (single rounding: `(x * multiplier + 2^(k-1)) >> k` with `k = 31 - shift` on 64 bits,
+/// saturated to int32, plus the zero point, clamped to [minimum, maximum]), sixteen at a time.
+void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int32_t zero_point, int32_t minimum,
+                           int32_t maximum, int8_t *output);
+
+// MARK: GEMM rows
+
+/// Bytes of a weight matrix [K][N] packed for `mnw_gemm_vnni`: N in blocks of 16 outputs, K in
+/// groups of 4 inputs, zero padded.
+size_t mnw_vnni_packed_size(int k, int n);
+
+/// Packs `weight` ([K][N], N contiguous) into `packed` (`mnw_vnni_packed_size` bytes): for output
+/// block b and input group g, 64 bytes: for each of the block's 16 outputs, its 4 weights of the group.
+void mnw_vnni_pack(const int8_t *weight, int k, int n, int8_t *packed);
+
+/// Per output j (N rounded up to 16 entries, the padding 0): `bias[j] - (128 + zero_point) *
+/// sum_k weight[k][j]`, the constant of `sum_k (x + 128) w - (128 + zp) sum_k w + bias`.
+void mnw_vnni_base(const int8_t *weight, int k, int n, const int32_t *bias, int32_t zero_point, int32_t *base);
+
+/// A matrix product over rows, requantized per output: `output[r][j] = requantize(base[j] +
+/// sum_k (x[r][k] + 128) * w[k][j])` for a pointwise convolution or fully connected layer (rows of
+/// `input`, k codes each) or a k x k convolution (`convolution` set: each output pixel's patch).
+typedef struct {
+    int rows, k, n;
+    const int8_t *input;
+    /// For a k x k convolution (groups 1): its geometry; NULL for a plain product.
+    const mnw_conv_geometry *convolution;
+    int32_t zero_point;
+    const int8_t *packed;        // mnw_vnni_pack
+    const int32_t *base;         // mnw_vnni_base
+    const int64_t *requant;      // mnw_requant_prepare, n channels
+    int32_t output_zero_point, minimum, maximum;
+    int8_t *output;              // rows x n codes
+    /// Scratch: 8 rows of unsigned inputs, 8 * ((k + 3) / 4) words, zero initialized once.
+    uint32_t *quads;
+} mnw_gemm;
+
+/// AVX-512 VNNI. Runs `a` with vpdpbusd (unsigned by signed bytes, four products into each int32
+/// lane), register tiles of up to 8 rows x 2 output blocks or 4 rows x 4 blocks, the
+/// requantization fused into the store.
+void mnw_gemm_vnni(const mnw_gemm *a);
+
+// MARK: depthwise convolution
+
+/// Per channel c (channels rounded up to 16 entries): `bias[c] - zero_point * sum_t filter[t][c]`,
+/// so that padding taps reading a pixel of zero points contribute nothing.
+void mnw_depthwise_base(const int8_t *filter, int taps, int channels, const int32_t *bias, int32_t zero_point, int32_t *base);
+
+/// The filter [taps][channels] as int32, each tap's row padded to a multiple of 16 channels.
+void mnw_widen_filter(const int8_t *filter, int taps, int channels, int32_t *widened);
+
+/// A depthwise convolution of one image (filter [kh][kw][C]), requantized per channel.
+typedef struct {
+    const mnw_conv_geometry *geometry;
+    const int8_t *input;
+    const int8_t *zero_points;   // one pixel (channels codes) of the input zero point
+    const int32_t *filter;       // mnw_widen_filter
+    const int32_t *base;         // mnw_depthwise_base
+    const int64_t *requant;      // mnw_requant_prepare
+    int32_t output_zero_point, minimum, maximum;
+    int8_t *output;
+} mnw_depthwise;
+
+/// AVX-512. Equal to the reference convolution with groups == channels: per output pixel, sixteen
+/// channels at a time, one int32 multiply-add per tap, the requantization fused into the store.
+void mnw_depthwise_avx512(const mnw_depthwise *a);
+
+// MARK: elementwise and pooling
+
+/// The elementwise add of the reference kernels: each input made relative to its zero point,
+/// shifted left by `left_shift`, rescaled (one-channel requantization tables of 16 equal lanes);
+/// the sum requantized.
+typedef struct {
+    int count;
+    const int8_t *a, *b;
+    int32_t a_zero_point, b_zero_point, left_shift;
+    const int64_t *a_table, *b_table, *output_table;
+    int32_t output_zero_point, minimum, maximum;
+} mnw_add;
+
+/// AVX-512. Runs `a`, sixteen lanes at a time, into `output`.
+void mnw_add_avx512(const mnw_add *a, int8_t *output);
+
+/// AVX-512. Max pooling of one NHWC image, 64 channels at a time (padded positions skipped, as
+/// the reference).
+void mnw_max_pool_avx512(const int8_t *input, int height, int width, int channels, int kernel_height, int kernel_width, int stride_height,
+                         int stride_width, int padding_height, int padding_width, int output_height, int output_width, int8_t *output);
 
 #endif
