@@ -250,10 +250,26 @@ void mnw_gemm_vnni(const mnw_gemm *a) {
 
 // MARK: depthwise convolution
 
-MNW_AVX512
-void mnw_depthwise_avx512(const mnw_depthwise *a) {
+/// One output pixel of a depthwise convolution: sixteen channels at a time, each tap's codes
+/// times its int32 weights, the requantization fused into the store. `taps` is a constant where
+/// the kernel size is known (3 x 3), so the tap loop unrolls.
+MNW_INLINE void depthwise_pixel(const mnw_depthwise *a, const int8_t *const *sources, int c, int padded, const int taps, int8_t *out,
+                                requant_clamp clamp) {
+    for (int base = 0; base < c; base += 16) {
+        __mmask16 mask = mask16(c - base);
+        __m512i sum = _mm512_loadu_si512(a->base + base);
+        const int32_t *w = a->filter + base;
+        for (int t = 0; t < taps; t++) {
+            __m512i codes = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, sources[t] + base));
+            sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(codes, _mm512_loadu_si512(w + (size_t)t * padded)));
+        }
+        _mm_mask_storeu_epi8(out + base, mask, _mm512_cvtepi32_epi8(requant16(sum, a->requant + (size_t)(base / 16) * 48, clamp)));
+    }
+}
+
+MNW_INLINE void depthwise(const mnw_depthwise *a, const int taps) {
     const mnw_conv_geometry *g = a->geometry;
-    int c = g->channels, taps = g->kernel_height * g->kernel_width, padded = (c + 15) / 16 * 16;
+    int c = g->channels, padded = (c + 15) / 16 * 16;
     const int8_t *sources[taps];
     requant_clamp clamp = make_clamp(a->output_zero_point, a->minimum, a->maximum);
     for (int y = 0; y < g->output_height; y++) {
@@ -268,19 +284,19 @@ void mnw_depthwise_avx512(const mnw_depthwise *a) {
                     sources[ky * g->kernel_width + kx] = inside ? a->input + ((size_t)iy * g->width + ix) * c : a->zero_points;
                 }
             }
-            int8_t *out = a->output + ((size_t)y * g->output_width + x) * c;
-            for (int base = 0; base < c; base += 16) {
-                __mmask16 mask = mask16(c - base);
-                __m512i sum = _mm512_loadu_si512(a->base + base);
-                const int32_t *w = a->filter + base;
-                for (int t = 0; t < taps; t++) {
-                    __m512i codes = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, sources[t] + base));
-                    sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(codes, _mm512_loadu_si512(w + (size_t)t * padded)));
-                }
-                _mm_mask_storeu_epi8(out + base, mask, _mm512_cvtepi32_epi8(requant16(sum, a->requant + (size_t)(base / 16) * 48, clamp)));
-            }
+            depthwise_pixel(a, sources, c, padded, taps, a->output + ((size_t)y * g->output_width + x) * c, clamp);
         }
     }
+}
+
+MNW_AVX512 static void depthwise_3x3(const mnw_depthwise *a) { depthwise(a, 9); }
+
+MNW_AVX512 static void depthwise_any(const mnw_depthwise *a) { depthwise(a, a->geometry->kernel_height * a->geometry->kernel_width); }
+
+MNW_AVX512
+void mnw_depthwise_avx512(const mnw_depthwise *a) {
+    if (a->geometry->kernel_height == 3 && a->geometry->kernel_width == 3) depthwise_3x3(a);
+    else depthwise_any(a);
 }
 
 // MARK: elementwise and pooling
@@ -325,6 +341,56 @@ void mnw_add_avx512(const mnw_add *a, int8_t *output) {
         _mm_mask_storeu_epi8(output + i, mask, _mm512_cvtepi32_epi8(requant16(sum, a->output_table, c)));
     }
 }
+MNW_AVX512
+void mnw_concatenate_avx512(int pixels, const mnw_concat_input *inputs, int count, int32_t output_zero_point, int8_t *output) {
+    int total = 0;
+    for (int i = 0; i < count; i++) total += inputs[i].channels;
+    requant_clamp c = make_clamp(output_zero_point, -128, 127);
+    for (int pixel = 0; pixel < pixels; pixel++) {
+        int8_t *out = output + (size_t)pixel * total;
+        for (int i = 0; i < count; i++) {
+            const mnw_concat_input *input = inputs + i;
+            const int8_t *codes = input->codes + (size_t)pixel * input->channels;
+            if (input->table) {
+                __m512i zp = _mm512_set1_epi32(input->zero_point);
+                for (int j = 0; j < input->channels; j += 16) {
+                    __mmask16 mask = mask16(input->channels - j);
+                    __m512i x = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, codes + j)), zp);
+                    _mm_mask_storeu_epi8(out + j, mask, _mm512_cvtepi32_epi8(requant16(x, input->table, c)));
+                }
+            } else {
+                for (int j = 0; j < input->channels; j += 64) {
+                    __mmask64 mask = mask64(input->channels - j);
+                    _mm512_mask_storeu_epi8(out + j, mask, _mm512_maskz_loadu_epi8(mask, codes + j));
+                }
+            }
+            out += input->channels;
+        }
+    }
+}
+
+MNW_AVX512
+void mnw_global_average_pool_avx512(int pixels, int channels, const int8_t *input, int32_t zero_point, const int64_t *table,
+                                    int32_t output_zero_point, int8_t *output) {
+    requant_clamp c = make_clamp(output_zero_point, -128, 127);
+    __m512i correction = _mm512_set1_epi32(pixels * zero_point);
+    for (int j = 0; j < channels; j += 16) {
+        __mmask16 mask = mask16(channels - j);
+        __m512i sum = _mm512_setzero_si512();
+        for (int p = 0; p < pixels; p++) sum = _mm512_add_epi32(sum, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, input + (size_t)p * channels + j)));
+        _mm_mask_storeu_epi8(output + j, mask, _mm512_cvtepi32_epi8(requant16(_mm512_sub_epi32(sum, correction), table, c)));
+    }
+}
+
+MNW_AVX512
+void mnw_clamp_avx512(int count, const int8_t *input, int32_t minimum, int32_t maximum, int8_t *output) {
+    __m512i low = _mm512_set1_epi8((char)minimum), high = _mm512_set1_epi8((char)maximum);
+    for (int i = 0; i < count; i += 64) {
+        __mmask64 mask = mask64(count - i);
+        _mm512_mask_storeu_epi8(output + i, mask, _mm512_min_epi8(_mm512_max_epi8(_mm512_maskz_loadu_epi8(mask, input + i), low), high));
+    }
+}
+
 #else
 void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int32_t zero_point, int32_t minimum,
                            int32_t maximum, int8_t *output) {
@@ -338,4 +404,14 @@ void mnw_max_pool_avx512(const int8_t *input, int height, int width, int channel
     (void)stride_width; (void)padding_height; (void)padding_width; (void)output_height; (void)output_width; (void)output;
 }
 void mnw_add_avx512(const mnw_add *a, int8_t *output) { (void)a; (void)output; }
+void mnw_concatenate_avx512(int pixels, const mnw_concat_input *inputs, int count, int32_t output_zero_point, int8_t *output) {
+    (void)pixels; (void)inputs; (void)count; (void)output_zero_point; (void)output;
+}
+void mnw_global_average_pool_avx512(int pixels, int channels, const int8_t *input, int32_t zero_point, const int64_t *table,
+                                    int32_t output_zero_point, int8_t *output) {
+    (void)pixels; (void)channels; (void)input; (void)zero_point; (void)table; (void)output_zero_point; (void)output;
+}
+void mnw_clamp_avx512(int count, const int8_t *input, int32_t minimum, int32_t maximum, int8_t *output) {
+    (void)count; (void)input; (void)minimum; (void)maximum; (void)output;
+}
 #endif

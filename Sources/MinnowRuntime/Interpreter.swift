@@ -246,6 +246,17 @@ public final class Interpreter {
             return .add(UnsafeBufferPointer(codes(t[0])), .init(zeroPoint: model.tensors[t[0]].parameters.zeroPoint, multiplier: multiplier(a[3], a[4])),
                         UnsafeBufferPointer(codes(t[1])), .init(zeroPoint: model.tensors[t[1]].parameters.zeroPoint, multiplier: multiplier(a[5], a[6])),
                         multiplier(a[7], a[8]), model.tensors[t[2]].parameters.zeroPoint, a[9], a[10], codes(t[2]))
+        case .concatenate where vnni:
+            let out = model.tensors[t[0]], count = t[1]
+            let inputs = allocate(mnw_concat_input.self, count: count)
+            for i in 0..<count {
+                let tensor = t[2 + 4 * i], rescaled = a[3 + 4 * i] == 1
+                inputs[i] = mnw_concat_input(codes: UnsafePointer(codes(tensor).baseAddress), channels: Int32(model.tensors[tensor].shape.last!),
+                                             zero_point: model.tensors[tensor].parameters.zeroPoint,
+                                             table: rescaled ? requantTable(multiplier: a[4 + 4 * i], shift: a[5 + 4 * i]) : nil)
+            }
+            let (pixels, zeroPoint, output) = (Int32(out.elementCount / out.shape.last!), out.parameters.zeroPoint, codes(t[0]).baseAddress)
+            return .fast { mnw_concatenate_avx512(pixels, inputs, Int32(count), zeroPoint, output) }
         case .concatenate:
             let out = model.tensors[t[0]]
             let inputs = (0..<t[1]).map { i in
@@ -262,10 +273,18 @@ public final class Interpreter {
         case .maxPool:
             let x = model.tensors[t[0]]
             return .maxPool(x.shape, (t[2], t[3]), (t[4], t[5]), (t[6], t[7]), UnsafeBufferPointer(codes(t[0])), codes(t[1]))
+        case .globalAveragePool where vnni:
+            let x = model.tensors[t[0]], table = requantTable(multiplier: a[2], shift: a[3])
+            let (pixels, channels, zeroPoint) = (Int32(x.shape[0] * x.shape[1]), Int32(x.shape[2]), x.parameters.zeroPoint)
+            let (input, outputZeroPoint, output) = (codes(t[0]).baseAddress, model.tensors[t[1]].parameters.zeroPoint, codes(t[1]).baseAddress)
+            return .fast { mnw_global_average_pool_avx512(pixels, channels, input, zeroPoint, table, outputZeroPoint, output) }
         case .globalAveragePool:
             let x = model.tensors[t[0]]
             return .globalAveragePool(x.shape[0] * x.shape[1], x.shape[2], UnsafeBufferPointer(codes(t[0])), x.parameters.zeroPoint,
                                       multiplier(a[2], a[3]), model.tensors[t[1]].parameters.zeroPoint, codes(t[1]))
+        case .clamp where vnni:
+            let (input, output) = (codes(t[0]), codes(t[1]))
+            return .fast { mnw_clamp_avx512(Int32(output.count), input.baseAddress, a[2], a[3], output.baseAddress) }
         case .clamp:
             return .clamp(UnsafeBufferPointer(codes(t[0])), a[2], a[3], codes(t[1]))
         }

@@ -121,4 +121,26 @@ void mnw_add_avx512(const mnw_add *a, int8_t *output);
 void mnw_max_pool_avx512(const int8_t *input, int height, int width, int channels, int kernel_height, int kernel_width, int stride_height,
                          int stride_width, int padding_height, int padding_width, int output_height, int output_width, int8_t *output);
 
+/// One input of a channel concatenation: its codes [pixels][channels], and when its parameters
+/// differ from the output's, its zero point and the one-channel table of `inputScale /
+/// outputScale` (NULL: the codes are copied).
+typedef struct {
+    const int8_t *codes;
+    int channels;
+    int32_t zero_point;
+    const int64_t *table;
+} mnw_concat_input;
+
+/// AVX-512. The reference concatenation along channels: copies 64 codes at a time, requantizes
+/// sixteen at a time.
+void mnw_concatenate_avx512(int pixels, const mnw_concat_input *inputs, int count, int32_t output_zero_point, int8_t *output);
+
+/// AVX-512. The reference global average pooling: per channel the sum of `input - zero_point` over
+/// `pixels` (int32, wrapping as the reference), requantized with a one-channel table.
+void mnw_global_average_pool_avx512(int pixels, int channels, const int8_t *input, int32_t zero_point, const int64_t *table,
+                                    int32_t output_zero_point, int8_t *output);
+
+/// AVX-512. `output[i] = min(max(input[i], minimum), maximum)`, 64 codes at a time.
+void mnw_clamp_avx512(int count, const int8_t *input, int32_t minimum, int32_t maximum, int8_t *output);
+
 #endif
