@@ -56,27 +56,34 @@ void mnw_widen_filter(const int8_t *filter, int taps, int channels, int32_t *wid
         for (int c = 0; c < padded; c++) widened[(size_t)t * padded + c] = c < channels ? filter[(size_t)t * channels + c] : 0;
 }
 
-size_t mnw_requant_table_size(int count) { return (size_t)((count + 15) / 16) * 48 * sizeof(int64_t); }
+/// The rows and columns of the zero-padded input a depthwise convolution reads.
+static inline int padded_extent(int outputs, int stride, int kernel, int dilation) { return (outputs - 1) * stride + (kernel - 1) * dilation + 1; }
 
-void mnw_requant_prepare(const int32_t *multipliers, const int32_t *shifts, int count, int64_t *table) {
-    int blocks = (count + 15) / 16;
+size_t mnw_depthwise_padded_size(const mnw_conv_geometry *g) {
+    return (size_t)padded_extent(g->output_height, g->stride_height, g->kernel_height, g->dilation_height)
+        * (size_t)padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width) * (size_t)g->channels;
+}
+
+size_t mnw_requant_table_size(int count) { return (size_t)((count + 15) / 16) * MNW_REQUANT_BLOCK * sizeof(int64_t); }
+
+int mnw_requant_prepare(const int32_t *multipliers, const int32_t *shifts, int count, int64_t *table) {
+    int blocks = (count + 15) / 16, high = 1;
     memset(table, 0, mnw_requant_table_size(count));
     for (int b = 0; b < blocks; b++) {
-        int64_t *block = table + (size_t)b * 48;
-        for (int lane = 0; lane < 16 && 16 * b + lane < count; lane++) {
+        int64_t *block = table + (size_t)b * MNW_REQUANT_BLOCK;
+        int32_t *high_shifts = (int32_t *)(block + 48);
+        for (int lane = 0; lane < 16; lane++) {
             int channel = 16 * b + lane, half = lane & 1, slot = lane >> 1;
-            int64_t total = 31 - (int64_t)shifts[channel];  // 1...62: the validator keeps shifts in -31...30
-            block[8 * half + slot] = (int64_t)(uint32_t)multipliers[channel];
+            // Unused lanes: multiplier 0, total shift 32 (their results are never stored).
+            int64_t total = channel < count ? 31 - (int64_t)shifts[channel] : 32;  // 1...62: the loader keeps shifts in -31...30
+            block[8 * half + slot] = channel < count ? (int64_t)(uint32_t)multipliers[channel] : 0;
             block[16 + 8 * half + slot] = total;
             block[32 + 8 * half + slot] = (int64_t)1 << (total - 1);
-        }
-        // Unused lanes: multiplier 0, shift 1 (a valid shift; their results are never stored).
-        for (int lane = count - 16 * b; lane < 16; lane++) {
-            int half = lane & 1, slot = lane >> 1;
-            block[16 + 8 * half + slot] = 1;
-            block[32 + 8 * half + slot] = 1;
+            high_shifts[lane] = total >= 32 ? (int32_t)(total - 32) : 0;
+            if (total < 32) high = 0;
         }
     }
+    return high;
 }
 
 #if defined(__x86_64__)
@@ -87,17 +94,26 @@ MNW_INLINE __mmask16 mask16(int remaining) { return remaining >= 16 ? (__mmask16
 
 MNW_INLINE __mmask64 mask64(int remaining) { return remaining >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << remaining) - 1); }
 
+/// Stores sixteen int32 lanes (already within int8) as codes: narrowed in a register first (the
+/// memory form of vpmovdb is slow on AMD's cores), then one masked byte store.
+MNW_INLINE void store_codes(int8_t *destination, __mmask16 mask, __m512i values) {
+    __m128i codes = _mm512_cvtepi32_epi8(values);
+    __asm__("" : "+v"(codes));
+    _mm_mask_storeu_epi8(destination, mask, codes);
+}
+
 /// The clamp of a requantization relative to the output zero point: QuantMath saturates the
 /// scaled value to int32, adds the zero point and clamps to [minimum, maximum]; clamping the 64-bit
 /// scaled value to [minimum - zp, maximum - zp] and adding zp after is the same (both clamps are
 /// monotone and the second interval lies within int32).
 typedef struct {
     __m512i low, high, zero_point;
+    __m128i minimum, maximum;
 } requant_clamp;
 
 MNW_INLINE requant_clamp make_clamp(int32_t zero_point, int32_t minimum, int32_t maximum) {
     requant_clamp c = {_mm512_set1_epi64((int64_t)minimum - zero_point), _mm512_set1_epi64((int64_t)maximum - zero_point),
-                       _mm512_set1_epi32(zero_point)};
+                       _mm512_set1_epi32(zero_point), _mm_set1_epi8((char)minimum), _mm_set1_epi8((char)maximum)};
     return c;
 }
 
@@ -114,70 +130,107 @@ MNW_INLINE __m512i requant16(__m512i x, const int64_t *block, requant_clamp c) {
     return _mm512_add_epi32(_mm512_mask_blend_epi32((__mmask16)0xAAAA, even, _mm512_slli_epi64(odd, 32)), c.zero_point);
 }
 
+/// `requant16` for a table whose total shifts are all at least 32 (`mnw_requant_prepare` returned
+/// 1: every real multiplier below 1/2), stored as codes. Then `(p + half) >> k` is the high half
+/// of `p + half` shifted right by `k - 32` (floors compose), which fits in int32, so the 64-bit
+/// clamps become a saturating narrowing and a byte clamp: the same result with fewer operations.
+MNW_INLINE void requant_store_high(int8_t *destination, __mmask16 mask, __m512i x, const int64_t *block, requant_clamp c) {
+    __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, _mm512_loadu_si512(block)), _mm512_loadu_si512(block + 32));
+    __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_loadu_si512(block + 8)), _mm512_loadu_si512(block + 40));
+    __m512i q = _mm512_mask_blend_epi32((__mmask16)0xAAAA, _mm512_srli_epi64(even, 32), odd);
+    q = _mm512_add_epi32(_mm512_srav_epi32(q, _mm512_loadu_si512(block + 48)), c.zero_point);
+    _mm_mask_storeu_epi8(destination, mask, _mm_min_epi8(_mm_max_epi8(_mm512_cvtsepi32_epi8(q), c.minimum), c.maximum));
+}
+
+/// Requantizes sixteen accumulators with one table block and stores their codes; `high` (a
+/// constant where it is called) picks `requant_store_high`.
+MNW_INLINE void requant_store(int8_t *destination, __mmask16 mask, __m512i x, const int64_t *block, requant_clamp c, const int high) {
+    if (high) requant_store_high(destination, mask, x, block, c);
+    else store_codes(destination, mask, requant16(x, block, c));
+}
+
 MNW_AVX512
-void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int32_t zero_point, int32_t minimum,
+void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int high, int32_t zero_point, int32_t minimum,
                            int32_t maximum, int8_t *output) {
     requant_clamp c = make_clamp(zero_point, minimum, maximum);
     for (int i = 0; i < count; i += 16) {
         __mmask16 mask = mask16(count - i);
-        __m512i y = requant16(_mm512_maskz_loadu_epi32(mask, accumulators + i), table + (size_t)(i / 16) * 48, c);
-        _mm_mask_storeu_epi8(output + i, mask, _mm512_cvtepi32_epi8(y));
+        __m512i x = _mm512_maskz_loadu_epi32(mask, accumulators + i);
+        const int64_t *block = table + (size_t)(i / 16) * MNW_REQUANT_BLOCK;
+        if (high) requant_store(output + i, mask, x, block, c, 1);
+        else requant_store(output + i, mask, x, block, c, 0);
     }
 }
 
 // MARK: GEMM rows (1x1 and k x k convolutions, fully connected)
 
-/// `count` codes made unsigned (x ^ 0x80) into `destination`, 64 at a time.
-MNW_INLINE void copy_unsigned(const int8_t *source, int count, uint8_t *destination) {
-    __m512i sign = _mm512_set1_epi8((char)0x80);
+/// `count` codes copied, 64 at a time.
+MNW_INLINE void copy_codes(const int8_t *source, int count, int8_t *destination) {
     for (int i = 0; i < count; i += 64) {
         __mmask64 mask = mask64(count - i);
-        _mm512_mask_storeu_epi8(destination + i, mask, _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, source + i), sign));
+        _mm512_mask_storeu_epi8(destination + i, mask, _mm512_maskz_loadu_epi8(mask, source + i));
     }
 }
 
-MNW_INLINE void fill_unsigned(uint8_t value, int count, uint8_t *destination) {
-    __m512i v = _mm512_set1_epi8((char)value);
+MNW_INLINE void fill_codes(int8_t value, int count, int8_t *destination) {
+    __m512i v = _mm512_set1_epi8(value);
     for (int i = 0; i < count; i += 64) _mm512_mask_storeu_epi8(destination + i, mask64(count - i), v);
 }
 
-/// The unsigned inputs of output row `row` into `destination`: the input's row, or for a k x k
-/// convolution its patch (HWC order, padding = the input zero point).
-MNW_INLINE void gather_row(const mnw_gemm *a, int row, uint8_t *destination) {
+/// The inputs of `count` output rows from `first` on into `destination` (`stride` bytes a row):
+/// the input's rows, or for a k x k convolution each output pixel's patch (HWC order, padding =
+/// the input zero point).
+MNW_INLINE void gather_rows(const mnw_gemm *a, int first, int count, int8_t *destination, size_t stride) {
     const mnw_conv_geometry *g = a->convolution;
     if (!g) {
-        copy_unsigned(a->input + (size_t)row * a->k, a->k, destination);
+        for (int r = 0; r < count; r++) copy_codes(a->input + (size_t)(first + r) * a->k, a->k, destination + r * stride);
         return;
     }
-    int y = row / g->output_width, x = row % g->output_width, c = g->channels;
-    uint8_t padding = (uint8_t)(a->zero_point ^ 0x80);
-    for (int ky = 0; ky < g->kernel_height; ky++) {
-        int iy = y * g->stride_height - g->padding_height + ky * g->dilation_height;
-        for (int kx = 0; kx < g->kernel_width; kx++) {
-            int ix = x * g->stride_width - g->padding_width + kx * g->dilation_width;
-            uint8_t *to = destination + (size_t)(ky * g->kernel_width + kx) * c;
-            if (iy < 0 || iy >= g->height || ix < 0 || ix >= g->width) {
-                fill_unsigned(padding, c, to);
-            } else {
-                copy_unsigned(a->input + ((size_t)iy * g->width + ix) * c, c, to);
+    int c = g->channels, run = g->kernel_width * c;
+    int8_t padding = (int8_t)a->zero_point;
+    int y = first / g->output_width, x = first % g->output_width;
+    for (int r = 0; r < count; r++, destination += stride) {
+        int ix0 = x * g->stride_width - g->padding_width;
+        if (g->dilation_width == 1 && ix0 >= 0 && ix0 + g->kernel_width <= g->width) {
+            // The window's columns are inside the image: each kernel row is one contiguous run.
+            for (int ky = 0; ky < g->kernel_height; ky++) {
+                int iy = y * g->stride_height - g->padding_height + ky * g->dilation_height;
+                int8_t *to = destination + (size_t)ky * run;
+                if (iy < 0 || iy >= g->height) fill_codes(padding, run, to);
+                else copy_codes(a->input + ((size_t)iy * g->width + ix0) * c, run, to);
+            }
+        } else {
+            for (int ky = 0; ky < g->kernel_height; ky++) {
+                int iy = y * g->stride_height - g->padding_height + ky * g->dilation_height;
+                for (int kx = 0; kx < g->kernel_width; kx++) {
+                    int ix = ix0 + kx * g->dilation_width;
+                    int8_t *to = destination + (size_t)(ky * g->kernel_width + kx) * c;
+                    if (iy < 0 || iy >= g->height || ix < 0 || ix >= g->width) fill_codes(padding, c, to);
+                    else copy_codes(a->input + ((size_t)iy * g->width + ix) * c, c, to);
+                }
             }
         }
+        if (++x == g->output_width) x = 0, y++;
     }
 }
 
 /// Rows `row0 ..< row0 + valid` (of a tile of R rows whose inputs are in `quads`, `groups` words
 /// a row) times output blocks `b0 ..< b0 + NB`, requantized and stored. R and NB are constants
 /// at each call site, so the accumulators stay in registers.
-MNW_INLINE void gemm_tile(const mnw_gemm *a, const uint32_t *quads, int groups, int row0, int valid, int b0, const int R, const int NB) {
+MNW_INLINE void gemm_tile(const mnw_gemm *a, const int8_t *rows, size_t stride, int groups, int row0, int valid, int b0, const int R,
+                           const int NB, const int high) {
     __m512i acc[8][4];
     for (int r = 0; r < R; r++)
         for (int j = 0; j < NB; j++) acc[r][j] = _mm512_setzero_si512();
     const int8_t *w = a->packed + (size_t)b0 * groups * 64;
+    __m512i sign = _mm512_set1_epi32((int)0x80808080u);
     for (int g = 0; g < groups; g++) {
         __m512i weights[4];
         for (int j = 0; j < NB; j++) weights[j] = _mm512_loadu_si512(w + ((size_t)j * groups + g) * 64);
         for (int r = 0; r < R; r++) {
-            __m512i q = _mm512_set1_epi32((int)quads[(size_t)r * groups + g]);
+            int32_t word;
+            memcpy(&word, rows + r * stride + 4 * (size_t)g, 4);
+            __m512i q = _mm512_xor_si512(_mm512_set1_epi32(word), sign);
             for (int j = 0; j < NB; j++) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], q, weights[j]);
         }
     }
@@ -186,117 +239,149 @@ MNW_INLINE void gemm_tile(const mnw_gemm *a, const uint32_t *quads, int groups, 
         int b = b0 + j;
         __mmask16 mask = mask16(a->n - 16 * b);
         __m512i base = _mm512_loadu_si512(a->base + 16 * b);
-        const int64_t *table = a->requant + (size_t)b * 48;
+        const int64_t *table = a->requant + (size_t)b * MNW_REQUANT_BLOCK;
         for (int r = 0; r < R; r++) {
             if (r >= valid) break;
-            __m512i y = requant16(_mm512_add_epi32(acc[r][j], base), table, c);
-            _mm_mask_storeu_epi8(a->output + (size_t)(row0 + r) * a->n + 16 * b, mask, _mm512_cvtepi32_epi8(y));
+            requant_store(a->output + (size_t)(row0 + r) * a->n + 16 * b, mask, _mm512_add_epi32(acc[r][j], base), table, c, high);
         }
     }
 }
 
-MNW_AVX512 static void tile_8x1(const mnw_gemm *a, const uint32_t *q, int groups, int row0, int valid, int b0) {
-    gemm_tile(a, q, groups, row0, valid, b0, 8, 1);
-}
-MNW_AVX512 static void tile_8x2(const mnw_gemm *a, const uint32_t *q, int groups, int row0, int valid, int b0) {
-    gemm_tile(a, q, groups, row0, valid, b0, 8, 2);
-}
-MNW_AVX512 static void tile_4x1(const mnw_gemm *a, const uint32_t *q, int groups, int row0, int valid, int b0) {
-    gemm_tile(a, q, groups, row0, valid, b0, 4, 1);
-}
-MNW_AVX512 static void tile_4x2(const mnw_gemm *a, const uint32_t *q, int groups, int row0, int valid, int b0) {
-    gemm_tile(a, q, groups, row0, valid, b0, 4, 2);
-}
-MNW_AVX512 static void tile_4x3(const mnw_gemm *a, const uint32_t *q, int groups, int row0, int valid, int b0) {
-    gemm_tile(a, q, groups, row0, valid, b0, 4, 3);
-}
-MNW_AVX512 static void tile_4x4(const mnw_gemm *a, const uint32_t *q, int groups, int row0, int valid, int b0) {
-    gemm_tile(a, q, groups, row0, valid, b0, 4, 4);
-}
-MNW_AVX512 static void tile_1x4(const mnw_gemm *a, const uint32_t *q, int groups, int row0, int valid, int b0) {
-    gemm_tile(a, q, groups, row0, valid, b0, 1, 4);
-}
-MNW_AVX512 static void tile_1x1(const mnw_gemm *a, const uint32_t *q, int groups, int row0, int valid, int b0) {
-    gemm_tile(a, q, groups, row0, valid, b0, 1, 1);
-}
+/// The tiles, one function each (R x NB, and whether the requantization is `high`).
+#define MNW_TILE(R, NB, HIGH, NAME)                                                                     \
+    MNW_AVX512 static void NAME(const mnw_gemm *a, const int8_t *q, size_t stride, int groups, int row0, int valid, int b0) { \
+        gemm_tile(a, q, stride, groups, row0, valid, b0, R, NB, HIGH);                                  \
+    }
+MNW_TILE(8, 1, 0, tile_8x1)
+MNW_TILE(8, 1, 1, tile_8x1_high)
+MNW_TILE(8, 2, 0, tile_8x2)
+MNW_TILE(8, 2, 1, tile_8x2_high)
+MNW_TILE(4, 1, 0, tile_4x1)
+MNW_TILE(4, 1, 1, tile_4x1_high)
+MNW_TILE(4, 2, 0, tile_4x2)
+MNW_TILE(4, 2, 1, tile_4x2_high)
+MNW_TILE(4, 3, 0, tile_4x3)
+MNW_TILE(4, 3, 1, tile_4x3_high)
+MNW_TILE(4, 4, 0, tile_4x4)
+MNW_TILE(4, 4, 1, tile_4x4_high)
+MNW_TILE(1, 4, 0, tile_1x4)
+MNW_TILE(1, 4, 1, tile_1x4_high)
+MNW_TILE(1, 1, 0, tile_1x1)
+MNW_TILE(1, 1, 1, tile_1x1_high)
 
 MNW_AVX512
 void mnw_gemm_vnni(const mnw_gemm *a) {
     int groups = (a->k + 3) / 4, blocks = (a->n + 15) / 16;
     // Tiles of 8 rows x up to 2 output blocks for narrow layers, 4 rows x up to 4 blocks for wide
     // ones, one row x 4 blocks for a single row (fully connected).
-    int tile_rows = a->rows == 1 ? 1 : blocks <= 2 ? 8 : 4;
-    uint8_t *bytes = (uint8_t *)a->quads;
-    for (int row0 = 0; row0 < a->rows; row0 += tile_rows) {
-        int valid = a->rows - row0 < tile_rows ? a->rows - row0 : tile_rows;
-        for (int r = 0; r < valid; r++) gather_row(a, row0 + r, bytes + (size_t)r * groups * 4);
-        if (tile_rows == 8) {
-            if (blocks == 2) tile_8x2(a, a->quads, groups, row0, valid, 0);
-            else tile_8x1(a, a->quads, groups, row0, valid, 0);
-            continue;
-        }
-        for (int b0 = 0; b0 < blocks; b0 += 4) {
-            int nb = blocks - b0 < 4 ? blocks - b0 : 4;
-            if (tile_rows == 1) {
-                if (nb == 4) tile_1x4(a, a->quads, groups, row0, valid, b0);
-                else for (int j = 0; j < nb; j++) tile_1x1(a, a->quads, groups, row0, valid, b0 + j);
-            } else if (nb == 4) tile_4x4(a, a->quads, groups, row0, valid, b0);
-            else if (nb == 3) tile_4x3(a, a->quads, groups, row0, valid, b0);
-            else if (nb == 2) tile_4x2(a, a->quads, groups, row0, valid, b0);
-            else tile_4x1(a, a->quads, groups, row0, valid, b0);
+    int tile_rows = a->rows == 1 ? 1 : blocks <= 2 ? 8 : 4, high = a->requant_high;
+    // A k x k convolution or a row length off a multiple of 4 (whose last word would read past
+    // the row) gathers its rows.
+    int direct = !a->convolution && a->k % 4 == 0;
+    for (int chunk = 0; chunk < a->rows; chunk += MNW_GEMM_CHUNK) {
+        int chunk_rows = a->rows - chunk < MNW_GEMM_CHUNK ? a->rows - chunk : MNW_GEMM_CHUNK;
+        // A pointwise layer reads its input rows in place; otherwise the rows (patches) are
+        // gathered, a chunk at a time, into the scratch.
+        size_t stride = direct ? (size_t)a->k : (size_t)groups * 4;
+        const int8_t *base = direct ? a->input + (size_t)chunk * a->k : (const int8_t *)a->quads;
+        if (!direct) gather_rows(a, chunk, chunk_rows, (int8_t *)a->quads, stride);
+        for (int row0 = chunk; row0 < chunk + chunk_rows; row0 += tile_rows) {
+            int valid = chunk + chunk_rows - row0 < tile_rows ? chunk + chunk_rows - row0 : tile_rows;
+            const int8_t *q = base + (size_t)(row0 - chunk) * stride;
+            if (tile_rows == 8) {
+                if (blocks == 2) (high ? tile_8x2_high : tile_8x2)(a, q, stride, groups, row0, valid, 0);
+                else (high ? tile_8x1_high : tile_8x1)(a, q, stride, groups, row0, valid, 0);
+                continue;
+            }
+            for (int b0 = 0; b0 < blocks; b0 += 4) {
+                int nb = blocks - b0 < 4 ? blocks - b0 : 4;
+                if (tile_rows == 1) {
+                    if (nb == 4) (high ? tile_1x4_high : tile_1x4)(a, q, stride, groups, row0, valid, b0);
+                    else for (int j = 0; j < nb; j++) (high ? tile_1x1_high : tile_1x1)(a, q, stride, groups, row0, valid, b0 + j);
+                } else if (nb == 4) (high ? tile_4x4_high : tile_4x4)(a, q, stride, groups, row0, valid, b0);
+                else if (nb == 3) (high ? tile_4x3_high : tile_4x3)(a, q, stride, groups, row0, valid, b0);
+                else if (nb == 2) (high ? tile_4x2_high : tile_4x2)(a, q, stride, groups, row0, valid, b0);
+                else (high ? tile_4x1_high : tile_4x1)(a, q, stride, groups, row0, valid, b0);
+            }
         }
     }
 }
 
 // MARK: depthwise convolution
 
-/// One output pixel of a depthwise convolution: sixteen channels at a time, each tap's codes
-/// times its int32 weights, the requantization fused into the store. `taps` is a constant where
-/// the kernel size is known (3 x 3), so the tap loop unrolls.
-MNW_INLINE void depthwise_pixel(const mnw_depthwise *a, const int8_t *const *sources, int c, int padded, const int taps, int8_t *out,
-                                requant_clamp clamp) {
-    for (int base = 0; base < c; base += 16) {
-        __mmask16 mask = mask16(c - base);
-        __m512i sum = _mm512_loadu_si512(a->base + base);
-        const int32_t *w = a->filter + base;
-        for (int t = 0; t < taps; t++) {
-            __m512i codes = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, sources[t] + base));
-            sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(codes, _mm512_loadu_si512(w + (size_t)t * padded)));
+/// Copies the input into `a->padded` with its padding (and whatever the windows reach past the
+/// last row or column) set to the input zero point, so that every tap reads inside the buffer.
+MNW_INLINE void pad_input(const mnw_depthwise *a, int padded_width) {
+    const mnw_conv_geometry *g = a->geometry;
+    int c = g->channels, rows = padded_extent(g->output_height, g->stride_height, g->kernel_height, g->dilation_height);
+    int8_t zero_point = a->zero_points[0];
+    int left = g->padding_width, inside = g->width < padded_width - left ? g->width : padded_width - left;
+    for (int py = 0; py < rows; py++) {
+        int8_t *row = a->padded + (size_t)py * padded_width * c;
+        int iy = py - g->padding_height;
+        if (iy < 0 || iy >= g->height) {
+            fill_codes(zero_point, padded_width * c, row);
+            continue;
         }
-        _mm_mask_storeu_epi8(out + base, mask, _mm512_cvtepi32_epi8(requant16(sum, a->requant + (size_t)(base / 16) * 48, clamp)));
+        fill_codes(zero_point, left * c, row);
+        copy_codes(a->input + (size_t)iy * g->width * c, inside * c, row + (size_t)left * c);
+        fill_codes(zero_point, (padded_width - left - inside) * c, row + (size_t)(left + inside) * c);
     }
 }
 
-MNW_INLINE void depthwise(const mnw_depthwise *a, const int taps) {
+/// A depthwise convolution on the padded input, sixteen channels at a time (the block's weights
+/// stay in registers while it runs over every output pixel): per pixel one int32 multiply-add
+/// per tap and the requantization fused into the store. `taps` is a constant where the kernel
+/// size is known (3 x 3), so the tap loop unrolls; `whole` (channels a multiple of 16) drops the
+/// masks.
+MNW_INLINE void depthwise(const mnw_depthwise *a, const int taps, const int high, const int whole) {
     const mnw_conv_geometry *g = a->geometry;
     int c = g->channels, padded = (c + 15) / 16 * 16;
-    const int8_t *sources[taps];
+    int padded_width = padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
+    pad_input(a, padded_width);
+    // Each tap's offset from its window's first code: every tap reads inside the padded input.
+    size_t offsets[taps];
+    for (int ky = 0; ky < g->kernel_height; ky++)
+        for (int kx = 0; kx < g->kernel_width; kx++)
+            offsets[ky * g->kernel_width + kx] = ((size_t)ky * g->dilation_height * padded_width + (size_t)kx * g->dilation_width) * c;
     requant_clamp clamp = make_clamp(a->output_zero_point, a->minimum, a->maximum);
-    for (int y = 0; y < g->output_height; y++) {
-        for (int x = 0; x < g->output_width; x++) {
-            // Each tap's input pixel, or a pixel of zero points in the padding (the base already
-            // subtracts zero point x filter sum, so padding then contributes nothing).
-            for (int ky = 0; ky < g->kernel_height; ky++) {
-                int iy = y * g->stride_height - g->padding_height + ky * g->dilation_height;
-                for (int kx = 0; kx < g->kernel_width; kx++) {
-                    int ix = x * g->stride_width - g->padding_width + kx * g->dilation_width;
-                    int inside = iy >= 0 && iy < g->height && ix >= 0 && ix < g->width;
-                    sources[ky * g->kernel_width + kx] = inside ? a->input + ((size_t)iy * g->width + ix) * c : a->zero_points;
+    size_t row_step = (size_t)g->stride_height * padded_width * c, column_step = (size_t)g->stride_width * c;
+    for (int base = 0; base < c; base += 16) {
+        __mmask16 mask = whole ? (__mmask16)0xFFFF : mask16(c - base);
+        __m512i weights[taps];
+        for (int t = 0; t < taps; t++) weights[t] = _mm512_loadu_si512(a->filter + (size_t)t * padded + base);
+        __m512i bias = _mm512_loadu_si512(a->base + base);
+        const int64_t *table = a->requant + (size_t)(base / 16) * MNW_REQUANT_BLOCK;
+        int8_t *out = a->output + base;
+        for (int y = 0; y < g->output_height; y++) {
+            const int8_t *window = a->padded + (size_t)y * row_step + base;
+            for (int x = 0; x < g->output_width; x++, window += column_step, out += c) {
+                __m512i sum = bias;
+                for (int t = 0; t < taps; t++) {
+                    const int8_t *p = window + offsets[t];
+                    __m128i raw = whole ? _mm_loadu_si128((const __m128i *)p) : _mm_maskz_loadu_epi8(mask, p);
+                    sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(_mm512_cvtepi8_epi32(raw), weights[t]));
                 }
+                requant_store(out, mask, sum, table, clamp, high);
             }
-            depthwise_pixel(a, sources, c, padded, taps, a->output + ((size_t)y * g->output_width + x) * c, clamp);
         }
     }
 }
 
-MNW_AVX512 static void depthwise_3x3(const mnw_depthwise *a) { depthwise(a, 9); }
-
-MNW_AVX512 static void depthwise_any(const mnw_depthwise *a) { depthwise(a, a->geometry->kernel_height * a->geometry->kernel_width); }
+/// The variants: 3 x 3 with the channels a multiple of 16 (unmasked loads) or not, with either
+/// requantization form; any other kernel size.
+MNW_AVX512 static void depthwise_3x3(const mnw_depthwise *a) { depthwise(a, 9, 0, 0); }
+MNW_AVX512 static void depthwise_3x3_high(const mnw_depthwise *a) { depthwise(a, 9, 1, 0); }
+MNW_AVX512 static void depthwise_3x3_whole(const mnw_depthwise *a) { depthwise(a, 9, 0, 1); }
+MNW_AVX512 static void depthwise_3x3_whole_high(const mnw_depthwise *a) { depthwise(a, 9, 1, 1); }
+MNW_AVX512 static void depthwise_any(const mnw_depthwise *a) { depthwise(a, a->geometry->kernel_height * a->geometry->kernel_width, 0, 0); }
 
 MNW_AVX512
 void mnw_depthwise_avx512(const mnw_depthwise *a) {
-    if (a->geometry->kernel_height == 3 && a->geometry->kernel_width == 3) depthwise_3x3(a);
-    else depthwise_any(a);
+    const mnw_conv_geometry *g = a->geometry;
+    if (g->kernel_height != 3 || g->kernel_width != 3) depthwise_any(a);
+    else if (g->channels % 16 == 0) (a->requant_high ? depthwise_3x3_whole_high : depthwise_3x3_whole)(a);
+    else (a->requant_high ? depthwise_3x3_high : depthwise_3x3)(a);
 }
 
 // MARK: elementwise and pooling
@@ -338,7 +423,7 @@ void mnw_add_avx512(const mnw_add *a, int8_t *output) {
         __m512i x = _mm512_slli_epi32(_mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a->a + i)), azp), (unsigned)a->left_shift);
         __m512i y = _mm512_slli_epi32(_mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a->b + i)), bzp), (unsigned)a->left_shift);
         __m512i sum = _mm512_add_epi32(multiply16(x, a->a_table), multiply16(y, a->b_table));
-        _mm_mask_storeu_epi8(output + i, mask, _mm512_cvtepi32_epi8(requant16(sum, a->output_table, c)));
+        store_codes(output + i, mask, (requant16(sum, a->output_table, c)));
     }
 }
 MNW_AVX512
@@ -356,7 +441,7 @@ void mnw_concatenate_avx512(int pixels, const mnw_concat_input *inputs, int coun
                 for (int j = 0; j < input->channels; j += 16) {
                     __mmask16 mask = mask16(input->channels - j);
                     __m512i x = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, codes + j)), zp);
-                    _mm_mask_storeu_epi8(out + j, mask, _mm512_cvtepi32_epi8(requant16(x, input->table, c)));
+                    store_codes(out + j, mask, (requant16(x, input->table, c)));
                 }
             } else {
                 for (int j = 0; j < input->channels; j += 64) {
@@ -378,7 +463,7 @@ void mnw_global_average_pool_avx512(int pixels, int channels, const int8_t *inpu
         __mmask16 mask = mask16(channels - j);
         __m512i sum = _mm512_setzero_si512();
         for (int p = 0; p < pixels; p++) sum = _mm512_add_epi32(sum, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, input + (size_t)p * channels + j)));
-        _mm_mask_storeu_epi8(output + j, mask, _mm512_cvtepi32_epi8(requant16(_mm512_sub_epi32(sum, correction), table, c)));
+        store_codes(output + j, mask, (requant16(_mm512_sub_epi32(sum, correction), table, c)));
     }
 }
 
@@ -392,9 +477,9 @@ void mnw_clamp_avx512(int count, const int8_t *input, int32_t minimum, int32_t m
 }
 
 #else
-void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int32_t zero_point, int32_t minimum,
+void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int high, int32_t zero_point, int32_t minimum,
                            int32_t maximum, int8_t *output) {
-    (void)accumulators; (void)count; (void)table; (void)zero_point; (void)minimum; (void)maximum; (void)output;
+    (void)accumulators; (void)count; (void)table; (void)high; (void)zero_point; (void)minimum; (void)maximum; (void)output;
 }
 void mnw_gemm_vnni(const mnw_gemm *a) { (void)a; }
 void mnw_depthwise_avx512(const mnw_depthwise *a) { (void)a; }

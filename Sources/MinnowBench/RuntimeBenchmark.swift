@@ -81,3 +81,57 @@ public func benchmarkRuntime(_ bytes: [UInt8], runs: Int, warmup: Int, batch: In
 private func milliseconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) * 1e-15
 }
+
+/// One operator's share of an inference (`profileRuntime`).
+public struct OperatorTiming: Codable, Sendable {
+    public let index: Int
+    /// The operator and its output shape, e.g. "convolution 3x3/2 dw -> 14x14x48".
+    public let description: String
+    public let multiplyAccumulates: Int
+    /// The median over the runs, in microseconds.
+    public let microseconds: Double
+}
+
+/// Times each operator of `bytes` (a `.mnw` file) alone, `runs` times after `warmup` inferences
+/// (the median per operator), as TFLite's `benchmark_model --enable_op_profiling` does.
+public func profileRuntime(_ bytes: [UInt8], runs: Int, warmup: Int) throws -> [OperatorTiming] {
+    try bytes.withUnsafeBytes { raw in
+        let model = try RuntimeModel(bytes: raw)
+        let interpreter = try Interpreter(model: model)
+        for _ in 0..<warmup { interpreter.invoke() }
+        let clock = ContinuousClock()
+        var samples = [[Double]](repeating: [], count: model.operators.count)
+        for _ in 0..<runs {
+            for index in model.operators.indices {
+                let start = clock.now
+                interpreter.invoke(operator: index)
+                samples[index].append(milliseconds(clock.now - start) * 1000)
+            }
+        }
+        return model.operators.enumerated().map { index, entry in
+            let sorted = samples[index].sorted()
+            let (description, macs) = describe(entry, model)
+            return OperatorTiming(index: index, description: description, multiplyAccumulates: macs, microseconds: sorted[sorted.count / 2])
+        }
+    }
+}
+
+/// What an operator is (kind, kernel, stride, output shape) and its multiply-accumulates.
+private func describe(_ entry: OperatorEntry, _ model: RuntimeModel) -> (String, Int) {
+    let a = entry.arguments.map(Int.init)
+    func shape(_ tensor: Int) -> String { model.tensors[tensor].shape.map(String.init).joined(separator: "x") }
+    switch entry.code {
+    case .convolution:
+        let filter = model.tensors[a[1]].shape, out = model.tensors[a[5]].shape
+        let kind = a[12] == 1 ? "" : a[12] == out[2] && filter[2] == 1 ? " dw" : " g\(a[12])"
+        return ("conv \(filter[0])x\(filter[1])/\(a[6])\(kind) -> \(shape(a[5]))", out[0] * out[1] * filter.reduce(1, *))
+    case .fullyConnected:
+        let weight = model.tensors[a[1]].shape
+        return ("fully connected -> \(shape(a[5]))", weight[0] * weight[1])
+    case .add: return ("add -> \(shape(a[2]))", 0)
+    case .concatenate: return ("concatenate \(a[1]) -> \(shape(a[0]))", 0)
+    case .maxPool: return ("max pool \(a[2])x\(a[3])/\(a[4]) -> \(shape(a[1]))", 0)
+    case .globalAveragePool: return ("global average pool -> \(shape(a[1]))", 0)
+    case .clamp: return ("clamp -> \(shape(a[1]))", 0)
+    }
+}

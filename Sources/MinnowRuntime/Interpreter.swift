@@ -29,8 +29,10 @@ public final class Interpreter {
     /// What the fast kernels are given (packed weights, per-channel constants, requantization
     /// tables, argument structures), allocated at preparation and owned here.
     private var owned: [UnsafeMutableRawPointer] = []
-    /// Eight rows of unsigned GEMM inputs (for the widest row of any convolution), owned here.
+    /// `MNW_GEMM_CHUNK` rows of unsigned GEMM inputs (for the widest row of any convolution), owned here.
     private let quads: UnsafeMutablePointer<UInt32>
+    /// The depthwise convolutions' arguments (they share one padded-input scratch).
+    private var depthwiseSteps: [UnsafeMutablePointer<mnw_depthwise>] = []
     /// Unpacked int4 weights, owned here.
     private var unpacked: [UnsafeMutableBufferPointer<Int8>] = []
 
@@ -62,9 +64,13 @@ public final class Interpreter {
             default: 1
             }
         }.max() ?? 1
-        quads = .allocate(capacity: 8 * ((widestRow + 3) / 4))
-        quads.initialize(repeating: 0, count: 8 * ((widestRow + 3) / 4))
+        let quadCount = Int(MNW_GEMM_CHUNK) * ((widestRow + 3) / 4)
+        quads = .allocate(capacity: quadCount)
+        quads.initialize(repeating: 0, count: quadCount)
         for entry in model.operators { steps.append(prepare(entry)) }
+        // One padded-input scratch serves every depthwise convolution (they run one at a time).
+        let padding = allocate(Int8.self, count: depthwiseSteps.map { mnw_depthwise_padded_size($0.pointee.geometry) }.max() ?? 1)
+        for step in depthwiseSteps { step.pointee.padded = padding }
     }
 
     deinit {
@@ -85,6 +91,12 @@ public final class Interpreter {
     /// Runs every operator on the codes in `input`.
     public func invoke() {
         for step in steps { step.run() }
+    }
+
+    /// Runs operator `index` alone (a profiler times the operators one by one, in order, on the
+    /// codes the ones before them left in the arena).
+    public func invoke(operator index: Int) {
+        steps[index].run()
     }
 
     /// The index of the largest output code (the predicted class; the first on ties).
@@ -129,17 +141,18 @@ public final class Interpreter {
         return pointer
     }
 
-    /// The requantization table of per-channel multipliers and shifts (`mnw_requant_prepare`).
-    private func requantTable(multipliers: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, count: Int) -> UnsafePointer<Int64> {
+    /// The requantization table of per-channel multipliers and shifts (`mnw_requant_prepare`), and
+    /// whether its shorter form applies.
+    private func requantTable(multipliers: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, count: Int) -> (UnsafePointer<Int64>, Int32) {
         let table = allocate(Int64.self, count: mnw_requant_table_size(Int32(count)) / 8)
-        mnw_requant_prepare(multipliers, shifts, Int32(count), table)
-        return UnsafePointer(table)
+        let high = mnw_requant_prepare(multipliers, shifts, Int32(count), table)
+        return (UnsafePointer(table), high)
     }
 
     /// The table of one multiplier in all sixteen lanes (a per-tensor rescaling).
     private func requantTable(multiplier: Int32, shift: Int32) -> UnsafePointer<Int64> {
         let values = [Int32](repeating: multiplier, count: 16), shifts = [Int32](repeating: shift, count: 16)
-        return requantTable(multipliers: values, shifts: shifts, count: 16)
+        return requantTable(multipliers: values, shifts: shifts, count: 16).0
     }
 
     /// The C geometry of a convolution operator (owned here).
@@ -174,7 +187,7 @@ public final class Interpreter {
         var g = mnw_gemm()
         (g.rows, g.k, g.n, g.input, g.convolution) = (Int32(rows), Int32(inputs), Int32(outputs), UnsafePointer(codes(t[0]).baseAddress), UnsafePointer(convolution))
         (g.zero_point, g.packed, g.base) = (zeroPoint, UnsafePointer(packed), UnsafePointer(base))
-        g.requant = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: int32s(t[4]).baseAddress!, count: outputs)
+        (g.requant, g.requant_high) = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: int32s(t[4]).baseAddress!, count: outputs)
         (g.output_zero_point, g.minimum, g.maximum) = (model.tensors[t[5]].parameters.zeroPoint, clamp.0, clamp.1)
         (g.output, g.quads) = (codes(t[5]).baseAddress, quads)
         let arguments = store(g)
@@ -182,7 +195,8 @@ public final class Interpreter {
     }
 
     /// A depthwise convolution on the AVX-512 kernel: filter widened to int32, the zero-point
-    /// constant, a pixel of zero points for the padding and the requantization table made here.
+    /// constant and the requantization table made here (the padded-input scratch after every
+    /// operator is prepared).
     private func depthwise(_ entry: OperatorEntry) -> PreparedStep {
         let t = entry.arguments.map(Int.init), a = entry.arguments
         let filter = model.tensors[t[1]], channels = filter.shape[3], taps = filter.shape[0] * filter.shape[1]
@@ -196,9 +210,10 @@ public final class Interpreter {
         var d = mnw_depthwise()
         (d.geometry, d.input, d.zero_points) = (UnsafePointer(geometry(entry)), UnsafePointer(codes(t[0]).baseAddress), UnsafePointer(zeroPoints))
         (d.filter, d.base) = (UnsafePointer(widened), UnsafePointer(base))
-        d.requant = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: int32s(t[4]).baseAddress!, count: channels)
+        (d.requant, d.requant_high) = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: int32s(t[4]).baseAddress!, count: channels)
         (d.output_zero_point, d.minimum, d.maximum, d.output) = (model.tensors[t[5]].parameters.zeroPoint, a[13], a[14], codes(t[5]).baseAddress)
         let arguments = store(d)
+        depthwiseSteps.append(arguments)
         return .fast { mnw_depthwise_avx512(arguments) }
     }
 

@@ -336,10 +336,22 @@ extension Bench {
         @Option(help: "Timed inferences.") var runs = 2000
         @Option(help: "Untimed inferences first.") var warmup = 200
         @Option(help: "Images classified in a row for the throughput.") var batch = 32
+        @Flag(help: "Also time each operator alone (median of --runs) and list them, slowest first.") var operators = false
         @Option(help: "The peers' preset of the same architecture (student_mbv2, student_squeeze, teacher).") var peerModel: String?
         @Option(help: "Python of the LiteRT venv (shared/peers/setup-litert.sh). Default: $PEERS_LITERT_VENV/bin/python or ~/.cache/minnow-peers-litert-venv/bin/python; skipped when absent.")
         var litertPython: String?
         @OptionGroup var peer: PeerOptions
+
+        /// Each operator's median time, MACs and share of the sum, slowest first.
+        func printOperatorProfile(_ bytes: [UInt8]) throws {
+            let timings = try profileRuntime(bytes, runs: runs, warmup: warmup)
+            let total = timings.reduce(0) { $0 + $1.microseconds }
+            print("per operator (median of \(runs) runs each; sum \(format(total, 1)) us):")
+            print(formatTable(["#", "operator", "MACs", "us", "share", "GMAC/s"], timings.sorted { $0.microseconds > $1.microseconds }.map { t in
+                [String(t.index), t.description, String(t.multiplyAccumulates), format(t.microseconds, 2), format(100 * t.microseconds / total, 1) + "%",
+                 t.multiplyAccumulates == 0 ? "-" : format(Double(t.multiplyAccumulates) / t.microseconds / 1000, 1)]
+            }))
+        }
 
         func validate() throws {
             try OptionCheck.atLeast("--runs", runs, 1000)
@@ -365,6 +377,7 @@ extension Bench {
                     ["energy per inference, ESTIMATE (uJ)", format(t.energy.totalMicrojoules, 2)],
                 ]))
                 print("energy estimate = MACs x 0.3 pJ + activation bytes x 2.5 pJ + weight bytes x 12.5 pJ (Horowitz 2014, 45 nm)")
+                if operators { try printOperatorProfile(bytes) }
                 if let peerModel, let runner = peer.runner() {
                     let ort = try runner.onnxRuntimeLatency(model: peerModel, calls: 300, repeats: 3)
                     print("ONNX Runtime \(ort.version), \(peerModel), batch 1, 1 thread: int8 (QDQ) \(format(ort.int8, 4)) ms, fp32 \(format(ort.fp32, 4)) ms; Minnow p50 / ORT int8 = \(format(t.p50 / ort.int8, 2))x")

@@ -27,17 +27,21 @@ final class FastKernelTests: XCTestCase {
             let count = 1 + Int(generator.next() % 70)
             var accumulators = (0..<count).map { _ in Int32(truncatingIfNeeded: generator.next()) >> Int32(generator.next() % 31) }
             if trial % 7 == 0 { accumulators[0] = .max; accumulators[count - 1] = .min }
-            let multipliers = randomMultipliers(count, &generator)
+            // Odd trials: every real multiplier below 1/2, where the shorter form applies too.
+            let multipliers = randomMultipliers(count, &generator, below: trial % 2 == 1 ? 0.5 : nil)
             let zeroPoint = Int32(Int(generator.next() % 256) - 128)
             let (minimum, maximum): (Int32, Int32) = trial % 3 == 0 ? (-128, 127) : (max(zeroPoint, -128), min(zeroPoint + 60, 127))
             var table = [Int64](repeating: 0, count: mnw_requant_table_size(Int32(count)) / 8)
-            mnw_requant_prepare(multipliers.map(\.multiplier), multipliers.map(\.shift), Int32(count), &table)
-            var output = [Int8](repeating: 0, count: count)
-            mnw_requantize_avx512(accumulators, Int32(count), table, zeroPoint, minimum, maximum, &output)
+            let high = mnw_requant_prepare(multipliers.map(\.multiplier), multipliers.map(\.shift), Int32(count), &table)
+            XCTAssertEqual(high == 1, multipliers.allSatisfy { $0.shift <= -1 }, "trial \(trial)")
             let expected = zip(accumulators, multipliers).map {
                 Int8(requantize($0, multiplier: $1, outputZeroPoint: zeroPoint, minimum: minimum, maximum: maximum))
             }
-            XCTAssertEqual(output, expected, "trial \(trial)")
+            for form in high == 1 ? [Int32(0), 1] : [0] {
+                var output = [Int8](repeating: 0, count: count)
+                mnw_requantize_avx512(accumulators, Int32(count), table, form, zeroPoint, minimum, maximum, &output)
+                XCTAssertEqual(output, expected, "trial \(trial), form \(form)")
+            }
         }
     }
 
@@ -48,11 +52,11 @@ final class FastKernelTests: XCTestCase {
         guard hasVNNI() else { return }
         var generator = SeededGenerator(seed: 5)
         for (rows, k, n) in [(1, 1, 1), (1, 256, 10), (3, 5, 5), (4, 16, 16), (8, 8, 48), (9, 17, 33), (13, 64, 48), (7, 336, 56),
-                             (12, 57, 80), (17, 24, 144), (2, 40, 257)] {
+                             (12, 57, 80), (17, 24, 144), (2, 40, 257), (70, 12, 16), (45, 20, 64)] {
             let weight = (0..<(k * n)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
             let input = (0..<(rows * k)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
             let bias = (0..<n).map { _ in Int32(truncatingIfNeeded: generator.next()) >> 12 }
-            let requantization = Requantization(multipliers: randomMultipliers(n, &generator, below: 1.0 / 256), outputZeroPoint: -7,
+            let requantization = Requantization(multipliers: randomMultipliers(n, &generator, below: rows % 3 == 0 ? 1.0 : 1.0 / 256), outputZeroPoint: -7,
                                                 minimum: rows % 2 == 0 ? -7 : -128, maximum: 127)
             for zeroPoint: Int32 in [-128, -3, 0, 127] {
                 var expected = [Int8](repeating: 0, count: rows * n)
@@ -94,7 +98,7 @@ final class FastKernelTests: XCTestCase {
                                             padding: (s.padding, s.padding), dilation: (s.dilation, s.dilation), groups: depthwise ? channels : 1)
                 let filter = (0..<(s.kernel * s.kernel * (depthwise ? 1 : channels) * outputs)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
                 let bias = (0..<outputs).map { _ in Int32(truncatingIfNeeded: generator.next()) >> 14 }
-                let requantization = Requantization(multipliers: randomMultipliers(outputs, &generator, below: 1.0 / 512), outputZeroPoint: 3,
+                let requantization = Requantization(multipliers: randomMultipliers(outputs, &generator, below: trial % 2 == 0 ? 1.0 / 512 : 1.0), outputZeroPoint: 3,
                                                     minimum: trial % 2 == 0 ? 3 : -128, maximum: trial % 2 == 0 ? 100 : 127)
                 for zeroPoint: Int32 in [-128, 5, 127] {
                     var expected = [Int8](repeating: 0, count: g.outputHeight * g.outputWidth * outputs)
@@ -132,11 +136,12 @@ final class FastKernelTests: XCTestCase {
         }
     }
 
-    private func table(_ requantization: Requantization) -> [Int64] {
+    /// The requantization table and whether its shorter form applies.
+    private func table(_ requantization: Requantization) -> ([Int64], Int32) {
         let count = requantization.multipliers.count
         var table = [Int64](repeating: 0, count: mnw_requant_table_size(Int32(count)) / 8)
-        mnw_requant_prepare(requantization.multipliers.map(\.multiplier), requantization.multipliers.map(\.shift), Int32(count), &table)
-        return table
+        let high = mnw_requant_prepare(requantization.multipliers.map(\.multiplier), requantization.multipliers.map(\.shift), Int32(count), &table)
+        return (table, high)
     }
 
     private func runGEMM(rows: Int, k: Int, n: Int, input: [Int8], zeroPoint: Int32, weight: [Int8], bias: [Int32],
@@ -145,8 +150,8 @@ final class FastKernelTests: XCTestCase {
         mnw_vnni_pack(weight, Int32(k), Int32(n), &packed)
         var base = [Int32](repeating: 0, count: (n + 15) / 16 * 16)
         mnw_vnni_base(weight, Int32(k), Int32(n), bias, zeroPoint, &base)
-        let requant = table(requantization)
-        var quads = [UInt32](repeating: 0, count: 8 * ((k + 3) / 4))
+        let (requant, high) = table(requantization)
+        var quads = [UInt32](repeating: 0, count: Int(MNW_GEMM_CHUNK) * ((k + 3) / 4))
         var output = [Int8](repeating: 0, count: rows * n)
         var geometry = convolution ?? mnw_conv_geometry()
         input.withUnsafeBufferPointer { x in
@@ -160,6 +165,7 @@ final class FastKernelTests: XCTestCase {
                                     (a.rows, a.k, a.n, a.input) = (Int32(rows), Int32(k), Int32(n), x.baseAddress)
                                     a.convolution = convolution == nil ? nil : geometryPointer
                                     (a.zero_point, a.packed, a.base, a.requant) = (zeroPoint, p.baseAddress, b.baseAddress, r.baseAddress)
+                                    a.requant_high = high
                                     (a.output_zero_point, a.minimum, a.maximum) = (requantization.outputZeroPoint, requantization.minimum, requantization.maximum)
                                     (a.output, a.quads) = (out.baseAddress, q.baseAddress)
                                     mnw_gemm_vnni(&a)
@@ -180,23 +186,28 @@ final class FastKernelTests: XCTestCase {
         var widened = [Int32](repeating: 0, count: taps * padded), base = [Int32](repeating: 0, count: padded)
         mnw_widen_filter(filter, Int32(taps), Int32(channels), &widened)
         mnw_depthwise_base(filter, Int32(taps), Int32(channels), bias, zeroPoint, &base)
-        let zeroPoints = [Int8](repeating: Int8(zeroPoint), count: channels), requant = table(requantization)
+        let zeroPoints = [Int8](repeating: Int8(zeroPoint), count: channels), (requant, high) = table(requantization)
         var output = [Int8](repeating: 0, count: Int(geometry.output_height * geometry.output_width) * channels)
         var g = geometry
+        var padding = [Int8](repeating: 0, count: mnw_depthwise_padded_size(&g))
         input.withUnsafeBufferPointer { x in
             zeroPoints.withUnsafeBufferPointer { z in
                 widened.withUnsafeBufferPointer { w in
                     base.withUnsafeBufferPointer { b in
                         requant.withUnsafeBufferPointer { r in
                             output.withUnsafeMutableBufferPointer { out in
+                                padding.withUnsafeMutableBufferPointer { padded in
                                 withUnsafePointer(to: &g) { geometryPointer in
                                     var a = mnw_depthwise()
+                                    a.padded = padded.baseAddress
                                     (a.geometry, a.input, a.zero_points, a.filter, a.base) = (geometryPointer, x.baseAddress, z.baseAddress, w.baseAddress,
                                                                                                b.baseAddress)
                                     (a.requant, a.output_zero_point, a.minimum, a.maximum) = (r.baseAddress, requantization.outputZeroPoint,
                                                                                              requantization.minimum, requantization.maximum)
+                                    a.requant_high = high
                                     a.output = out.baseAddress
                                     mnw_depthwise_avx512(&a)
+                                }
                                 }
                             }
                         }

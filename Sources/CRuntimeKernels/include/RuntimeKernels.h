@@ -23,19 +23,24 @@ typedef struct {
 
 // MARK: requantization
 
-/// Bytes of the requantization table of `count` channels: per block of 16 channels, 48 int64
-/// values (multipliers, total shifts `31 - shift` and rounding halves `2^(30 - shift)`, even
-/// lanes then odd lanes).
+/// int64 values per block of 16 channels in a requantization table: multipliers, total shifts
+/// `31 - shift` and rounding halves `2^(30 - shift)` (each even lanes then odd lanes), then
+/// sixteen int32 `total - 32`.
+#define MNW_REQUANT_BLOCK 56
+
+/// Bytes of the requantization table of `count` channels.
 size_t mnw_requant_table_size(int count);
 
 /// Fills a requantization table from per-channel fixed-point multipliers and shifts (shifts in
-/// -31...30, as the loader checks).
-void mnw_requant_prepare(const int32_t *multipliers, const int32_t *shifts, int count, int64_t *table);
+/// -31...30, as the loader checks). Returns 1 when every total shift is at least 32 (every real
+/// multiplier below 1/2), where the kernels use a shorter exact form (`requant_high`).
+int mnw_requant_prepare(const int32_t *multipliers, const int32_t *shifts, int count, int64_t *table);
 
-/// AVX-512. Requantizes `count` accumulators to int8 codes exactly as QuantMath's `requantize`
+/// AVX-512. With `high` (only where `mnw_requant_prepare` returned 1) in the shorter form.
+/// Requantizes `count` accumulators to int8 codes exactly as QuantMath's `requantize`
 /// (single rounding: `(x * multiplier + 2^(k-1)) >> k` with `k = 31 - shift` on 64 bits,
 /// saturated to int32, plus the zero point, clamped to [minimum, maximum]), sixteen at a time.
-void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int32_t zero_point, int32_t minimum,
+void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int high, int32_t zero_point, int32_t minimum,
                            int32_t maximum, int8_t *output);
 
 // MARK: GEMM rows
@@ -52,6 +57,9 @@ void mnw_vnni_pack(const int8_t *weight, int k, int n, int8_t *packed);
 /// sum_k weight[k][j]`, the constant of `sum_k (x + 128) w - (128 + zp) sum_k w + bias`.
 void mnw_vnni_base(const int8_t *weight, int k, int n, const int32_t *bias, int32_t zero_point, int32_t *base);
 
+/// Rows of a GEMM gathered at a time (the scratch a `mnw_gemm` needs).
+#define MNW_GEMM_CHUNK 32
+
 /// A matrix product over rows, requantized per output: `output[r][j] = requantize(base[j] +
 /// sum_k (x[r][k] + 128) * w[k][j])` for a pointwise convolution or fully connected layer (rows of
 /// `input`, k codes each) or a k x k convolution (`convolution` set: each output pixel's patch).
@@ -64,9 +72,11 @@ typedef struct {
     const int8_t *packed;        // mnw_vnni_pack
     const int32_t *base;         // mnw_vnni_base
     const int64_t *requant;      // mnw_requant_prepare, n channels
+    int requant_high;            // what mnw_requant_prepare returned
     int32_t output_zero_point, minimum, maximum;
     int8_t *output;              // rows x n codes
-    /// Scratch: 8 rows of unsigned inputs, 8 * ((k + 3) / 4) words, zero initialized once.
+    /// Scratch: MNW_GEMM_CHUNK rows of unsigned inputs, MNW_GEMM_CHUNK * ((k + 3) / 4) words,
+    /// zero initialized once.
     uint32_t *quads;
 } mnw_gemm;
 
@@ -89,15 +99,23 @@ typedef struct {
     const mnw_conv_geometry *geometry;
     const int8_t *input;
     const int8_t *zero_points;   // one pixel (channels codes) of the input zero point
+    /// Scratch for the input with its padding (`mnw_depthwise_padded_size` bytes); the padding
+    /// holds the input zero point, which the base cancels (`mnw_depthwise_base`).
+    int8_t *padded;
     const int32_t *filter;       // mnw_widen_filter
     const int32_t *base;         // mnw_depthwise_base
     const int64_t *requant;      // mnw_requant_prepare
+    int requant_high;            // what mnw_requant_prepare returned
     int32_t output_zero_point, minimum, maximum;
     int8_t *output;
 } mnw_depthwise;
 
-/// AVX-512. Equal to the reference convolution with groups == channels: per output pixel, sixteen
-/// channels at a time, one int32 multiply-add per tap, the requantization fused into the store.
+/// Bytes of the padded input a depthwise convolution of geometry `g` needs.
+size_t mnw_depthwise_padded_size(const mnw_conv_geometry *g);
+
+/// AVX-512. Equal to the reference convolution with groups == channels: the input copied into
+/// `padded` with its padding, then per output pixel, sixteen channels at a time, one int32
+/// multiply-add per tap, the requantization fused into the store.
 void mnw_depthwise_avx512(const mnw_depthwise *a);
 
 // MARK: elementwise and pooling
