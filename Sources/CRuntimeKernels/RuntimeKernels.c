@@ -16,18 +16,62 @@ int mnw_cpu_has_avx512vnni(void) {
 int mnw_cpu_has_avx512vnni(void) { return 0; }
 #endif
 
-size_t mnw_vnni_packed_size(int k, int n) { return (size_t)((n + 15) / 16) * (size_t)((k + 3) / 4) * 64; }
+/// The rows and columns of the zero-padded input a convolution reads.
+static inline int padded_extent(int outputs, int stride, int kernel, int dilation) { return (outputs - 1) * stride + (kernel - 1) * dilation + 1; }
 
-void mnw_vnni_pack(const int8_t *weight, int k, int n, int8_t *packed) {
-    int blocks = (n + 15) / 16, groups = (k + 3) / 4;
-    memset(packed, 0, mnw_vnni_packed_size(k, n));
+size_t mnw_depthwise_padded_size(const mnw_conv_geometry *g) {
+    return (size_t)padded_extent(g->output_height, g->stride_height, g->kernel_height, g->dilation_height)
+        * (size_t)padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width) * (size_t)g->channels;
+}
+
+/// How a GEMM's K runs in its input copy: `segments` runs of `length` codes (the whole row; or a
+/// kernel row of a k x k convolution, or one tap when the kernel is dilated along the width), each
+/// padded to whole 4-code words.
+typedef struct {
+    int segments, length, words;
+} gemm_segments;
+
+static gemm_segments segments_of(int k, const mnw_conv_geometry *g) {
+    gemm_segments s;
+    if (!g) s.segments = 1, s.length = k;
+    else if (g->dilation_width == 1) s.segments = g->kernel_height, s.length = g->kernel_width * g->channels;
+    else s.segments = g->kernel_height * g->kernel_width, s.length = g->channels;
+    s.words = (s.length + 3) / 4;
+    return s;
+}
+
+int mnw_gemm_groups(int k, const mnw_conv_geometry *g) {
+    gemm_segments s = segments_of(k, g);
+    return s.segments * s.words;
+}
+
+size_t mnw_gemm_packed_size(int k, int n, const mnw_conv_geometry *g) { return (size_t)((n + 15) / 16) * (size_t)mnw_gemm_groups(k, g) * 64; }
+
+void mnw_gemm_pack(const int8_t *weight, int k, int n, const mnw_conv_geometry *g, int8_t *packed, int32_t *offsets) {
+    gemm_segments s = segments_of(k, g);
+    int blocks = (n + 15) / 16, groups = s.segments * s.words;
+    memset(packed, 0, mnw_gemm_packed_size(k, n, g));
     for (int b = 0; b < blocks; b++)
-        for (int g = 0; g < groups; g++)
+        for (int group = 0; group < groups; group++)
             for (int j = 0; j < 16; j++)
                 for (int t = 0; t < 4; t++) {
-                    int row = 4 * g + t, column = 16 * b + j;
-                    if (row < k && column < n) packed[((size_t)(b * groups + g) * 16 + j) * 4 + t] = weight[(size_t)row * n + column];
+                    int within = 4 * (group % s.words) + t, column = 16 * b + j;
+                    if (within < s.length && column < n)
+                        packed[((size_t)(b * groups + group) * 16 + j) * 4 + t] = weight[((size_t)(group / s.words) * s.length + within) * n + column];
                 }
+    int padded_width = g ? padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width) : 0;
+    for (int group = 0; group < groups; group++) {
+        int segment = group / s.words;
+        size_t start = !g ? 0
+            : g->dilation_width == 1 ? (size_t)segment * g->dilation_height * padded_width * g->channels
+            : ((size_t)(segment / g->kernel_width) * g->dilation_height * padded_width + (size_t)(segment % g->kernel_width) * g->dilation_width)
+                * g->channels;
+        offsets[group] = (int32_t)(start + 4 * (size_t)(group % s.words));
+    }
+}
+
+size_t mnw_gemm_input_size(int rows, int k, const mnw_conv_geometry *g) {
+    return (g ? mnw_depthwise_padded_size(g) : (size_t)rows * k) + 64;
 }
 
 void mnw_vnni_base(const int8_t *weight, int k, int n, const int32_t *bias, int32_t zero_point, int32_t *base) {
@@ -54,14 +98,6 @@ void mnw_widen_filter(const int8_t *filter, int taps, int channels, int32_t *wid
     int padded = (channels + 15) / 16 * 16;
     for (int t = 0; t < taps; t++)
         for (int c = 0; c < padded; c++) widened[(size_t)t * padded + c] = c < channels ? filter[(size_t)t * channels + c] : 0;
-}
-
-/// The rows and columns of the zero-padded input a depthwise convolution reads.
-static inline int padded_extent(int outputs, int stride, int kernel, int dilation) { return (outputs - 1) * stride + (kernel - 1) * dilation + 1; }
-
-size_t mnw_depthwise_padded_size(const mnw_conv_geometry *g) {
-    return (size_t)padded_extent(g->output_height, g->stride_height, g->kernel_height, g->dilation_height)
-        * (size_t)padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width) * (size_t)g->channels;
 }
 
 size_t mnw_requant_table_size(int count) { return (size_t)((count + 15) / 16) * MNW_REQUANT_BLOCK * sizeof(int64_t); }
@@ -164,11 +200,12 @@ void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t
 
 // MARK: GEMM rows (1x1 and k x k convolutions, fully connected)
 
-/// `count` codes copied, 64 at a time.
-MNW_INLINE void copy_codes(const int8_t *source, int count, int8_t *destination) {
+/// `count` codes copied, each `^ flip` (0x80 makes them unsigned; 0 copies), 64 at a time.
+MNW_INLINE void copy_codes(const int8_t *source, int count, uint8_t flip, int8_t *destination) {
+    __m512i flips = _mm512_set1_epi8((char)flip);
     for (int i = 0; i < count; i += 64) {
         __mmask64 mask = mask64(count - i);
-        _mm512_mask_storeu_epi8(destination + i, mask, _mm512_maskz_loadu_epi8(mask, source + i));
+        _mm512_mask_storeu_epi8(destination + i, mask, _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, source + i), flips));
     }
 }
 
@@ -177,60 +214,45 @@ MNW_INLINE void fill_codes(int8_t value, int count, int8_t *destination) {
     for (int i = 0; i < count; i += 64) _mm512_mask_storeu_epi8(destination + i, mask64(count - i), v);
 }
 
-/// The inputs of `count` output rows from `first` on into `destination` (`stride` bytes a row):
-/// the input's rows, or for a k x k convolution each output pixel's patch (HWC order, padding =
-/// the input zero point).
-MNW_INLINE void gather_rows(const mnw_gemm *a, int first, int count, int8_t *destination, size_t stride) {
-    const mnw_conv_geometry *g = a->convolution;
-    if (!g) {
-        for (int r = 0; r < count; r++) copy_codes(a->input + (size_t)(first + r) * a->k, a->k, destination + r * stride);
-        return;
-    }
-    int c = g->channels, run = g->kernel_width * c;
-    int8_t padding = (int8_t)a->zero_point;
-    int y = first / g->output_width, x = first % g->output_width;
-    for (int r = 0; r < count; r++, destination += stride) {
-        int ix0 = x * g->stride_width - g->padding_width;
-        if (g->dilation_width == 1 && ix0 >= 0 && ix0 + g->kernel_width <= g->width) {
-            // The window's columns are inside the image: each kernel row is one contiguous run.
-            for (int ky = 0; ky < g->kernel_height; ky++) {
-                int iy = y * g->stride_height - g->padding_height + ky * g->dilation_height;
-                int8_t *to = destination + (size_t)ky * run;
-                if (iy < 0 || iy >= g->height) fill_codes(padding, run, to);
-                else copy_codes(a->input + ((size_t)iy * g->width + ix0) * c, run, to);
-            }
-        } else {
-            for (int ky = 0; ky < g->kernel_height; ky++) {
-                int iy = y * g->stride_height - g->padding_height + ky * g->dilation_height;
-                for (int kx = 0; kx < g->kernel_width; kx++) {
-                    int ix = ix0 + kx * g->dilation_width;
-                    int8_t *to = destination + (size_t)(ky * g->kernel_width + kx) * c;
-                    if (iy < 0 || iy >= g->height || ix < 0 || ix >= g->width) fill_codes(padding, c, to);
-                    else copy_codes(a->input + ((size_t)iy * g->width + ix) * c, c, to);
-                }
-            }
+/// Copies a convolution's input into `destination` with its padding (and whatever the windows
+/// reach past the last row or column) set to the input zero point, every code `^ flip`: then
+/// every window reads inside the copy, with no bounds to check.
+MNW_INLINE void pad_input(const int8_t *input, const mnw_conv_geometry *g, int8_t zero_point, uint8_t flip, int8_t *destination) {
+    int c = g->channels, rows = padded_extent(g->output_height, g->stride_height, g->kernel_height, g->dilation_height);
+    int padded_width = padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
+    int8_t padding = (int8_t)(zero_point ^ (int8_t)flip);
+    int left = g->padding_width, inside = g->width < padded_width - left ? g->width : padded_width - left;
+    for (int py = 0; py < rows; py++) {
+        int8_t *row = destination + (size_t)py * padded_width * c;
+        int iy = py - g->padding_height;
+        if (iy < 0 || iy >= g->height) {
+            fill_codes(padding, padded_width * c, row);
+            continue;
         }
-        if (++x == g->output_width) x = 0, y++;
+        fill_codes(padding, left * c, row);
+        copy_codes(input + (size_t)iy * g->width * c, inside * c, flip, row + (size_t)left * c);
+        fill_codes(padding, (padded_width - left - inside) * c, row + (size_t)(left + inside) * c);
     }
 }
 
-/// Rows `row0 ..< row0 + valid` (of a tile of R rows whose inputs are in `quads`, `groups` words
-/// a row) times output blocks `b0 ..< b0 + NB`, requantized and stored. R and NB are constants
-/// at each call site, so the accumulators stay in registers.
-MNW_INLINE void gemm_tile(const mnw_gemm *a, const int8_t *rows, size_t stride, int groups, int row0, int valid, int b0, const int R,
-                           const int NB, const int high) {
+/// Rows `row0 ..< row0 + valid` (their unsigned inputs at `rows[r]`, word g at `offsets[g]`; rows
+/// past `valid` repeat the last) times output blocks `b0 ..< b0 + NB`, requantized and stored. R,
+/// NB and `high` are constants at each call site, so the accumulators stay in registers.
+MNW_INLINE void gemm_tile(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0, const int R, const int NB,
+                          const int high) {
     __m512i acc[8][4];
     for (int r = 0; r < R; r++)
         for (int j = 0; j < NB; j++) acc[r][j] = _mm512_setzero_si512();
+    int groups = a->groups;
     const int8_t *w = a->packed + (size_t)b0 * groups * 64;
-    __m512i sign = _mm512_set1_epi32((int)0x80808080u);
     for (int g = 0; g < groups; g++) {
         __m512i weights[4];
         for (int j = 0; j < NB; j++) weights[j] = _mm512_loadu_si512(w + ((size_t)j * groups + g) * 64);
+        int32_t offset = a->offsets[g];
         for (int r = 0; r < R; r++) {
             int32_t word;
-            memcpy(&word, rows + r * stride + 4 * (size_t)g, 4);
-            __m512i q = _mm512_xor_si512(_mm512_set1_epi32(word), sign);
+            memcpy(&word, rows[r] + offset, 4);
+            __m512i q = _mm512_set1_epi32(word);
             for (int j = 0; j < NB; j++) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], q, weights[j]);
         }
     }
@@ -249,8 +271,8 @@ MNW_INLINE void gemm_tile(const mnw_gemm *a, const int8_t *rows, size_t stride, 
 
 /// The tiles, one function each (R x NB, and whether the requantization is `high`).
 #define MNW_TILE(R, NB, HIGH, NAME)                                                                     \
-    MNW_AVX512 static void NAME(const mnw_gemm *a, const int8_t *q, size_t stride, int groups, int row0, int valid, int b0) { \
-        gemm_tile(a, q, stride, groups, row0, valid, b0, R, NB, HIGH);                                  \
+    MNW_AVX512 static void NAME(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0) { \
+        gemm_tile(a, rows, row0, valid, b0, R, NB, HIGH);                                               \
     }
 MNW_TILE(8, 1, 0, tile_8x1)
 MNW_TILE(8, 1, 1, tile_8x1_high)
@@ -271,63 +293,55 @@ MNW_TILE(1, 1, 1, tile_1x1_high)
 
 MNW_AVX512
 void mnw_gemm_vnni(const mnw_gemm *a) {
-    int groups = (a->k + 3) / 4, blocks = (a->n + 15) / 16;
+    int blocks = (a->n + 15) / 16;
     // Tiles of 8 rows x up to 2 output blocks for narrow layers, 4 rows x up to 4 blocks for wide
     // ones, one row x 4 blocks for a single row (fully connected).
     int tile_rows = a->rows == 1 ? 1 : blocks <= 2 ? 8 : 4, high = a->requant_high;
-    // A k x k convolution or a row length off a multiple of 4 (whose last word would read past
-    // the row) gathers its rows.
-    int direct = !a->convolution && a->k % 4 == 0;
-    for (int chunk = 0; chunk < a->rows; chunk += MNW_GEMM_CHUNK) {
-        int chunk_rows = a->rows - chunk < MNW_GEMM_CHUNK ? a->rows - chunk : MNW_GEMM_CHUNK;
-        // A pointwise layer reads its input rows in place; otherwise the rows (patches) are
-        // gathered, a chunk at a time, into the scratch.
-        size_t stride = direct ? (size_t)a->k : (size_t)groups * 4;
-        const int8_t *base = direct ? a->input + (size_t)chunk * a->k : (const int8_t *)a->quads;
-        if (!direct) gather_rows(a, chunk, chunk_rows, (int8_t *)a->quads, stride);
-        for (int row0 = chunk; row0 < chunk + chunk_rows; row0 += tile_rows) {
-            int valid = chunk + chunk_rows - row0 < tile_rows ? chunk + chunk_rows - row0 : tile_rows;
-            const int8_t *q = base + (size_t)(row0 - chunk) * stride;
-            if (tile_rows == 8) {
-                if (blocks == 2) (high ? tile_8x2_high : tile_8x2)(a, q, stride, groups, row0, valid, 0);
-                else (high ? tile_8x1_high : tile_8x1)(a, q, stride, groups, row0, valid, 0);
+    // The input made unsigned (x ^ 0x80) in the scratch, with a convolution's padding: then each
+    // row's words are read in place (no patches are gathered).
+    const mnw_conv_geometry *g = a->convolution;
+    size_t row_step = 0, column_step = (size_t)a->k;
+    int width = a->rows;
+    if (g) {
+        pad_input(a->input, g, (int8_t)a->zero_point, 0x80, (int8_t *)a->scratch);
+        size_t padded_width = (size_t)padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
+        row_step = (size_t)g->stride_height * padded_width * g->channels;
+        column_step = (size_t)g->stride_width * g->channels;
+        width = g->output_width;
+    } else {
+        copy_codes(a->input, a->rows * a->k, 0x80, (int8_t *)a->scratch);
+    }
+    const uint8_t *rows[8];
+    int y = 0, x = 0;
+    for (int row0 = 0; row0 < a->rows; row0 += tile_rows) {
+        int valid = a->rows - row0 < tile_rows ? a->rows - row0 : tile_rows;
+        for (int r = 0; r < tile_rows; r++) {
+            if (r >= valid) {
+                rows[r] = rows[valid - 1];
                 continue;
             }
-            for (int b0 = 0; b0 < blocks; b0 += 4) {
-                int nb = blocks - b0 < 4 ? blocks - b0 : 4;
-                if (tile_rows == 1) {
-                    if (nb == 4) (high ? tile_1x4_high : tile_1x4)(a, q, stride, groups, row0, valid, b0);
-                    else for (int j = 0; j < nb; j++) (high ? tile_1x1_high : tile_1x1)(a, q, stride, groups, row0, valid, b0 + j);
-                } else if (nb == 4) (high ? tile_4x4_high : tile_4x4)(a, q, stride, groups, row0, valid, b0);
-                else if (nb == 3) (high ? tile_4x3_high : tile_4x3)(a, q, stride, groups, row0, valid, b0);
-                else if (nb == 2) (high ? tile_4x2_high : tile_4x2)(a, q, stride, groups, row0, valid, b0);
-                else (high ? tile_4x1_high : tile_4x1)(a, q, stride, groups, row0, valid, b0);
-            }
+            rows[r] = a->scratch + y * row_step + x * column_step;
+            if (++x == width) x = 0, y++;
+        }
+        if (tile_rows == 8) {
+            if (blocks == 2) (high ? tile_8x2_high : tile_8x2)(a, rows, row0, valid, 0);
+            else (high ? tile_8x1_high : tile_8x1)(a, rows, row0, valid, 0);
+            continue;
+        }
+        for (int b0 = 0; b0 < blocks; b0 += 4) {
+            int nb = blocks - b0 < 4 ? blocks - b0 : 4;
+            if (tile_rows == 1) {
+                if (nb == 4) (high ? tile_1x4_high : tile_1x4)(a, rows, row0, valid, b0);
+                else for (int j = 0; j < nb; j++) (high ? tile_1x1_high : tile_1x1)(a, rows, row0, valid, b0 + j);
+            } else if (nb == 4) (high ? tile_4x4_high : tile_4x4)(a, rows, row0, valid, b0);
+            else if (nb == 3) (high ? tile_4x3_high : tile_4x3)(a, rows, row0, valid, b0);
+            else if (nb == 2) (high ? tile_4x2_high : tile_4x2)(a, rows, row0, valid, b0);
+            else (high ? tile_4x1_high : tile_4x1)(a, rows, row0, valid, b0);
         }
     }
 }
 
 // MARK: depthwise convolution
-
-/// Copies the input into `a->padded` with its padding (and whatever the windows reach past the
-/// last row or column) set to the input zero point, so that every tap reads inside the buffer.
-MNW_INLINE void pad_input(const mnw_depthwise *a, int padded_width) {
-    const mnw_conv_geometry *g = a->geometry;
-    int c = g->channels, rows = padded_extent(g->output_height, g->stride_height, g->kernel_height, g->dilation_height);
-    int8_t zero_point = a->zero_points[0];
-    int left = g->padding_width, inside = g->width < padded_width - left ? g->width : padded_width - left;
-    for (int py = 0; py < rows; py++) {
-        int8_t *row = a->padded + (size_t)py * padded_width * c;
-        int iy = py - g->padding_height;
-        if (iy < 0 || iy >= g->height) {
-            fill_codes(zero_point, padded_width * c, row);
-            continue;
-        }
-        fill_codes(zero_point, left * c, row);
-        copy_codes(a->input + (size_t)iy * g->width * c, inside * c, row + (size_t)left * c);
-        fill_codes(zero_point, (padded_width - left - inside) * c, row + (size_t)(left + inside) * c);
-    }
-}
 
 /// A depthwise convolution on the padded input, sixteen channels at a time (the block's weights
 /// stay in registers while it runs over every output pixel): per pixel one int32 multiply-add
@@ -338,7 +352,7 @@ MNW_INLINE void depthwise(const mnw_depthwise *a, const int taps, const int high
     const mnw_conv_geometry *g = a->geometry;
     int c = g->channels, padded = (c + 15) / 16 * 16;
     int padded_width = padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
-    pad_input(a, padded_width);
+    pad_input(a->input, g, (int8_t)a->zero_point, 0, a->padded);
     // Each tap's offset from its window's first code: every tap reads inside the padded input.
     size_t offsets[taps];
     for (int ky = 0; ky < g->kernel_height; ky++)

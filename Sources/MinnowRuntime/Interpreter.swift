@@ -29,9 +29,8 @@ public final class Interpreter {
     /// What the fast kernels are given (packed weights, per-channel constants, requantization
     /// tables, argument structures), allocated at preparation and owned here.
     private var owned: [UnsafeMutableRawPointer] = []
-    /// `MNW_GEMM_CHUNK` rows of unsigned GEMM inputs (for the widest row of any convolution), owned here.
-    private let quads: UnsafeMutablePointer<UInt32>
-    /// The depthwise convolutions' arguments (they share one padded-input scratch).
+    /// The GEMMs' and depthwise convolutions' arguments (they share one scratch).
+    private var gemmSteps: [UnsafeMutablePointer<mnw_gemm>] = []
     private var depthwiseSteps: [UnsafeMutablePointer<mnw_depthwise>] = []
     /// Unpacked int4 weights, owned here.
     private var unpacked: [UnsafeMutableBufferPointer<Int8>] = []
@@ -57,26 +56,20 @@ public final class Interpreter {
             }
         }.max() ?? 1
         scratch = .allocate(capacity: widest)
-        let widestRow = model.operators.map { entry -> Int in
-            switch entry.code {
-            case .convolution: model.tensors[Int(entry.arguments[1])].shape.prefix(3).reduce(1, *)
-            case .fullyConnected: model.tensors[Int(entry.arguments[1])].shape[0]
-            default: 1
-            }
-        }.max() ?? 1
-        let quadCount = Int(MNW_GEMM_CHUNK) * ((widestRow + 3) / 4)
-        quads = .allocate(capacity: quadCount)
-        quads.initialize(repeating: 0, count: quadCount)
         for entry in model.operators { steps.append(prepare(entry)) }
-        // One padded-input scratch serves every depthwise convolution (they run one at a time).
-        let padding = allocate(Int8.self, count: depthwiseSteps.map { mnw_depthwise_padded_size($0.pointee.geometry) }.max() ?? 1)
-        for step in depthwiseSteps { step.pointee.padded = padding }
+        // One scratch serves every GEMM's input copy and every depthwise convolution's padded
+        // input (the operators run one at a time).
+        let scratchBytes = (gemmSteps.map { mnw_gemm_input_size($0.pointee.rows, $0.pointee.k, $0.pointee.convolution) }
+            + depthwiseSteps.map { mnw_depthwise_padded_size($0.pointee.geometry) }).max() ?? 1
+        let shared = allocate(UInt8.self, count: scratchBytes)
+        shared.initialize(repeating: 0, count: scratchBytes)
+        for step in gemmSteps { step.pointee.scratch = shared }
+        for step in depthwiseSteps { step.pointee.padded = UnsafeMutableRawPointer(shared).assumingMemoryBound(to: Int8.self) }
     }
 
     deinit {
         if ownsArena { arena.deallocate() }
         scratch.deallocate()
-        quads.deallocate()
         for pointer in owned { pointer.deallocate() }
         for buffer in unpacked { buffer.deallocate() }
     }
@@ -175,22 +168,25 @@ public final class Interpreter {
     }
 
     /// A convolution (groups 1) or fully connected layer on the VNNI GEMM (`mnw_gemm_vnni`):
-    /// weights packed, the zero-point constant and the requantization table computed once, here.
+    /// weights packed, the zero-point constant and the requantization table computed once, here
+    /// (the scratch after every operator is prepared).
     private func gemm(rows: Int, inputs: Int, outputs: Int, entry: OperatorEntry, clamp: (Int32, Int32),
                       convolution: UnsafeMutablePointer<mnw_conv_geometry>? = nil) -> PreparedStep {
         let t = entry.arguments.map(Int.init)
         let weights = int8s(t[1]), zeroPoint = model.tensors[t[0]].parameters.zeroPoint
-        let packed = allocate(Int8.self, count: mnw_vnni_packed_size(Int32(inputs), Int32(outputs)))
-        mnw_vnni_pack(weights.baseAddress, Int32(inputs), Int32(outputs), packed)
+        let groups = Int(mnw_gemm_groups(Int32(inputs), convolution))
+        let packed = allocate(Int8.self, count: mnw_gemm_packed_size(Int32(inputs), Int32(outputs), convolution))
+        let offsets = allocate(Int32.self, count: groups)
+        mnw_gemm_pack(weights.baseAddress, Int32(inputs), Int32(outputs), convolution, packed, offsets)
         let base = allocate(Int32.self, count: (outputs + 15) / 16 * 16)
         mnw_vnni_base(weights.baseAddress, Int32(inputs), Int32(outputs), int32s(t[2]).baseAddress, zeroPoint, base)
         var g = mnw_gemm()
         (g.rows, g.k, g.n, g.input, g.convolution) = (Int32(rows), Int32(inputs), Int32(outputs), UnsafePointer(codes(t[0]).baseAddress), UnsafePointer(convolution))
-        (g.zero_point, g.packed, g.base) = (zeroPoint, UnsafePointer(packed), UnsafePointer(base))
+        (g.zero_point, g.packed, g.offsets, g.groups, g.base) = (zeroPoint, UnsafePointer(packed), UnsafePointer(offsets), Int32(groups), UnsafePointer(base))
         (g.requant, g.requant_high) = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: int32s(t[4]).baseAddress!, count: outputs)
-        (g.output_zero_point, g.minimum, g.maximum) = (model.tensors[t[5]].parameters.zeroPoint, clamp.0, clamp.1)
-        (g.output, g.quads) = (codes(t[5]).baseAddress, quads)
+        (g.output_zero_point, g.minimum, g.maximum, g.output) = (model.tensors[t[5]].parameters.zeroPoint, clamp.0, clamp.1, codes(t[5]).baseAddress)
         let arguments = store(g)
+        gemmSteps.append(arguments)
         return .fast { mnw_gemm_vnni(arguments) }
     }
 
@@ -205,10 +201,8 @@ public final class Interpreter {
         let widened = allocate(Int32.self, count: taps * padded), base = allocate(Int32.self, count: padded)
         mnw_widen_filter(weights.baseAddress, Int32(taps), Int32(channels), widened)
         mnw_depthwise_base(weights.baseAddress, Int32(taps), Int32(channels), int32s(t[2]).baseAddress, zeroPoint, base)
-        let zeroPoints = allocate(Int8.self, count: channels)
-        zeroPoints.initialize(repeating: Int8(zeroPoint), count: channels)
         var d = mnw_depthwise()
-        (d.geometry, d.input, d.zero_points) = (UnsafePointer(geometry(entry)), UnsafePointer(codes(t[0]).baseAddress), UnsafePointer(zeroPoints))
+        (d.geometry, d.input, d.zero_point) = (UnsafePointer(geometry(entry)), UnsafePointer(codes(t[0]).baseAddress), zeroPoint)
         (d.filter, d.base) = (UnsafePointer(widened), UnsafePointer(base))
         (d.requant, d.requant_high) = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: int32s(t[4]).baseAddress!, count: channels)
         (d.output_zero_point, d.minimum, d.maximum, d.output) = (model.tensors[t[5]].parameters.zeroPoint, a[13], a[14], codes(t[5]).baseAddress)

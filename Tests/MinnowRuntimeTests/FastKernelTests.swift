@@ -146,37 +146,41 @@ final class FastKernelTests: XCTestCase {
 
     private func runGEMM(rows: Int, k: Int, n: Int, input: [Int8], zeroPoint: Int32, weight: [Int8], bias: [Int32],
                          requantization: Requantization, convolution: mnw_conv_geometry?) -> [Int8] {
-        var packed = [Int8](repeating: 0, count: mnw_vnni_packed_size(Int32(k), Int32(n)))
-        mnw_vnni_pack(weight, Int32(k), Int32(n), &packed)
-        var base = [Int32](repeating: 0, count: (n + 15) / 16 * 16)
-        mnw_vnni_base(weight, Int32(k), Int32(n), bias, zeroPoint, &base)
-        let (requant, high) = table(requantization)
-        var quads = [UInt32](repeating: 0, count: Int(MNW_GEMM_CHUNK) * ((k + 3) / 4))
-        var output = [Int8](repeating: 0, count: rows * n)
         var geometry = convolution ?? mnw_conv_geometry()
-        input.withUnsafeBufferPointer { x in
-            packed.withUnsafeBufferPointer { p in
-                base.withUnsafeBufferPointer { b in
-                    requant.withUnsafeBufferPointer { r in
-                        quads.withUnsafeMutableBufferPointer { q in
-                            output.withUnsafeMutableBufferPointer { out in
-                                withUnsafePointer(to: &geometry) { geometryPointer in
-                                    var a = mnw_gemm()
-                                    (a.rows, a.k, a.n, a.input) = (Int32(rows), Int32(k), Int32(n), x.baseAddress)
-                                    a.convolution = convolution == nil ? nil : geometryPointer
-                                    (a.zero_point, a.packed, a.base, a.requant) = (zeroPoint, p.baseAddress, b.baseAddress, r.baseAddress)
-                                    a.requant_high = high
-                                    (a.output_zero_point, a.minimum, a.maximum) = (requantization.outputZeroPoint, requantization.minimum, requantization.maximum)
-                                    (a.output, a.quads) = (out.baseAddress, q.baseAddress)
-                                    mnw_gemm_vnni(&a)
+        return withUnsafePointer(to: &geometry) { geometryPointer in
+            let g = convolution == nil ? nil : geometryPointer
+            let groups = Int(mnw_gemm_groups(Int32(k), g))
+            var packed = [Int8](repeating: 0, count: mnw_gemm_packed_size(Int32(k), Int32(n), g))
+            var offsets = [Int32](repeating: 0, count: groups)
+            mnw_gemm_pack(weight, Int32(k), Int32(n), g, &packed, &offsets)
+            var base = [Int32](repeating: 0, count: (n + 15) / 16 * 16)
+            mnw_vnni_base(weight, Int32(k), Int32(n), bias, zeroPoint, &base)
+            let (requant, high) = table(requantization)
+            var scratch = [UInt8](repeating: 0, count: mnw_gemm_input_size(Int32(rows), Int32(k), g))
+            var output = [Int8](repeating: 0, count: rows * n)
+            input.withUnsafeBufferPointer { x in
+                packed.withUnsafeBufferPointer { p in
+                    offsets.withUnsafeBufferPointer { o in
+                        base.withUnsafeBufferPointer { b in
+                            requant.withUnsafeBufferPointer { r in
+                                scratch.withUnsafeMutableBufferPointer { s in
+                                    output.withUnsafeMutableBufferPointer { out in
+                                        var a = mnw_gemm()
+                                        (a.rows, a.k, a.n, a.input, a.convolution) = (Int32(rows), Int32(k), Int32(n), x.baseAddress, g)
+                                        (a.zero_point, a.packed, a.offsets, a.groups, a.base) = (zeroPoint, p.baseAddress, o.baseAddress, Int32(groups), b.baseAddress)
+                                        (a.requant, a.requant_high) = (r.baseAddress, high)
+                                        (a.output_zero_point, a.minimum, a.maximum) = (requantization.outputZeroPoint, requantization.minimum, requantization.maximum)
+                                        (a.output, a.scratch) = (out.baseAddress, s.baseAddress)
+                                        mnw_gemm_vnni(&a)
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
+            return output
         }
-        return output
     }
 
     private func runDepthwise(_ geometry: mnw_conv_geometry, input: [Int8], zeroPoint: Int32, filter: [Int8], bias: [Int32],
@@ -186,28 +190,23 @@ final class FastKernelTests: XCTestCase {
         var widened = [Int32](repeating: 0, count: taps * padded), base = [Int32](repeating: 0, count: padded)
         mnw_widen_filter(filter, Int32(taps), Int32(channels), &widened)
         mnw_depthwise_base(filter, Int32(taps), Int32(channels), bias, zeroPoint, &base)
-        let zeroPoints = [Int8](repeating: Int8(zeroPoint), count: channels), (requant, high) = table(requantization)
+        let (requant, high) = table(requantization)
         var output = [Int8](repeating: 0, count: Int(geometry.output_height * geometry.output_width) * channels)
         var g = geometry
         var padding = [Int8](repeating: 0, count: mnw_depthwise_padded_size(&g))
         input.withUnsafeBufferPointer { x in
-            zeroPoints.withUnsafeBufferPointer { z in
-                widened.withUnsafeBufferPointer { w in
-                    base.withUnsafeBufferPointer { b in
-                        requant.withUnsafeBufferPointer { r in
-                            output.withUnsafeMutableBufferPointer { out in
-                                padding.withUnsafeMutableBufferPointer { padded in
+            widened.withUnsafeBufferPointer { w in
+                base.withUnsafeBufferPointer { b in
+                    requant.withUnsafeBufferPointer { r in
+                        output.withUnsafeMutableBufferPointer { out in
+                            padding.withUnsafeMutableBufferPointer { padded in
                                 withUnsafePointer(to: &g) { geometryPointer in
                                     var a = mnw_depthwise()
-                                    a.padded = padded.baseAddress
-                                    (a.geometry, a.input, a.zero_points, a.filter, a.base) = (geometryPointer, x.baseAddress, z.baseAddress, w.baseAddress,
-                                                                                               b.baseAddress)
-                                    (a.requant, a.output_zero_point, a.minimum, a.maximum) = (r.baseAddress, requantization.outputZeroPoint,
-                                                                                             requantization.minimum, requantization.maximum)
-                                    a.requant_high = high
+                                    (a.geometry, a.input, a.zero_point, a.padded) = (geometryPointer, x.baseAddress, zeroPoint, padded.baseAddress)
+                                    (a.filter, a.base, a.requant, a.requant_high) = (w.baseAddress, b.baseAddress, r.baseAddress, high)
+                                    (a.output_zero_point, a.minimum, a.maximum) = (requantization.outputZeroPoint, requantization.minimum, requantization.maximum)
                                     a.output = out.baseAddress
                                     mnw_depthwise_avx512(&a)
-                                }
                                 }
                             }
                         }

@@ -45,39 +45,45 @@ void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t
 
 // MARK: GEMM rows
 
-/// Bytes of a weight matrix [K][N] packed for `mnw_gemm_vnni`: N in blocks of 16 outputs, K in
-/// groups of 4 inputs, zero padded.
-size_t mnw_vnni_packed_size(int k, int n);
+/// A GEMM reads its input from an unsigned copy (`x ^ 0x80`; for a k x k convolution padded with
+/// the input zero point), each row's K as `groups` 4-code words at byte offsets from the row's
+/// start: the whole row, or per kernel row (per tap when the kernel is dilated along the width)
+/// a run padded to whole words. `groups` for K = k (and convolution `g`, or NULL).
+int mnw_gemm_groups(int k, const mnw_conv_geometry *g);
 
-/// Packs `weight` ([K][N], N contiguous) into `packed` (`mnw_vnni_packed_size` bytes): for output
-/// block b and input group g, 64 bytes: for each of the block's 16 outputs, its 4 weights of the group.
-void mnw_vnni_pack(const int8_t *weight, int k, int n, int8_t *packed);
+/// Bytes of a weight matrix [K][N] packed for `mnw_gemm_vnni`.
+size_t mnw_gemm_packed_size(int k, int n, const mnw_conv_geometry *g);
+
+/// Packs `weight` ([K][N], N contiguous) into `packed` (`mnw_gemm_packed_size` bytes): for output
+/// block b and word group, 64 bytes: for each of the block's 16 outputs, its 4 weights of the
+/// word (zero past a run); and each group's byte offset into `offsets` (`mnw_gemm_groups` entries).
+void mnw_gemm_pack(const int8_t *weight, int k, int n, const mnw_conv_geometry *g, int8_t *packed, int32_t *offsets);
+
+/// Bytes of the unsigned input copy (the scratch of `mnw_gemm`), with slack for the last word.
+size_t mnw_gemm_input_size(int rows, int k, const mnw_conv_geometry *g);
 
 /// Per output j (N rounded up to 16 entries, the padding 0): `bias[j] - (128 + zero_point) *
 /// sum_k weight[k][j]`, the constant of `sum_k (x + 128) w - (128 + zp) sum_k w + bias`.
 void mnw_vnni_base(const int8_t *weight, int k, int n, const int32_t *bias, int32_t zero_point, int32_t *base);
 
-/// Rows of a GEMM gathered at a time (the scratch a `mnw_gemm` needs).
-#define MNW_GEMM_CHUNK 32
-
 /// A matrix product over rows, requantized per output: `output[r][j] = requantize(base[j] +
 /// sum_k (x[r][k] + 128) * w[k][j])` for a pointwise convolution or fully connected layer (rows of
-/// `input`, k codes each) or a k x k convolution (`convolution` set: each output pixel's patch).
+/// `input`, k codes each) or a k x k convolution (`convolution` set: each output pixel's window).
 typedef struct {
     int rows, k, n;
     const int8_t *input;
     /// For a k x k convolution (groups 1): its geometry; NULL for a plain product.
     const mnw_conv_geometry *convolution;
     int32_t zero_point;
-    const int8_t *packed;        // mnw_vnni_pack
+    const int8_t *packed;        // mnw_gemm_pack
+    const int32_t *offsets;      // mnw_gemm_pack
+    int groups;                  // mnw_gemm_groups
     const int32_t *base;         // mnw_vnni_base
     const int64_t *requant;      // mnw_requant_prepare, n channels
     int requant_high;            // what mnw_requant_prepare returned
     int32_t output_zero_point, minimum, maximum;
     int8_t *output;              // rows x n codes
-    /// Scratch: MNW_GEMM_CHUNK rows of unsigned inputs, MNW_GEMM_CHUNK * ((k + 3) / 4) words,
-    /// zero initialized once.
-    uint32_t *quads;
+    uint8_t *scratch;            // mnw_gemm_input_size bytes
 } mnw_gemm;
 
 /// AVX-512 VNNI. Runs `a` with vpdpbusd (unsigned by signed bytes, four products into each int32
@@ -98,7 +104,7 @@ void mnw_widen_filter(const int8_t *filter, int taps, int channels, int32_t *wid
 typedef struct {
     const mnw_conv_geometry *geometry;
     const int8_t *input;
-    const int8_t *zero_points;   // one pixel (channels codes) of the input zero point
+    int32_t zero_point;          // the input's
     /// Scratch for the input with its padding (`mnw_depthwise_padded_size` bytes); the padding
     /// holds the input zero point, which the base cancels (`mnw_depthwise_base`).
     int8_t *padded;
