@@ -424,22 +424,39 @@ void mnw_max_pool_avx512(const int8_t *input, int height, int width, int channel
 /// `x * multiplier * 2^(shift - 31)` with QuantMath's single rounding, saturated to int32, one
 /// multiplier for all sixteen lanes (the per-tensor rescaling of an add or a concatenation).
 MNW_INLINE __m512i multiply16(__m512i x, const int64_t *block) {
-    requant_clamp wide = {_mm512_set1_epi64(INT32_MIN), _mm512_set1_epi64(INT32_MAX), _mm512_setzero_si512()};
+    requant_clamp wide = {_mm512_set1_epi64(INT32_MIN), _mm512_set1_epi64(INT32_MAX), _mm512_setzero_si512(), _mm_setzero_si128(),
+                          _mm_setzero_si128()};
     return requant16(x, block, wide);
 }
 
-MNW_AVX512
-void mnw_add_avx512(const mnw_add *a, int8_t *output) {
+/// `multiply16` for a table whose total shifts are at least 32 (see `requant_store_high`): the
+/// result fits in int32 without saturating.
+MNW_INLINE __m512i multiply16_high(__m512i x, const int64_t *block) {
+    __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, _mm512_loadu_si512(block)), _mm512_loadu_si512(block + 32));
+    __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_loadu_si512(block + 8)), _mm512_loadu_si512(block + 40));
+    __m512i q = _mm512_mask_blend_epi32((__mmask16)0xAAAA, _mm512_srli_epi64(even, 32), odd);
+    return _mm512_srav_epi32(q, _mm512_loadu_si512(block + 48));
+}
+
+MNW_INLINE void add(const mnw_add *a, int8_t *output, const int high) {
     __m512i azp = _mm512_set1_epi32(a->a_zero_point), bzp = _mm512_set1_epi32(a->b_zero_point);
     requant_clamp c = make_clamp(a->output_zero_point, a->minimum, a->maximum);
     for (int i = 0; i < a->count; i += 16) {
         __mmask16 mask = mask16(a->count - i);
-        __m512i x = _mm512_slli_epi32(_mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a->a + i)), azp), (unsigned)a->left_shift);
-        __m512i y = _mm512_slli_epi32(_mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a->b + i)), bzp), (unsigned)a->left_shift);
-        __m512i sum = _mm512_add_epi32(multiply16(x, a->a_table), multiply16(y, a->b_table));
-        store_codes(output + i, mask, (requant16(sum, a->output_table, c)));
+        __m512i x = _mm512_slli_epi32(_mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a->a + i)), azp), (unsigned)a->a_left_shift);
+        __m512i y = _mm512_slli_epi32(_mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a->b + i)), bzp), (unsigned)a->b_left_shift);
+        __m512i sum = high ? _mm512_add_epi32(multiply16_high(x, a->a_table), multiply16_high(y, a->b_table))
+                           : _mm512_add_epi32(multiply16(x, a->a_table), multiply16(y, a->b_table));
+        requant_store(output + i, mask, sum, a->output_table, c, high);
     }
 }
+
+MNW_AVX512 static void add_generic(const mnw_add *a, int8_t *output) { add(a, output, 0); }
+MNW_AVX512 static void add_high(const mnw_add *a, int8_t *output) { add(a, output, 1); }
+
+MNW_AVX512
+void mnw_add_avx512(const mnw_add *a, int8_t *output) { (a->high ? add_high : add_generic)(a, output); }
+
 MNW_AVX512
 void mnw_concatenate_avx512(int pixels, const mnw_concat_input *inputs, int count, int32_t output_zero_point, int8_t *output) {
     int total = 0;

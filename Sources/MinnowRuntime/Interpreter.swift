@@ -142,10 +142,11 @@ public final class Interpreter {
         return (UnsafePointer(table), high)
     }
 
-    /// The table of one multiplier in all sixteen lanes (a per-tensor rescaling).
-    private func requantTable(multiplier: Int32, shift: Int32) -> UnsafePointer<Int64> {
+    /// The table of one multiplier in all sixteen lanes (a per-tensor rescaling), and whether its
+    /// shorter form applies.
+    private func requantTable(multiplier: Int32, shift: Int32) -> (UnsafePointer<Int64>, Int32) {
         let values = [Int32](repeating: multiplier, count: 16), shifts = [Int32](repeating: shift, count: 16)
-        return requantTable(multipliers: values, shifts: shifts, count: 16).0
+        return requantTable(multipliers: values, shifts: shifts, count: 16)
     }
 
     /// The C geometry of a convolution operator (owned here).
@@ -245,9 +246,14 @@ public final class Interpreter {
             var add = mnw_add()
             (add.count, add.a, add.b) = (Int32(model.tensors[t[2]].elementCount), UnsafePointer(codes(t[0]).baseAddress), UnsafePointer(codes(t[1]).baseAddress))
             (add.a_zero_point, add.b_zero_point) = (model.tensors[t[0]].parameters.zeroPoint, model.tensors[t[1]].parameters.zeroPoint)
-            add.left_shift = ReferenceKernels.addLeftShift
-            (add.a_table, add.b_table, add.output_table) = (requantTable(multiplier: a[3], shift: a[4]), requantTable(multiplier: a[5], shift: a[6]),
-                                                            requantTable(multiplier: a[7], shift: a[8]))
+            // An input whose total shift is 31 or 30 takes one or two more left shifts instead (its
+            // codes less the zero point, at most 255 x 2^22, still fit), so that its table gets the
+            // shorter form.
+            let extra = [a[4], a[6]].map { shift in shift >= 0 && shift <= 1 ? shift + 1 : 0 }
+            (add.a_left_shift, add.b_left_shift) = (ReferenceKernels.addLeftShift + extra[0], ReferenceKernels.addLeftShift + extra[1])
+            let tables = [(a[3], a[4] - extra[0]), (a[5], a[6] - extra[1]), (a[7], a[8])].map { requantTable(multiplier: $0.0, shift: $0.1) }
+            (add.a_table, add.b_table, add.output_table) = (tables[0].0, tables[1].0, tables[2].0)
+            add.high = tables.allSatisfy { $0.1 == 1 } ? 1 : 0
             (add.output_zero_point, add.minimum, add.maximum) = (model.tensors[t[2]].parameters.zeroPoint, a[9], a[10])
             let (arguments, output) = (store(add), codes(t[2]).baseAddress)
             return .fast { mnw_add_avx512(arguments, output) }
@@ -262,7 +268,7 @@ public final class Interpreter {
                 let tensor = t[2 + 4 * i], rescaled = a[3 + 4 * i] == 1
                 inputs[i] = mnw_concat_input(codes: UnsafePointer(codes(tensor).baseAddress), channels: Int32(model.tensors[tensor].shape.last!),
                                              zero_point: model.tensors[tensor].parameters.zeroPoint,
-                                             table: rescaled ? requantTable(multiplier: a[4 + 4 * i], shift: a[5 + 4 * i]) : nil)
+                                             table: rescaled ? requantTable(multiplier: a[4 + 4 * i], shift: a[5 + 4 * i]).0 : nil)
             }
             let (pixels, zeroPoint, output) = (Int32(out.elementCount / out.shape.last!), out.parameters.zeroPoint, codes(t[0]).baseAddress)
             return .fast { mnw_concatenate_avx512(pixels, inputs, Int32(count), zeroPoint, output) }
@@ -283,7 +289,7 @@ public final class Interpreter {
             let x = model.tensors[t[0]]
             return .maxPool(x.shape, (t[2], t[3]), (t[4], t[5]), (t[6], t[7]), UnsafeBufferPointer(codes(t[0])), codes(t[1]))
         case .globalAveragePool where vnni:
-            let x = model.tensors[t[0]], table = requantTable(multiplier: a[2], shift: a[3])
+            let x = model.tensors[t[0]], table = requantTable(multiplier: a[2], shift: a[3]).0
             let (pixels, channels, zeroPoint) = (Int32(x.shape[0] * x.shape[1]), Int32(x.shape[2]), x.parameters.zeroPoint)
             let (input, outputZeroPoint, output) = (codes(t[0]).baseAddress, model.tensors[t[1]].parameters.zeroPoint, codes(t[1]).baseAddress)
             return .fast { mnw_global_average_pool_avx512(pixels, channels, input, zeroPoint, table, outputZeroPoint, output) }

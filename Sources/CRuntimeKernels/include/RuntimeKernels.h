@@ -127,13 +127,16 @@ void mnw_depthwise_avx512(const mnw_depthwise *a);
 // MARK: elementwise and pooling
 
 /// The elementwise add of the reference kernels: each input made relative to its zero point,
-/// shifted left by `left_shift`, rescaled (one-channel requantization tables of 16 equal lanes);
-/// the sum requantized.
+/// shifted left, rescaled (one-channel requantization tables of 16 equal lanes); the sum
+/// requantized. An input's left shift may exceed the reference's by e when its table's shift is
+/// e lower: `(x 2^e m + 2^(k+e-1)) >> (k+e)` equals `(x m + 2^(k-1)) >> k`, and a total shift of
+/// at least 32 allows the shorter form.
 typedef struct {
     int count;
     const int8_t *a, *b;
-    int32_t a_zero_point, b_zero_point, left_shift;
+    int32_t a_zero_point, b_zero_point, a_left_shift, b_left_shift;
     const int64_t *a_table, *b_table, *output_table;
+    int high;                    // 1 when mnw_requant_prepare returned 1 for all three tables
     int32_t output_zero_point, minimum, maximum;
 } mnw_add;
 
