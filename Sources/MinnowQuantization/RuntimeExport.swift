@@ -7,10 +7,13 @@ public struct RuntimeExport: Sendable {
     public let bytes: [UInt8]
     /// The arena layout: its size and the lower bound (largest total of simultaneously live activations).
     public let arena: ArenaPlan
-    /// Bytes of weights, biases and multipliers (the data section, before alignment padding).
+    /// Bytes of the parameters (the data section before alignment padding): weights, biases and
+    /// per-channel multipliers (int32) and shifts (int8).
     public let parameterBytes: Int
     /// Bytes of the weight codes alone (int8, or int4 packed).
     public let weightBytes: Int
+    /// Bytes of the int32 biases alone.
+    public let biasBytes: Int
     public let multiplyAccumulates: Int
 }
 
@@ -23,7 +26,7 @@ extension IntegerModel {
     public func exportForRuntime() -> RuntimeExport {
         var writer = ModelWriter()
         var tensorOf: [Int: Int32] = [:]
-        var parameterBytes = 0, weightBytes = 0
+        var parameterBytes = 0, weightBytes = 0, biasBytes = 0
         func activation(_ value: Int) -> Int32 {
             if let t = tensorOf[value] { return t }
             let t = writer.addActivation(shape: graph.valueShapes[value], parameters: parameters[value]!)
@@ -40,6 +43,13 @@ extension IntegerModel {
             (parameterBytes, weightBytes) = (parameterBytes + bytes.count, weightBytes + bytes.count)
             return writer.addConstant(type: int4 ? .int4 : .int8, shape: shape, parameters: QuantizationParameters(scale: 1, zeroPoint: 0), bytes: bytes)
         }
+        /// Per-channel multipliers (int32) and shifts (int8: they lie in -31...30).
+        func multipliers(_ requantization: Requantization) -> (Int32, Int32) {
+            let shifts = requantization.multipliers.map { UInt8(bitPattern: Int8($0.shift)) }
+            parameterBytes += shifts.count
+            return (constant(requantization.multipliers.map(\.multiplier)),
+                    writer.addConstant(type: .int8, shape: [shifts.count], parameters: QuantizationParameters(scale: 1, zeroPoint: 0), bytes: shifts))
+        }
         func pair(_ m: FixedPointMultiplier) -> [Int32] { [m.multiplier, m.shift] }
         _ = activation(graph.input)
         for step in steps {
@@ -47,14 +57,16 @@ extension IntegerModel {
             case let .convolution(g, filter, bias, _, requantization, input, output):
                 let x = activation(input)
                 let w = weights(filter, shape: [g.kernelHeight, g.kernelWidth, g.inputChannels / g.groups, g.outputChannels], output: output)
-                let (b, m, s) = (constant(bias), constant(requantization.multipliers.map(\.multiplier)), constant(requantization.multipliers.map(\.shift)))
+                let b = constant(bias), (m, s) = multipliers(requantization)
+                biasBytes += 4 * bias.count
                 writer.addOperator(.convolution, [x, w, b, m, s, activation(output), Int32(g.stride.0), Int32(g.stride.1), Int32(g.padding.0),
                                                   Int32(g.padding.1), Int32(g.dilation.0), Int32(g.dilation.1), Int32(g.groups),
                                                   requantization.minimum, requantization.maximum])
             case let .fullyConnected(inputs, outputs, weight, bias, _, requantization, input, output):
                 let x = activation(input)
                 let w = weights(weight, shape: [inputs, outputs], output: output)
-                let (b, m, s) = (constant(bias), constant(requantization.multipliers.map(\.multiplier)), constant(requantization.multipliers.map(\.shift)))
+                let b = constant(bias), (m, s) = multipliers(requantization)
+                biasBytes += 4 * bias.count
                 writer.addOperator(.fullyConnected, [x, w, b, m, s, activation(output), requantization.minimum, requantization.maximum])
             case let .add(a, b, aInput, bInput, multiplier, output):
                 writer.addOperator(.add, [activation(a), activation(b), activation(output)] + pair(aInput.multiplier) + pair(bInput.multiplier)
@@ -76,7 +88,7 @@ extension IntegerModel {
             }
         }
         let (bytes, plan) = writer.serialize(input: tensorOf[graph.input]!, output: activation(graph.output), multiplyAccumulates: graph.totalMACs)
-        return RuntimeExport(bytes: bytes, arena: plan, parameterBytes: parameterBytes, weightBytes: weightBytes,
+        return RuntimeExport(bytes: bytes, arena: plan, parameterBytes: parameterBytes, weightBytes: weightBytes, biasBytes: biasBytes,
                              multiplyAccumulates: graph.totalMACs)
     }
 }

@@ -184,7 +184,7 @@ public final class Interpreter {
         var g = mnw_gemm()
         (g.rows, g.k, g.n, g.input, g.convolution) = (Int32(rows), Int32(inputs), Int32(outputs), UnsafePointer(codes(t[0]).baseAddress), UnsafePointer(convolution))
         (g.zero_point, g.packed, g.offsets, g.groups, g.base) = (zeroPoint, UnsafePointer(packed), UnsafePointer(offsets), Int32(groups), UnsafePointer(base))
-        (g.requant, g.requant_high) = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: int32s(t[4]).baseAddress!, count: outputs)
+        (g.requant, g.requant_high) = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: model.shifts(t[4]), count: outputs)
         (g.output_zero_point, g.minimum, g.maximum, g.output) = (model.tensors[t[5]].parameters.zeroPoint, clamp.0, clamp.1, codes(t[5]).baseAddress)
         let arguments = store(g)
         gemmSteps.append(arguments)
@@ -205,7 +205,7 @@ public final class Interpreter {
         var d = mnw_depthwise()
         (d.geometry, d.input, d.zero_point) = (UnsafePointer(geometry(entry)), UnsafePointer(codes(t[0]).baseAddress), zeroPoint)
         (d.filter, d.base) = (UnsafePointer(widened), UnsafePointer(base))
-        (d.requant, d.requant_high) = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: int32s(t[4]).baseAddress!, count: channels)
+        (d.requant, d.requant_high) = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: model.shifts(t[4]), count: channels)
         (d.output_zero_point, d.minimum, d.maximum, d.output) = (model.tensors[t[5]].parameters.zeroPoint, a[13], a[14], codes(t[5]).baseAddress)
         let arguments = store(d)
         depthwiseSteps.append(arguments)
@@ -232,13 +232,13 @@ public final class Interpreter {
             let geometry = ConvolutionGeometry(batch: 1, height: x.shape[0], width: x.shape[1], inputChannels: x.shape[2],
                                                kernelHeight: filter.shape[0], kernelWidth: filter.shape[1], outputChannels: filter.shape[3],
                                                stride: (t[6], t[7]), padding: (t[8], t[9]), dilation: (t[10], t[11]), groups: t[12])
-            let requantization = Requantization(multipliers: zip(model.int32s(t[3]), model.int32s(t[4])).map(multiplier),
+            let requantization = Requantization(multipliers: zip(model.int32s(t[3]), model.shifts(t[4])).map(multiplier),
                                                 outputZeroPoint: model.tensors[t[5]].parameters.zeroPoint, minimum: a[13], maximum: a[14])
             return .convolution(geometry, UnsafeBufferPointer(codes(t[0])), x.parameters.zeroPoint, int8s(t[1]), int32s(t[2]), requantization, codes(t[5]),
                                 scratch)
         case .fullyConnected:
             let x = model.tensors[t[0]], weight = model.tensors[t[1]]
-            let requantization = Requantization(multipliers: zip(model.int32s(t[3]), model.int32s(t[4])).map(multiplier),
+            let requantization = Requantization(multipliers: zip(model.int32s(t[3]), model.shifts(t[4])).map(multiplier),
                                                 outputZeroPoint: model.tensors[t[5]].parameters.zeroPoint, minimum: a[6], maximum: a[7])
             return .fullyConnected(weight.shape[0], weight.shape[1], UnsafeBufferPointer(codes(t[0])), x.parameters.zeroPoint, int8s(t[1]),
                                    int32s(t[2]), requantization, codes(t[5]))

@@ -1,11 +1,13 @@
 import QuantMath
 
-/// The `.mnw` model format, version 1 (docs/runtime-format.md): a little-endian file of a header,
+/// The `.mnw` model format, version 2 (docs/runtime-format.md): a little-endian file of a header,
 /// a tensor table, an operator list and an aligned data section of constant tensors (weights are
 /// used in place). Activations live in one arena whose layout the exporter planned.
 public enum ModelFormat {
     public static let magic: [UInt8] = [0x4D, 0x4E, 0x57, 0x00]  // "MNW\0"
-    public static let version: UInt16 = 1
+    /// The version written: 2 stores per-channel shifts as int8 (version 1 as int32; still read).
+    public static let version: UInt16 = 2
+    public static let readableVersions: ClosedRange<UInt16> = 1...2
     public static let headerSize = 64
     public static let tensorEntrySize = 40
     /// Data and arena offsets are multiples of this.

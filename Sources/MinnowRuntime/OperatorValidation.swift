@@ -53,9 +53,10 @@ enum OperatorValidation {
             guard a[m] >= 0, (-31...30).contains(a[s]) else { throw fail("fixed-point multiplier \(a[m]) * 2^(\(a[s]) - 31) out of range") }
         }
 
-        /// Per-channel multipliers and shifts (constant int32 vectors of `channels`) in range.
+        /// Per-channel multipliers (constant int32 vectors of `channels`) and shifts (int8, or
+        /// int32 in version 1 files); their values are checked after the operators.
         func channelMultipliers(_ m: Int, _ s: Int, channels: Int, model: [TensorInfo]) throws(ModelFormatError) {
-            let (mt, st) = (try constant(m, [.int32]), try constant(s, [.int32]))
+            let (mt, st) = (try constant(m, [.int32]), try constant(s, [.int8, .int32]))
             guard mt.shape == [channels], st.shape == [channels] else { throw fail("multipliers and shifts must have \(channels) entries") }
         }
 

@@ -23,7 +23,7 @@ public struct RuntimeModel: @unchecked Sendable {
         guard Array(bytes[0..<4]) == ModelFormat.magic else { throw .badMagic }
         reader.position = 4
         let version = reader.u16(), headerSize = Int(reader.u16()), declaredSize = reader.u64()
-        guard version == ModelFormat.version else { throw .unsupportedVersion(Int(version)) }
+        guard ModelFormat.readableVersions.contains(version) else { throw .unsupportedVersion(Int(version)) }
         guard headerSize == ModelFormat.headerSize else { throw .invalidHeader("header size \(headerSize), expected \(ModelFormat.headerSize)") }
         guard declaredSize == UInt64(bytes.count) else {
             throw declaredSize > UInt64(bytes.count) ? .truncated("the header says \(declaredSize) bytes, the file has \(bytes.count)")
@@ -75,7 +75,7 @@ public struct RuntimeModel: @unchecked Sendable {
     /// `requantize` assumes).
     private func checkMultiplierValues() throws(ModelFormatError) {
         for (index, entry) in operators.enumerated() where entry.code == .convolution || entry.code == .fullyConnected {
-            let (multipliers, shifts) = (int32s(Int(entry.arguments[3])), int32s(Int(entry.arguments[4])))
+            let (multipliers, shifts) = (int32s(Int(entry.arguments[3])), self.shifts(Int(entry.arguments[4])))
             for (m, s) in zip(multipliers, shifts) where m < 0 || !(-31...30).contains(s) {
                 throw .invalidOperator(index, "\(entry.code): fixed-point multiplier \(m) * 2^(\(s) - 31) out of range")
             }
@@ -83,6 +83,11 @@ public struct RuntimeModel: @unchecked Sendable {
     }
 
     /// A constant int32 tensor's values.
+    /// A per-channel shift vector: int8 (version 2) or int32 (version 1) constants.
+    func shifts(_ index: Int) -> [Int32] {
+        tensors[index].type == .int8 ? constant(index).map { Int32(Int8(bitPattern: $0)) } : int32s(index)
+    }
+
     func int32s(_ index: Int) -> [Int32] {
         let bytes = constant(index)
         return (0..<(bytes.count / 4)).map { i in

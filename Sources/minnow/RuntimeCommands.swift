@@ -42,7 +42,8 @@ struct Export: ParsableCommand {
             let integer = try IntegerModel(quantized: quantized)
             let export = integer.exportForRuntime()
             try Data(export.bytes).write(to: URL(fileURLWithPath: output), options: .atomic)
-            print("\(output): \(export.bytes.count) bytes; parameters \(export.parameterBytes) bytes (weights \(export.weightBytes)); arena \(export.arena.size) bytes (lower bound \(export.arena.lowerBound)); \(export.multiplyAccumulates) MACs per inference")
+            let (file, parameters) = (export.bytes.count, export.parameterBytes)
+            print("\(output): \(file) bytes = parameters \(parameters) (weights \(export.weightBytes), biases \(export.biasBytes), per-channel multipliers and shifts \(parameters - export.weightBytes - export.biasBytes)) + header, tables and alignment \(file - parameters): \(format(Double(file) / Double(parameters), 3))x the parameters; arena \(export.arena.size) bytes (lower bound \(export.arena.lowerBound)); \(export.multiplyAccumulates) MACs per inference")
             guard checkImages > 0 else { return }
             let batches = start.testBatches(limit: checkImages)
             var (same, total, agree, correct) = (0, 0, 0, 0)

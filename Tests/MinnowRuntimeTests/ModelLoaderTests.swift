@@ -146,6 +146,27 @@ final class ModelLoaderTests: XCTestCase {
         }
     }
 
+    /// A version 1 file (per-channel shifts as int32) still loads and computes what the version 2
+    /// export of the same model (shifts as int8) computes (both seed the fuzzer's corpus).
+    func testVersion1FilesStillLoad() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/corpus")
+        let (old, new) = try ["student-pruned50.mnw", "student-pruned50-v2.mnw"].map { [UInt8](try Data(contentsOf: folder.appendingPathComponent($0))) }
+            .pair()
+        XCTAssertEqual([old[4], new[4]], [1, 2], "the file versions")
+        XCTAssertLessThan(new.count, old.count, "int8 shifts make the file smaller")
+        func outputs(_ bytes: [UInt8], kernels: KernelChoice) throws -> [Int8] {
+            try bytes.withUnsafeBytes { raw in
+                let interpreter = try Interpreter(model: try RuntimeModel(bytes: raw), kernels: kernels)
+                for i in 0..<interpreter.input.count { interpreter.input[i] = Int8(truncatingIfNeeded: i &* 37 &+ 11) }
+                interpreter.invoke()
+                return Array(interpreter.output)
+            }
+        }
+        for kernels in [KernelChoice.reference, .fastest] {
+            XCTAssertEqual(try outputs(old, kernels: kernels), try outputs(new, kernels: kernels))
+        }
+    }
+
     /// Every single-byte change of a valid file is either refused with a typed error or loads; it
     /// never traps (a quick, deterministic cousin of the fuzzer, over every byte of the tables).
     func testEveryByteOfTheTablesCorruptedIsHandled() throws {
@@ -163,4 +184,9 @@ final class ModelLoaderTests: XCTestCase {
             }
         }
     }
+}
+
+private extension Array {
+    /// The two elements of a two-element array.
+    func pair() -> (Element, Element) { (self[0], self[1]) }
 }
