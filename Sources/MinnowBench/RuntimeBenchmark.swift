@@ -29,13 +29,10 @@ public struct EnergyEstimate: Codable, Sendable {
     public init(model: RuntimeModel) {
         var activationBytes = 0, weightBytes = 0
         for entry in model.operators {
-            for argument in entry.arguments.prefix(entry.code == .concatenate ? 0 : 6) {
-                let index = Int(argument)
-                guard model.tensors.indices.contains(index) else { continue }
-                let tensor = model.tensors[index]
+            let (reads, writes) = entry.tensors
+            for tensor in (reads + writes).map({ model.tensors[$0] }) {
                 if tensor.storage == .arena { activationBytes += tensor.byteLength } else { weightBytes += tensor.byteLength }
             }
-            if entry.code == .concatenate { activationBytes += 2 * model.tensors[Int(entry.arguments[0])].byteLength }
         }
         arithmeticPicojoules = Double(model.multiplyAccumulates) * 0.3
         activationPicojoules = Double(activationBytes) * 2.5

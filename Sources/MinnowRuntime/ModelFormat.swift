@@ -5,7 +5,8 @@ import QuantMath
 /// used in place). Activations live in one arena whose layout the exporter planned.
 public enum ModelFormat {
     public static let magic: [UInt8] = [0x4D, 0x4E, 0x57, 0x00]  // "MNW\0"
-    /// The version written: 2 stores per-channel shifts as int8 (version 1 as int32; still read).
+    /// The version written: 2 stores each layer's biases, multipliers and shifts as one
+    /// channel-parameters tensor (shifts as int8); version 1 (three tensors) is still read.
     public static let version: UInt16 = 2
     public static let readableVersions: ClosedRange<UInt16> = 1...2
     public static let headerSize = 64
@@ -23,6 +24,9 @@ public enum TensorType: UInt8, Sendable {
     case int32 = 2
     /// Two signed 4-bit codes per byte, the first in the low nibble (QuantMath's `packInt4`).
     case int4 = 3
+    /// A convolution's or fully connected layer's per-output-channel constants (version 2): the
+    /// int32 biases, then the int32 multipliers, then the int8 shifts (9 bytes a channel).
+    case channelParameters = 4
 
     /// Bytes for `count` elements.
     public func byteCount(_ count: Int) -> Int {
@@ -30,6 +34,7 @@ public enum TensorType: UInt8, Sendable {
         case .int8: count
         case .int32: 4 * count
         case .int4: (count + 1) / 2
+        case .channelParameters: 9 * count
         }
     }
 }
@@ -44,8 +49,11 @@ public enum TensorStorage: UInt8, Sendable {
 /// The operators, with the layout of their integer arguments (tensor indices and parameters).
 public enum OperatorCode: UInt16, Sendable, CaseIterable {
     /// `[input, filter, bias, multipliers, shifts, output, strideH, strideW, padH, padW, dilationH, dilationW, groups, min, max]`
+    /// in memory and version 1 files; version 2 files have one channel-parameters tensor in place
+    /// of bias, multipliers and shifts (13 arguments), which the loader expands.
     case convolution = 1
-    /// `[input, weight, bias, multipliers, shifts, output, min, max]`
+    /// `[input, weight, bias, multipliers, shifts, output, min, max]` (version 2 files: `[input,
+    /// weight, channel parameters, output, min, max]`)
     case fullyConnected = 2
     /// `[a, b, output, aMultiplier, aShift, bMultiplier, bShift, outputMultiplier, outputShift, min, max]`
     case add = 3
@@ -58,7 +66,8 @@ public enum OperatorCode: UInt16, Sendable, CaseIterable {
     /// `[input, output, min, max]`
     case clamp = 7
 
-    /// The number of arguments, or nil when it depends on them (`concatenate`).
+    /// The number of arguments in memory (and version 1 files), or nil when it depends on them
+    /// (`concatenate`).
     var argumentCount: Int? {
         switch self {
         case .convolution: 15
@@ -97,6 +106,9 @@ public struct OperatorEntry: Sendable, Equatable {
     public init(code: OperatorCode, arguments: [Int32]) {
         (self.code, self.arguments) = (code, arguments)
     }
+
+    /// The tensors this operator reads and the one it writes (indices into the tensor table).
+    public var tensors: (reads: [Int], writes: [Int]) { OperatorRoles.tensors(self) }
 }
 
 /// Why a model file was refused. Every field is checked before it is used.

@@ -35,14 +35,55 @@ public struct ModelWriter {
         operators.append(OperatorEntry(code: code, arguments: arguments))
     }
 
-    /// The file's bytes, with the arena planned for `input` → `output`.
-    public func serialize(input: Int32, output: Int32, multiplyAccumulates: Int) -> (bytes: [UInt8], plan: ArenaPlan) {
+    /// The file's form (version 2): each convolution's and fully connected layer's bias,
+    /// multipliers and shifts (int8 or int32 constants) as one channel-parameters tensor (shifts as
+    /// int8), its arguments without the other two; tensors no operator uses any more dropped, the
+    /// rest renumbered in order.
+    func fileForm(input: Int32, output: Int32) -> (tensors: [TensorInfo], constants: [Int: [UInt8]], operators: [OperatorEntry], input: Int32, output: Int32) {
         var tensors = self.tensors
+        var constants = constantIndex.mapValues { self.constants[$0] }
+        var operators: [OperatorEntry] = []
+        for entry in self.operators {
+            let a = entry.arguments
+            guard entry.code == .convolution || entry.code == .fullyConnected, a.count == entry.code.argumentCount else {
+                operators.append(entry)
+                continue
+            }
+            let (bias, multipliers, shifts) = (Int(a[2]), Int(a[3]), Int(a[4]))
+            let shiftBytes = tensors[shifts].type == .int8 ? constants[shifts]!
+                : stride(from: 0, to: constants[shifts]!.count, by: 4).map { constants[shifts]![$0] }  // int32 in -31...30: its low byte
+            tensors.append(TensorInfo(type: .channelParameters, storage: .constant, shape: tensors[bias].shape,
+                                      parameters: QuantizationParameters(scale: 1, zeroPoint: 0), byteLength: 9 * tensors[bias].elementCount))
+            constants[tensors.count - 1] = constants[bias]! + constants[multipliers]! + shiftBytes
+            operators.append(OperatorEntry(code: entry.code, arguments: [a[0], a[1], Int32(tensors.count - 1)] + a[5...]))
+        }
+        var used = Set([Int(input), Int(output)])
+        for entry in operators {
+            let (reads, writes) = OperatorRoles.tensors(entry)
+            used.formUnion(reads + writes)
+        }
+        let kept = tensors.indices.filter(used.contains)
+        let renumbered = Dictionary(uniqueKeysWithValues: kept.enumerated().map { ($1, Int32($0)) })
+        operators = operators.map { entry in
+            var entry = entry
+            let (reads, writes) = OperatorRoles.positions(entry)
+            for position in reads + writes { entry.arguments[position] = renumbered[Int(entry.arguments[position])]! }
+            return entry
+        }
+        let keptConstants = Dictionary(uniqueKeysWithValues: kept.enumerated().compactMap { new, old in constants[old].map { (new, $0) } })
+        return (kept.map { tensors[$0] }, keptConstants, operators, renumbered[Int(input)]!, renumbered[Int(output)]!)
+    }
+
+    /// The file's bytes (`fileForm`), with the arena planned for `input` → `output`.
+    public func serialize(input: Int32, output: Int32, multiplyAccumulates: Int) -> (bytes: [UInt8], plan: ArenaPlan) {
+        let form = fileForm(input: input, output: output)
+        var tensors = form.tensors
+        let (constants, operators, input, output) = (form.constants, form.operators, form.input, form.output)
         let plan = ArenaPlanner.plan(tensors: tensors, operators: operators, input: Int(input), output: Int(output))
         for (index, offset) in plan.offsets { tensors[index].offset = offset }
         var data: [UInt8] = []
         for index in tensors.indices where tensors[index].storage == .constant {
-            let bytes = constants[constantIndex[index]!]
+            let bytes = constants[index]!
             tensors[index].offset = data.count
             data += bytes
             data += [UInt8](repeating: 0, count: (ModelFormat.alignment - data.count % ModelFormat.alignment) % ModelFormat.alignment)
@@ -162,18 +203,28 @@ public enum ArenaPlanner {
     }
 }
 
-/// Which tensors an operator reads and writes (by argument position).
+/// Which tensors an operator reads and writes (by argument position), in memory and in files of
+/// either version (a convolution or fully connected layer with two arguments fewer has one
+/// channel-parameters tensor in place of three).
 enum OperatorRoles {
-    static func tensors(_ entry: OperatorEntry) -> (reads: [Int], writes: [Int]) {
+    /// The positions of the tensors an operator reads, then the one it writes.
+    static func positions(_ entry: OperatorEntry) -> (reads: [Int], writes: [Int]) {
         let a = entry.arguments.map(Int.init)
         switch entry.code {
-        case .convolution, .fullyConnected: return (Array(a.prefix(5)), a.count > 5 ? [a[5]] : [])
-        case .add: return (Array(a.prefix(2)), a.count > 2 ? [a[2]] : [])
+        case .convolution, .fullyConnected:
+            let compact = a.count == entry.code.argumentCount! - 2, output = compact ? 3 : 5
+            return (Array(0..<min(output, a.count)), a.count > output ? [output] : [])
+        case .add: return (Array(0..<min(2, a.count)), a.count > 2 ? [2] : [])
         case .concatenate:
             guard a.count >= 2 else { return ([], []) }
             let n = max(0, min(a[1], (a.count - 2) / 4))
-            return ((0..<n).map { a[2 + 4 * $0] }, [a[0]])
-        case .maxPool, .globalAveragePool, .clamp: return (a.count > 0 ? [a[0]] : [], a.count > 1 ? [a[1]] : [])
+            return ((0..<n).map { 2 + 4 * $0 }, [0])
+        case .maxPool, .globalAveragePool, .clamp: return (a.count > 0 ? [0] : [], a.count > 1 ? [1] : [])
         }
+    }
+
+    static func tensors(_ entry: OperatorEntry) -> (reads: [Int], writes: [Int]) {
+        let (reads, writes) = positions(entry)
+        return (reads.map { Int(entry.arguments[$0]) }, writes.map { Int(entry.arguments[$0]) })
     }
 }

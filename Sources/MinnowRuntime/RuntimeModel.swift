@@ -62,6 +62,7 @@ public struct RuntimeModel: @unchecked Sendable {
             guard reader.position + 4 * count <= dataOffset else { throw .truncated("operator \(index)'s \(count) arguments run past the operator list") }
             operators.append(OperatorEntry(code: code, arguments: (0..<count).map { _ in reader.i32() }))
         }
+        if version >= 2 { try Self.expandChannelParameters(&operators, &tensors) }
         guard tensors.indices.contains(input), tensors[input].storage == .arena else { throw .invalidHeader("input tensor \(input) is not an activation") }
         guard tensors.indices.contains(output), tensors[output].storage == .arena else { throw .invalidHeader("output tensor \(output) is not an activation") }
         try OperatorValidation.check(operators, tensors: tensors, input: input, output: output)
@@ -83,6 +84,30 @@ public struct RuntimeModel: @unchecked Sendable {
     }
 
     /// A constant int32 tensor's values.
+    /// Version 2 files give a convolution or fully connected layer one channel-parameters tensor
+    /// (biases, multipliers, shifts); in memory it is three tensors that view its bytes (appended
+    /// to the table), and the operator has its version 1 arguments. Only the index and kind of
+    /// the channel-parameters tensor are checked here; everything else as for version 1.
+    private static func expandChannelParameters(_ operators: inout [OperatorEntry], _ tensors: inout [TensorInfo]) throws(ModelFormatError) {
+        for index in operators.indices where operators[index].code == .convolution || operators[index].code == .fullyConnected {
+            let a = operators[index].arguments, expected = operators[index].code.argumentCount! - 2
+            guard a.count == expected else { throw .invalidOperator(index, "\(a.count) arguments, expected \(expected)") }
+            guard tensors.indices.contains(Int(a[2])) else { throw .invalidOperator(index, "tensor index \(a[2]) out of range") }
+            let parameters = tensors[Int(a[2])]
+            guard parameters.type == .channelParameters, parameters.storage == .constant, parameters.shape.count == 1 else {
+                throw .invalidOperator(index, "tensor \(a[2]) is not a constant vector of channel parameters")
+            }
+            let channels = parameters.shape[0], unit = QuantizationParameters(scale: 1, zeroPoint: 0)
+            let views = [(TensorType.int32, 0), (.int32, 4 * channels), (.int8, 8 * channels)].map { type, start in
+                TensorInfo(type: type, storage: .constant, shape: [channels], parameters: unit, offset: parameters.offset + start,
+                           byteLength: type.byteCount(channels))
+            }
+            let first = Int32(tensors.count)
+            tensors += views
+            operators[index].arguments = [a[0], a[1], first, first + 1, first + 2] + a[3...]
+        }
+    }
+
     /// A per-channel shift vector: int8 (version 2) or int32 (version 1) constants.
     func shifts(_ index: Int) -> [Int32] {
         tensors[index].type == .int8 ? constant(index).map { Int32(Int8(bitPattern: $0)) } : int32s(index)

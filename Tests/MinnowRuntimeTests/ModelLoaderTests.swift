@@ -115,8 +115,8 @@ final class ModelLoaderTests: XCTestCase {
         for axis in 0..<3 { write32(0x7FFF_FFFF, at: tensorTable + 40 * 1 + 4 + 4 * axis, in: &bytes) }
         expect(resealed(bytes), { if case .invalidTensor(1, let d) = $0 { d.contains("too many elements") } else { false } }, "overflowing shape")
         // An operator naming a tensor that does not exist.
-        let model = try load(good)
-        let operatorTable = tensorTable + 40 * model.tensors.count
+        let fileTensors = Int(good[20]) | Int(good[21]) << 8
+        let operatorTable = tensorTable + 40 * fileTensors
         bytes = good
         write32(999, at: operatorTable + 4, in: &bytes)
         expect(resealed(bytes), { if case .invalidOperator(0, let d) = $0 { d.contains("names tensor 999") } else { false } }, "missing tensor")
@@ -125,8 +125,16 @@ final class ModelLoaderTests: XCTestCase {
         bytes[operatorTable] = 77
         expect(resealed(bytes), { if case .invalidOperator(0, let d) = $0 { d.contains("unknown operator code 77") } else { false } }, "unknown op")
         bytes = good
-        write32(0, at: operatorTable + 4 + 4 * 6, in: &bytes)
+        write32(0, at: operatorTable + 4 + 4 * 4, in: &bytes)
         expect(resealed(bytes), { if case .invalidOperator(0, let d) = $0 { d.contains("stride") } else { false } }, "stride 0")
+        // The convolution's channel parameters replaced by its filter (an int8 tensor), or the
+        // operator given version 1's argument count in a version 2 file (the list then misparses).
+        bytes = good
+        write32(UInt32(bytes[operatorTable + 4 + 4]), at: operatorTable + 4 + 4 * 2, in: &bytes)
+        expect(resealed(bytes), { if case .invalidOperator(0, let d) = $0 { d.contains("channel parameters") } else { false } }, "not channel parameters")
+        bytes = good
+        bytes[operatorTable + 2] = 15
+        expect(resealed(bytes), { if case .invalidOperator = $0 { true } else { false } }, "version 1 argument count")
         // A header that claims more tensors than the file holds.
         bytes = good
         write32(100_000, at: 20, in: &bytes)
