@@ -12,8 +12,14 @@ int mnw_cpu_has_avx512vnni(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
         && __builtin_cpu_supports("avx512vnni");
 }
+
+int mnw_cpu_has_avx512vbmi(void) {
+    __builtin_cpu_init();
+    return mnw_cpu_has_avx512vnni() && __builtin_cpu_supports("avx512vbmi");
+}
 #else
 int mnw_cpu_has_avx512vnni(void) { return 0; }
+int mnw_cpu_has_avx512vbmi(void) { return 0; }
 #endif
 
 /// The rows and columns of the zero-padded input a convolution reads.
@@ -92,6 +98,18 @@ void mnw_depthwise_base(const int8_t *filter, int taps, int channels, const int3
             for (int t = 0; t < taps; t++) sum += filter[(size_t)t * channels + c];
         base[c] = (c < channels && bias ? bias[c] : 0) - zero_point * sum;
     }
+}
+
+void mnw_depthwise_columns_prepare(const int8_t *filter, int channels, const int32_t *bias, int32_t zero_point, int8_t *columns,
+                                   int32_t *base) {
+    int blocks = (channels + 15) / 16;
+    memset(columns, 0, (size_t)blocks * 192);
+    for (int b = 0; b < blocks; b++)
+        for (int kx = 0; kx < 3; kx++)
+            for (int lane = 0; lane < 16 && 16 * b + lane < channels; lane++)
+                for (int ky = 0; ky < 3; ky++)
+                    columns[(size_t)b * 192 + kx * 64 + 4 * lane + ky] = filter[(size_t)(ky * 3 + kx) * channels + 16 * b + lane];
+    mnw_depthwise_base(filter, 9, channels, bias, 128 + zero_point, base);
 }
 
 void mnw_widen_filter(const int8_t *filter, int taps, int channels, int32_t *widened) {
@@ -382,6 +400,64 @@ MNW_INLINE void depthwise(const mnw_depthwise *a, const int taps, const int high
     }
 }
 
+/// Three kernel rows of one input column, sixteen channels: dword c of the result holds the
+/// column's three codes of channel c (and a zero byte), as vpdpbusd wants them (one vpermb).
+__attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
+static inline __m512i column_quads(const int8_t *top, size_t row_bytes, __mmask16 mask, __m512i transpose) {
+    __m512i v = _mm512_zextsi128_si512(_mm_maskz_loadu_epi8(mask, top));
+    v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(mask, top + row_bytes), 1);
+    v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(mask, top + 2 * row_bytes), 2);
+    return _mm512_permutexvar_epi8(transpose, v);
+}
+
+/// A 3 x 3 depthwise convolution (stride S of 1 or 2, no dilation) with vpdpbusd: the input
+/// copied as unsigned codes with its padding; each input column's three codes per channel
+/// transposed into dwords once (`column_quads`) and shared by the output pixels whose windows
+/// hold it, each output pixel three vpdpbusd (one per kernel column, the block's three column
+/// weight vectors in registers), the requantization fused into the store.
+__attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
+static inline void depthwise_columns(const mnw_depthwise *a, const int S, const int high) {
+    const mnw_conv_geometry *g = a->geometry;
+    int c = g->channels;
+    size_t padded_width = (size_t)padded_extent(g->output_width, S, 3, 1), row_bytes = padded_width * c;
+    pad_input(a->input, g, (int8_t)a->zero_point, 0x80, a->padded);
+    int8_t order[64];
+    for (int b = 0; b < 64; b++) order[b] = (int8_t)(16 * (b % 4) + b / 4);
+    __m512i transpose = _mm512_loadu_si512(order);
+    requant_clamp clamp = make_clamp(a->output_zero_point, a->minimum, a->maximum);
+    for (int base = 0; base < c; base += 16) {
+        __mmask16 mask = mask16(c - base);
+        const int8_t *w = a->column_weights + (size_t)(base / 16) * 192;
+        __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 64), w2 = _mm512_loadu_si512(w + 128);
+        __m512i bias = _mm512_loadu_si512(a->unsigned_base + base);
+        const int64_t *table = a->requant + (size_t)(base / 16) * MNW_REQUANT_BLOCK;
+        int8_t *out = a->output + base;
+        for (int y = 0; y < g->output_height; y++) {
+            const int8_t *top = a->padded + (size_t)y * S * row_bytes + base;
+            __m512i q0 = column_quads(top, row_bytes, mask, transpose), q1 = q0, q2;
+            if (S == 1) q1 = column_quads(top + c, row_bytes, mask, transpose);
+            for (int x = 0; x < g->output_width; x++, out += c) {
+                const int8_t *column = top + (size_t)x * S * c;
+                if (S == 2) q1 = column_quads(column + c, row_bytes, mask, transpose);
+                q2 = column_quads(column + 2 * c, row_bytes, mask, transpose);
+                __m512i sum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_dpbusd_epi32(bias, q0, w0), q1, w1), q2, w2);
+                requant_store(out, mask, sum, table, clamp, high);
+                if (S == 1) q0 = q1, q1 = q2;
+                else q0 = q2;
+            }
+        }
+    }
+}
+
+#define MNW_COLUMNS(S, HIGH, NAME)                                                                     \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi"))) static void NAME(const mnw_depthwise *a) { \
+        depthwise_columns(a, S, HIGH);                                                                \
+    }
+MNW_COLUMNS(1, 0, columns_1)
+MNW_COLUMNS(1, 1, columns_1_high)
+MNW_COLUMNS(2, 0, columns_2)
+MNW_COLUMNS(2, 1, columns_2_high)
+
 /// The variants: 3 x 3 with the channels a multiple of 16 (unmasked loads) or not, with either
 /// requantization form; any other kernel size.
 MNW_AVX512 static void depthwise_3x3(const mnw_depthwise *a) { depthwise(a, 9, 0, 0); }
@@ -393,7 +469,10 @@ MNW_AVX512 static void depthwise_any(const mnw_depthwise *a) { depthwise(a, a->g
 MNW_AVX512
 void mnw_depthwise_avx512(const mnw_depthwise *a) {
     const mnw_conv_geometry *g = a->geometry;
-    if (g->kernel_height != 3 || g->kernel_width != 3) depthwise_any(a);
+    if (a->columns) {
+        if (g->stride_width == 1) (a->requant_high ? columns_1_high : columns_1)(a);
+        else (a->requant_high ? columns_2_high : columns_2)(a);
+    } else if (g->kernel_height != 3 || g->kernel_width != 3) depthwise_any(a);
     else if (g->channels % 16 == 0) (a->requant_high ? depthwise_3x3_whole_high : depthwise_3x3_whole)(a);
     else (a->requant_high ? depthwise_3x3_high : depthwise_3x3)(a);
 }

@@ -207,6 +207,13 @@ public final class Interpreter {
         (d.filter, d.base) = (UnsafePointer(widened), UnsafePointer(base))
         (d.requant, d.requant_high) = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: model.shifts(t[4]), count: channels)
         (d.output_zero_point, d.minimum, d.maximum, d.output) = (model.tensors[t[5]].parameters.zeroPoint, a[13], a[14], codes(t[5]).baseAddress)
+        let g = d.geometry.pointee
+        if mnw_cpu_has_avx512vbmi() == 1, g.kernel_height == 3, g.kernel_width == 3, g.dilation_height == 1, g.dilation_width == 1,
+           g.stride_height == g.stride_width, g.stride_width == 1 || g.stride_width == 2 {
+            let columns = allocate(Int8.self, count: (channels + 15) / 16 * 192), unsignedBase = allocate(Int32.self, count: padded)
+            mnw_depthwise_columns_prepare(weights.baseAddress, Int32(channels), int32s(t[2]).baseAddress, zeroPoint, columns, unsignedBase)
+            (d.columns, d.column_weights, d.unsigned_base) = (1, UnsafePointer(columns), UnsafePointer(unsignedBase))
+        }
         let arguments = store(d)
         depthwiseSteps.append(arguments)
         return .fast { mnw_depthwise_avx512(arguments) }

@@ -77,7 +77,7 @@ final class FastKernelTests: XCTestCase {
         }
     }
 
-    /// The VNNI GEMM over gathered patches (k x k convolutions) and the depthwise kernel equal the
+    /// The VNNI GEMM over padded windows (k x k convolutions) and the depthwise kernels equal the
     /// reference convolution: kernel sizes 1-5, strides 1-2, padding, dilation, channel counts off
     /// multiples of 16, every input zero point.
     func testConvolutionKernelsEqualTheReference() throws {
@@ -119,11 +119,20 @@ final class FastKernelTests: XCTestCase {
                     (geometry.padding_height, geometry.padding_width) = (Int32(s.padding), Int32(s.padding))
                     (geometry.dilation_height, geometry.dilation_width) = (Int32(s.dilation), Int32(s.dilation))
                     (geometry.output_height, geometry.output_width, geometry.output_channels) = (Int32(g.outputHeight), Int32(g.outputWidth), Int32(outputs))
-                    let output = depthwise
-                        ? runDepthwise(geometry, input: image, zeroPoint: zeroPoint, filter: filter, bias: bias, requantization: requantization)
-                        : runGEMM(rows: g.outputHeight * g.outputWidth, k: s.kernel * s.kernel * channels, n: outputs, input: image, zeroPoint: zeroPoint,
-                                  weight: filter, bias: bias, requantization: requantization, convolution: geometry)
-                    XCTAssertEqual(output, expected, "shape \(trial), depthwise \(depthwise), zero point \(zeroPoint)")
+                    if depthwise {
+                        // The multiply-add kernel, and the column kernel where it applies (3 x 3,
+                        // stride 1 or 2, no dilation, a CPU with VBMI).
+                        let columns = mnw_cpu_has_avx512vbmi() == 1 && s.kernel == 3 && s.dilation == 1 && s.stride <= 2
+                        for useColumns in columns ? [false, true] : [false] {
+                            let output = runDepthwise(geometry, input: image, zeroPoint: zeroPoint, filter: filter, bias: bias,
+                                                      requantization: requantization, columns: useColumns)
+                            XCTAssertEqual(output, expected, "shape \(trial), depthwise, columns \(useColumns), zero point \(zeroPoint)")
+                        }
+                    } else {
+                        let output = runGEMM(rows: g.outputHeight * g.outputWidth, k: s.kernel * s.kernel * channels, n: outputs, input: image,
+                                             zeroPoint: zeroPoint, weight: filter, bias: bias, requantization: requantization, convolution: geometry)
+                        XCTAssertEqual(output, expected, "shape \(trial), zero point \(zeroPoint)")
+                    }
                 }
             }
         }
@@ -184,7 +193,7 @@ final class FastKernelTests: XCTestCase {
     }
 
     private func runDepthwise(_ geometry: mnw_conv_geometry, input: [Int8], zeroPoint: Int32, filter: [Int8], bias: [Int32],
-                              requantization: Requantization) -> [Int8] {
+                              requantization: Requantization, columns: Bool) -> [Int8] {
         let (channels, taps) = (Int(geometry.channels), Int(geometry.kernel_height * geometry.kernel_width))
         let padded = (channels + 15) / 16 * 16
         var widened = [Int32](repeating: 0, count: taps * padded), base = [Int32](repeating: 0, count: padded)
@@ -194,6 +203,8 @@ final class FastKernelTests: XCTestCase {
         var output = [Int8](repeating: 0, count: Int(geometry.output_height * geometry.output_width) * channels)
         var g = geometry
         var padding = [Int8](repeating: 0, count: mnw_depthwise_padded_size(&g))
+        var columnWeights = [Int8](repeating: 0, count: (channels + 15) / 16 * 192), unsignedBase = [Int32](repeating: 0, count: padded)
+        if columns { mnw_depthwise_columns_prepare(filter, Int32(channels), bias, zeroPoint, &columnWeights, &unsignedBase) }
         input.withUnsafeBufferPointer { x in
             widened.withUnsafeBufferPointer { w in
                 base.withUnsafeBufferPointer { b in
@@ -206,7 +217,12 @@ final class FastKernelTests: XCTestCase {
                                     (a.filter, a.base, a.requant, a.requant_high) = (w.baseAddress, b.baseAddress, r.baseAddress, high)
                                     (a.output_zero_point, a.minimum, a.maximum) = (requantization.outputZeroPoint, requantization.minimum, requantization.maximum)
                                     a.output = out.baseAddress
-                                    mnw_depthwise_avx512(&a)
+                                    columnWeights.withUnsafeBufferPointer { cw in
+                                        unsignedBase.withUnsafeBufferPointer { ub in
+                                            (a.columns, a.column_weights, a.unsigned_base) = (columns ? 1 : 0, cw.baseAddress, ub.baseAddress)
+                                            mnw_depthwise_avx512(&a)
+                                        }
+                                    }
                                 }
                             }
                         }

@@ -13,6 +13,9 @@
 /// 1 when the CPU has AVX-512 F/BW/VL and VNNI (vpdpbusd).
 int mnw_cpu_has_avx512vnni(void);
 
+/// 1 when the CPU also has AVX-512 VBMI (vpermb), which the column depthwise kernel uses.
+int mnw_cpu_has_avx512vbmi(void);
+
 /// The geometry of an NHWC convolution of one image.
 typedef struct {
     int height, width, channels;             // input
@@ -114,14 +117,25 @@ typedef struct {
     int requant_high;            // what mnw_requant_prepare returned
     int32_t output_zero_point, minimum, maximum;
     int8_t *output;
+    /// 1: the column kernel (3 x 3, stride 1 or 2 on both axes, no dilation; needs
+    /// `mnw_cpu_has_avx512vbmi()`), with `mnw_depthwise_columns_prepare`'s weights and base.
+    int columns;
+    const int8_t *column_weights;
+    const int32_t *unsigned_base;
 } mnw_depthwise;
+
+/// For the column kernel: per block of 16 channels and kernel column, 64 bytes (per channel its
+/// three kernel rows' weights and a zero), `(channels + 15) / 16 * 192` bytes; and the base
+/// `bias - (128 + zero_point) * sum of the channel's weights` (channels rounded up to 16).
+void mnw_depthwise_columns_prepare(const int8_t *filter, int channels, const int32_t *bias, int32_t zero_point, int8_t *columns,
+                                   int32_t *base);
 
 /// Bytes of the padded input a depthwise convolution of geometry `g` needs.
 size_t mnw_depthwise_padded_size(const mnw_conv_geometry *g);
 
 /// AVX-512. Equal to the reference convolution with groups == channels: the input copied into
 /// `padded` with its padding, then per output pixel, sixteen channels at a time, one int32
-/// multiply-add per tap, the requantization fused into the store.
+/// multiply-add per tap (or with `columns`, three vpdpbusd), the requantization fused into the store.
 void mnw_depthwise_avx512(const mnw_depthwise *a);
 
 // MARK: elementwise and pooling
