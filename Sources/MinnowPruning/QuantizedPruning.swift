@@ -13,7 +13,7 @@ extension Pruner {
                              registry: LayerRegistry) throws(PruningError) -> QuantizedModel {
         let prefix = "model."
         var quantizerSlots: [String: [String: Tensor]] = [:]
-        if var optimizer {
+        if let optimizer {
             var inner: [String: [String: Tensor]] = [:]
             for (path, slots) in optimizer.slots {
                 if path.hasPrefix(prefix) { inner[String(path.dropFirst(prefix.count))] = slots } else { quantizerSlots[path] = slots }
@@ -40,7 +40,7 @@ extension Pruner {
             result.assignQuantizerState(path, value)
             if let state = quantizerSlots[path] { slots[path] = state.mapValues(slice) }
         }
-        if var optimizer {
+        if let optimizer {
             for (path, state) in optimizer.slots { slots[prefix + path] = state }
             optimizer.slots = slots
         }
