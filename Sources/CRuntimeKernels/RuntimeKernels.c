@@ -1,6 +1,7 @@
 // Fast kernels of the int8 runtime. Each SIMD function carries its own target attribute, so the
 // file builds for a generic x86-64 CPU and the caller picks a kernel after `mnw_cpu_has_*`.
 #include "RuntimeKernels.h"
+#include "KernelsCommon.h"
 
 #include <string.h>
 
@@ -22,12 +23,11 @@ int mnw_cpu_has_avx512vnni(void) { return 0; }
 int mnw_cpu_has_avx512vbmi(void) { return 0; }
 #endif
 
-/// The rows and columns of the zero-padded input a convolution reads.
-static inline int padded_extent(int outputs, int stride, int kernel, int dilation) { return (outputs - 1) * stride + (kernel - 1) * dilation + 1; }
 
 size_t mnw_depthwise_padded_size(const mnw_conv_geometry *g) {
+    // 16 bytes of slack: the AVX2 kernel reads 8 channels at a time.
     return (size_t)padded_extent(g->output_height, g->stride_height, g->kernel_height, g->dilation_height)
-        * (size_t)padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width) * (size_t)g->channels;
+        * (size_t)padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width) * (size_t)g->channels + 16;
 }
 
 /// How a GEMM's K runs in its input copy: `segments` runs of `length` codes (the whole row; or a

@@ -42,10 +42,10 @@ public struct EnergyEstimate: Codable, Sendable {
 
 /// Times `bytes` (a `.mnw` file) in the runtime: `warmup` untimed inferences, then `runs` timed
 /// one by one; then `batch` images in a row for throughput. Inputs are fixed pseudo-random codes.
-public func benchmarkRuntime(_ bytes: [UInt8], runs: Int, warmup: Int, batch: Int) throws -> RuntimeTiming {
+public func benchmarkRuntime(_ bytes: [UInt8], runs: Int, warmup: Int, batch: Int, kernels: KernelChoice = .fastest) throws -> RuntimeTiming {
     try bytes.withUnsafeBytes { raw in
         let model = try RuntimeModel(bytes: raw)
-        let interpreter = try Interpreter(model: model)
+        let interpreter = try Interpreter(model: model, kernels: kernels)
         var state: UInt32 = 12345
         for i in 0..<interpreter.input.count {
             state = state &* 1_103_515_245 &+ 12345
@@ -91,10 +91,10 @@ public struct OperatorTiming: Codable, Sendable {
 
 /// Times each operator of `bytes` (a `.mnw` file) alone, `runs` times after `warmup` inferences
 /// (the median per operator), as TFLite's `benchmark_model --enable_op_profiling` does.
-public func profileRuntime(_ bytes: [UInt8], runs: Int, warmup: Int) throws -> [OperatorTiming] {
+public func profileRuntime(_ bytes: [UInt8], runs: Int, warmup: Int, kernels: KernelChoice = .fastest) throws -> [OperatorTiming] {
     try bytes.withUnsafeBytes { raw in
         let model = try RuntimeModel(bytes: raw)
-        let interpreter = try Interpreter(model: model)
+        let interpreter = try Interpreter(model: model, kernels: kernels)
         for _ in 0..<warmup { interpreter.invoke() }
         let clock = ContinuousClock()
         var samples = [[Double]](repeating: [], count: model.operators.count)

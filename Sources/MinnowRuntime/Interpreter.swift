@@ -3,13 +3,20 @@ import QuantMath
 
 /// Which kernels an interpreter runs.
 public enum KernelChoice: Sendable {
-    /// The fastest this CPU supports (checked at run time), the reference kernels elsewhere.
+    /// The fastest this CPU supports (checked at run time): AVX-512 VNNI, else AVX2, else the
+    /// reference kernels.
     case fastest
+    /// The AVX2 kernels where they apply (convolutions and fully connected layers whose
+    /// requantization has the short form), the reference kernels elsewhere; the reference kernels
+    /// alone on a CPU without AVX2. (For tests and comparisons; `fastest` picks it by itself.)
+    case avx2
     /// The portable scalar reference kernels only.
     case reference
 
-    /// The SIMD path the CPU allows: "avx512-vnni" or "reference".
-    public static var detected: String { mnw_cpu_has_avx512vnni() == 1 ? "avx512-vnni" : "reference" }
+    /// The SIMD path `fastest` takes on this CPU: "avx512-vnni", "avx2" or "reference".
+    public static var detected: String {
+        mnw_cpu_has_avx512vnni() == 1 ? "avx512-vnni" : mnw_cpu_has_avx2() == 1 ? "avx2" : "reference"
+    }
 }
 
 /// Runs a `RuntimeModel` one image at a time in integer arithmetic, with every activation in one
@@ -24,8 +31,8 @@ public final class Interpreter {
     /// One output pixel's accumulators for the reference convolution (sized for the widest),
     /// owned here.
     private let scratch: UnsafeMutableBufferPointer<Int32>
-    /// Whether the AVX-512 VNNI kernels run.
-    private let vnni: Bool
+    /// Whether the AVX-512 VNNI kernels run, or else the AVX2 ones (where they apply).
+    private let vnni: Bool, avx2: Bool
     /// What the fast kernels are given (packed weights, per-channel constants, requantization
     /// tables, argument structures), allocated at preparation and owned here.
     private var owned: [UnsafeMutableRawPointer] = []
@@ -40,6 +47,7 @@ public final class Interpreter {
     public init(model: RuntimeModel, arena: UnsafeMutableRawBufferPointer? = nil, kernels: KernelChoice = .fastest) throws(ModelFormatError) {
         self.model = model
         vnni = kernels == .fastest && mnw_cpu_has_avx512vnni() == 1
+        avx2 = !vnni && kernels != .reference && mnw_cpu_has_avx2() == 1
         if let arena {
             guard arena.count >= model.arenaSize else { throw .arenaTooSmall(needed: model.arenaSize, given: arena.count) }
             guard Int(bitPattern: arena.baseAddress) % ModelFormat.alignment == 0 else {
@@ -172,7 +180,7 @@ public final class Interpreter {
     /// weights packed, the zero-point constant and the requantization table computed once, here
     /// (the scratch after every operator is prepared).
     private func gemm(rows: Int, inputs: Int, outputs: Int, entry: OperatorEntry, clamp: (Int32, Int32),
-                      convolution: UnsafeMutablePointer<mnw_conv_geometry>? = nil) -> PreparedStep {
+                      convolution: UnsafeMutablePointer<mnw_conv_geometry>? = nil) -> PreparedStep? {
         let t = entry.arguments.map(Int.init)
         let weights = int8s(t[1]), zeroPoint = model.tensors[t[0]].parameters.zeroPoint
         let groups = Int(mnw_gemm_groups(Int32(inputs), convolution))
@@ -186,6 +194,15 @@ public final class Interpreter {
         (g.zero_point, g.packed, g.offsets, g.groups, g.base) = (zeroPoint, UnsafePointer(packed), UnsafePointer(offsets), Int32(groups), UnsafePointer(base))
         (g.requant, g.requant_high) = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: model.shifts(t[4]), count: outputs)
         (g.output_zero_point, g.minimum, g.maximum, g.output) = (model.tensors[t[5]].parameters.zeroPoint, clamp.0, clamp.1, codes(t[5]).baseAddress)
+        if avx2 {
+            // The AVX2 GEMM requantizes in the short form only (the reference runs the rest).
+            guard g.requant_high == 1 else { return nil }
+            let packed16 = allocate(Int16.self, count: mnw_gemm_avx2_packed_size(Int32(inputs), Int32(outputs), convolution) / 2)
+            mnw_gemm_avx2_pack(packed, Int32(inputs), Int32(outputs), convolution, packed16)
+            let arguments = store(g)
+            gemmSteps.append(arguments)
+            return .fast { mnw_gemm_avx2(arguments, packed16) }
+        }
         let arguments = store(g)
         gemmSteps.append(arguments)
         return .fast { mnw_gemm_vnni(arguments) }
@@ -194,7 +211,7 @@ public final class Interpreter {
     /// A depthwise convolution on the AVX-512 kernel: filter widened to int32, the zero-point
     /// constant and the requantization table made here (the padded-input scratch after every
     /// operator is prepared).
-    private func depthwise(_ entry: OperatorEntry) -> PreparedStep {
+    private func depthwise(_ entry: OperatorEntry) -> PreparedStep? {
         let t = entry.arguments.map(Int.init), a = entry.arguments
         let filter = model.tensors[t[1]], channels = filter.shape[3], taps = filter.shape[0] * filter.shape[1]
         let zeroPoint = model.tensors[t[0]].parameters.zeroPoint, weights = int8s(t[1])
@@ -207,8 +224,9 @@ public final class Interpreter {
         (d.filter, d.base) = (UnsafePointer(widened), UnsafePointer(base))
         (d.requant, d.requant_high) = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: model.shifts(t[4]), count: channels)
         (d.output_zero_point, d.minimum, d.maximum, d.output) = (model.tensors[t[5]].parameters.zeroPoint, a[13], a[14], codes(t[5]).baseAddress)
+        if avx2 { guard d.requant_high == 1 else { return nil } }
         let g = d.geometry.pointee
-        if mnw_cpu_has_avx512vbmi() == 1, g.kernel_height == 3, g.kernel_width == 3, g.dilation_height == 1, g.dilation_width == 1,
+        if vnni, mnw_cpu_has_avx512vbmi() == 1, g.kernel_height == 3, g.kernel_width == 3, g.dilation_height == 1, g.dilation_width == 1,
            g.stride_height == g.stride_width, g.stride_width == 1 || g.stride_width == 2 {
             let columns = allocate(Int8.self, count: (channels + 15) / 16 * 192), unsignedBase = allocate(Int32.self, count: padded)
             mnw_depthwise_columns_prepare(weights.baseAddress, Int32(channels), int32s(t[2]).baseAddress, zeroPoint, columns, unsignedBase)
@@ -216,24 +234,81 @@ public final class Interpreter {
         }
         let arguments = store(d)
         depthwiseSteps.append(arguments)
-        return .fast { mnw_depthwise_avx512(arguments) }
+        return avx2 ? .fast { mnw_depthwise_avx2(arguments) } : .fast { mnw_depthwise_avx512(arguments) }
     }
 
+    /// The operator on the fast kernels this CPU allows, or on the reference ones.
     private func prepare(_ entry: OperatorEntry) -> PreparedStep {
+        if vnni || avx2, let step = fastStep(entry) { return step }
+        return referenceStep(entry)
+    }
+
+    /// The operator on the AVX-512 kernels (`vnni`) or the AVX2 ones, nil where they do not apply.
+    private func fastStep(_ entry: OperatorEntry) -> PreparedStep? {
         let a = entry.arguments, t = a.map(Int.init)
         switch entry.code {
-        case .convolution where vnni && isPointwise(entry):
+        case .convolution where isPointwise(entry):
             let x = model.tensors[t[0]], filter = model.tensors[t[1]]
             return gemm(rows: x.shape[0] * x.shape[1], inputs: x.shape[2], outputs: filter.shape[3], entry: entry, clamp: (a[13], a[14]))
-        case .convolution where vnni && a[12] == 1:
+        case .convolution where a[12] == 1:
             let filter = model.tensors[t[1]], out = model.tensors[t[5]]
             return gemm(rows: out.shape[0] * out.shape[1], inputs: filter.shape[0] * filter.shape[1] * filter.shape[2], outputs: filter.shape[3],
                         entry: entry, clamp: (a[13], a[14]), convolution: geometry(entry))
-        case .convolution where vnni && model.tensors[t[1]].shape[2] == 1 && a[12] == Int32(model.tensors[t[1]].shape[3]):
+        case .convolution where model.tensors[t[1]].shape[2] == 1 && a[12] == Int32(model.tensors[t[1]].shape[3]):
             return depthwise(entry)
-        case .fullyConnected where vnni:
+        case .fullyConnected:
             let weight = model.tensors[t[1]]
             return gemm(rows: 1, inputs: weight.shape[0], outputs: weight.shape[1], entry: entry, clamp: (a[6], a[7]))
+        case _ where !vnni:
+            return nil
+        case .add:
+            var add = mnw_add()
+            (add.count, add.a, add.b) = (Int32(model.tensors[t[2]].elementCount), UnsafePointer(codes(t[0]).baseAddress), UnsafePointer(codes(t[1]).baseAddress))
+            (add.a_zero_point, add.b_zero_point) = (model.tensors[t[0]].parameters.zeroPoint, model.tensors[t[1]].parameters.zeroPoint)
+            // An input whose total shift is 31 or 30 takes one or two more left shifts instead (its
+            // codes less the zero point, at most 255 x 2^22, still fit), so that its table gets the
+            // shorter form.
+            let extra = [a[4], a[6]].map { shift in shift >= 0 && shift <= 1 ? shift + 1 : 0 }
+            (add.a_left_shift, add.b_left_shift) = (ReferenceKernels.addLeftShift + extra[0], ReferenceKernels.addLeftShift + extra[1])
+            let tables = [(a[3], a[4] - extra[0]), (a[5], a[6] - extra[1]), (a[7], a[8])].map { requantTable(multiplier: $0.0, shift: $0.1) }
+            (add.a_table, add.b_table, add.output_table) = (tables[0].0, tables[1].0, tables[2].0)
+            add.high = tables.allSatisfy { $0.1 == 1 } ? 1 : 0
+            (add.output_zero_point, add.minimum, add.maximum) = (model.tensors[t[2]].parameters.zeroPoint, a[9], a[10])
+            let (arguments, output) = (store(add), codes(t[2]).baseAddress)
+            return .fast { mnw_add_avx512(arguments, output) }
+        case .concatenate:
+            let out = model.tensors[t[0]], count = t[1]
+            let inputs = allocate(mnw_concat_input.self, count: count)
+            for i in 0..<count {
+                let tensor = t[2 + 4 * i], rescaled = a[3 + 4 * i] == 1
+                inputs[i] = mnw_concat_input(codes: UnsafePointer(codes(tensor).baseAddress), channels: Int32(model.tensors[tensor].shape.last!),
+                                             zero_point: model.tensors[tensor].parameters.zeroPoint,
+                                             table: rescaled ? requantTable(multiplier: a[4 + 4 * i], shift: a[5 + 4 * i]).0 : nil)
+            }
+            let (pixels, zeroPoint, output) = (Int32(out.elementCount / out.shape.last!), out.parameters.zeroPoint, codes(t[0]).baseAddress)
+            return .fast { mnw_concatenate_avx512(pixels, inputs, Int32(count), zeroPoint, output) }
+        case .maxPool:
+            let x = model.tensors[t[0]].shape, out = model.tensors[t[1]].shape
+            let (input, output) = (UnsafeBufferPointer(codes(t[0])), codes(t[1]))
+            return .fast { mnw_max_pool_avx512(input.baseAddress, Int32(x[0]), Int32(x[1]), Int32(x[2]), a[2], a[3], a[4], a[5], a[6], a[7],
+                                               Int32(out[0]), Int32(out[1]), output.baseAddress) }
+        case .globalAveragePool:
+            let x = model.tensors[t[0]], table = requantTable(multiplier: a[2], shift: a[3]).0
+            let (pixels, channels, zeroPoint) = (Int32(x.shape[0] * x.shape[1]), Int32(x.shape[2]), x.parameters.zeroPoint)
+            let (input, outputZeroPoint, output) = (codes(t[0]).baseAddress, model.tensors[t[1]].parameters.zeroPoint, codes(t[1]).baseAddress)
+            return .fast { mnw_global_average_pool_avx512(pixels, channels, input, zeroPoint, table, outputZeroPoint, output) }
+        case .clamp:
+            let (input, output) = (codes(t[0]), codes(t[1]))
+            return .fast { mnw_clamp_avx512(Int32(output.count), input.baseAddress, a[2], a[3], output.baseAddress) }
+        case .convolution:
+            return nil
+        }
+    }
+
+    /// The operator on the portable reference kernels.
+    private func referenceStep(_ entry: OperatorEntry) -> PreparedStep {
+        let a = entry.arguments, t = a.map(Int.init)
+        switch entry.code {
         case .convolution:
             let x = model.tensors[t[0]], filter = model.tensors[t[1]]
             let geometry = ConvolutionGeometry(batch: 1, height: x.shape[0], width: x.shape[1], inputChannels: x.shape[2],
@@ -249,36 +324,10 @@ public final class Interpreter {
                                                 outputZeroPoint: model.tensors[t[5]].parameters.zeroPoint, minimum: a[6], maximum: a[7])
             return .fullyConnected(weight.shape[0], weight.shape[1], UnsafeBufferPointer(codes(t[0])), x.parameters.zeroPoint, int8s(t[1]),
                                    int32s(t[2]), requantization, codes(t[5]))
-        case .add where vnni:
-            var add = mnw_add()
-            (add.count, add.a, add.b) = (Int32(model.tensors[t[2]].elementCount), UnsafePointer(codes(t[0]).baseAddress), UnsafePointer(codes(t[1]).baseAddress))
-            (add.a_zero_point, add.b_zero_point) = (model.tensors[t[0]].parameters.zeroPoint, model.tensors[t[1]].parameters.zeroPoint)
-            // An input whose total shift is 31 or 30 takes one or two more left shifts instead (its
-            // codes less the zero point, at most 255 x 2^22, still fit), so that its table gets the
-            // shorter form.
-            let extra = [a[4], a[6]].map { shift in shift >= 0 && shift <= 1 ? shift + 1 : 0 }
-            (add.a_left_shift, add.b_left_shift) = (ReferenceKernels.addLeftShift + extra[0], ReferenceKernels.addLeftShift + extra[1])
-            let tables = [(a[3], a[4] - extra[0]), (a[5], a[6] - extra[1]), (a[7], a[8])].map { requantTable(multiplier: $0.0, shift: $0.1) }
-            (add.a_table, add.b_table, add.output_table) = (tables[0].0, tables[1].0, tables[2].0)
-            add.high = tables.allSatisfy { $0.1 == 1 } ? 1 : 0
-            (add.output_zero_point, add.minimum, add.maximum) = (model.tensors[t[2]].parameters.zeroPoint, a[9], a[10])
-            let (arguments, output) = (store(add), codes(t[2]).baseAddress)
-            return .fast { mnw_add_avx512(arguments, output) }
         case .add:
             return .add(UnsafeBufferPointer(codes(t[0])), .init(zeroPoint: model.tensors[t[0]].parameters.zeroPoint, multiplier: multiplier(a[3], a[4])),
                         UnsafeBufferPointer(codes(t[1])), .init(zeroPoint: model.tensors[t[1]].parameters.zeroPoint, multiplier: multiplier(a[5], a[6])),
                         multiplier(a[7], a[8]), model.tensors[t[2]].parameters.zeroPoint, a[9], a[10], codes(t[2]))
-        case .concatenate where vnni:
-            let out = model.tensors[t[0]], count = t[1]
-            let inputs = allocate(mnw_concat_input.self, count: count)
-            for i in 0..<count {
-                let tensor = t[2 + 4 * i], rescaled = a[3 + 4 * i] == 1
-                inputs[i] = mnw_concat_input(codes: UnsafePointer(codes(tensor).baseAddress), channels: Int32(model.tensors[tensor].shape.last!),
-                                             zero_point: model.tensors[tensor].parameters.zeroPoint,
-                                             table: rescaled ? requantTable(multiplier: a[4 + 4 * i], shift: a[5 + 4 * i]).0 : nil)
-            }
-            let (pixels, zeroPoint, output) = (Int32(out.elementCount / out.shape.last!), out.parameters.zeroPoint, codes(t[0]).baseAddress)
-            return .fast { mnw_concatenate_avx512(pixels, inputs, Int32(count), zeroPoint, output) }
         case .concatenate:
             let out = model.tensors[t[0]]
             let inputs = (0..<t[1]).map { i in
@@ -287,26 +336,13 @@ public final class Interpreter {
                                                     multiplier: a[3 + 4 * i] == 1 ? multiplier(a[4 + 4 * i], a[5 + 4 * i]) : nil)
             }
             return .concatenate(out.elementCount / out.shape.last!, inputs, out.parameters.zeroPoint, codes(t[0]))
-        case .maxPool where vnni:
-            let x = model.tensors[t[0]].shape, out = model.tensors[t[1]].shape
-            let (input, output) = (UnsafeBufferPointer(codes(t[0])), codes(t[1]))
-            return .fast { mnw_max_pool_avx512(input.baseAddress, Int32(x[0]), Int32(x[1]), Int32(x[2]), a[2], a[3], a[4], a[5], a[6], a[7],
-                                               Int32(out[0]), Int32(out[1]), output.baseAddress) }
         case .maxPool:
             let x = model.tensors[t[0]]
             return .maxPool(x.shape, (t[2], t[3]), (t[4], t[5]), (t[6], t[7]), UnsafeBufferPointer(codes(t[0])), codes(t[1]))
-        case .globalAveragePool where vnni:
-            let x = model.tensors[t[0]], table = requantTable(multiplier: a[2], shift: a[3]).0
-            let (pixels, channels, zeroPoint) = (Int32(x.shape[0] * x.shape[1]), Int32(x.shape[2]), x.parameters.zeroPoint)
-            let (input, outputZeroPoint, output) = (codes(t[0]).baseAddress, model.tensors[t[1]].parameters.zeroPoint, codes(t[1]).baseAddress)
-            return .fast { mnw_global_average_pool_avx512(pixels, channels, input, zeroPoint, table, outputZeroPoint, output) }
         case .globalAveragePool:
             let x = model.tensors[t[0]]
             return .globalAveragePool(x.shape[0] * x.shape[1], x.shape[2], UnsafeBufferPointer(codes(t[0])), x.parameters.zeroPoint,
                                       multiplier(a[2], a[3]), model.tensors[t[1]].parameters.zeroPoint, codes(t[1]))
-        case .clamp where vnni:
-            let (input, output) = (codes(t[0]), codes(t[1]))
-            return .fast { mnw_clamp_avx512(Int32(output.count), input.baseAddress, a[2], a[3], output.baseAddress) }
         case .clamp:
             return .clamp(UnsafeBufferPointer(codes(t[0])), a[2], a[3], codes(t[1]))
         }

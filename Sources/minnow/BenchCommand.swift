@@ -5,6 +5,7 @@ import MinnowCheckpoint
 import MinnowModels
 import MinnowNN
 import MinnowQuantization
+import MinnowRuntime
 import MinnowTensor
 
 /// Options shared by the benchmarks that compare against a peer.
@@ -337,6 +338,7 @@ extension Bench {
         @Option(help: "Untimed inferences first.") var warmup = 200
         @Option(help: "Images classified in a row for the throughput.") var batch = 32
         @Flag(help: "Also time each operator alone (median of --runs) and list them, slowest first.") var operators = false
+        @Option(help: "Kernels: fastest (what this CPU allows), avx2 (where they apply), or reference.") var kernels: RuntimeKernels = .fastest
         @Option(help: "The peers' preset of the same architecture (student_mbv2, student_squeeze, teacher).") var peerModel: String?
         @Option(help: "Python of the LiteRT venv (shared/peers/setup-litert.sh). Default: $PEERS_LITERT_VENV/bin/python or ~/.cache/minnow-peers-litert-venv/bin/python; skipped when absent.")
         var litertPython: String?
@@ -344,7 +346,7 @@ extension Bench {
 
         /// Each operator's median time, MACs and share of the sum, slowest first.
         func printOperatorProfile(_ bytes: [UInt8]) throws {
-            let timings = try profileRuntime(bytes, runs: runs, warmup: warmup)
+            let timings = try profileRuntime(bytes, runs: runs, warmup: warmup, kernels: kernels.choice)
             let total = timings.reduce(0) { $0 + $1.microseconds }
             print("per operator (median of \(runs) runs each; sum \(format(total, 1)) us):")
             print(formatTable(["#", "operator", "MACs", "us", "share", "GMAC/s"], timings.sorted { $0.microseconds > $1.microseconds }.map { t in
@@ -367,8 +369,9 @@ extension Bench {
                 } catch {
                     throw CLIError(message: "\(model): cannot read: \(error.localizedDescription)")
                 }
-                let t = try benchmarkRuntime(bytes, runs: runs, warmup: warmup, batch: batch)
-                print("\(model): Minnow int8 runtime, 1 thread, \(runs) inferences after \(warmup)")
+                let t = try benchmarkRuntime(bytes, runs: runs, warmup: warmup, batch: batch, kernels: kernels.choice)
+                let kernelName = kernels == .fastest ? KernelChoice.detected : kernels.rawValue
+                print("\(model): Minnow int8 runtime, 1 thread, \(runs) inferences after \(warmup), \(kernelName) kernels")
                 print(formatTable(["measure", "value"], [
                     ["latency p50 / p90 / p99 (ms)", "\(format(t.p50, 4)) / \(format(t.p90, 4)) / \(format(t.p99, 4))"],
                     ["throughput, \(batch) in a row (img/s)", format(t.imagesPerSecond, 0)],
@@ -403,4 +406,17 @@ extension Bench {
 
 func format(_ value: Double, _ digits: Int = 3) -> String {
     String(format: "%.\(digits)f", value)
+}
+
+/// `--kernels` of `minnow bench model`.
+enum RuntimeKernels: String, ExpressibleByArgument, CaseIterable {
+    case fastest, avx2, reference
+
+    var choice: KernelChoice {
+        switch self {
+        case .fastest: .fastest
+        case .avx2: .avx2
+        case .reference: .reference
+        }
+    }
 }

@@ -47,6 +47,8 @@ final class RuntimeExportTests: XCTestCase {
                 // The fast kernels this CPU has (\(KernelChoice.detected)) and the reference kernels, both exact.
                 XCTAssertEqual(try runtimeCodes(export.bytes, images: images), expected, "\(architecture), \(bits)-bit weights, fastest kernels")
                 XCTAssertEqual(try runtimeCodes(export.bytes, images: images, kernels: .reference), expected, "\(architecture), reference kernels")
+                // The AVX2 kernels (where they apply; the reference elsewhere, and everywhere on a CPU without AVX2).
+                XCTAssertEqual(try runtimeCodes(export.bytes, images: images, kernels: .avx2), expected, "\(architecture), AVX2 kernels")
                 XCTAssertLessThanOrEqual(export.arena.size, export.arena.lowerBound * 11 / 10 + 16, "\(architecture): arena near its lower bound")
                 let model = try export.bytes.withUnsafeBytes { try RuntimeModel(bytes: $0) }
                 XCTAssertEqual(model.multiplyAccumulates, integer.graph.totalMACs)

@@ -70,9 +70,11 @@ final class FastKernelTests: XCTestCase {
                         }
                     }
                 }
-                let output = runGEMM(rows: rows, k: k, n: n, input: input, zeroPoint: zeroPoint, weight: weight, bias: bias,
-                                     requantization: requantization, convolution: nil)
-                XCTAssertEqual(output, expected, "rows \(rows), k \(k), n \(n), zero point \(zeroPoint)")
+                for avx2 in avx2Forms(requantization) {
+                    let output = runGEMM(rows: rows, k: k, n: n, input: input, zeroPoint: zeroPoint, weight: weight, bias: bias,
+                                         requantization: requantization, convolution: nil, avx2: avx2)
+                    XCTAssertEqual(output, expected, "rows \(rows), k \(k), n \(n), zero point \(zeroPoint), AVX2 \(avx2)")
+                }
             }
         }
     }
@@ -128,14 +130,28 @@ final class FastKernelTests: XCTestCase {
                                                       requantization: requantization, columns: useColumns)
                             XCTAssertEqual(output, expected, "shape \(trial), depthwise, columns \(useColumns), zero point \(zeroPoint)")
                         }
+                        if avx2Forms(requantization).contains(true) {
+                            let output = runDepthwise(geometry, input: image, zeroPoint: zeroPoint, filter: filter, bias: bias,
+                                                      requantization: requantization, columns: false, avx2: true)
+                            XCTAssertEqual(output, expected, "shape \(trial), depthwise, AVX2, zero point \(zeroPoint)")
+                        }
                     } else {
-                        let output = runGEMM(rows: g.outputHeight * g.outputWidth, k: s.kernel * s.kernel * channels, n: outputs, input: image,
-                                             zeroPoint: zeroPoint, weight: filter, bias: bias, requantization: requantization, convolution: geometry)
-                        XCTAssertEqual(output, expected, "shape \(trial), zero point \(zeroPoint)")
+                        for avx2 in avx2Forms(requantization) {
+                            let output = runGEMM(rows: g.outputHeight * g.outputWidth, k: s.kernel * s.kernel * channels, n: outputs, input: image,
+                                                 zeroPoint: zeroPoint, weight: filter, bias: bias, requantization: requantization, convolution: geometry,
+                                                 avx2: avx2)
+                            XCTAssertEqual(output, expected, "shape \(trial), zero point \(zeroPoint), AVX2 \(avx2)")
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// The kernels to compare: the AVX-512 one, and the AVX2 one where the CPU has AVX2 and the
+    /// requantization has the short form (the only one the AVX2 kernels implement).
+    private func avx2Forms(_ requantization: Requantization) -> [Bool] {
+        mnw_cpu_has_avx2() == 1 && table(requantization).1 == 1 ? [false, true] : [false]
     }
 
     private func randomMultipliers(_ count: Int, _ generator: inout SeededGenerator, below: Double? = nil) -> [FixedPointMultiplier] {
@@ -154,7 +170,7 @@ final class FastKernelTests: XCTestCase {
     }
 
     private func runGEMM(rows: Int, k: Int, n: Int, input: [Int8], zeroPoint: Int32, weight: [Int8], bias: [Int32],
-                         requantization: Requantization, convolution: mnw_conv_geometry?) -> [Int8] {
+                         requantization: Requantization, convolution: mnw_conv_geometry?, avx2: Bool = false) -> [Int8] {
         var geometry = convolution ?? mnw_conv_geometry()
         return withUnsafePointer(to: &geometry) { geometryPointer in
             let g = convolution == nil ? nil : geometryPointer
@@ -162,6 +178,8 @@ final class FastKernelTests: XCTestCase {
             var packed = [Int8](repeating: 0, count: mnw_gemm_packed_size(Int32(k), Int32(n), g))
             var offsets = [Int32](repeating: 0, count: groups)
             mnw_gemm_pack(weight, Int32(k), Int32(n), g, &packed, &offsets)
+            var packed16 = [Int16](repeating: 0, count: mnw_gemm_avx2_packed_size(Int32(k), Int32(n), g) / 2)
+            if avx2 { mnw_gemm_avx2_pack(packed, Int32(k), Int32(n), g, &packed16) }
             var base = [Int32](repeating: 0, count: (n + 15) / 16 * 16)
             mnw_vnni_base(weight, Int32(k), Int32(n), bias, zeroPoint, &base)
             let (requant, high) = table(requantization)
@@ -180,7 +198,7 @@ final class FastKernelTests: XCTestCase {
                                         (a.requant, a.requant_high) = (r.baseAddress, high)
                                         (a.output_zero_point, a.minimum, a.maximum) = (requantization.outputZeroPoint, requantization.minimum, requantization.maximum)
                                         (a.output, a.scratch) = (out.baseAddress, s.baseAddress)
-                                        mnw_gemm_vnni(&a)
+                                        if avx2 { mnw_gemm_avx2(&a, packed16) } else { mnw_gemm_vnni(&a) }
                                     }
                                 }
                             }
@@ -193,7 +211,7 @@ final class FastKernelTests: XCTestCase {
     }
 
     private func runDepthwise(_ geometry: mnw_conv_geometry, input: [Int8], zeroPoint: Int32, filter: [Int8], bias: [Int32],
-                              requantization: Requantization, columns: Bool) -> [Int8] {
+                              requantization: Requantization, columns: Bool, avx2: Bool = false) -> [Int8] {
         let (channels, taps) = (Int(geometry.channels), Int(geometry.kernel_height * geometry.kernel_width))
         let padded = (channels + 15) / 16 * 16
         var widened = [Int32](repeating: 0, count: taps * padded), base = [Int32](repeating: 0, count: padded)
@@ -220,7 +238,7 @@ final class FastKernelTests: XCTestCase {
                                     columnWeights.withUnsafeBufferPointer { cw in
                                         unsignedBase.withUnsafeBufferPointer { ub in
                                             (a.columns, a.column_weights, a.unsigned_base) = (columns ? 1 : 0, cw.baseAddress, ub.baseAddress)
-                                            mnw_depthwise_avx512(&a)
+                                            if avx2 { mnw_depthwise_avx2(&a) } else { mnw_depthwise_avx512(&a) }
                                         }
                                     }
                                 }

@@ -184,4 +184,24 @@ void mnw_global_average_pool_avx512(int pixels, int channels, const int8_t *inpu
 /// AVX-512. `output[i] = min(max(input[i], minimum), maximum)`, 64 codes at a time.
 void mnw_clamp_avx512(int count, const int8_t *input, int32_t minimum, int32_t maximum, int8_t *output);
 
+// MARK: AVX2 (RuntimeKernelsAVX2.c)
+
+/// 1 when the CPU has AVX2.
+int mnw_cpu_has_avx2(void);
+
+/// Bytes of the AVX2 GEMM's weights: per block of 8 outputs and word group, two 16-lane int16
+/// vectors (each output's first two and last two weights of the word).
+size_t mnw_gemm_avx2_packed_size(int k, int n, const mnw_conv_geometry *g);
+
+/// The AVX2 weights from the VNNI-packed ones (`mnw_gemm_pack`).
+void mnw_gemm_avx2_pack(const int8_t *vnni_packed, int k, int n, const mnw_conv_geometry *g, int16_t *packed);
+
+/// AVX2. `mnw_gemm_vnni`'s product with vpmaddwd (16-bit pairs, exact) on tiles of 4 rows x 16
+/// outputs, for a table in the short requantization form only (`requant_high` 1).
+void mnw_gemm_avx2(const mnw_gemm *a, const int16_t *packed);
+
+/// AVX2. The multiply-add depthwise kernel on 8 channels at a time, for a table in the short
+/// requantization form only; `padded` holds `mnw_depthwise_padded_size` bytes.
+void mnw_depthwise_avx2(const mnw_depthwise *a);
+
 #endif

@@ -1,0 +1,34 @@
+#ifndef MINNOW_KERNELS_COMMON_H
+#define MINNOW_KERNELS_COMMON_H
+
+// Helpers shared by the kernel files (not part of the target's interface).
+
+#include "RuntimeKernels.h"
+
+/// The rows and columns of the zero-padded input a convolution reads.
+static inline int padded_extent(int outputs, int stride, int kernel, int dilation) { return (outputs - 1) * stride + (kernel - 1) * dilation + 1; }
+
+/// Copies a convolution's input into `destination` with its padding (and whatever the windows
+/// reach past the last row or column) set to the input zero point, every code `^ flip` (0x80:
+/// unsigned codes): then every window reads inside the copy. Plain C (the AVX-512 kernels have
+/// their own vector copy).
+static inline void pad_input_portable(const int8_t *input, const mnw_conv_geometry *g, int8_t zero_point, uint8_t flip, int8_t *destination) {
+    int c = g->channels, rows = padded_extent(g->output_height, g->stride_height, g->kernel_height, g->dilation_height);
+    int padded_width = padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
+    int8_t padding = (int8_t)(zero_point ^ (int8_t)flip);
+    int left = g->padding_width, inside = g->width < padded_width - left ? g->width : padded_width - left;
+    for (int py = 0; py < rows; py++) {
+        int8_t *row = destination + (size_t)py * padded_width * c;
+        int iy = py - g->padding_height;
+        if (iy < 0 || iy >= g->height) {
+            for (int i = 0; i < padded_width * c; i++) row[i] = padding;
+            continue;
+        }
+        for (int i = 0; i < left * c; i++) row[i] = padding;
+        const int8_t *source = input + (size_t)iy * g->width * c;
+        for (int i = 0; i < inside * c; i++) row[left * c + i] = (int8_t)(source[i] ^ (int8_t)flip);
+        for (int i = (left + inside) * c; i < padded_width * c; i++) row[i] = padding;
+    }
+}
+
+#endif

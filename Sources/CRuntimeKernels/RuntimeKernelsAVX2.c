@@ -1,0 +1,181 @@
+// The AVX2 fast paths (256-bit, no VNNI): for x86-64 CPUs without AVX-512. The GEMM multiplies
+// 16-bit pairs (vpmaddwd: exact, unlike the saturating vpmaddubsw), the depthwise kernel int32
+// lanes; both requantize with the short exact form, so they serve layers whose requantization
+// table has it (`mnw_requant_prepare` returned 1); the interpreter runs the others, and every other
+// operator, on the reference kernels.
+#include "RuntimeKernels.h"
+#include "KernelsCommon.h"
+
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+int mnw_cpu_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+}
+
+#define MNW_AVX2_INLINE static inline __attribute__((always_inline, target("avx2")))
+
+/// QuantMath's requantization of eight lanes (channels 8h ..< 8h + 8 of a table block) in the
+/// short form (total shifts at least 32; see `requant_store_high` in RuntimeKernels.c), stored
+/// as `count` codes.
+MNW_AVX2_INLINE void requant_store8(int8_t *destination, int count, __m256i x, const int64_t *block, int half, __m256i zero_point,
+                                    __m128i minimum, __m128i maximum) {
+    const int64_t *b = block + 4 * half;
+    __m256i even = _mm256_add_epi64(_mm256_mul_epi32(x, _mm256_loadu_si256((const __m256i *)b)), _mm256_loadu_si256((const __m256i *)(b + 32)));
+    __m256i odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_loadu_si256((const __m256i *)(b + 8))),
+                                   _mm256_loadu_si256((const __m256i *)(b + 40)));
+    __m256i q = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+    q = _mm256_add_epi32(_mm256_srav_epi32(q, _mm256_loadu_si256((const __m256i *)((const int32_t *)(block + 48) + 8 * half))), zero_point);
+    __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    __m128i codes = _mm_min_epi8(_mm_max_epi8(_mm_packs_epi16(words, words), minimum), maximum);
+    if (count >= 8) {
+        _mm_storel_epi64((__m128i *)destination, codes);
+    } else {
+        int8_t lanes[16];
+        _mm_storeu_si128((__m128i *)lanes, codes);
+        memcpy(destination, lanes, (size_t)count);
+    }
+}
+
+// MARK: GEMM
+
+size_t mnw_gemm_avx2_packed_size(int k, int n, const mnw_conv_geometry *g) {
+    return (size_t)((n + 7) / 8) * (size_t)mnw_gemm_groups(k, g) * 64;
+}
+
+void mnw_gemm_avx2_pack(const int8_t *vnni_packed, int k, int n, const mnw_conv_geometry *g, int16_t *packed) {
+    int groups = mnw_gemm_groups(k, g), blocks8 = (n + 7) / 8;
+    for (int b = 0; b < blocks8; b++)
+        for (int group = 0; group < groups; group++)
+            for (int pair = 0; pair < 2; pair++)
+                for (int j = 0; j < 8; j++)
+                    for (int t = 0; t < 2; t++) {
+                        int column = 8 * (b % 2) + j;
+                        int8_t w = vnni_packed[((size_t)((b / 2) * groups + group) * 16 + column) * 4 + 2 * pair + t];
+                        packed[(((size_t)b * groups + group) * 2 + pair) * 16 + 2 * j + t] = w;
+                    }
+}
+
+/// Four rows (unsigned inputs at `rows[r]`, word g at `offsets[g]`) times outputs 8 b0 ..< 8 b0
+/// + 8 NB, requantized and stored for the first `valid` rows.
+MNW_AVX2_INLINE void gemm_tile8(const mnw_gemm *a, const int16_t *packed, const uint8_t *const *rows, int row0, int valid, int b0,
+                                const int NB) {
+    __m256i acc[4][2];
+    for (int r = 0; r < 4; r++)
+        for (int j = 0; j < NB; j++) acc[r][j] = _mm256_setzero_si256();
+    // Bytes 0, 1 (then 2, 3) of a word as two int16 in every dword.
+    __m256i low = _mm256_setr_epi8(0, -1, 1, -1, 0, -1, 1, -1, 0, -1, 1, -1, 0, -1, 1, -1, 0, -1, 1, -1, 0, -1, 1, -1, 0, -1, 1, -1, 0, -1, 1, -1);
+    __m256i high = _mm256_setr_epi8(2, -1, 3, -1, 2, -1, 3, -1, 2, -1, 3, -1, 2, -1, 3, -1, 2, -1, 3, -1, 2, -1, 3, -1, 2, -1, 3, -1, 2, -1, 3, -1);
+    int groups = a->groups;
+    for (int g = 0; g < groups; g++) {
+        __m256i w[2][2];
+        for (int j = 0; j < NB; j++)
+            for (int pair = 0; pair < 2; pair++)
+                w[j][pair] = _mm256_loadu_si256((const __m256i *)(packed + ((((size_t)(b0 + j) * groups + g) * 2 + pair) * 16)));
+        int32_t offset = a->offsets[g];
+        for (int r = 0; r < 4; r++) {
+            int32_t word;
+            memcpy(&word, rows[r] + offset, 4);
+            __m256i q = _mm256_set1_epi32(word);
+            __m256i x01 = _mm256_shuffle_epi8(q, low), x23 = _mm256_shuffle_epi8(q, high);
+            for (int j = 0; j < NB; j++)
+                acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_add_epi32(_mm256_madd_epi16(x01, w[j][0]), _mm256_madd_epi16(x23, w[j][1])));
+        }
+    }
+    __m256i zero_point = _mm256_set1_epi32(a->output_zero_point);
+    __m128i minimum = _mm_set1_epi8((char)a->minimum), maximum = _mm_set1_epi8((char)a->maximum);
+    for (int j = 0; j < NB; j++) {
+        int b = b0 + j, count = a->n - 8 * b;
+        __m256i base = _mm256_loadu_si256((const __m256i *)(a->base + 8 * b));
+        const int64_t *block = a->requant + (size_t)(b / 2) * MNW_REQUANT_BLOCK;
+        for (int r = 0; r < valid; r++)
+            requant_store8(a->output + (size_t)(row0 + r) * a->n + 8 * b, count, _mm256_add_epi32(acc[r][j], base), block, b % 2, zero_point,
+                           minimum, maximum);
+    }
+}
+
+__attribute__((target("avx2"))) static void tile8_2(const mnw_gemm *a, const int16_t *p, const uint8_t *const *rows, int row0, int valid, int b0) {
+    gemm_tile8(a, p, rows, row0, valid, b0, 2);
+}
+__attribute__((target("avx2"))) static void tile8_1(const mnw_gemm *a, const int16_t *p, const uint8_t *const *rows, int row0, int valid, int b0) {
+    gemm_tile8(a, p, rows, row0, valid, b0, 1);
+}
+
+__attribute__((target("avx2")))
+void mnw_gemm_avx2(const mnw_gemm *a, const int16_t *packed) {
+    const mnw_conv_geometry *g = a->convolution;
+    size_t row_step = 0, column_step = (size_t)a->k;
+    int width = a->rows;
+    if (g) {
+        pad_input_portable(a->input, g, (int8_t)a->zero_point, 0x80, (int8_t *)a->scratch);
+        size_t padded_width = (size_t)padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
+        row_step = (size_t)g->stride_height * padded_width * g->channels;
+        column_step = (size_t)g->stride_width * g->channels;
+        width = g->output_width;
+    } else {
+        for (int i = 0; i < a->rows * a->k; i++) a->scratch[i] = (uint8_t)(a->input[i] ^ 0x80);
+    }
+    int blocks8 = (a->n + 7) / 8;
+    const uint8_t *rows[4];
+    int y = 0, x = 0;
+    for (int row0 = 0; row0 < a->rows; row0 += 4) {
+        int valid = a->rows - row0 < 4 ? a->rows - row0 : 4;
+        for (int r = 0; r < 4; r++) {
+            if (r >= valid) {
+                rows[r] = rows[valid - 1];
+                continue;
+            }
+            rows[r] = a->scratch + y * row_step + x * column_step;
+            if (++x == width) x = 0, y++;
+        }
+        int b0 = 0;
+        for (; b0 + 1 < blocks8; b0 += 2) tile8_2(a, packed, rows, row0, valid, b0);
+        if (b0 < blocks8) tile8_1(a, packed, rows, row0, valid, b0);
+    }
+}
+
+// MARK: depthwise convolution
+
+__attribute__((target("avx2")))
+void mnw_depthwise_avx2(const mnw_depthwise *a) {
+    const mnw_conv_geometry *g = a->geometry;
+    int c = g->channels, taps = g->kernel_height * g->kernel_width, padded = (c + 15) / 16 * 16;
+    int padded_width = padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
+    pad_input_portable(a->input, g, (int8_t)a->zero_point, 0, a->padded);
+    size_t offsets[taps];
+    for (int ky = 0; ky < g->kernel_height; ky++)
+        for (int kx = 0; kx < g->kernel_width; kx++)
+            offsets[ky * g->kernel_width + kx] = ((size_t)ky * g->dilation_height * padded_width + (size_t)kx * g->dilation_width) * c;
+    __m256i zero_point = _mm256_set1_epi32(a->output_zero_point);
+    __m128i minimum = _mm_set1_epi8((char)a->minimum), maximum = _mm_set1_epi8((char)a->maximum);
+    size_t row_step = (size_t)g->stride_height * padded_width * c, column_step = (size_t)g->stride_width * c;
+    for (int base = 0; base < c; base += 8) {
+        __m256i bias = _mm256_loadu_si256((const __m256i *)(a->base + base));
+        const int64_t *block = a->requant + (size_t)(base / 16) * MNW_REQUANT_BLOCK;
+        int half = (base / 8) % 2, count = c - base;
+        int8_t *out = a->output + base;
+        for (int y = 0; y < g->output_height; y++) {
+            const int8_t *window = a->padded + (size_t)y * row_step + base;
+            for (int x = 0; x < g->output_width; x++, window += column_step, out += c) {
+                __m256i sum = bias;
+                for (int t = 0; t < taps; t++) {
+                    __m256i codes = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(window + offsets[t])));
+                    sum = _mm256_add_epi32(sum, _mm256_mullo_epi32(codes, _mm256_loadu_si256((const __m256i *)(a->filter + (size_t)t * padded + base))));
+                }
+                requant_store8(out, count, sum, block, half, zero_point, minimum, maximum);
+            }
+        }
+    }
+}
+#else
+int mnw_cpu_has_avx2(void) { return 0; }
+size_t mnw_gemm_avx2_packed_size(int k, int n, const mnw_conv_geometry *g) { (void)k; (void)n; (void)g; return 0; }
+void mnw_gemm_avx2_pack(const int8_t *vnni_packed, int k, int n, const mnw_conv_geometry *g, int16_t *packed) {
+    (void)vnni_packed; (void)k; (void)n; (void)g; (void)packed;
+}
+void mnw_gemm_avx2(const mnw_gemm *a, const int16_t *packed) { (void)a; (void)packed; }
+void mnw_depthwise_avx2(const mnw_depthwise *a) { (void)a; }
+#endif
