@@ -170,6 +170,89 @@ void mnw_depthwise_avx2(const mnw_depthwise *a) {
         }
     }
 }
+// MARK: elementwise and pooling
+
+/// `x * multiplier * 2^(shift - 31)` in the short form (total shift at least 32) on eight lanes
+/// of a one-channel table (all lanes alike).
+MNW_AVX2_INLINE __m256i multiply8(__m256i x, const int64_t *block) {
+    __m256i even = _mm256_add_epi64(_mm256_mul_epi32(x, _mm256_loadu_si256((const __m256i *)block)), _mm256_loadu_si256((const __m256i *)(block + 32)));
+    __m256i odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_loadu_si256((const __m256i *)(block + 8))),
+                                   _mm256_loadu_si256((const __m256i *)(block + 40)));
+    __m256i q = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+    return _mm256_srav_epi32(q, _mm256_loadu_si256((const __m256i *)(block + 48)));
+}
+
+__attribute__((target("avx2")))
+void mnw_add_avx2(const mnw_add *a, int8_t *output) {
+    __m256i azp = _mm256_set1_epi32(a->a_zero_point), bzp = _mm256_set1_epi32(a->b_zero_point), zero_point = _mm256_set1_epi32(a->output_zero_point);
+    __m128i minimum = _mm_set1_epi8((char)a->minimum), maximum = _mm_set1_epi8((char)a->maximum);
+    __m128i a_shift = _mm_cvtsi32_si128(a->a_left_shift), b_shift = _mm_cvtsi32_si128(a->b_left_shift);
+    for (int i = 0; i < a->count; i += 8) {
+        int count = a->count - i;
+        int8_t x8[8] = {0}, y8[8] = {0};
+        memcpy(x8, a->a + i, (size_t)(count < 8 ? count : 8));
+        memcpy(y8, a->b + i, (size_t)(count < 8 ? count : 8));
+        __m256i x = _mm256_sll_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)x8)), azp), a_shift);
+        __m256i y = _mm256_sll_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)y8)), bzp), b_shift);
+        __m256i sum = _mm256_add_epi32(multiply8(x, a->a_table), multiply8(y, a->b_table));
+        requant_store8(output + i, count, sum, a->output_table, 0, zero_point, minimum, maximum);
+    }
+}
+
+__attribute__((target("avx2")))
+void mnw_max_pool_avx2(const int8_t *input, int height, int width, int channels, int kernel_height, int kernel_width, int stride_height,
+                       int stride_width, int padding_height, int padding_width, int output_height, int output_width, int8_t *output) {
+    for (int y = 0; y < output_height; y++)
+        for (int x = 0; x < output_width; x++)
+            for (int base = 0; base < channels; base += 32) {
+                int count = channels - base < 32 ? channels - base : 32;
+                __m256i best = _mm256_set1_epi8(-128);
+                for (int ky = 0; ky < kernel_height; ky++) {
+                    int iy = y * stride_height - padding_height + ky;
+                    if (iy < 0 || iy >= height) continue;
+                    for (int kx = 0; kx < kernel_width; kx++) {
+                        int ix = x * stride_width - padding_width + kx;
+                        if (ix < 0 || ix >= width) continue;
+                        int8_t lanes[32];
+                        const int8_t *from = input + ((size_t)iy * width + ix) * channels + base;
+                        if (count < 32) {
+                            memset(lanes, -128, sizeof lanes);
+                            memcpy(lanes, from, (size_t)count);
+                            from = lanes;
+                        }
+                        best = _mm256_max_epi8(best, _mm256_loadu_si256((const __m256i *)from));
+                    }
+                }
+                int8_t result[32];
+                _mm256_storeu_si256((__m256i *)result, best);
+                memcpy(output + ((size_t)y * output_width + x) * channels + base, result, (size_t)count);
+            }
+}
+
+__attribute__((target("avx2")))
+void mnw_global_average_pool_avx2(int pixels, int channels, const int8_t *input, int32_t zero_point, const int64_t *table,
+                                  int32_t output_zero_point, int8_t *output) {
+    __m256i correction = _mm256_set1_epi32(pixels * zero_point), out_zero_point = _mm256_set1_epi32(output_zero_point);
+    __m128i minimum = _mm_set1_epi8(-128), maximum = _mm_set1_epi8(127);
+    for (int j = 0; j < channels; j += 8) {
+        int count = channels - j < 8 ? channels - j : 8;
+        __m256i sum = _mm256_setzero_si256();
+        for (int p = 0; p < pixels; p++) {
+            int8_t lanes[8] = {0};
+            memcpy(lanes, input + (size_t)p * channels + j, (size_t)count);
+            sum = _mm256_add_epi32(sum, _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)lanes)));
+        }
+        requant_store8(output + j, count, _mm256_sub_epi32(sum, correction), table, 0, out_zero_point, minimum, maximum);
+    }
+}
+__attribute__((target("avx2")))
+void mnw_clamp_avx2(int count, const int8_t *input, int32_t minimum, int32_t maximum, int8_t *output) {
+    __m256i low = _mm256_set1_epi8((char)minimum), high = _mm256_set1_epi8((char)maximum);
+    int i = 0;
+    for (; i + 32 <= count; i += 32)
+        _mm256_storeu_si256((__m256i *)(output + i), _mm256_min_epi8(_mm256_max_epi8(_mm256_loadu_si256((const __m256i *)(input + i)), low), high));
+    for (; i < count; i++) output[i] = (int8_t)(input[i] < minimum ? minimum : input[i] > maximum ? maximum : input[i]);
+}
 #else
 int mnw_cpu_has_avx2(void) { return 0; }
 size_t mnw_gemm_avx2_packed_size(int k, int n, const mnw_conv_geometry *g) { (void)k; (void)n; (void)g; return 0; }
@@ -178,4 +261,29 @@ void mnw_gemm_avx2_pack(const int8_t *vnni_packed, int k, int n, const mnw_conv_
 }
 void mnw_gemm_avx2(const mnw_gemm *a, const int16_t *packed) { (void)a; (void)packed; }
 void mnw_depthwise_avx2(const mnw_depthwise *a) { (void)a; }
+void mnw_add_avx2(const mnw_add *a, int8_t *output) { (void)a; (void)output; }
+void mnw_clamp_avx2(int count, const int8_t *input, int32_t minimum, int32_t maximum, int8_t *output) {
+    (void)count; (void)input; (void)minimum; (void)maximum; (void)output;
+}
+void mnw_max_pool_avx2(const int8_t *input, int height, int width, int channels, int kernel_height, int kernel_width, int stride_height,
+                       int stride_width, int padding_height, int padding_width, int output_height, int output_width, int8_t *output) {
+    (void)input; (void)height; (void)width; (void)channels; (void)kernel_height; (void)kernel_width; (void)stride_height;
+    (void)stride_width; (void)padding_height; (void)padding_width; (void)output_height; (void)output_width; (void)output;
+}
+void mnw_global_average_pool_avx2(int pixels, int channels, const int8_t *input, int32_t zero_point, const int64_t *table,
+                                  int32_t output_zero_point, int8_t *output) {
+    (void)pixels; (void)channels; (void)input; (void)zero_point; (void)table; (void)output_zero_point; (void)output;
+}
 #endif
+
+void mnw_concatenate_copy(int pixels, const mnw_concat_input *inputs, int count, int8_t *output) {
+    int total = 0;
+    for (int i = 0; i < count; i++) total += inputs[i].channels;
+    for (int pixel = 0; pixel < pixels; pixel++) {
+        int8_t *out = output + (size_t)pixel * total;
+        for (int i = 0; i < count; i++) {
+            memcpy(out, inputs[i].codes + (size_t)pixel * inputs[i].channels, (size_t)inputs[i].channels);
+            out += inputs[i].channels;
+        }
+    }
+}

@@ -259,7 +259,7 @@ public final class Interpreter {
         case .fullyConnected:
             let weight = model.tensors[t[1]]
             return gemm(rows: 1, inputs: weight.shape[0], outputs: weight.shape[1], entry: entry, clamp: (a[6], a[7]))
-        case _ where !vnni:
+        case .convolution:
             return nil
         case .add:
             var add = mnw_add()
@@ -275,6 +275,7 @@ public final class Interpreter {
             add.high = tables.allSatisfy { $0.1 == 1 } ? 1 : 0
             (add.output_zero_point, add.minimum, add.maximum) = (model.tensors[t[2]].parameters.zeroPoint, a[9], a[10])
             let (arguments, output) = (store(add), codes(t[2]).baseAddress)
+            if avx2 { return add.high == 1 ? .fast { mnw_add_avx2(arguments, output) } : nil }
             return .fast { mnw_add_avx512(arguments, output) }
         case .concatenate:
             let out = model.tensors[t[0]], count = t[1]
@@ -286,22 +287,31 @@ public final class Interpreter {
                                              table: rescaled ? requantTable(multiplier: a[4 + 4 * i], shift: a[5 + 4 * i]).0 : nil)
             }
             let (pixels, zeroPoint, output) = (Int32(out.elementCount / out.shape.last!), out.parameters.zeroPoint, codes(t[0]).baseAddress)
+            if avx2 {
+                // Copies only; a rescaled input leaves the concatenation to the reference kernel.
+                guard (0..<count).allSatisfy({ inputs[$0].table == nil }) else { return nil }
+                return .fast { mnw_concatenate_copy(pixels, inputs, Int32(count), output) }
+            }
             return .fast { mnw_concatenate_avx512(pixels, inputs, Int32(count), zeroPoint, output) }
         case .maxPool:
             let x = model.tensors[t[0]].shape, out = model.tensors[t[1]].shape
             let (input, output) = (UnsafeBufferPointer(codes(t[0])), codes(t[1]))
-            return .fast { mnw_max_pool_avx512(input.baseAddress, Int32(x[0]), Int32(x[1]), Int32(x[2]), a[2], a[3], a[4], a[5], a[6], a[7],
-                                               Int32(out[0]), Int32(out[1]), output.baseAddress) }
+            let pool = avx2 ? mnw_max_pool_avx2 : mnw_max_pool_avx512
+            return .fast { pool(input.baseAddress, Int32(x[0]), Int32(x[1]), Int32(x[2]), a[2], a[3], a[4], a[5], a[6], a[7],
+                                Int32(out[0]), Int32(out[1]), output.baseAddress) }
         case .globalAveragePool:
-            let x = model.tensors[t[0]], table = requantTable(multiplier: a[2], shift: a[3]).0
+            let x = model.tensors[t[0]], (table, high) = requantTable(multiplier: a[2], shift: a[3])
             let (pixels, channels, zeroPoint) = (Int32(x.shape[0] * x.shape[1]), Int32(x.shape[2]), x.parameters.zeroPoint)
             let (input, outputZeroPoint, output) = (codes(t[0]).baseAddress, model.tensors[t[1]].parameters.zeroPoint, codes(t[1]).baseAddress)
+            if avx2 {
+                guard high == 1 else { return nil }
+                return .fast { mnw_global_average_pool_avx2(pixels, channels, input, zeroPoint, table, outputZeroPoint, output) }
+            }
             return .fast { mnw_global_average_pool_avx512(pixels, channels, input, zeroPoint, table, outputZeroPoint, output) }
         case .clamp:
             let (input, output) = (codes(t[0]), codes(t[1]))
-            return .fast { mnw_clamp_avx512(Int32(output.count), input.baseAddress, a[2], a[3], output.baseAddress) }
-        case .convolution:
-            return nil
+            let clamp = avx2 ? mnw_clamp_avx2 : mnw_clamp_avx512
+            return .fast { clamp(Int32(output.count), input.baseAddress, a[2], a[3], output.baseAddress) }
         }
     }
 

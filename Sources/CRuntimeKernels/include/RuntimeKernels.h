@@ -204,4 +204,21 @@ void mnw_gemm_avx2(const mnw_gemm *a, const int16_t *packed);
 /// requantization form only; `padded` holds `mnw_depthwise_padded_size` bytes.
 void mnw_depthwise_avx2(const mnw_depthwise *a);
 
+/// AVX2. `mnw_add_avx512` for tables all in the short form (`high` 1), eight lanes at a time.
+void mnw_add_avx2(const mnw_add *a, int8_t *output);
+
+/// AVX2. `mnw_max_pool_avx512`, 32 channels at a time.
+void mnw_max_pool_avx2(const int8_t *input, int height, int width, int channels, int kernel_height, int kernel_width, int stride_height,
+                       int stride_width, int padding_height, int padding_width, int output_height, int output_width, int8_t *output);
+
+/// AVX2. `mnw_clamp_avx512`, 32 codes at a time.
+void mnw_clamp_avx2(int count, const int8_t *input, int32_t minimum, int32_t maximum, int8_t *output);
+
+/// Plain C. A concatenation none of whose inputs is rescaled: each pixel's inputs copied in turn.
+void mnw_concatenate_copy(int pixels, const mnw_concat_input *inputs, int count, int8_t *output);
+
+/// AVX2. `mnw_global_average_pool_avx512` for a table in the short form, eight channels at a time.
+void mnw_global_average_pool_avx2(int pixels, int channels, const int8_t *input, int32_t zero_point, const int64_t *table,
+                                  int32_t output_zero_point, int8_t *output);
+
 #endif
