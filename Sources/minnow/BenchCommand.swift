@@ -407,16 +407,3 @@ extension Bench {
 func format(_ value: Double, _ digits: Int = 3) -> String {
     String(format: "%.\(digits)f", value)
 }
-
-/// `--kernels` of `minnow bench model`.
-enum RuntimeKernels: String, ExpressibleByArgument, CaseIterable {
-    case fastest, avx2, reference
-
-    var choice: KernelChoice {
-        switch self {
-        case .fastest: .fastest
-        case .avx2: .avx2
-        case .reference: .reference
-        }
-    }
-}

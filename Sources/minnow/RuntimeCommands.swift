@@ -27,6 +27,7 @@ struct Export: ParsableCommand {
     @Argument(help: "A quantized Minnow checkpoint (.h5).") var checkpoint: String
     @Option(name: [.customShort("o"), .long], help: "The model file to write.") var output: String
     @Option(help: "Test images to check the exported model on (0: no check).") var checkImages = 1000
+    @Option(help: "Kernels the check runs: fastest, avx2 or reference.") var kernels: RuntimeKernels = .fastest
     @Option(help: "Folder with the data set's files.") var dataDir: String?
 
     func validate() throws {
@@ -48,7 +49,7 @@ struct Export: ParsableCommand {
             let batches = start.testBatches(limit: checkImages)
             var (same, total, agree, correct) = (0, 0, 0, 0)
             try export.bytes.withUnsafeBytes { raw in
-                let interpreter = try Interpreter(model: try RuntimeModel(bytes: raw))
+                let interpreter = try Interpreter(model: try RuntimeModel(bytes: raw), kernels: kernels.choice)
                 for batch in batches {
                     let expected = integer.codes(batch.images)[integer.graph.output]!
                     let float = withoutGrad { quantized.model.eval(); return quantized.model(batch.images) }.argmaxRows()
@@ -92,6 +93,7 @@ struct RunModel: ParsableCommand {
     @Option(help: "Images, a .npy file of normalized images, instead of a data set.") var input: String?
     @Option(help: "Where to write the predicted classes (.npy).") var output: String?
     @Option(help: "Folder with the data set's files.") var dataDir: String?
+    @Option(help: "Kernels: fastest (what this CPU allows), avx2 or reference.") var kernels: RuntimeKernels = .fastest
 
     func validate() throws {
         try OptionCheck.atLeast("--limit", limit, 1)
@@ -114,7 +116,7 @@ struct RunModel: ParsableCommand {
                 } catch {
                     throw CLIError(message: "\(model): \(error)")
                 }
-                let interpreter = try Interpreter(model: loaded)
+                let interpreter = try Interpreter(model: loaded, kernels: kernels.choice)
                 let (images, labels) = try self.images()
                 let count = min(limit ?? images.shape[0], images.shape[0])
                 let size = images.count / max(images.shape[0], 1), values = images.scalars
@@ -172,6 +174,19 @@ extension Tensor {
             var best = 0
             for c in 1..<columns where values[row * columns + c] > values[row * columns + best] { best = c }
             return best
+        }
+    }
+}
+
+/// `--kernels` of the runtime commands.
+enum RuntimeKernels: String, ExpressibleByArgument, CaseIterable {
+    case fastest, avx2, reference
+
+    var choice: KernelChoice {
+        switch self {
+        case .fastest: .fastest
+        case .avx2: .avx2
+        case .reference: .reference
         }
     }
 }

@@ -21,6 +21,15 @@ final class RuntimeCLITests: CLITestCase {
         let evaluated = try JSONDecoder().decode([String: Double?].self, from: Data(eval.standardOutput.utf8))
         let top1 = String(format: "%.2f%%", 100 * ((evaluated["top1"] ?? nil) ?? -1))
         XCTAssertTrue(result.standardOutput.contains("top-1 \(top1)"), "runtime \(result.standardOutput) vs integer evaluation \(top1)")
+        // Every kernel level gives the same accuracy, and the export's check passes on each.
+        for kernels in ["avx2", "reference"] {
+            let run = try minnow(["run", file.path, "--kernels", kernels])
+            XCTAssertTrue(run.standardOutput.contains("top-1 \(top1)"), "\(kernels): \(run.standardOutput) \(run.standardError)")
+            let check = try minnow(["export", ptq.appendingPathComponent("quantized.h5").path, "-o", file.path, "--check-images", "32",
+                                    "--kernels", kernels])
+            XCTAssertTrue(check.standardOutput.contains("(bit-exact)"), "\(kernels): \(check.standardOutput) \(check.standardError)")
+        }
+        _ = try expectFailure(["run", file.path, "--kernels", "sse9"], status: 2, ["--kernels", "sse9"])
 
         // A damaged file and a float checkpoint are clear errors.
         let bytes = try Data(contentsOf: file)
