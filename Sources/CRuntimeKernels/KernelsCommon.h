@@ -31,4 +31,38 @@ static inline void pad_input_portable(const int8_t *input, const mnw_conv_geomet
     }
 }
 
+/// Where a GEMM's rows live in its scratch (its input copied as unsigned codes; a convolution's
+/// with its padding): row r = y * width + x starts at `scratch + y * row_step + x * column_step`.
+typedef struct {
+    size_t row_step, column_step;
+    int width;
+} gemm_rows;
+
+static inline gemm_rows gemm_layout(const mnw_gemm *a) {
+    const mnw_conv_geometry *g = a->convolution;
+    gemm_rows layout = {0, (size_t)a->k, a->rows};
+    if (g) {
+        size_t padded_width = (size_t)padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
+        layout.row_step = (size_t)g->stride_height * padded_width * g->channels;
+        layout.column_step = (size_t)g->stride_width * g->channels;
+        layout.width = g->output_width;
+    }
+    return layout;
+}
+
+/// The starts of the `tile` rows from `row0` on into `rows` (those past the last row repeat it),
+/// advancing the position (*y, *x); returns how many are real.
+static inline int gemm_next_rows(const mnw_gemm *a, gemm_rows layout, int row0, int tile, int *y, int *x, const uint8_t **rows) {
+    int valid = a->rows - row0 < tile ? a->rows - row0 : tile;
+    for (int r = 0; r < tile; r++) {
+        if (r >= valid) {
+            rows[r] = rows[valid - 1];
+            continue;
+        }
+        rows[r] = a->scratch + (size_t)*y * layout.row_step + (size_t)*x * layout.column_step;
+        if (++*x == layout.width) *x = 0, ++*y;
+    }
+    return valid;
+}
+
 #endif

@@ -106,31 +106,14 @@ __attribute__((target("avx2"))) static void tile8_1(const mnw_gemm *a, const int
 
 __attribute__((target("avx2")))
 void mnw_gemm_avx2(const mnw_gemm *a, const int16_t *packed) {
-    const mnw_conv_geometry *g = a->convolution;
-    size_t row_step = 0, column_step = (size_t)a->k;
-    int width = a->rows;
-    if (g) {
-        pad_input_portable(a->input, g, (int8_t)a->zero_point, 0x80, (int8_t *)a->scratch);
-        size_t padded_width = (size_t)padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
-        row_step = (size_t)g->stride_height * padded_width * g->channels;
-        column_step = (size_t)g->stride_width * g->channels;
-        width = g->output_width;
-    } else {
-        for (int i = 0; i < a->rows * a->k; i++) a->scratch[i] = (uint8_t)(a->input[i] ^ 0x80);
-    }
+    if (a->convolution) pad_input_portable(a->input, a->convolution, (int8_t)a->zero_point, 0x80, (int8_t *)a->scratch);
+    else for (int i = 0; i < a->rows * a->k; i++) a->scratch[i] = (uint8_t)(a->input[i] ^ 0x80);
+    gemm_rows layout = gemm_layout(a);
     int blocks8 = (a->n + 7) / 8;
     const uint8_t *rows[4];
     int y = 0, x = 0;
     for (int row0 = 0; row0 < a->rows; row0 += 4) {
-        int valid = a->rows - row0 < 4 ? a->rows - row0 : 4;
-        for (int r = 0; r < 4; r++) {
-            if (r >= valid) {
-                rows[r] = rows[valid - 1];
-                continue;
-            }
-            rows[r] = a->scratch + y * row_step + x * column_step;
-            if (++x == width) x = 0, y++;
-        }
+        int valid = gemm_next_rows(a, layout, row0, 4, &y, &x, rows);
         int b0 = 0;
         for (; b0 + 1 < blocks8; b0 += 2) tile8_2(a, packed, rows, row0, valid, b0);
         if (b0 < blocks8) tile8_1(a, packed, rows, row0, valid, b0);

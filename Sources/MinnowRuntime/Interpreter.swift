@@ -188,7 +188,7 @@ public final class Interpreter {
         let offsets = allocate(Int32.self, count: groups)
         mnw_gemm_pack(weights.baseAddress, Int32(inputs), Int32(outputs), convolution, packed, offsets)
         let base = allocate(Int32.self, count: (outputs + 15) / 16 * 16)
-        mnw_vnni_base(weights.baseAddress, Int32(inputs), Int32(outputs), int32s(t[2]).baseAddress, zeroPoint, base)
+        mnw_weight_base(weights.baseAddress, Int32(inputs), Int32(outputs), int32s(t[2]).baseAddress, 128 + zeroPoint, base)
         var g = mnw_gemm()
         (g.rows, g.k, g.n, g.input, g.convolution) = (Int32(rows), Int32(inputs), Int32(outputs), UnsafePointer(codes(t[0]).baseAddress), UnsafePointer(convolution))
         (g.zero_point, g.packed, g.offsets, g.groups, g.base) = (zeroPoint, UnsafePointer(packed), UnsafePointer(offsets), Int32(groups), UnsafePointer(base))
@@ -218,7 +218,7 @@ public final class Interpreter {
         let padded = (channels + 15) / 16 * 16
         let widened = allocate(Int32.self, count: taps * padded), base = allocate(Int32.self, count: padded)
         mnw_widen_filter(weights.baseAddress, Int32(taps), Int32(channels), widened)
-        mnw_depthwise_base(weights.baseAddress, Int32(taps), Int32(channels), int32s(t[2]).baseAddress, zeroPoint, base)
+        mnw_weight_base(weights.baseAddress, Int32(taps), Int32(channels), int32s(t[2]).baseAddress, zeroPoint, base)
         var d = mnw_depthwise()
         (d.geometry, d.input, d.zero_point) = (UnsafePointer(geometry(entry)), UnsafePointer(codes(t[0]).baseAddress), zeroPoint)
         (d.filter, d.base) = (UnsafePointer(widened), UnsafePointer(base))

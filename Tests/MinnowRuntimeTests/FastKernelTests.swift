@@ -187,7 +187,7 @@ final class FastKernelTests: XCTestCase {
             var packed16 = [Int16](repeating: 0, count: mnw_gemm_avx2_packed_size(Int32(k), Int32(n), g) / 2)
             if avx2 { mnw_gemm_avx2_pack(packed, Int32(k), Int32(n), g, &packed16) }
             var base = [Int32](repeating: 0, count: (n + 15) / 16 * 16)
-            mnw_vnni_base(weight, Int32(k), Int32(n), bias, zeroPoint, &base)
+            mnw_weight_base(weight, Int32(k), Int32(n), bias, 128 + zeroPoint, &base)
             let (requant, high) = table(requantization)
             var scratch = [UInt8](repeating: 0, count: mnw_gemm_input_size(Int32(rows), Int32(k), g))
             var output = [Int8](repeating: 0, count: rows * n)
@@ -222,7 +222,7 @@ final class FastKernelTests: XCTestCase {
         let padded = (channels + 15) / 16 * 16
         var widened = [Int32](repeating: 0, count: taps * padded), base = [Int32](repeating: 0, count: padded)
         mnw_widen_filter(filter, Int32(taps), Int32(channels), &widened)
-        mnw_depthwise_base(filter, Int32(taps), Int32(channels), bias, zeroPoint, &base)
+        mnw_weight_base(filter, Int32(taps), Int32(channels), bias, zeroPoint, &base)
         let (requant, high) = table(requantization)
         var output = [Int8](repeating: 0, count: Int(geometry.output_height * geometry.output_width) * channels)
         var g = geometry

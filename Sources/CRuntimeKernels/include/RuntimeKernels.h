@@ -65,9 +65,11 @@ void mnw_gemm_pack(const int8_t *weight, int k, int n, const mnw_conv_geometry *
 /// Bytes of the unsigned input copy (the scratch of `mnw_gemm`), with slack for the last word.
 size_t mnw_gemm_input_size(int rows, int k, const mnw_conv_geometry *g);
 
-/// Per output j (N rounded up to 16 entries, the padding 0): `bias[j] - (128 + zero_point) *
-/// sum_k weight[k][j]`, the constant of `sum_k (x + 128) w - (128 + zp) sum_k w + bias`.
-void mnw_vnni_base(const int8_t *weight, int k, int n, const int32_t *bias, int32_t zero_point, int32_t *base);
+/// Per output j (N rounded up to 16 entries, the padding 0): `bias[j] - offset * sum_k
+/// weight[k][j]` (bias may be NULL). The constant a kernel adds to its products so that the input
+/// zero point (and the +128 of unsigned inputs) drops out: a GEMM's `sum_k (x + 128) w` takes
+/// offset `128 + zp`; a depthwise filter `[taps][C]` on signed codes takes `zp`.
+void mnw_weight_base(const int8_t *weight, int k, int n, const int32_t *bias, int32_t offset, int32_t *base);
 
 /// A matrix product over rows, requantized per output: `output[r][j] = requantize(base[j] +
 /// sum_k (x[r][k] + 128) * w[k][j])` for a pointwise convolution or fully connected layer (rows of
@@ -81,7 +83,7 @@ typedef struct {
     const int8_t *packed;        // mnw_gemm_pack
     const int32_t *offsets;      // mnw_gemm_pack
     int groups;                  // mnw_gemm_groups
-    const int32_t *base;         // mnw_vnni_base
+    const int32_t *base;         // mnw_weight_base, offset 128 + zero_point
     const int64_t *requant;      // mnw_requant_prepare, n channels
     int requant_high;            // what mnw_requant_prepare returned
     int32_t output_zero_point, minimum, maximum;
@@ -96,10 +98,6 @@ void mnw_gemm_vnni(const mnw_gemm *a);
 
 // MARK: depthwise convolution
 
-/// Per channel c (channels rounded up to 16 entries): `bias[c] - zero_point * sum_t filter[t][c]`,
-/// so that padding taps reading a pixel of zero points contribute nothing.
-void mnw_depthwise_base(const int8_t *filter, int taps, int channels, const int32_t *bias, int32_t zero_point, int32_t *base);
-
 /// The filter [taps][channels] as int32, each tap's row padded to a multiple of 16 channels.
 void mnw_widen_filter(const int8_t *filter, int taps, int channels, int32_t *widened);
 
@@ -109,10 +107,10 @@ typedef struct {
     const int8_t *input;
     int32_t zero_point;          // the input's
     /// Scratch for the input with its padding (`mnw_depthwise_padded_size` bytes); the padding
-    /// holds the input zero point, which the base cancels (`mnw_depthwise_base`).
+    /// holds the input zero point, which the base cancels.
     int8_t *padded;
     const int32_t *filter;       // mnw_widen_filter
-    const int32_t *base;         // mnw_depthwise_base
+    const int32_t *base;         // mnw_weight_base, offset zero_point
     const int64_t *requant;      // mnw_requant_prepare
     int requant_high;            // what mnw_requant_prepare returned
     int32_t output_zero_point, minimum, maximum;
