@@ -155,6 +155,14 @@ void mnw_depthwise_avx2(const mnw_depthwise *a) {
 }
 // MARK: elementwise and pooling
 
+/// Eight codes from `source` (only `count` of them when fewer remain, the rest 0).
+MNW_AVX2_INLINE __m128i load8(const int8_t *source, int count) {
+    if (count >= 8) return _mm_loadl_epi64((const __m128i *)source);
+    int8_t lanes[8] = {0};
+    memcpy(lanes, source, (size_t)count);
+    return _mm_loadl_epi64((const __m128i *)lanes);
+}
+
 /// `x * multiplier * 2^(shift - 31)` in the short form (total shift at least 32) on eight lanes
 /// of a one-channel table (all lanes alike).
 MNW_AVX2_INLINE __m256i multiply8(__m256i x, const int64_t *block) {
@@ -172,11 +180,8 @@ void mnw_add_avx2(const mnw_add *a, int8_t *output) {
     __m128i a_shift = _mm_cvtsi32_si128(a->a_left_shift), b_shift = _mm_cvtsi32_si128(a->b_left_shift);
     for (int i = 0; i < a->count; i += 8) {
         int count = a->count - i;
-        int8_t x8[8] = {0}, y8[8] = {0};
-        memcpy(x8, a->a + i, (size_t)(count < 8 ? count : 8));
-        memcpy(y8, a->b + i, (size_t)(count < 8 ? count : 8));
-        __m256i x = _mm256_sll_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)x8)), azp), a_shift);
-        __m256i y = _mm256_sll_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)y8)), bzp), b_shift);
+        __m256i x = _mm256_sll_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(load8(a->a + i, count)), azp), a_shift);
+        __m256i y = _mm256_sll_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(load8(a->b + i, count)), bzp), b_shift);
         __m256i sum = _mm256_add_epi32(multiply8(x, a->a_table), multiply8(y, a->b_table));
         requant_store8(output + i, count, sum, a->output_table, 0, zero_point, minimum, maximum);
     }
@@ -220,11 +225,7 @@ void mnw_global_average_pool_avx2(int pixels, int channels, const int8_t *input,
     for (int j = 0; j < channels; j += 8) {
         int count = channels - j < 8 ? channels - j : 8;
         __m256i sum = _mm256_setzero_si256();
-        for (int p = 0; p < pixels; p++) {
-            int8_t lanes[8] = {0};
-            memcpy(lanes, input + (size_t)p * channels + j, (size_t)count);
-            sum = _mm256_add_epi32(sum, _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)lanes)));
-        }
+        for (int p = 0; p < pixels; p++) sum = _mm256_add_epi32(sum, _mm256_cvtepi8_epi32(load8(input + (size_t)p * channels + j, count)));
         requant_store8(output + j, count, _mm256_sub_epi32(sum, correction), table, 0, out_zero_point, minimum, maximum);
     }
 }
