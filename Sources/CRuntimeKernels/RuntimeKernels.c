@@ -110,24 +110,26 @@ void mnw_widen_filter(const int8_t *filter, int taps, int channels, int32_t *wid
 
 size_t mnw_requant_table_size(int count) { return (size_t)((count + 15) / 16) * MNW_REQUANT_BLOCK * sizeof(int64_t); }
 
-int mnw_requant_prepare(const int32_t *multipliers, const int32_t *shifts, int count, int64_t *table) {
-    int blocks = (count + 15) / 16, high = 1;
+int mnw_requant_prepare(const int32_t *multipliers, const int32_t *shifts, int count, int32_t zero_point, int64_t *table) {
+    int blocks = (count + 15) / 16, high = 1, rounded = 1;
     memset(table, 0, mnw_requant_table_size(count));
     for (int b = 0; b < blocks; b++) {
         int64_t *block = table + (size_t)b * MNW_REQUANT_BLOCK;
-        int32_t *high_shifts = (int32_t *)(block + 48);
+        int32_t *high_shifts = (int32_t *)(block + 48), *constants = (int32_t *)(block + 56);
         for (int lane = 0; lane < 16; lane++) {
             int channel = 16 * b + lane, half = lane & 1, slot = lane >> 1;
-            // Unused lanes: multiplier 0, total shift 32 (their results are never stored).
-            int64_t total = channel < count ? 31 - (int64_t)shifts[channel] : 32;  // 1...62: the loader keeps shifts in -31...30
+            // Unused lanes: multiplier 0, total shift 33 (their results are never stored).
+            int64_t total = channel < count ? 31 - (int64_t)shifts[channel] : 33;  // 1...62: the loader keeps shifts in -31...30
             block[8 * half + slot] = channel < count ? (int64_t)(uint32_t)multipliers[channel] : 0;
             block[16 + 8 * half + slot] = total;
             block[32 + 8 * half + slot] = (int64_t)1 << (total - 1);
             high_shifts[lane] = total >= 32 ? (int32_t)(total - 32) : 0;
             if (total < 32) high = 0;
+            if (total < 33 || total > 52) rounded = 0;
+            else constants[lane] = (int32_t)(((int64_t)1 << (total - 33)) + ((int64_t)zero_point << (total - 32)));
         }
     }
-    return high;
+    return rounded ? MNW_REQUANT_ROUNDED : high ? MNW_REQUANT_HIGH : MNW_REQUANT_GENERAL;
 }
 
 #if defined(__x86_64__)
@@ -153,11 +155,13 @@ MNW_INLINE void store_codes(int8_t *destination, __mmask16 mask, __m512i values)
 typedef struct {
     __m512i low, high, zero_point;
     __m128i minimum, maximum;
+    int clamps;  // whether [minimum, maximum] is narrower than int8's range
 } requant_clamp;
 
 MNW_INLINE requant_clamp make_clamp(int32_t zero_point, int32_t minimum, int32_t maximum) {
     requant_clamp c = {_mm512_set1_epi64((int64_t)minimum - zero_point), _mm512_set1_epi64((int64_t)maximum - zero_point),
-                       _mm512_set1_epi32(zero_point), _mm_set1_epi8((char)minimum), _mm_set1_epi8((char)maximum)};
+                       _mm512_set1_epi32(zero_point), _mm_set1_epi8((char)minimum), _mm_set1_epi8((char)maximum),
+                       minimum > -128 || maximum < 127};
     return c;
 }
 
@@ -186,23 +190,43 @@ MNW_INLINE void requant_store_high(int8_t *destination, __mmask16 mask, __m512i 
     _mm_mask_storeu_epi8(destination, mask, _mm_min_epi8(_mm_max_epi8(_mm512_cvtsepi32_epi8(q), c.minimum), c.maximum));
 }
 
-/// Requantizes sixteen accumulators with one table block and stores their codes; `high` (a
-/// constant where it is called) picks `requant_store_high`.
-MNW_INLINE void requant_store(int8_t *destination, __mmask16 mask, __m512i x, const int64_t *block, requant_clamp c, const int high) {
-    if (high) requant_store_high(destination, mask, x, block, c);
+/// `requant16` for a table of the rounded form (`MNW_REQUANT_ROUNDED`: total shifts k in
+/// 33...52), stored as codes. With `h = floor(p / 2^32)` and `s = k - 32`, `(p + 2^(k-1)) >> k`
+/// equals `(h + 2^(s-1)) >> s`: the rounding half is a whole multiple of 2^32, so it adds to the
+/// high half alone, and the low half cannot move a floor by 2^s. Adding the zero point times
+/// 2^s before the shift adds it after; the table holds `2^(s-1) + zp 2^s` per lane (within
+/// int32, as |h| < 2^30 and s <= 20). So: two products, one permutation gathering their high
+/// halves, one add, one shift, a saturating narrowing, and the byte clamp only when the layer
+/// has one (a fused ReLU6 whose range is the output's needs none).
+MNW_INLINE void requant_store_rounded(int8_t *destination, __mmask16 mask, __m512i x, const int64_t *block, requant_clamp c) {
+    __m512i even = _mm512_mul_epi32(x, _mm512_loadu_si512(block));
+    __m512i odd = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_loadu_si512(block + 8));
+    __m512i highs = _mm512_permutex2var_epi32(even, _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31), odd);
+    __m512i q = _mm512_srav_epi32(_mm512_add_epi32(highs, _mm512_loadu_si512(block + 56)), _mm512_loadu_si512(block + 48));
+    __m128i codes = _mm512_cvtsepi32_epi8(q);
+    if (c.clamps) codes = _mm_min_epi8(_mm_max_epi8(codes, c.minimum), c.maximum);
+    _mm_mask_storeu_epi8(destination, mask, codes);
+}
+
+/// Requantizes sixteen accumulators with one table block and stores their codes in `form` (a
+/// constant where it is called).
+MNW_INLINE void requant_store(int8_t *destination, __mmask16 mask, __m512i x, const int64_t *block, requant_clamp c, const int form) {
+    if (form == MNW_REQUANT_ROUNDED) requant_store_rounded(destination, mask, x, block, c);
+    else if (form == MNW_REQUANT_HIGH) requant_store_high(destination, mask, x, block, c);
     else store_codes(destination, mask, requant16(x, block, c));
 }
 
 MNW_AVX512
-void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int high, int32_t zero_point, int32_t minimum,
+void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int form, int32_t zero_point, int32_t minimum,
                            int32_t maximum, int8_t *output) {
     requant_clamp c = make_clamp(zero_point, minimum, maximum);
     for (int i = 0; i < count; i += 16) {
         __mmask16 mask = mask16(count - i);
         __m512i x = _mm512_maskz_loadu_epi32(mask, accumulators + i);
         const int64_t *block = table + (size_t)(i / 16) * MNW_REQUANT_BLOCK;
-        if (high) requant_store(output + i, mask, x, block, c, 1);
-        else requant_store(output + i, mask, x, block, c, 0);
+        if (form == MNW_REQUANT_ROUNDED) requant_store(output + i, mask, x, block, c, MNW_REQUANT_ROUNDED);
+        else if (form == MNW_REQUANT_HIGH) requant_store(output + i, mask, x, block, c, MNW_REQUANT_HIGH);
+        else requant_store(output + i, mask, x, block, c, MNW_REQUANT_GENERAL);
     }
 }
 
@@ -244,18 +268,23 @@ MNW_INLINE void pad_input(const int8_t *input, const mnw_conv_geometry *g, int8_
 
 /// Rows `row0 ..< row0 + valid` (their unsigned inputs at `rows[r]`, word g at `offsets[g]`; rows
 /// past `valid` repeat the last) times output blocks `b0 ..< b0 + NB`, requantized and stored. R,
-/// NB and `high` are constants at each call site, so the accumulators stay in registers.
+/// NB and `form` are constants at each call site, so the accumulators stay in registers; they
+/// start from the zero-point constants (`base`).
 MNW_INLINE void gemm_tile(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0, const int R, const int NB,
-                          const int high) {
+                          const int form) {
     __m512i acc[8][4];
-    for (int r = 0; r < R; r++)
-        for (int j = 0; j < NB; j++) acc[r][j] = _mm512_setzero_si512();
-    int groups = a->groups;
+    for (int j = 0; j < NB; j++) {
+        __m512i base = _mm512_loadu_si512(a->base + 16 * (b0 + j));
+        for (int r = 0; r < R; r++) acc[r][j] = base;
+    }
+    // Fields read once: the output stores are char stores, which may alias them.
+    int groups = a->groups, n = a->n;
+    const int32_t *offsets = a->offsets;
     const int8_t *w = a->packed + (size_t)b0 * groups * 64;
     for (int g = 0; g < groups; g++) {
         __m512i weights[4];
         for (int j = 0; j < NB; j++) weights[j] = _mm512_loadu_si512(w + ((size_t)j * groups + g) * 64);
-        int32_t offset = a->offsets[g];
+        int32_t offset = offsets[g];
         for (int r = 0; r < R; r++) {
             int32_t word;
             memcpy(&word, rows[r] + offset, 4);
@@ -264,46 +293,45 @@ MNW_INLINE void gemm_tile(const mnw_gemm *a, const uint8_t *const *rows, int row
         }
     }
     requant_clamp c = make_clamp(a->output_zero_point, a->minimum, a->maximum);
+    int8_t *output = a->output + (size_t)row0 * n + 16 * b0;
+    const int64_t *tables = a->requant + (size_t)b0 * MNW_REQUANT_BLOCK;
     for (int j = 0; j < NB; j++) {
-        int b = b0 + j;
-        __mmask16 mask = mask16(a->n - 16 * b);
-        __m512i base = _mm512_loadu_si512(a->base + 16 * b);
-        const int64_t *table = a->requant + (size_t)b * MNW_REQUANT_BLOCK;
-        for (int r = 0; r < R; r++) {
-            if (r >= valid) break;
-            requant_store(a->output + (size_t)(row0 + r) * a->n + 16 * b, mask, _mm512_add_epi32(acc[r][j], base), table, c, high);
-        }
+        __mmask16 mask = mask16(n - 16 * (b0 + j));
+#pragma clang loop unroll(full)
+        for (int r = 0; r < R; r++)
+            if (r < valid) requant_store(output + (size_t)r * n + 16 * j, mask, acc[r][j], tables + (size_t)j * MNW_REQUANT_BLOCK, c, form);
     }
 }
 
-/// The tiles, one function each (R x NB, and whether the requantization is `high`).
-#define MNW_TILE(R, NB, HIGH, NAME)                                                                     \
-    MNW_AVX512 static void NAME(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0) { \
-        gemm_tile(a, rows, row0, valid, b0, R, NB, HIGH);                                               \
-    }
-MNW_TILE(8, 1, 0, tile_8x1)
-MNW_TILE(8, 1, 1, tile_8x1_high)
-MNW_TILE(8, 2, 0, tile_8x2)
-MNW_TILE(8, 2, 1, tile_8x2_high)
-MNW_TILE(4, 1, 0, tile_4x1)
-MNW_TILE(4, 1, 1, tile_4x1_high)
-MNW_TILE(4, 2, 0, tile_4x2)
-MNW_TILE(4, 2, 1, tile_4x2_high)
-MNW_TILE(4, 3, 0, tile_4x3)
-MNW_TILE(4, 3, 1, tile_4x3_high)
-MNW_TILE(4, 4, 0, tile_4x4)
-MNW_TILE(4, 4, 1, tile_4x4_high)
-MNW_TILE(1, 4, 0, tile_1x4)
-MNW_TILE(1, 4, 1, tile_1x4_high)
-MNW_TILE(1, 1, 0, tile_1x1)
-MNW_TILE(1, 1, 1, tile_1x1_high)
+typedef void (*gemm_tile_function)(const mnw_gemm *, const uint8_t *const *, int, int, int);
+
+/// The tiles of R rows x NB blocks, one function per requantization form, in `tiles_RxNB[form]`.
+#define MNW_TILES(R, NB)                                                                                          \
+    MNW_AVX512 static void tile_##R##x##NB##_general(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0) { \
+        gemm_tile(a, rows, row0, valid, b0, R, NB, MNW_REQUANT_GENERAL);                                          \
+    }                                                                                                             \
+    MNW_AVX512 static void tile_##R##x##NB##_high(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0) { \
+        gemm_tile(a, rows, row0, valid, b0, R, NB, MNW_REQUANT_HIGH);                                             \
+    }                                                                                                             \
+    MNW_AVX512 static void tile_##R##x##NB##_rounded(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0) { \
+        gemm_tile(a, rows, row0, valid, b0, R, NB, MNW_REQUANT_ROUNDED);                                          \
+    }                                                                                                             \
+    static const gemm_tile_function tiles_##R##x##NB[3] = {tile_##R##x##NB##_general, tile_##R##x##NB##_high, tile_##R##x##NB##_rounded};
+MNW_TILES(8, 1)
+MNW_TILES(8, 2)
+MNW_TILES(4, 1)
+MNW_TILES(4, 2)
+MNW_TILES(4, 3)
+MNW_TILES(4, 4)
+MNW_TILES(1, 4)
+MNW_TILES(1, 1)
 
 MNW_AVX512
 void mnw_gemm_vnni(const mnw_gemm *a) {
     int blocks = (a->n + 15) / 16;
     // Tiles of 8 rows x up to 2 output blocks for narrow layers, 4 rows x up to 4 blocks for wide
     // ones, one row x 4 blocks for a single row (fully connected).
-    int tile_rows = a->rows == 1 ? 1 : blocks <= 2 ? 8 : 4, high = a->requant_high;
+    int tile_rows = a->rows == 1 ? 1 : blocks <= 2 ? 8 : 4, form = a->requant_form;
     // The input made unsigned (x ^ 0x80) in the scratch, with a convolution's padding: then each
     // row's words are read in place (no patches are gathered).
     if (a->convolution) pad_input(a->input, a->convolution, (int8_t)a->zero_point, 0x80, (int8_t *)a->scratch);
@@ -314,19 +342,15 @@ void mnw_gemm_vnni(const mnw_gemm *a) {
     for (int row0 = 0; row0 < a->rows; row0 += tile_rows) {
         int valid = gemm_next_rows(a, layout, row0, tile_rows, &y, &x, rows);
         if (tile_rows == 8) {
-            if (blocks == 2) (high ? tile_8x2_high : tile_8x2)(a, rows, row0, valid, 0);
-            else (high ? tile_8x1_high : tile_8x1)(a, rows, row0, valid, 0);
+            (blocks == 2 ? tiles_8x2 : tiles_8x1)[form](a, rows, row0, valid, 0);
             continue;
         }
         for (int b0 = 0; b0 < blocks; b0 += 4) {
             int nb = blocks - b0 < 4 ? blocks - b0 : 4;
             if (tile_rows == 1) {
-                if (nb == 4) (high ? tile_1x4_high : tile_1x4)(a, rows, row0, valid, b0);
-                else for (int j = 0; j < nb; j++) (high ? tile_1x1_high : tile_1x1)(a, rows, row0, valid, b0 + j);
-            } else if (nb == 4) (high ? tile_4x4_high : tile_4x4)(a, rows, row0, valid, b0);
-            else if (nb == 3) (high ? tile_4x3_high : tile_4x3)(a, rows, row0, valid, b0);
-            else if (nb == 2) (high ? tile_4x2_high : tile_4x2)(a, rows, row0, valid, b0);
-            else (high ? tile_4x1_high : tile_4x1)(a, rows, row0, valid, b0);
+                if (nb == 4) tiles_1x4[form](a, rows, row0, valid, b0);
+                else for (int j = 0; j < nb; j++) tiles_1x1[form](a, rows, row0, valid, b0 + j);
+            } else (nb == 4 ? tiles_4x4 : nb == 3 ? tiles_4x3 : nb == 2 ? tiles_4x2 : tiles_4x1)[form](a, rows, row0, valid, b0);
         }
     }
 }
@@ -338,7 +362,7 @@ void mnw_gemm_vnni(const mnw_gemm *a) {
 /// per tap and the requantization fused into the store. `taps` is a constant where the kernel
 /// size is known (3 x 3), so the tap loop unrolls; `whole` (channels a multiple of 16) drops the
 /// masks.
-MNW_INLINE void depthwise(const mnw_depthwise *a, const int taps, const int high, const int whole) {
+MNW_INLINE void depthwise(const mnw_depthwise *a, const int taps, const int form, const int whole) {
     const mnw_conv_geometry *g = a->geometry;
     int c = g->channels, padded = (c + 15) / 16 * 16;
     int padded_width = padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
@@ -366,16 +390,18 @@ MNW_INLINE void depthwise(const mnw_depthwise *a, const int taps, const int high
                     __m128i raw = whole ? _mm_loadu_si128((const __m128i *)p) : _mm_maskz_loadu_epi8(mask, p);
                     sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(_mm512_cvtepi8_epi32(raw), weights[t]));
                 }
-                requant_store(out, mask, sum, table, clamp, high);
+                requant_store(out, mask, sum, table, clamp, form);
             }
         }
     }
 }
 
+#define MNW_VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
+#define MNW_VBMI_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
+
 /// Three kernel rows of one input column, sixteen channels: dword c of the result holds the
 /// column's three codes of channel c (and a zero byte), as vpdpbusd wants them (one vpermb).
-__attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
-static inline __m512i column_quads(const int8_t *top, size_t row_bytes, __mmask16 mask, __m512i transpose) {
+MNW_VBMI_INLINE __m512i column_quads(const int8_t *top, size_t row_bytes, __mmask16 mask, __m512i transpose) {
     __m512i v = _mm512_zextsi128_si512(_mm_maskz_loadu_epi8(mask, top));
     v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(mask, top + row_bytes), 1);
     v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(mask, top + 2 * row_bytes), 2);
@@ -387,8 +413,7 @@ static inline __m512i column_quads(const int8_t *top, size_t row_bytes, __mmask1
 /// transposed into dwords once (`column_quads`) and shared by the output pixels whose windows
 /// hold it, each output pixel three vpdpbusd (one per kernel column, the block's three column
 /// weight vectors in registers), the requantization fused into the store.
-__attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
-static inline void depthwise_columns(const mnw_depthwise *a, const int S, const int high) {
+MNW_VBMI_INLINE void depthwise_columns(const mnw_depthwise *a, const int S, const int form) {
     const mnw_conv_geometry *g = a->geometry;
     int c = g->channels;
     size_t padded_width = (size_t)padded_extent(g->output_width, S, 3, 1), row_bytes = padded_width * c;
@@ -413,7 +438,7 @@ static inline void depthwise_columns(const mnw_depthwise *a, const int S, const 
                 if (S == 2) q1 = column_quads(column + c, row_bytes, mask, transpose);
                 q2 = column_quads(column + 2 * c, row_bytes, mask, transpose);
                 __m512i sum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_dpbusd_epi32(bias, q0, w0), q1, w1), q2, w2);
-                requant_store(out, mask, sum, table, clamp, high);
+                requant_store(out, mask, sum, table, clamp, form);
                 if (S == 1) q0 = q1, q1 = q2;
                 else q0 = q2;
             }
@@ -421,32 +446,37 @@ static inline void depthwise_columns(const mnw_depthwise *a, const int S, const 
     }
 }
 
-#define MNW_COLUMNS(S, HIGH, NAME)                                                                     \
-    __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi"))) static void NAME(const mnw_depthwise *a) { \
-        depthwise_columns(a, S, HIGH);                                                                \
-    }
-MNW_COLUMNS(1, 0, columns_1)
-MNW_COLUMNS(1, 1, columns_1_high)
-MNW_COLUMNS(2, 0, columns_2)
-MNW_COLUMNS(2, 1, columns_2_high)
+typedef void (*depthwise_function)(const mnw_depthwise *);
 
-/// The variants: 3 x 3 with the channels a multiple of 16 (unmasked loads) or not, with either
-/// requantization form; any other kernel size.
-MNW_AVX512 static void depthwise_3x3(const mnw_depthwise *a) { depthwise(a, 9, 0, 0); }
-MNW_AVX512 static void depthwise_3x3_high(const mnw_depthwise *a) { depthwise(a, 9, 1, 0); }
-MNW_AVX512 static void depthwise_3x3_whole(const mnw_depthwise *a) { depthwise(a, 9, 0, 1); }
-MNW_AVX512 static void depthwise_3x3_whole_high(const mnw_depthwise *a) { depthwise(a, 9, 1, 1); }
+/// The column kernel for stride S, one function per requantization form, in `columns_S[form]`.
+#define MNW_COLUMNS(S)                                                                                       \
+    MNW_VBMI static void columns_##S##_general(const mnw_depthwise *a) { depthwise_columns(a, S, MNW_REQUANT_GENERAL); } \
+    MNW_VBMI static void columns_##S##_high(const mnw_depthwise *a) { depthwise_columns(a, S, MNW_REQUANT_HIGH); }       \
+    MNW_VBMI static void columns_##S##_rounded(const mnw_depthwise *a) { depthwise_columns(a, S, MNW_REQUANT_ROUNDED); } \
+    static const depthwise_function columns_##S[3] = {columns_##S##_general, columns_##S##_high, columns_##S##_rounded};
+MNW_COLUMNS(1)
+MNW_COLUMNS(2)
+
+/// The multiply-add kernel for 3 x 3 with the channels a multiple of 16 (unmasked loads) or not,
+/// one function per requantization form.
+#define MNW_DEPTHWISE_3X3(WHOLE, NAME)                                                                      \
+    MNW_AVX512 static void NAME##_general(const mnw_depthwise *a) { depthwise(a, 9, MNW_REQUANT_GENERAL, WHOLE); } \
+    MNW_AVX512 static void NAME##_high(const mnw_depthwise *a) { depthwise(a, 9, MNW_REQUANT_HIGH, WHOLE); }       \
+    MNW_AVX512 static void NAME##_rounded(const mnw_depthwise *a) { depthwise(a, 9, MNW_REQUANT_ROUNDED, WHOLE); } \
+    static const depthwise_function NAME[3] = {NAME##_general, NAME##_high, NAME##_rounded};
+MNW_DEPTHWISE_3X3(0, depthwise_3x3)
+MNW_DEPTHWISE_3X3(1, depthwise_3x3_whole)
+
+/// Any other kernel size.
 MNW_AVX512 static void depthwise_any(const mnw_depthwise *a) { depthwise(a, a->geometry->kernel_height * a->geometry->kernel_width, 0, 0); }
 
 MNW_AVX512
 void mnw_depthwise_avx512(const mnw_depthwise *a) {
     const mnw_conv_geometry *g = a->geometry;
-    if (a->columns) {
-        if (g->stride_width == 1) (a->requant_high ? columns_1_high : columns_1)(a);
-        else (a->requant_high ? columns_2_high : columns_2)(a);
-    } else if (g->kernel_height != 3 || g->kernel_width != 3) depthwise_any(a);
-    else if (g->channels % 16 == 0) (a->requant_high ? depthwise_3x3_whole_high : depthwise_3x3_whole)(a);
-    else (a->requant_high ? depthwise_3x3_high : depthwise_3x3)(a);
+    int form = a->requant_form;
+    if (a->columns) (g->stride_width == 1 ? columns_1 : columns_2)[form](a);
+    else if (g->kernel_height != 3 || g->kernel_width != 3) depthwise_any(a);
+    else (g->channels % 16 == 0 ? depthwise_3x3_whole : depthwise_3x3)[form](a);
 }
 
 // MARK: elementwise and pooling
@@ -489,24 +519,27 @@ MNW_INLINE __m512i multiply16_high(__m512i x, const int64_t *block) {
     return _mm512_srav_epi32(q, _mm512_loadu_si512(block + 48));
 }
 
-MNW_INLINE void add(const mnw_add *a, int8_t *output, const int high) {
+MNW_INLINE void add(const mnw_add *a, int8_t *output, const int form) {
     __m512i azp = _mm512_set1_epi32(a->a_zero_point), bzp = _mm512_set1_epi32(a->b_zero_point);
     requant_clamp c = make_clamp(a->output_zero_point, a->minimum, a->maximum);
     for (int i = 0; i < a->count; i += 16) {
         __mmask16 mask = mask16(a->count - i);
         __m512i x = _mm512_slli_epi32(_mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a->a + i)), azp), (unsigned)a->a_left_shift);
         __m512i y = _mm512_slli_epi32(_mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a->b + i)), bzp), (unsigned)a->b_left_shift);
-        __m512i sum = high ? _mm512_add_epi32(multiply16_high(x, a->a_table), multiply16_high(y, a->b_table))
-                           : _mm512_add_epi32(multiply16(x, a->a_table), multiply16(y, a->b_table));
-        requant_store(output + i, mask, sum, a->output_table, c, high);
+        __m512i sum = form != MNW_REQUANT_GENERAL ? _mm512_add_epi32(multiply16_high(x, a->a_table), multiply16_high(y, a->b_table))
+                                                  : _mm512_add_epi32(multiply16(x, a->a_table), multiply16(y, a->b_table));
+        requant_store(output + i, mask, sum, a->output_table, c, form);
     }
 }
 
-MNW_AVX512 static void add_generic(const mnw_add *a, int8_t *output) { add(a, output, 0); }
-MNW_AVX512 static void add_high(const mnw_add *a, int8_t *output) { add(a, output, 1); }
+MNW_AVX512 static void add_general(const mnw_add *a, int8_t *output) { add(a, output, MNW_REQUANT_GENERAL); }
+MNW_AVX512 static void add_high(const mnw_add *a, int8_t *output) { add(a, output, MNW_REQUANT_HIGH); }
+MNW_AVX512 static void add_rounded(const mnw_add *a, int8_t *output) { add(a, output, MNW_REQUANT_ROUNDED); }
 
 MNW_AVX512
-void mnw_add_avx512(const mnw_add *a, int8_t *output) { (a->high ? add_high : add_generic)(a, output); }
+void mnw_add_avx512(const mnw_add *a, int8_t *output) {
+    (a->form == MNW_REQUANT_ROUNDED ? add_rounded : a->form == MNW_REQUANT_HIGH ? add_high : add_general)(a, output);
+}
 
 MNW_AVX512
 void mnw_concatenate_avx512(int pixels, const mnw_concat_input *inputs, int count, int32_t output_zero_point, int8_t *output) {
@@ -559,9 +592,9 @@ void mnw_clamp_avx512(int count, const int8_t *input, int32_t minimum, int32_t m
 }
 
 #else
-void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int high, int32_t zero_point, int32_t minimum,
+void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int form, int32_t zero_point, int32_t minimum,
                            int32_t maximum, int8_t *output) {
-    (void)accumulators; (void)count; (void)table; (void)high; (void)zero_point; (void)minimum; (void)maximum; (void)output;
+    (void)accumulators; (void)count; (void)table; (void)form; (void)zero_point; (void)minimum; (void)maximum; (void)output;
 }
 void mnw_gemm_vnni(const mnw_gemm *a) { (void)a; }
 void mnw_depthwise_avx512(const mnw_depthwise *a) { (void)a; }

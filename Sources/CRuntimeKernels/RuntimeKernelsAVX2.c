@@ -1,8 +1,8 @@
 // The AVX2 fast paths (256-bit, no VNNI): for x86-64 CPUs without AVX-512. The GEMM multiplies
 // 16-bit pairs (vpmaddwd: exact, unlike the saturating vpmaddubsw), the depthwise kernel int32
 // lanes; both requantize with the short exact form, so they serve layers whose requantization
-// table has it (`mnw_requant_prepare` returned 1); the interpreter runs the others, and every other
-// operator, on the reference kernels.
+// table has it (`mnw_requant_prepare` returned at least MNW_REQUANT_HIGH); the interpreter runs
+// the others, and every other operator, on the reference kernels.
 #include "RuntimeKernels.h"
 #include "KernelsCommon.h"
 

@@ -142,20 +142,24 @@ public final class Interpreter {
         return pointer
     }
 
-    /// The requantization table of per-channel multipliers and shifts (`mnw_requant_prepare`), and
-    /// whether its shorter form applies.
-    private func requantTable(multipliers: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, count: Int) -> (UnsafePointer<Int64>, Int32) {
+    /// The requantization table of per-channel multipliers and shifts for an output zero point
+    /// (`mnw_requant_prepare`), and the shortest form it allows (`MNW_REQUANT_*`).
+    private func requantTable(multipliers: UnsafePointer<Int32>, shifts: UnsafePointer<Int32>, count: Int,
+                              zeroPoint: Int32) -> (UnsafePointer<Int64>, Int32) {
         let table = allocate(Int64.self, count: mnw_requant_table_size(Int32(count)) / 8)
-        let high = mnw_requant_prepare(multipliers, shifts, Int32(count), table)
-        return (UnsafePointer(table), high)
+        let form = mnw_requant_prepare(multipliers, shifts, Int32(count), zeroPoint, table)
+        return (UnsafePointer(table), form)
     }
 
-    /// The table of one multiplier in all sixteen lanes (a per-tensor rescaling), and whether its
-    /// shorter form applies.
-    private func requantTable(multiplier: Int32, shift: Int32) -> (UnsafePointer<Int64>, Int32) {
+    /// The table of one multiplier in all sixteen lanes (a per-tensor rescaling), and the shortest
+    /// form it allows.
+    private func requantTable(multiplier: Int32, shift: Int32, zeroPoint: Int32 = 0) -> (UnsafePointer<Int64>, Int32) {
         let values = [Int32](repeating: multiplier, count: 16), shifts = [Int32](repeating: shift, count: 16)
-        return requantTable(multipliers: values, shifts: shifts, count: 16)
+        return requantTable(multipliers: values, shifts: shifts, count: 16, zeroPoint: zeroPoint)
     }
+
+    /// Whether a table's form is one the AVX2 kernels run (a short one).
+    private func isShort(_ form: Int32) -> Bool { form >= Int32(MNW_REQUANT_HIGH) }
 
     /// The C geometry of a convolution operator (owned here).
     private func geometry(_ entry: OperatorEntry) -> UnsafeMutablePointer<mnw_conv_geometry> {
@@ -192,11 +196,13 @@ public final class Interpreter {
         var g = mnw_gemm()
         (g.rows, g.k, g.n, g.input, g.convolution) = (Int32(rows), Int32(inputs), Int32(outputs), UnsafePointer(codes(t[0]).baseAddress), UnsafePointer(convolution))
         (g.zero_point, g.packed, g.offsets, g.groups, g.base) = (zeroPoint, UnsafePointer(packed), UnsafePointer(offsets), Int32(groups), UnsafePointer(base))
-        (g.requant, g.requant_high) = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: model.shifts(t[4]), count: outputs)
-        (g.output_zero_point, g.minimum, g.maximum, g.output) = (model.tensors[t[5]].parameters.zeroPoint, clamp.0, clamp.1, codes(t[5]).baseAddress)
+        g.output_zero_point = model.tensors[t[5]].parameters.zeroPoint
+        (g.requant, g.requant_form) = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: model.shifts(t[4]), count: outputs,
+                                                   zeroPoint: g.output_zero_point)
+        (g.minimum, g.maximum, g.output) = (clamp.0, clamp.1, codes(t[5]).baseAddress)
         if avx2 {
-            // The AVX2 GEMM requantizes in the short form only (the reference runs the rest).
-            guard g.requant_high == 1 else { return nil }
+            // The AVX2 GEMM requantizes in a short form only (the reference runs the rest).
+            guard isShort(g.requant_form) else { return nil }
             let packed16 = allocate(Int16.self, count: mnw_gemm_avx2_packed_size(Int32(inputs), Int32(outputs), convolution) / 2)
             mnw_gemm_avx2_pack(packed, Int32(inputs), Int32(outputs), convolution, packed16)
             let arguments = store(g)
@@ -222,9 +228,11 @@ public final class Interpreter {
         var d = mnw_depthwise()
         (d.geometry, d.input, d.zero_point) = (UnsafePointer(geometry(entry)), UnsafePointer(codes(t[0]).baseAddress), zeroPoint)
         (d.filter, d.base) = (UnsafePointer(widened), UnsafePointer(base))
-        (d.requant, d.requant_high) = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: model.shifts(t[4]), count: channels)
-        (d.output_zero_point, d.minimum, d.maximum, d.output) = (model.tensors[t[5]].parameters.zeroPoint, a[13], a[14], codes(t[5]).baseAddress)
-        if avx2 { guard d.requant_high == 1 else { return nil } }
+        d.output_zero_point = model.tensors[t[5]].parameters.zeroPoint
+        (d.requant, d.requant_form) = requantTable(multipliers: int32s(t[3]).baseAddress!, shifts: model.shifts(t[4]), count: channels,
+                                                   zeroPoint: d.output_zero_point)
+        (d.minimum, d.maximum, d.output) = (a[13], a[14], codes(t[5]).baseAddress)
+        if avx2 { guard isShort(d.requant_form) else { return nil } }
         let g = d.geometry.pointee
         if vnni, mnw_cpu_has_avx512vbmi() == 1, g.kernel_height == 3, g.kernel_width == 3, g.dilation_height == 1, g.dilation_width == 1,
            g.stride_height == g.stride_width, g.stride_width == 1 || g.stride_width == 2 {
@@ -270,12 +278,14 @@ public final class Interpreter {
             // shorter form.
             let extra = [a[4], a[6]].map { shift in shift >= 0 && shift <= 1 ? shift + 1 : 0 }
             (add.a_left_shift, add.b_left_shift) = (ReferenceKernels.addLeftShift + extra[0], ReferenceKernels.addLeftShift + extra[1])
-            let tables = [(a[3], a[4] - extra[0]), (a[5], a[6] - extra[1]), (a[7], a[8])].map { requantTable(multiplier: $0.0, shift: $0.1) }
-            (add.a_table, add.b_table, add.output_table) = (tables[0].0, tables[1].0, tables[2].0)
-            add.high = tables.allSatisfy { $0.1 == 1 } ? 1 : 0
             (add.output_zero_point, add.minimum, add.maximum) = (model.tensors[t[2]].parameters.zeroPoint, a[9], a[10])
+            let tables = [(a[3], a[4] - extra[0], 0), (a[5], a[6] - extra[1], 0), (a[7], a[8], add.output_zero_point)].map {
+                requantTable(multiplier: $0.0, shift: $0.1, zeroPoint: $0.2)
+            }
+            (add.a_table, add.b_table, add.output_table) = (tables[0].0, tables[1].0, tables[2].0)
+            add.form = tables.allSatisfy { isShort($0.1) } ? tables[2].1 : Int32(MNW_REQUANT_GENERAL)
             let (arguments, output) = (store(add), codes(t[2]).baseAddress)
-            if avx2 { return add.high == 1 ? .fast { mnw_add_avx2(arguments, output) } : nil }
+            if avx2 { return isShort(add.form) ? .fast { mnw_add_avx2(arguments, output) } : nil }
             return .fast { mnw_add_avx512(arguments, output) }
         case .concatenate:
             let out = model.tensors[t[0]], count = t[1]
@@ -300,11 +310,11 @@ public final class Interpreter {
             return .fast { pool(input.baseAddress, Int32(x[0]), Int32(x[1]), Int32(x[2]), a[2], a[3], a[4], a[5], a[6], a[7],
                                 Int32(out[0]), Int32(out[1]), output.baseAddress) }
         case .globalAveragePool:
-            let x = model.tensors[t[0]], (table, high) = requantTable(multiplier: a[2], shift: a[3])
+            let x = model.tensors[t[0]], (table, form) = requantTable(multiplier: a[2], shift: a[3])
             let (pixels, channels, zeroPoint) = (Int32(x.shape[0] * x.shape[1]), Int32(x.shape[2]), x.parameters.zeroPoint)
             let (input, outputZeroPoint, output) = (codes(t[0]).baseAddress, model.tensors[t[1]].parameters.zeroPoint, codes(t[1]).baseAddress)
             if avx2 {
-                guard high == 1 else { return nil }
+                guard isShort(form) else { return nil }
                 return .fast { mnw_global_average_pool_avx2(pixels, channels, input, zeroPoint, table, outputZeroPoint, output) }
             }
             return .fast { mnw_global_average_pool_avx512(pixels, channels, input, zeroPoint, table, outputZeroPoint, output) }

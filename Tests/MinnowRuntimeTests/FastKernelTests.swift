@@ -29,17 +29,20 @@ final class FastKernelTests: XCTestCase {
             let count = 1 + Int(generator.next() % 70)
             var accumulators = (0..<count).map { _ in Int32(truncatingIfNeeded: generator.next()) >> Int32(generator.next() % 31) }
             if trial % 7 == 0 { accumulators[0] = .max; accumulators[count - 1] = .min }
-            // Odd trials: every real multiplier below 1/2, where the shorter form applies too.
-            let multipliers = randomMultipliers(count, &generator, below: trial % 2 == 1 ? 0.5 : nil)
+            // Trials 1 and 3 (mod 4): every real multiplier below 1/2 or 1/4, where the shorter
+            // forms apply too.
+            let multipliers = randomMultipliers(count, &generator, below: trial % 4 == 1 ? 0.5 : trial % 4 == 3 ? 0.25 : nil)
             let zeroPoint = Int32(Int(generator.next() % 256) - 128)
             let (minimum, maximum): (Int32, Int32) = trial % 3 == 0 ? (-128, 127) : (max(zeroPoint, -128), min(zeroPoint + 60, 127))
             var table = [Int64](repeating: 0, count: mnw_requant_table_size(Int32(count)) / 8)
-            let high = mnw_requant_prepare(multipliers.map(\.multiplier), multipliers.map(\.shift), Int32(count), &table)
-            XCTAssertEqual(high == 1, multipliers.allSatisfy { $0.shift <= -1 }, "trial \(trial)")
+            let shortest = mnw_requant_prepare(multipliers.map(\.multiplier), multipliers.map(\.shift), Int32(count), zeroPoint, &table)
+            let expectedForm = multipliers.allSatisfy { (-21 ... -2).contains($0.shift) } ? MNW_REQUANT_ROUNDED
+                : multipliers.allSatisfy { $0.shift <= -1 } ? MNW_REQUANT_HIGH : MNW_REQUANT_GENERAL
+            XCTAssertEqual(shortest, Int32(expectedForm), "trial \(trial)")
             let expected = zip(accumulators, multipliers).map {
                 Int8(requantize($0, multiplier: $1, outputZeroPoint: zeroPoint, minimum: minimum, maximum: maximum))
             }
-            for form in high == 1 ? [Int32(0), 1] : [0] {
+            for form in 0...shortest {
                 var output = [Int8](repeating: 0, count: count)
                 mnw_requantize_avx512(accumulators, Int32(count), table, form, zeroPoint, minimum, maximum, &output)
                 XCTAssertEqual(output, expected, "trial \(trial), form \(form)")
@@ -58,7 +61,7 @@ final class FastKernelTests: XCTestCase {
             let weight = (0..<(k * n)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
             let input = (0..<(rows * k)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
             let bias = (0..<n).map { _ in Int32(truncatingIfNeeded: generator.next()) >> 12 }
-            let requantization = Requantization(multipliers: randomMultipliers(n, &generator, below: rows % 3 == 0 ? 1.0 : 1.0 / 256), outputZeroPoint: -7,
+            let requantization = Requantization(multipliers: randomMultipliers(n, &generator, below: [1.0, 1.0 / 256, 0.5][rows % 3]), outputZeroPoint: -7,
                                                 minimum: rows % 2 == 0 ? -7 : -128, maximum: 127)
             for zeroPoint: Int32 in [-128, -3, 0, 127] {
                 var expected = [Int8](repeating: 0, count: rows * n)
@@ -72,10 +75,10 @@ final class FastKernelTests: XCTestCase {
                         }
                     }
                 }
-                for avx2 in avx2Forms(requantization) {
+                for (avx2, form) in kernelRuns(requantization) {
                     let output = runGEMM(rows: rows, k: k, n: n, input: input, zeroPoint: zeroPoint, weight: weight, bias: bias,
-                                         requantization: requantization, convolution: nil, avx2: avx2)
-                    XCTAssertEqual(output, expected, "rows \(rows), k \(k), n \(n), zero point \(zeroPoint), AVX2 \(avx2)")
+                                         requantization: requantization, convolution: nil, avx2: avx2, form: form)
+                    XCTAssertEqual(output, expected, "rows \(rows), k \(k), n \(n), zero point \(zeroPoint), AVX2 \(avx2), form \(form)")
                 }
             }
         }
@@ -127,22 +130,20 @@ final class FastKernelTests: XCTestCase {
                         // The multiply-add kernel, and the column kernel where it applies (3 x 3,
                         // stride 1 or 2, no dilation, a CPU with VBMI).
                         let columns = mnw_cpu_has_avx512vbmi() == 1 && s.kernel == 3 && s.dilation == 1 && s.stride <= 2
-                        for useColumns in !vnni ? [] : columns ? [false, true] : [false] {
-                            let output = runDepthwise(geometry, input: image, zeroPoint: zeroPoint, filter: filter, bias: bias,
-                                                      requantization: requantization, columns: useColumns)
-                            XCTAssertEqual(output, expected, "shape \(trial), depthwise, columns \(useColumns), zero point \(zeroPoint)")
-                        }
-                        if avx2Forms(requantization).contains(true) {  // the AVX2 depthwise kernel
-                            let output = runDepthwise(geometry, input: image, zeroPoint: zeroPoint, filter: filter, bias: bias,
-                                                      requantization: requantization, columns: false, avx2: true)
-                            XCTAssertEqual(output, expected, "shape \(trial), depthwise, AVX2, zero point \(zeroPoint)")
+                        for (avx2, form) in kernelRuns(requantization) {
+                            for useColumns in avx2 ? [false] : columns ? [false, true] : [false] {
+                                let output = runDepthwise(geometry, input: image, zeroPoint: zeroPoint, filter: filter, bias: bias,
+                                                          requantization: requantization, columns: useColumns, avx2: avx2, form: form)
+                                XCTAssertEqual(output, expected,
+                                               "shape \(trial), depthwise, columns \(useColumns), AVX2 \(avx2), form \(form), zero point \(zeroPoint)")
+                            }
                         }
                     } else {
-                        for avx2 in avx2Forms(requantization) {
+                        for (avx2, form) in kernelRuns(requantization) {
                             let output = runGEMM(rows: g.outputHeight * g.outputWidth, k: s.kernel * s.kernel * channels, n: outputs, input: image,
                                                  zeroPoint: zeroPoint, weight: filter, bias: bias, requantization: requantization, convolution: geometry,
-                                                 avx2: avx2)
-                            XCTAssertEqual(output, expected, "shape \(trial), zero point \(zeroPoint), AVX2 \(avx2)")
+                                                 avx2: avx2, form: form)
+                            XCTAssertEqual(output, expected, "shape \(trial), zero point \(zeroPoint), AVX2 \(avx2), form \(form)")
                         }
                     }
                 }
@@ -153,11 +154,13 @@ final class FastKernelTests: XCTestCase {
     /// Whether this CPU has the AVX-512 kernels (set by the tests that compare kernels).
     private var vnni = false
 
-    /// The GEMM kernels to compare (false: AVX-512, true: AVX2): the AVX-512 one where the CPU has
-    /// it, the AVX2 one where it has AVX2 and the requantization has the short form (the only one
-    /// the AVX2 kernels implement).
-    private func avx2Forms(_ requantization: Requantization) -> [Bool] {
-        (vnni ? [false] : []) + (mnw_cpu_has_avx2() == 1 && table(requantization).1 == 1 ? [true] : [])
+    /// The kernels to compare (AVX2 or AVX-512) and the requantization form each runs in: the
+    /// AVX-512 ones where the CPU has them, in every form up to the shortest the table allows
+    /// (each shorter form is exact only where it applies; the longer ones everywhere); the AVX2
+    /// ones where the CPU has AVX2 and the table a short form (the only ones they implement).
+    private func kernelRuns(_ requantization: Requantization) -> [(avx2: Bool, form: Int32)] {
+        let shortest = table(requantization).1
+        return (vnni ? (0...shortest).map { (false, $0) } : []) + (mnw_cpu_has_avx2() == 1 && shortest >= MNW_REQUANT_HIGH ? [(true, shortest)] : [])
     }
 
     private func randomMultipliers(_ count: Int, _ generator: inout SeededGenerator, below: Double? = nil) -> [FixedPointMultiplier] {
@@ -167,16 +170,17 @@ final class FastKernelTests: XCTestCase {
         }
     }
 
-    /// The requantization table and whether its shorter form applies.
+    /// The requantization table and the shortest form it allows.
     private func table(_ requantization: Requantization) -> ([Int64], Int32) {
         let count = requantization.multipliers.count
         var table = [Int64](repeating: 0, count: mnw_requant_table_size(Int32(count)) / 8)
-        let high = mnw_requant_prepare(requantization.multipliers.map(\.multiplier), requantization.multipliers.map(\.shift), Int32(count), &table)
-        return (table, high)
+        let form = mnw_requant_prepare(requantization.multipliers.map(\.multiplier), requantization.multipliers.map(\.shift), Int32(count),
+                                       requantization.outputZeroPoint, &table)
+        return (table, form)
     }
 
     private func runGEMM(rows: Int, k: Int, n: Int, input: [Int8], zeroPoint: Int32, weight: [Int8], bias: [Int32],
-                         requantization: Requantization, convolution: mnw_conv_geometry?, avx2: Bool = false) -> [Int8] {
+                         requantization: Requantization, convolution: mnw_conv_geometry?, avx2: Bool, form: Int32) -> [Int8] {
         var geometry = convolution ?? mnw_conv_geometry()
         return withUnsafePointer(to: &geometry) { geometryPointer in
             let g = convolution == nil ? nil : geometryPointer
@@ -188,7 +192,7 @@ final class FastKernelTests: XCTestCase {
             if avx2 { mnw_gemm_avx2_pack(packed, Int32(k), Int32(n), g, &packed16) }
             var base = [Int32](repeating: 0, count: (n + 15) / 16 * 16)
             mnw_weight_base(weight, Int32(k), Int32(n), bias, 128 + zeroPoint, &base)
-            let (requant, high) = table(requantization)
+            let requant = table(requantization).0
             var scratch = [UInt8](repeating: 0, count: mnw_gemm_input_size(Int32(rows), Int32(k), g))
             var output = [Int8](repeating: 0, count: rows * n)
             input.withUnsafeBufferPointer { x in
@@ -201,7 +205,7 @@ final class FastKernelTests: XCTestCase {
                                         var a = mnw_gemm()
                                         (a.rows, a.k, a.n, a.input, a.convolution) = (Int32(rows), Int32(k), Int32(n), x.baseAddress, g)
                                         (a.zero_point, a.packed, a.offsets, a.groups, a.base) = (zeroPoint, p.baseAddress, o.baseAddress, Int32(groups), b.baseAddress)
-                                        (a.requant, a.requant_high) = (r.baseAddress, high)
+                                        (a.requant, a.requant_form) = (r.baseAddress, form)
                                         (a.output_zero_point, a.minimum, a.maximum) = (requantization.outputZeroPoint, requantization.minimum, requantization.maximum)
                                         (a.output, a.scratch) = (out.baseAddress, s.baseAddress)
                                         if avx2 { mnw_gemm_avx2(&a, packed16) } else { mnw_gemm_vnni(&a) }
@@ -217,13 +221,13 @@ final class FastKernelTests: XCTestCase {
     }
 
     private func runDepthwise(_ geometry: mnw_conv_geometry, input: [Int8], zeroPoint: Int32, filter: [Int8], bias: [Int32],
-                              requantization: Requantization, columns: Bool, avx2: Bool = false) -> [Int8] {
+                              requantization: Requantization, columns: Bool, avx2: Bool, form: Int32) -> [Int8] {
         let (channels, taps) = (Int(geometry.channels), Int(geometry.kernel_height * geometry.kernel_width))
         let padded = (channels + 15) / 16 * 16
         var widened = [Int32](repeating: 0, count: taps * padded), base = [Int32](repeating: 0, count: padded)
         mnw_widen_filter(filter, Int32(taps), Int32(channels), &widened)
         mnw_weight_base(filter, Int32(taps), Int32(channels), bias, zeroPoint, &base)
-        let (requant, high) = table(requantization)
+        let requant = table(requantization).0
         var output = [Int8](repeating: 0, count: Int(geometry.output_height * geometry.output_width) * channels)
         var g = geometry
         var padding = [Int8](repeating: 0, count: mnw_depthwise_padded_size(&g))
@@ -238,7 +242,7 @@ final class FastKernelTests: XCTestCase {
                                 withUnsafePointer(to: &g) { geometryPointer in
                                     var a = mnw_depthwise()
                                     (a.geometry, a.input, a.zero_point, a.padded) = (geometryPointer, x.baseAddress, zeroPoint, padded.baseAddress)
-                                    (a.filter, a.base, a.requant, a.requant_high) = (w.baseAddress, b.baseAddress, r.baseAddress, high)
+                                    (a.filter, a.base, a.requant, a.requant_form) = (w.baseAddress, b.baseAddress, r.baseAddress, form)
                                     (a.output_zero_point, a.minimum, a.maximum) = (requantization.outputZeroPoint, requantization.minimum, requantization.maximum)
                                     a.output = out.baseAddress
                                     columnWeights.withUnsafeBufferPointer { cw in

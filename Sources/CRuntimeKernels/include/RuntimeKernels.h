@@ -28,22 +28,35 @@ typedef struct {
 
 /// int64 values per block of 16 channels in a requantization table: multipliers, total shifts
 /// `31 - shift` and rounding halves `2^(30 - shift)` (each even lanes then odd lanes), then
-/// sixteen int32 `total - 32`.
-#define MNW_REQUANT_BLOCK 56
+/// sixteen int32 `total - 32`, then sixteen int32 constants of the rounded form.
+#define MNW_REQUANT_BLOCK 64
+
+/// The requantization forms `mnw_requant_prepare` finds (each exact; see RuntimeKernels.c).
+enum {
+    /// Any multiplier and shift: 64-bit rounding shift and clamps.
+    MNW_REQUANT_GENERAL = 0,
+    /// Every total shift at least 32 (real multipliers below 1/2).
+    MNW_REQUANT_HIGH = 1,
+    /// Every total shift in 33...52 (real multipliers in [2^-21, 1/4)): the high halves of the
+    /// products, one 32-bit add of rounding and zero point, one shift.
+    MNW_REQUANT_ROUNDED = 2,
+};
 
 /// Bytes of the requantization table of `count` channels.
 size_t mnw_requant_table_size(int count);
 
 /// Fills a requantization table from per-channel fixed-point multipliers and shifts (shifts in
-/// -31...30, as the loader checks). Returns 1 when every total shift is at least 32 (every real
-/// multiplier below 1/2), where the kernels use a shorter exact form (`requant_high`).
-int mnw_requant_prepare(const int32_t *multipliers, const int32_t *shifts, int count, int64_t *table);
+/// -31...30, as the loader checks) for an output zero point in -128...127. Returns the shortest
+/// form that holds for every channel (`MNW_REQUANT_ROUNDED`, `_HIGH` or `_GENERAL`); a table of
+/// either shorter form serves `_HIGH` kernels.
+int mnw_requant_prepare(const int32_t *multipliers, const int32_t *shifts, int count, int32_t zero_point, int64_t *table);
 
-/// AVX-512. With `high` (only where `mnw_requant_prepare` returned 1) in the shorter form.
+/// AVX-512. In the `form` given (at most what `mnw_requant_prepare` returned, the zero point the
+/// one it was given).
 /// Requantizes `count` accumulators to int8 codes exactly as QuantMath's `requantize`
 /// (single rounding: `(x * multiplier + 2^(k-1)) >> k` with `k = 31 - shift` on 64 bits,
 /// saturated to int32, plus the zero point, clamped to [minimum, maximum]), sixteen at a time.
-void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int high, int32_t zero_point, int32_t minimum,
+void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int form, int32_t zero_point, int32_t minimum,
                            int32_t maximum, int8_t *output);
 
 // MARK: GEMM rows
@@ -85,7 +98,7 @@ typedef struct {
     int groups;                  // mnw_gemm_groups
     const int32_t *base;         // mnw_weight_base, offset 128 + zero_point
     const int64_t *requant;      // mnw_requant_prepare, n channels
-    int requant_high;            // what mnw_requant_prepare returned
+    int requant_form;            // what mnw_requant_prepare returned
     int32_t output_zero_point, minimum, maximum;
     int8_t *output;              // rows x n codes
     uint8_t *scratch;            // mnw_gemm_input_size bytes
@@ -112,7 +125,7 @@ typedef struct {
     const int32_t *filter;       // mnw_widen_filter
     const int32_t *base;         // mnw_weight_base, offset zero_point
     const int64_t *requant;      // mnw_requant_prepare
-    int requant_high;            // what mnw_requant_prepare returned
+    int requant_form;            // what mnw_requant_prepare returned
     int32_t output_zero_point, minimum, maximum;
     int8_t *output;
     /// 1: the column kernel (3 x 3, stride 1 or 2 on both axes, no dilation; needs
@@ -148,7 +161,8 @@ typedef struct {
     const int8_t *a, *b;
     int32_t a_zero_point, b_zero_point, a_left_shift, b_left_shift;
     const int64_t *a_table, *b_table, *output_table;
-    int high;                    // 1 when mnw_requant_prepare returned 1 for all three tables
+    int form;                    // the output table's form when both inputs' tables are at least
+                                 // MNW_REQUANT_HIGH, else MNW_REQUANT_GENERAL
     int32_t output_zero_point, minimum, maximum;
 } mnw_add;
 
@@ -195,14 +209,16 @@ size_t mnw_gemm_avx2_packed_size(int k, int n, const mnw_conv_geometry *g);
 void mnw_gemm_avx2_pack(const int8_t *vnni_packed, int k, int n, const mnw_conv_geometry *g, int16_t *packed);
 
 /// AVX2. `mnw_gemm_vnni`'s product with vpmaddwd (16-bit pairs, exact) on tiles of 4 rows x 16
-/// outputs, for a table in the short requantization form only (`requant_high` 1).
+/// outputs, for a table in a short requantization form only (`requant_form` at least
+/// `MNW_REQUANT_HIGH`).
 void mnw_gemm_avx2(const mnw_gemm *a, const int16_t *packed);
 
 /// AVX2. The multiply-add depthwise kernel on 8 channels at a time, for a table in the short
 /// requantization form only; `padded` holds `mnw_depthwise_padded_size` bytes.
 void mnw_depthwise_avx2(const mnw_depthwise *a);
 
-/// AVX2. `mnw_add_avx512` for tables all in the short form (`high` 1), eight lanes at a time.
+/// AVX2. `mnw_add_avx512` for tables all in a short form (`form` at least `MNW_REQUANT_HIGH`),
+/// eight lanes at a time.
 void mnw_add_avx2(const mnw_add *a, int8_t *output);
 
 /// AVX2. `mnw_max_pool_avx512`, 32 channels at a time.
