@@ -155,13 +155,14 @@ MNW_INLINE void store_codes(int8_t *destination, __mmask16 mask, __m512i values)
 typedef struct {
     __m512i low, high, zero_point;
     __m128i minimum, maximum;
+    __m512i minimum64, maximum64;  // the byte bounds in all 64 lanes
     int clamps;  // whether [minimum, maximum] is narrower than int8's range
 } requant_clamp;
 
 MNW_INLINE requant_clamp make_clamp(int32_t zero_point, int32_t minimum, int32_t maximum) {
     requant_clamp c = {_mm512_set1_epi64((int64_t)minimum - zero_point), _mm512_set1_epi64((int64_t)maximum - zero_point),
                        _mm512_set1_epi32(zero_point), _mm_set1_epi8((char)minimum), _mm_set1_epi8((char)maximum),
-                       minimum > -128 || maximum < 127};
+                       _mm512_set1_epi8((char)minimum), _mm512_set1_epi8((char)maximum), minimum > -128 || maximum < 127};
     return c;
 }
 
@@ -198,14 +199,32 @@ MNW_INLINE void requant_store_high(int8_t *destination, __mmask16 mask, __m512i 
 /// int32, as |h| < 2^30 and s <= 20). So: two products, one permutation gathering their high
 /// halves, one add, one shift, a saturating narrowing, and the byte clamp only when the layer
 /// has one (a fused ReLU6 whose range is the output's needs none).
-MNW_INLINE void requant_store_rounded(int8_t *destination, __mmask16 mask, __m512i x, const int64_t *block, requant_clamp c) {
+MNW_INLINE __m512i requant_rounded(__m512i x, const int64_t *block) {
     __m512i even = _mm512_mul_epi32(x, _mm512_loadu_si512(block));
     __m512i odd = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_loadu_si512(block + 8));
     __m512i highs = _mm512_permutex2var_epi32(even, _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31), odd);
-    __m512i q = _mm512_srav_epi32(_mm512_add_epi32(highs, _mm512_loadu_si512(block + 56)), _mm512_loadu_si512(block + 48));
-    __m128i codes = _mm512_cvtsepi32_epi8(q);
+    return _mm512_srav_epi32(_mm512_add_epi32(highs, _mm512_loadu_si512(block + 56)), _mm512_loadu_si512(block + 48));
+}
+
+/// `requant_rounded`, narrowed with saturation, clamped and stored.
+MNW_INLINE void requant_store_rounded(int8_t *destination, __mmask16 mask, __m512i x, const int64_t *block, requant_clamp c) {
+    __m128i codes = _mm512_cvtsepi32_epi8(requant_rounded(x, block));
     if (c.clamps) codes = _mm_min_epi8(_mm_max_epi8(codes, c.minimum), c.maximum);
     _mm_mask_storeu_epi8(destination, mask, codes);
+}
+
+/// Four vectors of int32 narrowed with saturation to their 64 codes, in order: two saturating
+/// packs to words, one to bytes (saturating twice is saturating once), and one permutation
+/// undoing the packs' interleaving of 128-bit lanes: 4 operations where four vpmovsdb take 8.
+MNW_INLINE __m512i narrow4(__m512i a, __m512i b, __m512i c, __m512i d) {
+    __m512i bytes = _mm512_packs_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
+    return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), bytes);
+}
+
+/// 64 codes clamped (where the layer has a clamp) and stored under `mask`.
+MNW_INLINE void store_codes64(int8_t *destination, __mmask64 mask, __m512i codes, requant_clamp c) {
+    if (c.clamps) codes = _mm512_min_epi8(_mm512_max_epi8(codes, c.minimum64), c.maximum64);
+    _mm512_mask_storeu_epi8(destination, mask, codes);
 }
 
 /// Requantizes sixteen accumulators with one table block and stores their codes in `form` (a
@@ -295,6 +314,29 @@ MNW_INLINE void gemm_tile(const mnw_gemm *a, const uint8_t *const *rows, int row
     requant_clamp c = make_clamp(a->output_zero_point, a->minimum, a->maximum);
     int8_t *output = a->output + (size_t)row0 * n + 16 * b0;
     const int64_t *tables = a->requant + (size_t)b0 * MNW_REQUANT_BLOCK;
+    if (form == MNW_REQUANT_ROUNDED && NB >= 2) {
+        // Each row's blocks are contiguous codes: narrowed together (`narrow4`), one store.
+        __mmask64 mask = mask64(n - 16 * b0 < 16 * NB ? n - 16 * b0 : 16 * NB);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < R; r++) {
+            if (r >= valid) continue;
+            __m512i q[4];
+            for (int j = 0; j < 4; j++) q[j] = j < NB ? requant_rounded(acc[r][j], tables + (size_t)j * MNW_REQUANT_BLOCK) : q[NB - 1];
+            store_codes64(output + (size_t)r * n, mask, narrow4(q[0], q[1], q[2], q[3]), c);
+        }
+        return;
+    }
+    if (form == MNW_REQUANT_ROUNDED && NB == 1 && R % 4 == 0 && n == 16) {
+        // Rows of exactly 16 codes: four rows are 64 contiguous codes.
+#pragma clang loop unroll(full)
+        for (int r = 0; r < R; r += 4) {
+            if (r >= valid) continue;
+            __m512i q[4];
+            for (int i = 0; i < 4; i++) q[i] = requant_rounded(acc[r + i][0], tables);
+            store_codes64(output + (size_t)r * 16, mask64(16 * (valid - r)), narrow4(q[0], q[1], q[2], q[3]), c);
+        }
+        return;
+    }
     for (int j = 0; j < NB; j++) {
         __mmask16 mask = mask16(n - 16 * (b0 + j));
 #pragma clang loop unroll(full)
@@ -326,21 +368,60 @@ MNW_TILES(4, 4)
 MNW_TILES(1, 4)
 MNW_TILES(1, 1)
 
+/// The first eight lanes of a vector (256 bits) in both halves.
+MNW_INLINE __m512i both_halves(__m512i v) { return _mm512_shuffle_i64x2(v, v, 0x44); }
+
+/// A GEMM with exactly 8 outputs and the rounded requantization, two rows per vector: lanes 0-7
+/// one row's outputs, lanes 8-15 the next row's (the weights, zero-point constants and table
+/// lanes repeated in both halves), so each vpdpbusd and requantization does 16 outputs, not 8,
+/// and the tile's 8 rows are 64 contiguous codes: narrowed together, one store. `table` is the
+/// duplicated requantization block.
+MNW_AVX512 __attribute__((noinline)) static void gemm_pairs(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid,
+                                                            const int64_t *table) {
+    int groups = a->groups;
+    const int32_t *offsets = a->offsets;
+    __m512i acc[4];
+    for (int p = 0; p < 4; p++) acc[p] = both_halves(_mm512_loadu_si512(a->base));
+    for (int g = 0; g < groups; g++) {
+        __m512i weights = both_halves(_mm512_loadu_si512(a->packed + (size_t)g * 64));
+        int32_t offset = offsets[g];
+        for (int p = 0; p < 4; p++) {
+            __m512i q = _mm512_mask_broadcastd_epi32(_mm512_broadcastd_epi32(_mm_loadu_si32(rows[2 * p] + offset)), (__mmask16)0xFF00,
+                                                     _mm_loadu_si32(rows[2 * p + 1] + offset));
+            acc[p] = _mm512_dpbusd_epi32(acc[p], q, weights);
+        }
+    }
+    requant_clamp c = make_clamp(a->output_zero_point, a->minimum, a->maximum);
+    __m512i codes = narrow4(requant_rounded(acc[0], table), requant_rounded(acc[1], table), requant_rounded(acc[2], table),
+                            requant_rounded(acc[3], table));
+    store_codes64(a->output + (size_t)row0 * 8, mask64(8 * valid), codes, c);
+}
+
 MNW_AVX512
 void mnw_gemm_vnni(const mnw_gemm *a) {
-    int blocks = (a->n + 15) / 16;
-    // Tiles of 8 rows x up to 2 output blocks for narrow layers, 4 rows x up to 4 blocks for wide
-    // ones, one row x 4 blocks for a single row (fully connected).
-    int tile_rows = a->rows == 1 ? 1 : blocks <= 2 ? 8 : 4, form = a->requant_form;
+    int blocks = (a->n + 15) / 16, form = a->requant_form;
+    int pairs = a->n == 8 && form == MNW_REQUANT_ROUNDED;
+    // Tiles of 8 rows x up to 2 output blocks for narrow layers (as pairs for 8 outputs), 4 rows x
+    // up to 4 blocks for wide ones, one row x 4 blocks for a single row (fully connected).
+    int tile_rows = a->rows == 1 ? 1 : blocks <= 2 ? 8 : 4;
     // The input made unsigned (x ^ 0x80) in the scratch, with a convolution's padding: then each
     // row's words are read in place (no patches are gathered).
     if (a->convolution) pad_input(a->input, a->convolution, (int8_t)a->zero_point, 0x80, (int8_t *)a->scratch);
     else copy_codes(a->input, a->rows * a->k, 0x80, (int8_t *)a->scratch);
+    int64_t paired_table[MNW_REQUANT_BLOCK];
+    if (pairs) {
+        // Lanes 0-7 of every table vector repeated in lanes 8-15 (the first 256 bits of each).
+        for (int v = 0; v < MNW_REQUANT_BLOCK; v += 8) _mm512_storeu_si512(paired_table + v, both_halves(_mm512_loadu_si512(a->requant + v)));
+    }
     gemm_rows layout = gemm_layout(a);
     const uint8_t *rows[8];
     int y = 0, x = 0;
     for (int row0 = 0; row0 < a->rows; row0 += tile_rows) {
         int valid = gemm_next_rows(a, layout, row0, tile_rows, &y, &x, rows);
+        if (tile_rows == 8 && pairs) {
+            gemm_pairs(a, rows, row0, valid, paired_table);
+            continue;
+        }
         if (tile_rows == 8) {
             (blocks == 2 ? tiles_8x2 : tiles_8x1)[form](a, rows, row0, valid, 0);
             continue;
@@ -363,8 +444,11 @@ void mnw_gemm_vnni(const mnw_gemm *a) {
 /// size is known (3 x 3), so the tap loop unrolls; `whole` (channels a multiple of 16) drops the
 /// masks.
 MNW_INLINE void depthwise(const mnw_depthwise *a, const int taps, const int form, const int whole) {
+    // Fields read once: the output stores are char stores, which may alias them.
     const mnw_conv_geometry *g = a->geometry;
-    int c = g->channels, padded = (c + 15) / 16 * 16;
+    int c = g->channels, padded = (c + 15) / 16 * 16, output_height = g->output_height, output_width = g->output_width;
+    const int8_t *input = a->padded;
+    const int64_t *requant = a->requant;
     int padded_width = padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
     pad_input(a->input, g, (int8_t)a->zero_point, 0, a->padded);
     // Each tap's offset from its window's first code: every tap reads inside the padded input.
@@ -379,11 +463,11 @@ MNW_INLINE void depthwise(const mnw_depthwise *a, const int taps, const int form
         __m512i weights[taps];
         for (int t = 0; t < taps; t++) weights[t] = _mm512_loadu_si512(a->filter + (size_t)t * padded + base);
         __m512i bias = _mm512_loadu_si512(a->base + base);
-        const int64_t *table = a->requant + (size_t)(base / 16) * MNW_REQUANT_BLOCK;
+        const int64_t *table = requant + (size_t)(base / 16) * MNW_REQUANT_BLOCK;
         int8_t *out = a->output + base;
-        for (int y = 0; y < g->output_height; y++) {
-            const int8_t *window = a->padded + (size_t)y * row_step + base;
-            for (int x = 0; x < g->output_width; x++, window += column_step, out += c) {
+        for (int y = 0; y < output_height; y++) {
+            const int8_t *window = input + (size_t)y * row_step + base;
+            for (int x = 0; x < output_width; x++, window += column_step, out += c) {
                 __m512i sum = bias;
                 for (int t = 0; t < taps; t++) {
                     const int8_t *p = window + offsets[t];
@@ -414,8 +498,11 @@ MNW_VBMI_INLINE __m512i column_quads(const int8_t *top, size_t row_bytes, __mmas
 /// hold it, each output pixel three vpdpbusd (one per kernel column, the block's three column
 /// weight vectors in registers), the requantization fused into the store.
 MNW_VBMI_INLINE void depthwise_columns(const mnw_depthwise *a, const int S, const int form) {
+    // Fields read once: the output stores are char stores, which may alias them.
     const mnw_conv_geometry *g = a->geometry;
-    int c = g->channels;
+    int c = g->channels, output_height = g->output_height, output_width = g->output_width;
+    const int8_t *padded = a->padded;
+    const int64_t *requant = a->requant;
     size_t padded_width = (size_t)padded_extent(g->output_width, S, 3, 1), row_bytes = padded_width * c;
     pad_input(a->input, g, (int8_t)a->zero_point, 0x80, a->padded);
     int8_t order[64];
@@ -427,13 +514,13 @@ MNW_VBMI_INLINE void depthwise_columns(const mnw_depthwise *a, const int S, cons
         const int8_t *w = a->column_weights + (size_t)(base / 16) * 192;
         __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 64), w2 = _mm512_loadu_si512(w + 128);
         __m512i bias = _mm512_loadu_si512(a->unsigned_base + base);
-        const int64_t *table = a->requant + (size_t)(base / 16) * MNW_REQUANT_BLOCK;
+        const int64_t *table = requant + (size_t)(base / 16) * MNW_REQUANT_BLOCK;
         int8_t *out = a->output + base;
-        for (int y = 0; y < g->output_height; y++) {
-            const int8_t *top = a->padded + (size_t)y * S * row_bytes + base;
+        for (int y = 0; y < output_height; y++) {
+            const int8_t *top = padded + (size_t)y * S * row_bytes + base;
             __m512i q0 = column_quads(top, row_bytes, mask, transpose), q1 = q0, q2;
             if (S == 1) q1 = column_quads(top + c, row_bytes, mask, transpose);
-            for (int x = 0; x < g->output_width; x++, out += c) {
+            for (int x = 0; x < output_width; x++, out += c) {
                 const int8_t *column = top + (size_t)x * S * c;
                 if (S == 2) q1 = column_quads(column + c, row_bytes, mask, transpose);
                 q2 = column_quads(column + 2 * c, row_bytes, mask, transpose);

@@ -52,12 +52,14 @@ final class FastKernelTests: XCTestCase {
 
     /// The VNNI GEMM equals the reference fully connected layer for row counts around its tile
     /// heights (1, 4, 8), inputs that are not multiples of 4, outputs around multiples of 16 (one
-    /// to five output blocks), every input zero point and a fused ReLU.
+    /// to five output blocks) and exactly 8 (rows in pairs), every input zero point and a fused
+    /// ReLU, in every requantization form the table allows.
     func testGEMMEqualsTheReference() throws {
         vnni = hasVNNI()
         var generator = SeededGenerator(seed: 5)
         for (rows, k, n) in [(1, 1, 1), (1, 256, 10), (3, 5, 5), (4, 16, 16), (8, 8, 48), (9, 17, 33), (13, 64, 48), (7, 336, 56),
-                             (12, 57, 80), (17, 24, 144), (2, 40, 257), (70, 12, 16), (45, 20, 64)] {
+                             (12, 57, 80), (17, 24, 144), (2, 40, 257), (70, 12, 16), (45, 20, 64), (19, 16, 8), (25, 12, 8), (7, 4, 8),
+                             (22, 8, 80), (10, 8, 32)] {
             let weight = (0..<(k * n)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
             let input = (0..<(rows * k)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
             let bias = (0..<n).map { _ in Int32(truncatingIfNeeded: generator.next()) >> 12 }
