@@ -347,18 +347,17 @@ MNW_INLINE void gemm_tile(const mnw_gemm *a, const uint8_t *const *rows, int row
 
 typedef void (*gemm_tile_function)(const mnw_gemm *, const uint8_t *const *, int, int, int);
 
-/// The tiles of R rows x NB blocks, one function per requantization form, in `tiles_RxNB[form]`.
+/// The tiles of R rows x NB blocks, in `tiles_RxNB[form]`: one function for the rounded form, one
+/// for the general form, which also serves the high form (no exported layer has it: a real
+/// multiplier in [1/4, 1/2) for some channel but none above; two variants keep the code small).
 #define MNW_TILES(R, NB)                                                                                          \
     MNW_AVX512 static void tile_##R##x##NB##_general(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0) { \
         gemm_tile(a, rows, row0, valid, b0, R, NB, MNW_REQUANT_GENERAL);                                          \
     }                                                                                                             \
-    MNW_AVX512 static void tile_##R##x##NB##_high(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0) { \
-        gemm_tile(a, rows, row0, valid, b0, R, NB, MNW_REQUANT_HIGH);                                             \
-    }                                                                                                             \
     MNW_AVX512 static void tile_##R##x##NB##_rounded(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0) { \
         gemm_tile(a, rows, row0, valid, b0, R, NB, MNW_REQUANT_ROUNDED);                                          \
     }                                                                                                             \
-    static const gemm_tile_function tiles_##R##x##NB[3] = {tile_##R##x##NB##_general, tile_##R##x##NB##_high, tile_##R##x##NB##_rounded};
+    static const gemm_tile_function tiles_##R##x##NB[3] = {tile_##R##x##NB##_general, tile_##R##x##NB##_general, tile_##R##x##NB##_rounded};
 MNW_TILES(8, 1)
 MNW_TILES(8, 2)
 MNW_TILES(4, 1)
@@ -535,22 +534,21 @@ MNW_VBMI_INLINE void depthwise_columns(const mnw_depthwise *a, const int S, cons
 
 typedef void (*depthwise_function)(const mnw_depthwise *);
 
-/// The column kernel for stride S, one function per requantization form, in `columns_S[form]`.
+/// The column kernel for stride S in `columns_S[form]` (as the GEMM tiles: the general form's
+/// function serves the high form).
 #define MNW_COLUMNS(S)                                                                                       \
     MNW_VBMI static void columns_##S##_general(const mnw_depthwise *a) { depthwise_columns(a, S, MNW_REQUANT_GENERAL); } \
-    MNW_VBMI static void columns_##S##_high(const mnw_depthwise *a) { depthwise_columns(a, S, MNW_REQUANT_HIGH); }       \
     MNW_VBMI static void columns_##S##_rounded(const mnw_depthwise *a) { depthwise_columns(a, S, MNW_REQUANT_ROUNDED); } \
-    static const depthwise_function columns_##S[3] = {columns_##S##_general, columns_##S##_high, columns_##S##_rounded};
+    static const depthwise_function columns_##S[3] = {columns_##S##_general, columns_##S##_general, columns_##S##_rounded};
 MNW_COLUMNS(1)
 MNW_COLUMNS(2)
 
 /// The multiply-add kernel for 3 x 3 with the channels a multiple of 16 (unmasked loads) or not,
-/// one function per requantization form.
+/// in `NAME[form]` (the general form's function serves the high form).
 #define MNW_DEPTHWISE_3X3(WHOLE, NAME)                                                                      \
     MNW_AVX512 static void NAME##_general(const mnw_depthwise *a) { depthwise(a, 9, MNW_REQUANT_GENERAL, WHOLE); } \
-    MNW_AVX512 static void NAME##_high(const mnw_depthwise *a) { depthwise(a, 9, MNW_REQUANT_HIGH, WHOLE); }       \
     MNW_AVX512 static void NAME##_rounded(const mnw_depthwise *a) { depthwise(a, 9, MNW_REQUANT_ROUNDED, WHOLE); } \
-    static const depthwise_function NAME[3] = {NAME##_general, NAME##_high, NAME##_rounded};
+    static const depthwise_function NAME[3] = {NAME##_general, NAME##_general, NAME##_rounded};
 MNW_DEPTHWISE_3X3(0, depthwise_3x3)
 MNW_DEPTHWISE_3X3(1, depthwise_3x3_whole)
 
