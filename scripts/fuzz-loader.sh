@@ -13,11 +13,13 @@ mkdir -p "$build" Tests/Fuzz/crashes "$build/corpus"
 cat > "$build/module.modulemap" <<MAP
 module CRuntimeKernels { header "$PWD/Sources/CRuntimeKernels/include/RuntimeKernels.h" export * }
 MAP
-clang -O2 -fsanitize=fuzzer-no-link,address -ISources/CRuntimeKernels/include -c Sources/CRuntimeKernels/RuntimeKernels.c -o "$build/kernels.o"
+for kernel in Sources/CRuntimeKernels/*.c; do
+    clang -O2 -fsanitize=fuzzer-no-link,address -ISources/CRuntimeKernels/include -c "$kernel" -o "$build/$(basename "$kernel" .c).o"
+done
 swiftc -O -sanitize=fuzzer,address -parse-as-library -wmo -module-name QuantMath -emit-module -emit-module-path "$build/QuantMath.swiftmodule" \
     -c Sources/QuantMath/*.swift -o "$build/QuantMath.o"
 swiftc -O -sanitize=fuzzer,address -parse-as-library -wmo -module-name MinnowRuntime -I "$build" \
-    Sources/MinnowRuntime/*.swift Tests/Fuzz/LoaderFuzzer.swift "$build/QuantMath.o" "$build/kernels.o" -o "$build/loader-fuzzer" 2>&1 \
+    Sources/MinnowRuntime/*.swift Tests/Fuzz/LoaderFuzzer.swift "$build/QuantMath.o" "$build"/RuntimeKernels*.o -o "$build/loader-fuzzer" 2>&1 \
     | grep -v "Cannot export local symbol" || true
 cp Tests/Fuzz/corpus/*.mnw "$build/corpus/" 2>/dev/null || true
 cp runs/*/model.mnw "$build/corpus/" 2>/dev/null || true

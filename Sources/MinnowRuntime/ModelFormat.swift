@@ -1,18 +1,23 @@
 import QuantMath
 
-/// The `.mnw` model format, version 2 (docs/runtime-format.md): a little-endian file of a header,
+/// The `.mnw` model format, version 3 (docs/runtime-format.md): a little-endian file of a header,
 /// a tensor table, an operator list and an aligned data section of constant tensors (weights are
 /// used in place). Activations live in one arena whose layout the exporter planned.
 public enum ModelFormat {
     public static let magic: [UInt8] = [0x4D, 0x4E, 0x57, 0x00]  // "MNW\0"
-    /// The version written: 2 stores each layer's biases, multipliers and shifts as one
-    /// channel-parameters tensor (shifts as int8); version 1 (three tensors) is still read.
-    public static let version: UInt16 = 2
-    public static let readableVersions: ClosedRange<UInt16> = 1...2
+    /// The version written: 3 encodes the tensor table and the operator list as LEB128 varints
+    /// and aligns constants to 4 bytes; 2 stores each layer's biases, multipliers and shifts as
+    /// one channel-parameters tensor (shifts as int8). Versions 1 and 2 are still read.
+    public static let version: UInt16 = 3
+    public static let readableVersions: ClosedRange<UInt16> = 1...3
     public static let headerSize = 64
-    public static let tensorEntrySize = 40
-    /// Data and arena offsets are multiples of this.
+    /// Bytes of a tensor-table entry in versions 1 and 2 (version 3's entries are varints).
+    public static let fixedTensorEntrySize = 40
+    /// The data section, the arena and every activation start at multiples of this (and
+    /// constants in versions 1 and 2).
     public static let alignment = 16
+    /// Constants start at multiples of this in version 3 (int32 values stay aligned).
+    public static let constantAlignment = 4
     public static let maximumRank = 4
     /// Limits that keep every size computation far from overflow.
     public static let maximumTensors = 1 << 16, maximumOperators = 1 << 16, maximumElements = 1 << 28

@@ -35,7 +35,7 @@ public struct ModelWriter {
         operators.append(OperatorEntry(code: code, arguments: arguments))
     }
 
-    /// The file's form (version 2): each convolution's and fully connected layer's bias,
+    /// The file's form (versions 2 and 3): each convolution's and fully connected layer's bias,
     /// multipliers and shifts (int8 or int32 constants) as one channel-parameters tensor (shifts as
     /// int8), its arguments without the other two; tensors no operator uses any more dropped, the
     /// rest renumbered in order.
@@ -86,26 +86,23 @@ public struct ModelWriter {
             let bytes = constants[index]!
             tensors[index].offset = data.count
             data += bytes
-            data += [UInt8](repeating: 0, count: (ModelFormat.alignment - data.count % ModelFormat.alignment) % ModelFormat.alignment)
+            data += [UInt8](repeating: 0, count: (ModelFormat.constantAlignment - data.count % ModelFormat.constantAlignment) % ModelFormat.constantAlignment)
         }
         var body = ByteWriter()
         for tensor in tensors {
             body.u8(tensor.type.rawValue)
             body.u8(UInt8(tensor.shape.count))
             body.u8(tensor.storage.rawValue)
-            body.u8(0)
-            for axis in 0..<ModelFormat.maximumRank { body.i32(axis < tensor.shape.count ? Int32(tensor.shape[axis]) : 0) }
+            body.zigzag(tensor.parameters.zeroPoint)
+            for dimension in tensor.shape { body.varint(UInt32(dimension)) }
             body.u32(tensor.parameters.scale.bitPattern)
-            body.i32(tensor.parameters.zeroPoint)
-            body.u32(UInt32(tensor.offset))
-            body.u32(UInt32(tensor.byteLength))
-            body.u32(0)
+            body.varint(UInt32(tensor.offset))
         }
         let operatorOffset = ModelFormat.headerSize + body.bytes.count
         for entry in operators {
-            body.u16(entry.code.rawValue)
-            body.u16(UInt16(entry.arguments.count))
-            for argument in entry.arguments { body.i32(argument) }
+            body.varint(UInt32(entry.code.rawValue))
+            body.varint(UInt32(entry.arguments.count))
+            for argument in entry.arguments { body.zigzag(argument) }
         }
         body.pad(to: ModelFormat.alignment, after: ModelFormat.headerSize)
         let dataOffset = ModelFormat.headerSize + body.bytes.count
@@ -141,6 +138,17 @@ struct ByteWriter {
     mutating func u32(_ value: UInt32) { for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt32(i)))) } }
     mutating func u64(_ value: UInt64) { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) } }
     mutating func i32(_ value: Int32) { u32(UInt32(bitPattern: value)) }
+    /// Unsigned LEB128: seven bits a byte, low first, the high bit set on all but the last.
+    mutating func varint(_ value: UInt32) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(rest & 0x7F) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
+    /// Zigzag (0, -1, 1, -2 ... as 0, 1, 2, 3 ...), then LEB128.
+    mutating func zigzag(_ value: Int32) { varint(UInt32(bitPattern: (value << 1) ^ (value >> 31))) }
     mutating func pad(to alignment: Int, after base: Int) {
         while (base + bytes.count) % alignment != 0 { bytes.append(0) }
     }

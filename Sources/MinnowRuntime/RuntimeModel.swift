@@ -38,7 +38,10 @@ public struct RuntimeModel: @unchecked Sendable {
         let macs = reader.u64()
         guard (1...ModelFormat.maximumTensors).contains(tensorCount) else { throw .invalidHeader("tensor count \(tensorCount)") }
         guard (1...ModelFormat.maximumOperators).contains(operatorCount) else { throw .invalidHeader("operator count \(operatorCount)") }
-        guard tensorOffset == ModelFormat.headerSize, operatorOffset == tensorOffset + tensorCount * ModelFormat.tensorEntrySize,
+        // Version 3's tables are varints: where the tensor table ends is checked after reading it.
+        let fixedEntries = version < 3
+        guard tensorOffset == ModelFormat.headerSize, tensorOffset <= operatorOffset,
+              !fixedEntries || operatorOffset == tensorOffset + tensorCount * ModelFormat.fixedTensorEntrySize,
               operatorOffset <= dataOffset, dataOffset % ModelFormat.alignment == 0, dataOffset <= bytes.count,
               dataSize == bytes.count - dataOffset else {
             throw .invalidHeader("section offsets \(tensorOffset), \(operatorOffset), \(dataOffset) (+\(dataSize)) do not fit a \(bytes.count)-byte file")
@@ -51,16 +54,17 @@ public struct RuntimeModel: @unchecked Sendable {
         var tensors: [TensorInfo] = []
         reader.position = tensorOffset
         for index in 0..<tensorCount {
-            tensors.append(try Self.readTensor(&reader, index: index, dataSize: dataSize, arenaSize: arenaSize))
+            let fields = fixedEntries ? Self.fixedTensorFields(&reader) : try Self.varintTensorFields(&reader, index: index, end: operatorOffset)
+            tensors.append(try Self.checkedTensor(fields, index: index, dataSize: dataSize, arenaSize: arenaSize,
+                                                  constantAlignment: fixedEntries ? ModelFormat.alignment : ModelFormat.constantAlignment))
+        }
+        guard reader.position == operatorOffset else {
+            throw .invalidHeader("the tensor table ends at byte \(reader.position), the header says the operator list starts at \(operatorOffset)")
         }
         var operators: [OperatorEntry] = []
-        reader.position = operatorOffset
         for index in 0..<operatorCount {
-            guard reader.position + 4 <= dataOffset else { throw .truncated("operator \(index) runs past the operator list") }
-            let rawCode = reader.u16(), count = Int(reader.u16())
-            guard let code = OperatorCode(rawValue: rawCode) else { throw .invalidOperator(index, "unknown operator code \(rawCode)") }
-            guard reader.position + 4 * count <= dataOffset else { throw .truncated("operator \(index)'s \(count) arguments run past the operator list") }
-            operators.append(OperatorEntry(code: code, arguments: (0..<count).map { _ in reader.i32() }))
+            operators.append(fixedEntries ? try Self.fixedOperator(&reader, index: index, end: dataOffset)
+                : try Self.varintOperator(&reader, index: index, end: dataOffset))
         }
         if version >= 2 { try Self.expandChannelParameters(&operators, &tensors) }
         guard tensors.indices.contains(input), tensors[input].storage == .arena else { throw .invalidHeader("input tensor \(input) is not an activation") }
@@ -120,17 +124,83 @@ public struct RuntimeModel: @unchecked Sendable {
         }
     }
 
-    private static func readTensor(_ reader: inout ByteReader, index: Int, dataSize: Int, arenaSize: Int) throws(ModelFormatError) -> TensorInfo {
-        let rawType = reader.u8(), rank = Int(reader.u8()), rawStorage = reader.u8()
+    /// A tensor-table entry's fields as the file has them, before any check.
+    private struct TensorFields {
+        var type: UInt8, rank: Int, storage: UInt8, dimensions: [Int], scale: Float, zeroPoint: Int32, offset: Int
+        /// The byte length (versions 1 and 2; version 3 derives it from the type and shape).
+        var length: Int?
+    }
+
+    /// A 40-byte entry (versions 1 and 2; the header's offsets put the whole table inside the file).
+    private static func fixedTensorFields(_ reader: inout ByteReader) -> TensorFields {
+        let type = reader.u8(), rank = Int(reader.u8()), storage = reader.u8()
         _ = reader.u8()
-        let dims = (0..<ModelFormat.maximumRank).map { _ in Int(reader.i32()) }
+        let dimensions = (0..<ModelFormat.maximumRank).map { _ in Int(reader.i32()) }
         let scale = Float(bitPattern: reader.u32()), zeroPoint = reader.i32()
         let offset = Int(reader.u32()), length = Int(reader.u32())
         _ = reader.u32()
+        return TensorFields(type: type, rank: rank, storage: storage, dimensions: dimensions, scale: scale, zeroPoint: zeroPoint, offset: offset,
+                            length: length)
+    }
+
+    /// A version 3 entry: type, rank, storage (one byte each), the zero point (zigzag varint),
+    /// `rank` dimensions (varints), the scale (4 bytes, f32), the offset (varint); none may run
+    /// past `end`.
+    private static func varintTensorFields(_ reader: inout ByteReader, index: Int, end: Int) throws(ModelFormatError) -> TensorFields {
+        let truncated = ModelFormatError.truncated("tensor \(index) runs past the tensor table")
+        guard reader.position + 3 <= end else { throw truncated }
+        let type = reader.u8(), rank = Int(reader.u8()), storage = reader.u8()
+        guard (1...ModelFormat.maximumRank).contains(rank) else { throw .invalidTensor(index, "rank \(rank)") }
+        guard let zeroPoint = reader.zigzag(before: end) else { throw truncated }
+        var dimensions: [Int] = []
+        for _ in 0..<rank {
+            guard let dimension = reader.varint(before: end) else { throw truncated }
+            // (Within every target's Int, 32-bit ones too; the shape's product is checked later.)
+            guard dimension <= ModelFormat.maximumElements else { throw .invalidTensor(index, "dimension \(dimension)") }
+            dimensions.append(Int(dimension))
+        }
+        guard reader.position + 4 <= end else { throw truncated }
+        let scale = Float(bitPattern: reader.u32())
+        guard let offset = reader.varint(before: end) else { throw truncated }
+        guard offset <= Int32.max else { throw .invalidTensor(index, "offset \(offset)") }
+        return TensorFields(type: type, rank: rank, storage: storage, dimensions: dimensions, scale: scale, zeroPoint: zeroPoint,
+                            offset: Int(offset), length: nil)
+    }
+
+    /// A version 1 or 2 operator: u16 code, u16 count, count i32 arguments.
+    private static func fixedOperator(_ reader: inout ByteReader, index: Int, end: Int) throws(ModelFormatError) -> OperatorEntry {
+        guard reader.position + 4 <= end else { throw .truncated("operator \(index) runs past the operator list") }
+        let rawCode = reader.u16(), count = Int(reader.u16())
+        guard let code = OperatorCode(rawValue: rawCode) else { throw .invalidOperator(index, "unknown operator code \(rawCode)") }
+        guard reader.position + 4 * count <= end else { throw .truncated("operator \(index)'s \(count) arguments run past the operator list") }
+        return OperatorEntry(code: code, arguments: (0..<count).map { _ in reader.i32() })
+    }
+
+    /// A version 3 operator: code and argument count (varints), then the arguments (zigzag
+    /// varints).
+    private static func varintOperator(_ reader: inout ByteReader, index: Int, end: Int) throws(ModelFormatError) -> OperatorEntry {
+        let truncated = ModelFormatError.truncated("operator \(index) runs past the operator list")
+        guard let rawCode = reader.varint(before: end), let count = reader.varint(before: end) else { throw truncated }
+        guard rawCode <= UInt16.max, let code = OperatorCode(rawValue: UInt16(rawCode)) else {
+            throw .invalidOperator(index, "unknown operator code \(rawCode)")
+        }
+        // Each argument takes at least one byte: a count beyond the bytes left cannot be right.
+        guard Int(count) <= end - reader.position else { throw .truncated("operator \(index)'s \(count) arguments run past the operator list") }
+        var arguments: [Int32] = []
+        for _ in 0..<Int(count) {
+            guard let argument = reader.zigzag(before: end) else { throw truncated }
+            arguments.append(argument)
+        }
+        return OperatorEntry(code: code, arguments: arguments)
+    }
+
+    private static func checkedTensor(_ fields: TensorFields, index: Int, dataSize: Int, arenaSize: Int,
+                                      constantAlignment: Int) throws(ModelFormatError) -> TensorInfo {
+        let (rawType, rank, rawStorage, scale, zeroPoint, offset) = (fields.type, fields.rank, fields.storage, fields.scale, fields.zeroPoint, fields.offset)
         guard let type = TensorType(rawValue: rawType) else { throw .invalidTensor(index, "unknown type \(rawType)") }
         guard let storage = TensorStorage(rawValue: rawStorage) else { throw .invalidTensor(index, "unknown storage \(rawStorage)") }
         guard (1...ModelFormat.maximumRank).contains(rank) else { throw .invalidTensor(index, "rank \(rank)") }
-        let shape = Array(dims.prefix(rank))
+        let shape = Array(fields.dimensions.prefix(rank))
         var elements = 1
         for dimension in shape {
             guard dimension > 0 else { throw .invalidTensor(index, "dimension \(dimension) in shape \(shape)") }
@@ -138,13 +208,14 @@ public struct RuntimeModel: @unchecked Sendable {
             guard !overflow, product <= ModelFormat.maximumElements else { throw .invalidTensor(index, "shape \(shape) has too many elements") }
             elements = product
         }
+        let length = fields.length ?? type.byteCount(elements)
         guard length == type.byteCount(elements) else {
             throw .invalidTensor(index, "\(length) bytes for \(elements) \(type) elements (needs \(type.byteCount(elements)))")
         }
         guard scale.isFinite, scale > 0 else { throw .invalidTensor(index, "scale \(scale)") }
         guard type == .int32 || (-128...127).contains(zeroPoint) else { throw .invalidTensor(index, "zero point \(zeroPoint) outside int8") }
-        let limit = storage == .constant ? dataSize : arenaSize
-        guard offset % ModelFormat.alignment == 0, offset <= limit, length <= limit - offset else {
+        let limit = storage == .constant ? dataSize : arenaSize, alignment = storage == .constant ? constantAlignment : ModelFormat.alignment
+        guard offset % alignment == 0, offset <= limit, length <= limit - offset else {
             throw .invalidTensor(index, "bytes \(offset)..<\(offset + length) outside the \(storage == .constant ? "data section" : "arena") (\(limit) bytes) or misaligned")
         }
         guard storage == .constant || type == .int8 else { throw .invalidTensor(index, "activations are int8") }
@@ -183,4 +254,22 @@ struct ByteReader {
     mutating func u32() -> UInt32 { UInt32(u16()) | UInt32(u16()) << 16 }
     mutating func u64() -> UInt64 { UInt64(u32()) | UInt64(u32()) << 32 }
     mutating func i32() -> Int32 { Int32(bitPattern: u32()) }
+
+    /// An unsigned LEB128 varint of at most 5 bytes and 32 bits ending before `end`; nil when it
+    /// runs past `end` or does not fit 32 bits.
+    mutating func varint(before end: Int) -> UInt32? {
+        var value: UInt64 = 0
+        for group in 0..<5 {
+            guard position < end else { return nil }
+            let byte = u8()
+            value |= UInt64(byte & 0x7F) << (7 * UInt64(group))
+            if byte & 0x80 == 0 { return value <= UInt64(UInt32.max) ? UInt32(value) : nil }
+        }
+        return nil
+    }
+
+    /// A zigzag-encoded signed varint (`(n << 1) ^ (n >> 31)`).
+    mutating func zigzag(before end: Int) -> Int32? {
+        varint(before: end).map { Int32(bitPattern: ($0 >> 1) ^ (0 &- ($0 & 1))) }
+    }
 }

@@ -92,7 +92,7 @@ final class ModelLoaderTests: XCTestCase {
 
     func testMalformedFilesGiveTypedErrors() throws {
         let good = validModel()
-        let tensorTable = ModelFormat.headerSize
+        let layout = TableLayout(good)
         // Truncated anywhere: the header, the tables, the data.
         for length in [0, 10, 63, 64, 100, good.count - 1] {
             expect(Array(good.prefix(length)), { if case .truncated = $0 { true } else { false } }, "truncated to \(length) bytes")
@@ -106,35 +106,36 @@ final class ModelLoaderTests: XCTestCase {
         bytes = good
         bytes[bytes.count - 1] ^= 0x40
         expect(bytes, { if case .checksumMismatch = $0 { true } else { false } }, "a flipped weight bit")
-        // A constant's offset past the end of the data section.
+        // A constant's offset past the end of the data section, and one not a multiple of 4.
+        expect(layout.replacing(layout.tensorOffsets[1], with: 1 << 30), { if case .invalidTensor(1, let d) = $0 { d.contains("outside the data section") } else { false } },
+               "offset past the end")
+        expect(layout.replacing(layout.tensorOffsets[1], with: 2), { if case .invalidTensor(1, let d) = $0 { d.contains("misaligned") } else { false } },
+               "misaligned constant")
+        // Dimensions whose product overflows (each within the limit, their product not).
         bytes = good
-        write32(1 << 30, at: tensorTable + 40 * 1 + 28, in: &bytes)
-        expect(resealed(bytes), { if case .invalidTensor(1, let d) = $0 { d.contains("outside the data section") } else { false } }, "offset past the end")
-        // Dimensions whose product overflows.
-        bytes = good
-        for axis in 0..<3 { write32(0x7FFF_FFFF, at: tensorTable + 40 * 1 + 4 + 4 * axis, in: &bytes) }
-        expect(resealed(bytes), { if case .invalidTensor(1, let d) = $0 { d.contains("too many elements") } else { false } }, "overflowing shape")
+        var stretched = layout
+        for axis in 0..<3 {
+            bytes = stretched.replacing(stretched.tensorDimensions[1][axis], with: UInt32(ModelFormat.maximumElements))
+            stretched = TableLayout(bytes)
+        }
+        expect(bytes, { if case .invalidTensor(1, let d) = $0 { d.contains("too many elements") } else { false } }, "overflowing shape")
+        // A varint that does not end inside the tensor table, or is longer than 5 bytes.
+        expect(layout.replacing(layout.tensorOffsets[1], withBytes: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]),
+               { if case .invalidHeader = $0 { true } else if case .truncated = $0 { true } else { false } }, "six-byte varint")
         // An operator naming a tensor that does not exist.
-        let fileTensors = Int(good[20]) | Int(good[21]) << 8
-        let operatorTable = tensorTable + 40 * fileTensors
-        bytes = good
-        write32(999, at: operatorTable + 4, in: &bytes)
-        expect(resealed(bytes), { if case .invalidOperator(0, let d) = $0 { d.contains("names tensor 999") } else { false } }, "missing tensor")
+        expect(layout.replacing(layout.operatorArguments[0][0], withSigned: 999),
+               { if case .invalidOperator(0, let d) = $0 { d.contains("names tensor 999") } else { false } }, "missing tensor")
         // An unknown operator code, and a stride of 0.
-        bytes = good
-        bytes[operatorTable] = 77
-        expect(resealed(bytes), { if case .invalidOperator(0, let d) = $0 { d.contains("unknown operator code 77") } else { false } }, "unknown op")
-        bytes = good
-        write32(0, at: operatorTable + 4 + 4 * 4, in: &bytes)
-        expect(resealed(bytes), { if case .invalidOperator(0, let d) = $0 { d.contains("stride") } else { false } }, "stride 0")
+        expect(layout.replacing(layout.operatorCodes[0], with: 77), { if case .invalidOperator(0, let d) = $0 { d.contains("unknown operator code 77") } else { false } },
+               "unknown op")
+        expect(layout.replacing(layout.operatorArguments[0][4], withSigned: 0),
+               { if case .invalidOperator(0, let d) = $0 { d.contains("stride") } else { false } }, "stride 0")
         // The convolution's channel parameters replaced by its filter (an int8 tensor), or the
-        // operator given version 1's argument count in a version 2 file (the list then misparses).
-        bytes = good
-        write32(UInt32(bytes[operatorTable + 4 + 4]), at: operatorTable + 4 + 4 * 2, in: &bytes)
-        expect(resealed(bytes), { if case .invalidOperator(0, let d) = $0 { d.contains("channel parameters") } else { false } }, "not channel parameters")
-        bytes = good
-        bytes[operatorTable + 2] = 15
-        expect(resealed(bytes), { if case .invalidOperator = $0 { true } else { false } }, "version 1 argument count")
+        // operator given version 1's argument count (the list then misparses).
+        expect(layout.replacing(layout.operatorArguments[0][2], withBytes: Array(good[layout.operatorArguments[0][1]])),
+               { if case .invalidOperator(0, let d) = $0 { d.contains("channel parameters") } else { false } }, "not channel parameters")
+        expect(layout.replacing(layout.operatorCounts[0], with: 15), { if case .invalidOperator = $0 { true } else if case .truncated = $0 { true } else { false } },
+               "version 1 argument count")
         // A header that claims more tensors than the file holds.
         bytes = good
         write32(100_000, at: 20, in: &bytes)
@@ -154,14 +155,17 @@ final class ModelLoaderTests: XCTestCase {
         }
     }
 
-    /// A version 1 file (per-channel shifts as int32) still loads and computes what the version 2
-    /// export of the same model (shifts as int8) computes (both seed the fuzzer's corpus).
-    func testVersion1FilesStillLoad() throws {
+    /// Files of versions 1 (per-channel shifts as int32) and 2 (fixed-size tables) still load
+    /// and compute what the version 3 export of the same model computes (all three seed the
+    /// fuzzer's corpus).
+    func testOlderVersionsStillLoad() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/corpus")
-        let (old, new) = try ["student-pruned50.mnw", "student-pruned50-v2.mnw"].map { [UInt8](try Data(contentsOf: folder.appendingPathComponent($0))) }
-            .pair()
-        XCTAssertEqual([old[4], new[4]], [1, 2], "the file versions")
-        XCTAssertLessThan(new.count, old.count, "int8 shifts make the file smaller")
+        let files = try ["student-pruned50.mnw", "student-pruned50-v2.mnw", "student-pruned50-v3.mnw"].map {
+            [UInt8](try Data(contentsOf: folder.appendingPathComponent($0)))
+        }
+        XCTAssertEqual(files.map { $0[4] }, [1, 2, 3], "the file versions")
+        XCTAssertLessThan(files[1].count, files[0].count, "int8 shifts make the file smaller")
+        XCTAssertLessThan(files[2].count, files[1].count, "varint tables make it smaller still")
         func outputs(_ bytes: [UInt8], kernels: KernelChoice) throws -> [Int8] {
             try bytes.withUnsafeBytes { raw in
                 let interpreter = try Interpreter(model: try RuntimeModel(bytes: raw), kernels: kernels)
@@ -171,7 +175,8 @@ final class ModelLoaderTests: XCTestCase {
             }
         }
         for kernels in [KernelChoice.reference, .fastest] {
-            XCTAssertEqual(try outputs(old, kernels: kernels), try outputs(new, kernels: kernels))
+            let expected = try outputs(files[2], kernels: kernels)
+            for file in files.dropLast() { XCTAssertEqual(try outputs(file, kernels: kernels), expected) }
         }
     }
 
@@ -179,9 +184,8 @@ final class ModelLoaderTests: XCTestCase {
     /// never traps (a quick, deterministic cousin of the fuzzer, over every byte of the tables).
     func testEveryByteOfTheTablesCorruptedIsHandled() throws {
         let good = validModel()
-        let model = try load(good)
-        let tablesEnd = ModelFormat.headerSize + 40 * model.tensors.count + model.operators.reduce(0) { $0 + 4 + 4 * $1.arguments.count }
-        for offset in 0..<tablesEnd {
+        _ = try load(good)
+        for offset in 0..<TableLayout(good).tablesEnd {
             for value: UInt8 in [0, 1, 0x7F, 0x80, 0xFF] where good[offset] != value {
                 var bytes = good
                 bytes[offset] = value
@@ -194,7 +198,72 @@ final class ModelLoaderTests: XCTestCase {
     }
 }
 
-private extension Array {
-    /// The two elements of a two-element array.
-    func pair() -> (Element, Element) { (self[0], self[1]) }
+/// Where the fields of a version 3 file's tables lie (this test's own reading of
+/// docs/runtime-format.md, not the loader's), and the file with one field rewritten: the tables
+/// re-laid, the data section moved to the next multiple of 16, the header's offsets, size and
+/// checksum updated, so that a test reaches the check it aims at.
+struct TableLayout {
+    let bytes: [UInt8]
+    var tensorDimensions: [[Range<Int>]] = [], tensorOffsets: [Range<Int>] = []
+    var operatorCodes: [Range<Int>] = [], operatorCounts: [Range<Int>] = [], operatorArguments: [[Range<Int>]] = []
+    /// Where the operator list ends (the data section follows after padding).
+    var tablesEnd = 0
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        var position = ModelFormat.headerSize
+        func varint() -> Range<Int> {
+            let start = position
+            while bytes[position] & 0x80 != 0 { position += 1 }
+            position += 1
+            return start..<position
+        }
+        for _ in 0..<Self.u32(bytes, at: 20) {
+            let rank = Int(bytes[position + 1])
+            position += 3
+            _ = varint()  // zero point
+            tensorDimensions.append((0..<rank).map { _ in varint() })
+            position += 4  // scale
+            tensorOffsets.append(varint())
+        }
+        for _ in 0..<Self.u32(bytes, at: 24) {
+            operatorCodes.append(varint())
+            let count = varint()
+            operatorCounts.append(count)
+            operatorArguments.append((0..<value(count)).map { _ in varint() })
+        }
+        tablesEnd = position
+    }
+
+    static func u32(_ bytes: [UInt8], at offset: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bytes[offset + $1]) << (8 * $1) } }
+
+    /// The unsigned varint at `range`.
+    func value(_ range: Range<Int>) -> Int { range.enumerated().reduce(0) { $0 | Int(bytes[$1.element] & 0x7F) << (7 * $1.offset) } }
+
+    /// `range` rewritten as the varint of `value`.
+    func replacing(_ range: Range<Int>, with value: UInt32) -> [UInt8] {
+        var encoded: [UInt8] = [], rest = value
+        while rest >= 0x80 { encoded.append(UInt8(rest & 0x7F) | 0x80); rest >>= 7 }
+        return replacing(range, withBytes: encoded + [UInt8(rest)])
+    }
+
+    /// `range` rewritten as the zigzag varint of `value`.
+    func replacing(_ range: Range<Int>, withSigned value: Int32) -> [UInt8] {
+        replacing(range, with: UInt32(bitPattern: (value << 1) ^ (value >> 31)))
+    }
+
+    /// `range` rewritten as `encoded`.
+    func replacing(_ range: Range<Int>, withBytes encoded: [UInt8]) -> [UInt8] {
+        let dataOffset = Self.u32(bytes, at: 48), delta = encoded.count - range.count
+        var tables = Array(bytes[ModelFormat.headerSize..<range.lowerBound]) + encoded + Array(bytes[range.upperBound..<tablesEnd])
+        while (ModelFormat.headerSize + tables.count) % ModelFormat.alignment != 0 { tables.append(0) }
+        var file = Array(bytes[0..<ModelFormat.headerSize]) + tables + Array(bytes[dataOffset...])
+        func write(_ value: Int, at offset: Int) { for i in 0..<4 { file[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) } }
+        write(file.count, at: 8)
+        if range.lowerBound < Self.u32(bytes, at: 44) { write(Self.u32(bytes, at: 44) + delta, at: 44) }
+        write(ModelFormat.headerSize + tables.count, at: 48)
+        let checksum = file.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0[ModelFormat.headerSize...])) }
+        write(Int(checksum), at: 16)
+        return file
+    }
 }
