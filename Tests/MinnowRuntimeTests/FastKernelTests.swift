@@ -153,6 +153,64 @@ final class FastKernelTests: XCTestCase {
         }
     }
 
+    /// Max pooling (kernels 2 and 3, strides 1 and 2, with and without padding, channel counts
+    /// around 64) and concatenation (inputs copied or rescaled, 3 to 70 channels) equal the
+    /// reference kernels, AVX-512 and AVX2.
+    func testPoolingAndConcatenationEqualTheReference() throws {
+        vnni = hasVNNI()
+        var generator = SeededGenerator(seed: 17)
+        let hasAVX2 = mnw_cpu_has_avx2() == 1
+        for (height, width, channels, kernel, stride, padding) in [(8, 8, 32, 2, 2, 0), (9, 7, 70, 3, 2, 0), (9, 9, 5, 3, 2, 1), (6, 5, 64, 2, 1, 0),
+                                                                    (7, 7, 16, 3, 1, 1), (5, 8, 3, 3, 2, 0)] {
+            let input = (0..<(height * width * channels)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
+            let (outHeight, outWidth) = ((height + 2 * padding - kernel) / stride + 1, (width + 2 * padding - kernel) / stride + 1)
+            var expected = [Int8](repeating: 0, count: outHeight * outWidth * channels)
+            input.withUnsafeBufferPointer { x in
+                expected.withUnsafeMutableBufferPointer { y in
+                    ReferenceKernels.maxPool(batch: 1, height: height, width: width, channels: channels, kernel: (kernel, kernel), stride: (stride, stride),
+                                             padding: (padding, padding), input: x, output: y)
+                }
+            }
+            for avx2 in (vnni ? [false] : []) + (hasAVX2 ? [true] : []) {
+                var output = [Int8](repeating: 0, count: expected.count)
+                let pool = avx2 ? mnw_max_pool_avx2 : mnw_max_pool_avx512
+                pool(input, Int32(height), Int32(width), Int32(channels), Int32(kernel), Int32(kernel), Int32(stride), Int32(stride), Int32(padding),
+                     Int32(padding), Int32(outHeight), Int32(outWidth), &output)
+                XCTAssertEqual(output, expected, "max pool \(height)x\(width)x\(channels), kernel \(kernel), stride \(stride), padding \(padding), AVX2 \(avx2)")
+            }
+        }
+        let pixels = 11, multiplier = FixedPointMultiplier(0.7)
+        var table = [Int64](repeating: 0, count: mnw_requant_table_size(16) / 8)
+        _ = mnw_requant_prepare([Int32](repeating: multiplier.multiplier, count: 16), [Int32](repeating: multiplier.shift, count: 16), 16, 3, &table)
+        for channels in [[32, 32], [3, 70, 16], [64, 5]] {
+            // The inputs in memory of their own (the kernels take pointers to them).
+            let buffers = channels.map { c in UnsafeMutableBufferPointer<Int8>.allocate(capacity: pixels * c) }
+            defer { for buffer in buffers { buffer.deallocate() } }
+            for buffer in buffers { for i in buffer.indices { buffer[i] = Int8(truncatingIfNeeded: generator.next()) } }
+            let zeroPoints: [Int32] = channels.indices.map { Int32($0 * 9 - 5) }
+            for rescaled in [false, true] {
+                let inputs = channels.indices.map { i in
+                    ReferenceKernels.ConcatenationInput(codes: UnsafeBufferPointer(buffers[i]), channels: channels[i], zeroPoint: zeroPoints[i],
+                                                        multiplier: rescaled && i == 1 ? multiplier : nil)
+                }
+                var expected = [Int8](repeating: 0, count: pixels * channels.reduce(0, +))
+                expected.withUnsafeMutableBufferPointer { ReferenceKernels.concatenateChannels(pixels: pixels, inputs: inputs, outputZeroPoint: 3, output: $0) }
+                for avx2 in (vnni ? [false] : []) + (hasAVX2 && !rescaled ? [true] : []) {
+                    var output = [Int8](repeating: 0, count: expected.count)
+                    table.withUnsafeBufferPointer { rescaling in
+                        let c = channels.indices.map { i in
+                            mnw_concat_input(codes: buffers[i].baseAddress, channels: Int32(channels[i]), zero_point: zeroPoints[i],
+                                             table: rescaled && i == 1 ? rescaling.baseAddress : nil)
+                        }
+                        if avx2 { mnw_concatenate_copy(Int32(pixels), c, Int32(c.count), &output) }
+                        else { mnw_concatenate_avx512(Int32(pixels), c, Int32(c.count), 3, &output) }
+                    }
+                    XCTAssertEqual(output, expected, "concatenation of \(channels), rescaled \(rescaled), AVX2 \(avx2)")
+                }
+            }
+        }
+    }
+
     /// Whether this CPU has the AVX-512 kernels (set by the tests that compare kernels).
     private var vnni = false
 
