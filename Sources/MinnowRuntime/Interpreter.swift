@@ -3,19 +3,23 @@ import QuantMath
 
 /// Which kernels an interpreter runs.
 public enum KernelChoice: Sendable {
-    /// The fastest this CPU supports (checked at run time): AVX-512 VNNI, else AVX2, else the
-    /// reference kernels.
+    /// The fastest this CPU supports (checked at run time): AVX-512 VNNI, else AVX2 with AVX-VNNI,
+    /// else AVX2, else the reference kernels.
     case fastest
+    /// The AVX2 kernels with AVX-VNNI GEMMs (256-bit `vpdpbusd`) where the CPU has AVX-VNNI, else
+    /// as `avx2`. (For tests and comparisons; `fastest` picks it by itself.)
+    case avxVNNI
     /// The AVX2 kernels where they apply (convolutions and fully connected layers whose
-    /// requantization has the short form), the reference kernels elsewhere; the reference kernels
+    /// requantization has a short form), the reference kernels elsewhere; the reference kernels
     /// alone on a CPU without AVX2. (For tests and comparisons; `fastest` picks it by itself.)
     case avx2
     /// The portable scalar reference kernels only.
     case reference
 
-    /// The SIMD path `fastest` takes on this CPU: "avx512-vnni", "avx2" or "reference".
+    /// The SIMD path `fastest` takes on this CPU: "avx512-vnni", "avx-vnni", "avx2" or
+    /// "reference".
     public static var detected: String {
-        mnw_cpu_has_avx512vnni() == 1 ? "avx512-vnni" : mnw_cpu_has_avx2() == 1 ? "avx2" : "reference"
+        mnw_cpu_has_avx512vnni() == 1 ? "avx512-vnni" : mnw_cpu_has_avxvnni() == 1 ? "avx-vnni" : mnw_cpu_has_avx2() == 1 ? "avx2" : "reference"
     }
 }
 
@@ -31,8 +35,9 @@ public final class Interpreter {
     /// One output pixel's accumulators for the reference convolution (sized for the widest),
     /// owned here.
     private let scratch: UnsafeMutableBufferPointer<Int32>
-    /// Whether the AVX-512 VNNI kernels run, or else the AVX2 ones (where they apply).
-    private let vnni: Bool, avx2: Bool
+    /// Whether the AVX-512 VNNI kernels run, or else the AVX2 ones (where they apply), and
+    /// whether those GEMMs use AVX-VNNI.
+    private let vnni: Bool, avx2: Bool, avxVNNI: Bool
     /// What the fast kernels are given (packed weights, per-channel constants, requantization
     /// tables, argument structures), allocated at preparation and owned here.
     private var owned: [UnsafeMutableRawPointer] = []
@@ -48,6 +53,7 @@ public final class Interpreter {
         self.model = model
         vnni = kernels == .fastest && mnw_cpu_has_avx512vnni() == 1
         avx2 = !vnni && kernels != .reference && mnw_cpu_has_avx2() == 1
+        avxVNNI = avx2 && (kernels == .fastest || kernels == .avxVNNI) && mnw_cpu_has_avxvnni() == 1
         if let arena {
             guard arena.count >= model.arenaSize else { throw .arenaTooSmall(needed: model.arenaSize, given: arena.count) }
             guard Int(bitPattern: arena.baseAddress) % ModelFormat.alignment == 0 else {
@@ -203,6 +209,11 @@ public final class Interpreter {
         if avx2 {
             // The AVX2 GEMM requantizes in a short form only (the reference runs the rest).
             guard isShort(g.requant_form) else { return nil }
+            if avxVNNI {
+                let arguments = store(g)
+                gemmSteps.append(arguments)
+                return .fast { mnw_gemm_avxvnni(arguments) }
+            }
             let packed16 = allocate(Int16.self, count: mnw_gemm_avx2_packed_size(Int32(inputs), Int32(outputs), convolution) / 2)
             mnw_gemm_avx2_pack(packed, Int32(inputs), Int32(outputs), convolution, packed16)
             let arguments = store(g)
@@ -234,15 +245,18 @@ public final class Interpreter {
         (d.minimum, d.maximum, d.output) = (a[13], a[14], codes(t[5]).baseAddress)
         if avx2 { guard isShort(d.requant_form) else { return nil } }
         let g = d.geometry.pointee
-        if vnni, mnw_cpu_has_avx512vbmi() == 1, g.kernel_height == 3, g.kernel_width == 3, g.dilation_height == 1, g.dilation_width == 1,
-           g.stride_height == g.stride_width, g.stride_width == 1 || g.stride_width == 2 {
+        // The column kernel: 3 x 3, stride 1 or 2, no dilation, on AVX-512 with VBMI or on AVX-VNNI.
+        let columnShape = g.kernel_height == 3 && g.kernel_width == 3 && g.dilation_height == 1 && g.dilation_width == 1
+            && g.stride_height == g.stride_width && (g.stride_width == 1 || g.stride_width == 2)
+        if columnShape, (vnni && mnw_cpu_has_avx512vbmi() == 1) || avxVNNI {
             let columns = allocate(Int8.self, count: (channels + 15) / 16 * 192), unsignedBase = allocate(Int32.self, count: padded)
             mnw_depthwise_columns_prepare(weights.baseAddress, Int32(channels), int32s(t[2]).baseAddress, zeroPoint, columns, unsignedBase)
             (d.columns, d.column_weights, d.unsigned_base) = (1, UnsafePointer(columns), UnsafePointer(unsignedBase))
         }
         let arguments = store(d)
         depthwiseSteps.append(arguments)
-        return avx2 ? .fast { mnw_depthwise_avx2(arguments) } : .fast { mnw_depthwise_avx512(arguments) }
+        if avx2 { return d.columns == 1 ? .fast { mnw_depthwise_avxvnni(arguments) } : .fast { mnw_depthwise_avx2(arguments) } }
+        return .fast { mnw_depthwise_avx512(arguments) }
     }
 
     /// The operator on the fast kernels this CPU allows, or on the reference ones.

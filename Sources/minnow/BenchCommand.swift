@@ -338,7 +338,7 @@ extension Bench {
         @Option(help: "Untimed inferences first.") var warmup = 200
         @Option(help: "Images classified in a row for the throughput.") var batch = 32
         @Flag(help: "Also time each operator alone (median of --runs) and list them, slowest first.") var operators = false
-        @Option(help: "Kernels: fastest (what this CPU allows), avx2 (where they apply), or reference.") var kernels: RuntimeKernels = .fastest
+        @Option(help: "Kernels: fastest (what this CPU allows), avx-vnni, avx2 (where they apply), or reference.") var kernels: RuntimeKernels = .fastest
         @Option(help: "The peers' preset of the same architecture (student_mbv2, student_squeeze, teacher).") var peerModel: String?
         @Option(help: "Python of the LiteRT venv (shared/peers/setup-litert.sh). Default: $PEERS_LITERT_VENV/bin/python or ~/.cache/minnow-peers-litert-venv/bin/python; skipped when absent.")
         var litertPython: String?

@@ -27,7 +27,7 @@ struct Export: ParsableCommand {
     @Argument(help: "A quantized Minnow checkpoint (.h5).") var checkpoint: String
     @Option(name: [.customShort("o"), .long], help: "The model file to write.") var output: String
     @Option(help: "Test images to check the exported model on (0: no check).") var checkImages = 1000
-    @Option(help: "Kernels the check runs: fastest, avx2 or reference.") var kernels: RuntimeKernels = .fastest
+    @Option(help: "Kernels the check runs: fastest, avx-vnni, avx2 or reference.") var kernels: RuntimeKernels = .fastest
     @Option(help: "Folder with the data set's files.") var dataDir: String?
 
     func validate() throws {
@@ -93,7 +93,7 @@ struct RunModel: ParsableCommand {
     @Option(help: "Images, a .npy file of normalized images, instead of a data set.") var input: String?
     @Option(help: "Where to write the predicted classes (.npy).") var output: String?
     @Option(help: "Folder with the data set's files.") var dataDir: String?
-    @Option(help: "Kernels: fastest (what this CPU allows), avx2 or reference.") var kernels: RuntimeKernels = .fastest
+    @Option(help: "Kernels: fastest (what this CPU allows), avx-vnni, avx2 or reference.") var kernels: RuntimeKernels = .fastest
 
     func validate() throws {
         try OptionCheck.atLeast("--limit", limit, 1)
@@ -180,11 +180,14 @@ extension Tensor {
 
 /// `--kernels` of the runtime commands.
 enum RuntimeKernels: String, ExpressibleByArgument, CaseIterable {
-    case fastest, avx2, reference
+    case fastest
+    case avxVNNI = "avx-vnni"
+    case avx2, reference
 
     var choice: KernelChoice {
         switch self {
         case .fastest: .fastest
+        case .avxVNNI: .avxVNNI
         case .avx2: .avx2
         case .reference: .reference
         }

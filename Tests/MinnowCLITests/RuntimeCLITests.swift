@@ -22,7 +22,7 @@ final class RuntimeCLITests: CLITestCase {
         let top1 = String(format: "%.2f%%", 100 * ((evaluated["top1"] ?? nil) ?? -1))
         XCTAssertTrue(result.standardOutput.contains("top-1 \(top1)"), "runtime \(result.standardOutput) vs integer evaluation \(top1)")
         // Every kernel level gives the same accuracy, and the export's check passes on each.
-        for kernels in ["avx2", "reference"] {
+        for kernels in ["avx-vnni", "avx2", "reference"] {
             let run = try minnow(["run", file.path, "--kernels", kernels])
             XCTAssertTrue(run.standardOutput.contains("top-1 \(top1)"), "\(kernels): \(run.standardOutput) \(run.standardError)")
             let check = try minnow(["export", ptq.appendingPathComponent("quantized.h5").path, "-o", file.path, "--check-images", "32",

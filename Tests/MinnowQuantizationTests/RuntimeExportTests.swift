@@ -49,6 +49,8 @@ final class RuntimeExportTests: XCTestCase {
                 XCTAssertEqual(try runtimeCodes(export.bytes, images: images, kernels: .reference), expected, "\(architecture), reference kernels")
                 // The AVX2 kernels (where they apply; the reference elsewhere, and everywhere on a CPU without AVX2).
                 XCTAssertEqual(try runtimeCodes(export.bytes, images: images, kernels: .avx2), expected, "\(architecture), AVX2 kernels")
+                // The AVX2 kernels with AVX-VNNI GEMMs (as `.avx2` on a CPU without AVX-VNNI).
+                XCTAssertEqual(try runtimeCodes(export.bytes, images: images, kernels: .avxVNNI), expected, "\(architecture), AVX-VNNI kernels")
                 XCTAssertLessThanOrEqual(export.arena.size, export.arena.lowerBound * 11 / 10 + 16, "\(architecture): arena near its lower bound")
                 let model = try export.bytes.withUnsafeBytes { try RuntimeModel(bytes: $0) }
                 XCTAssertEqual(model.multiplyAccumulates, integer.graph.totalMACs)

@@ -12,8 +12,8 @@ final class FastKernelTests: XCTestCase {
     /// Whether the fast kernels can run here; without them, checks that the runtime falls back.
     func hasVNNI() -> Bool {
         guard mnw_cpu_has_avx512vnni() == 1 else {
-            XCTAssertEqual(KernelChoice.detected, mnw_cpu_has_avx2() == 1 ? "avx2" : "reference",
-                           "without AVX-512 VNNI the runtime runs the AVX2 kernels, or the reference ones")
+            XCTAssertEqual(KernelChoice.detected, mnw_cpu_has_avxvnni() == 1 ? "avx-vnni" : mnw_cpu_has_avx2() == 1 ? "avx2" : "reference",
+                           "without AVX-512 VNNI the runtime runs the AVX2 kernels (with AVX-VNNI where the CPU has it), or the reference ones")
             return false
         }
         XCTAssertEqual(KernelChoice.detected, "avx512-vnni")
@@ -78,9 +78,11 @@ final class FastKernelTests: XCTestCase {
                     }
                 }
                 for (avx2, form) in kernelRuns(requantization) {
-                    let output = runGEMM(rows: rows, k: k, n: n, input: input, zeroPoint: zeroPoint, weight: weight, bias: bias,
-                                         requantization: requantization, convolution: nil, avx2: avx2, form: form)
-                    XCTAssertEqual(output, expected, "rows \(rows), k \(k), n \(n), zero point \(zeroPoint), AVX2 \(avx2), form \(form)")
+                    for avxVNNI in avxVNNIRuns(avx2) {
+                        let output = runGEMM(rows: rows, k: k, n: n, input: input, zeroPoint: zeroPoint, weight: weight, bias: bias,
+                                             requantization: requantization, convolution: nil, avx2: avx2, form: form, avxVNNI: avxVNNI)
+                        XCTAssertEqual(output, expected, "rows \(rows), k \(k), n \(n), zero point \(zeroPoint), AVX2 \(avx2), AVX-VNNI \(avxVNNI), form \(form)")
+                    }
                 }
             }
         }
@@ -131,9 +133,11 @@ final class FastKernelTests: XCTestCase {
                     if depthwise {
                         // The multiply-add kernel, and the column kernel where it applies (3 x 3,
                         // stride 1 or 2, no dilation, a CPU with VBMI).
-                        let columns = mnw_cpu_has_avx512vbmi() == 1 && s.kernel == 3 && s.dilation == 1 && s.stride <= 2
+                        let columnShape = s.kernel == 3 && s.dilation == 1 && s.stride <= 2
                         for (avx2, form) in kernelRuns(requantization) {
-                            for useColumns in avx2 ? [false] : columns ? [false, true] : [false] {
+                            // AVX-512: the column kernel needs VBMI; AVX2: AVX-VNNI.
+                            let columns = columnShape && (avx2 ? mnw_cpu_has_avxvnni() : mnw_cpu_has_avx512vbmi()) == 1
+                            for useColumns in columns ? [false, true] : [false] {
                                 let output = runDepthwise(geometry, input: image, zeroPoint: zeroPoint, filter: filter, bias: bias,
                                                           requantization: requantization, columns: useColumns, avx2: avx2, form: form)
                                 XCTAssertEqual(output, expected,
@@ -142,10 +146,12 @@ final class FastKernelTests: XCTestCase {
                         }
                     } else {
                         for (avx2, form) in kernelRuns(requantization) {
-                            let output = runGEMM(rows: g.outputHeight * g.outputWidth, k: s.kernel * s.kernel * channels, n: outputs, input: image,
-                                                 zeroPoint: zeroPoint, weight: filter, bias: bias, requantization: requantization, convolution: geometry,
-                                                 avx2: avx2, form: form)
-                            XCTAssertEqual(output, expected, "shape \(trial), zero point \(zeroPoint), AVX2 \(avx2), form \(form)")
+                            for avxVNNI in avxVNNIRuns(avx2) {
+                                let output = runGEMM(rows: g.outputHeight * g.outputWidth, k: s.kernel * s.kernel * channels, n: outputs, input: image,
+                                                     zeroPoint: zeroPoint, weight: filter, bias: bias, requantization: requantization, convolution: geometry,
+                                                     avx2: avx2, form: form, avxVNNI: avxVNNI)
+                                XCTAssertEqual(output, expected, "shape \(trial), zero point \(zeroPoint), AVX2 \(avx2), AVX-VNNI \(avxVNNI), form \(form)")
+                            }
                         }
                     }
                 }
@@ -230,6 +236,9 @@ final class FastKernelTests: XCTestCase {
         }
     }
 
+    /// The AVX2 GEMM runs: with 16-bit pairs, and with AVX-VNNI where the CPU has it.
+    private func avxVNNIRuns(_ avx2: Bool) -> [Bool] { avx2 && mnw_cpu_has_avxvnni() == 1 ? [false, true] : [false] }
+
     /// The requantization table and the shortest form it allows.
     private func table(_ requantization: Requantization) -> ([Int64], Int32) {
         let count = requantization.multipliers.count
@@ -240,7 +249,7 @@ final class FastKernelTests: XCTestCase {
     }
 
     private func runGEMM(rows: Int, k: Int, n: Int, input: [Int8], zeroPoint: Int32, weight: [Int8], bias: [Int32],
-                         requantization: Requantization, convolution: mnw_conv_geometry?, avx2: Bool, form: Int32) -> [Int8] {
+                         requantization: Requantization, convolution: mnw_conv_geometry?, avx2: Bool, form: Int32, avxVNNI: Bool = false) -> [Int8] {
         var geometry = convolution ?? mnw_conv_geometry()
         return withUnsafePointer(to: &geometry) { geometryPointer in
             let g = convolution == nil ? nil : geometryPointer
@@ -268,7 +277,7 @@ final class FastKernelTests: XCTestCase {
                                         (a.requant, a.requant_form) = (r.baseAddress, form)
                                         (a.output_zero_point, a.minimum, a.maximum) = (requantization.outputZeroPoint, requantization.minimum, requantization.maximum)
                                         (a.output, a.scratch) = (out.baseAddress, s.baseAddress)
-                                        if avx2 { mnw_gemm_avx2(&a, packed16) } else { mnw_gemm_vnni(&a) }
+                                        if avxVNNI { mnw_gemm_avxvnni(&a) } else if avx2 { mnw_gemm_avx2(&a, packed16) } else { mnw_gemm_vnni(&a) }
                                     }
                                 }
                             }
@@ -308,7 +317,7 @@ final class FastKernelTests: XCTestCase {
                                     columnWeights.withUnsafeBufferPointer { cw in
                                         unsignedBase.withUnsafeBufferPointer { ub in
                                             (a.columns, a.column_weights, a.unsigned_base) = (columns ? 1 : 0, cw.baseAddress, ub.baseAddress)
-                                            if avx2 { mnw_depthwise_avx2(&a) } else { mnw_depthwise_avx512(&a) }
+                                            if avx2 { columns ? mnw_depthwise_avxvnni(&a) : mnw_depthwise_avx2(&a) } else { mnw_depthwise_avx512(&a) }
                                         }
                                     }
                                 }

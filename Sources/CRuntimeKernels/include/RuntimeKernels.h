@@ -201,6 +201,18 @@ void mnw_clamp_avx512(int count, const int8_t *input, int32_t minimum, int32_t m
 /// 1 when the CPU has AVX2.
 int mnw_cpu_has_avx2(void);
 
+/// 1 when the CPU has AVX2 and AVX-VNNI (256-bit `vpdpbusd`).
+int mnw_cpu_has_avxvnni(void);
+
+/// AVX2 with AVX-VNNI. `mnw_gemm_avx2` with 256-bit `vpdpbusd` on `mnw_gemm_pack`'s weights (no
+/// 16-bit repacking), for a table in a short requantization form only.
+void mnw_gemm_avxvnni(const mnw_gemm *a);
+
+/// AVX2 with AVX-VNNI. The column depthwise kernel (`mnw_depthwise_avx512` with `columns`) on 8
+/// channels at a time: 3 x 3, stride 1 or 2 on both axes, no dilation, with
+/// `mnw_depthwise_columns_prepare`'s weights and base; a table in a short form only.
+void mnw_depthwise_avxvnni(const mnw_depthwise *a);
+
 /// Bytes of the AVX2 GEMM's weights: per block of 8 outputs and word group, two 16-lane int16
 /// vectors (each output's first two and last two weights of the word).
 size_t mnw_gemm_avx2_packed_size(int k, int n, const mnw_conv_geometry *g);
