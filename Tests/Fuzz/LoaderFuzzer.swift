@@ -1,7 +1,7 @@
 // libFuzzer entry for the runtime's loader and interpreter (scripts/fuzz-loader.sh builds it into
 // one module with MinnowRuntime's sources): every input is a candidate model file; it must be
-// refused with a ModelFormatError or load and run, on both kernel paths, without a crash, a
-// sanitizer report or a leak.
+// refused with a ModelFormatError or load and run, on every kernel level this CPU has (AVX-512,
+// AVX-VNNI, AVX2, reference), without a crash, a sanitizer report or a leak.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzLoader(_ data: UnsafeRawPointer, _ count: Int) -> CInt {
@@ -16,7 +16,7 @@ public func fuzzLoader(_ data: UnsafeRawPointer, _ count: Int) -> CInt {
         for i in 0..<4 { bytes[16 + i] = UInt8(truncatingIfNeeded: checksum >> (8 * UInt32(i))) }
     }
     guard let model = try? RuntimeModel(bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<count])) else { return 0 }
-    for kernels in [KernelChoice.reference, .fastest] {
+    for kernels in [KernelChoice.reference, .fastest, .avxVNNI, .avx2] {
         guard let interpreter = try? Interpreter(model: model, kernels: kernels) else { continue }
         for i in 0..<interpreter.input.count { interpreter.input[i] = Int8(truncatingIfNeeded: i &* 31) }
         interpreter.invoke()
