@@ -217,6 +217,37 @@ final class FastKernelTests: XCTestCase {
         }
     }
 
+    /// The residual add on every kernel level equals the reference, for element counts around
+    /// multiples of 16 and 64 (the AVX-512 kernel narrows 64 lanes at once) and a fused ReLU.
+    func testAddEqualsTheReference() throws {
+        var generator = SeededGenerator(seed: 29)
+        for (shape, relu) in [([3, 7, 5], false), ([4, 4, 4], true), ([1, 1, 17], false), ([5, 8, 5], true), ([2, 3, 10], false)] {
+            var writer = ModelWriter()
+            let p = QuantizationParameters(scale: 0.05, zeroPoint: -7)
+            let x = writer.addActivation(shape: shape, parameters: p), y = writer.addActivation(shape: shape, parameters: p)
+            writer.addOperator(.clamp, [x, y, -90, 100])
+            let out = writer.addActivation(shape: shape, parameters: QuantizationParameters(scale: 0.08, zeroPoint: 3))
+            // TFLite's add: inputs scaled by 2^20 and by s / (2 max s); the sum by 2 max s / (2^20 s_out).
+            let (input, output) = (FixedPointMultiplier(0.05 / 0.1), FixedPointMultiplier(0.1 / (Double(1 << 20) * 0.08)))
+            writer.addOperator(.add, [x, y, out, input.multiplier, input.shift, input.multiplier, input.shift, output.multiplier, output.shift,
+                                      relu ? 3 : -128, 127])
+            let bytes = writer.serialize(input: x, output: out, multiplyAccumulates: 0).bytes
+            let image = (0..<shape.reduce(1, *)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
+            func codes(_ kernels: KernelChoice) throws -> [Int8] {
+                try bytes.withUnsafeBytes { raw in
+                    let interpreter = try Interpreter(model: try RuntimeModel(bytes: raw), kernels: kernels)
+                    for i in image.indices { interpreter.input[i] = image[i] }
+                    interpreter.invoke()
+                    return Array(interpreter.output)
+                }
+            }
+            let expected = try codes(.reference)
+            for kernels in [KernelChoice.fastest, .avxVNNI, .avx2] {
+                XCTAssertEqual(try codes(kernels), expected, "add of \(shape), ReLU \(relu), \(kernels)")
+            }
+        }
+    }
+
     /// Whether this CPU has the AVX-512 kernels (set by the tests that compare kernels).
     private var vnni = false
 
