@@ -121,21 +121,28 @@ __attribute__((target("avx2"))) static void tile8_1(const mnw_gemm *a, const int
     gemm_tile8(a, p, rows, row0, valid, b0, 1);
 }
 
-__attribute__((target("avx2")))
-void mnw_gemm_avx2(const mnw_gemm *a, const int16_t *packed) {
+/// A tile of `gemm_rows8`: rows `row0 ..< row0 + valid` times 8-output blocks b0 (and b0 + 1).
+typedef void (*tile8_function)(const mnw_gemm *, const int16_t *, const uint8_t *const *, int, int, int);
+
+/// The input copied as unsigned codes (with a convolution's padding), then tiles of R rows over
+/// it: `two` for a pair of 8-output blocks, `one` for the last single block.
+MNW_AVX2_INLINE void gemm_rows8(const mnw_gemm *a, const int16_t *packed, const int R, tile8_function two, tile8_function one) {
     if (a->convolution) pad_input_portable(a->input, a->convolution, (int8_t)a->zero_point, 0x80, (int8_t *)a->scratch);
     else for (int i = 0; i < a->rows * a->k; i++) a->scratch[i] = (uint8_t)(a->input[i] ^ 0x80);
     gemm_rows layout = gemm_layout(a);
     int blocks8 = (a->n + 7) / 8;
-    const uint8_t *rows[4];
+    const uint8_t *rows[6];
     int y = 0, x = 0;
-    for (int row0 = 0; row0 < a->rows; row0 += 4) {
-        int valid = gemm_next_rows(a, layout, row0, 4, &y, &x, rows);
+    for (int row0 = 0; row0 < a->rows; row0 += R) {
+        int valid = gemm_next_rows(a, layout, row0, R, &y, &x, rows);
         int b0 = 0;
-        for (; b0 + 1 < blocks8; b0 += 2) tile8_2(a, packed, rows, row0, valid, b0);
-        if (b0 < blocks8) tile8_1(a, packed, rows, row0, valid, b0);
+        for (; b0 + 1 < blocks8; b0 += 2) two(a, packed, rows, row0, valid, b0);
+        if (b0 < blocks8) one(a, packed, rows, row0, valid, b0);
     }
 }
+
+__attribute__((target("avx2")))
+void mnw_gemm_avx2(const mnw_gemm *a, const int16_t *packed) { gemm_rows8(a, packed, 4, tile8_2, tile8_1); }
 
 // MARK: GEMM with AVX-VNNI
 
@@ -187,28 +194,20 @@ static inline void gemm_tile8_vnni(const mnw_gemm *a, const uint8_t *const *rows
     store_tile8(a, acc, row0, valid, b0, R, NB);
 }
 
-__attribute__((target("avx2,avxvnni"))) static void tile8_vnni_2(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0) {
+__attribute__((target("avx2,avxvnni"))) static void tile8_vnni_2(const mnw_gemm *a, const int16_t *unused, const uint8_t *const *rows, int row0,
+                                                                 int valid, int b0) {
+    (void)unused;
     gemm_tile8_vnni(a, rows, row0, valid, b0, 6, 2);
 }
-__attribute__((target("avx2,avxvnni"))) static void tile8_vnni_1(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0) {
+__attribute__((target("avx2,avxvnni"))) static void tile8_vnni_1(const mnw_gemm *a, const int16_t *unused, const uint8_t *const *rows, int row0,
+                                                                 int valid, int b0) {
+    (void)unused;
     gemm_tile8_vnni(a, rows, row0, valid, b0, 6, 1);
 }
 
+/// (The tiles read the AVX-512 packing, `a->packed`: no 16-bit weights.)
 __attribute__((target("avx2,avxvnni")))
-void mnw_gemm_avxvnni(const mnw_gemm *a) {
-    if (a->convolution) pad_input_portable(a->input, a->convolution, (int8_t)a->zero_point, 0x80, (int8_t *)a->scratch);
-    else for (int i = 0; i < a->rows * a->k; i++) a->scratch[i] = (uint8_t)(a->input[i] ^ 0x80);
-    gemm_rows layout = gemm_layout(a);
-    int blocks8 = (a->n + 7) / 8;
-    const uint8_t *rows[6];
-    int y = 0, x = 0;
-    for (int row0 = 0; row0 < a->rows; row0 += 6) {
-        int valid = gemm_next_rows(a, layout, row0, 6, &y, &x, rows);
-        int b0 = 0;
-        for (; b0 + 1 < blocks8; b0 += 2) tile8_vnni_2(a, rows, row0, valid, b0);
-        if (b0 < blocks8) tile8_vnni_1(a, rows, row0, valid, b0);
-    }
-}
+void mnw_gemm_avxvnni(const mnw_gemm *a) { gemm_rows8(a, NULL, 6, tile8_vnni_2, tile8_vnni_1); }
 
 // MARK: depthwise convolution
 
