@@ -31,6 +31,15 @@ static inline void pad_input_portable(const int8_t *input, const mnw_conv_geomet
     }
 }
 
+/// Each tap's offset from its window's first code in a padded input (the layout of
+/// `pad_input_portable`), kernel rows then columns: every tap reads inside the copy.
+static inline void padded_tap_offsets(const mnw_conv_geometry *g, size_t *offsets) {
+    size_t padded_width = (size_t)padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
+    for (int ky = 0; ky < g->kernel_height; ky++)
+        for (int kx = 0; kx < g->kernel_width; kx++)
+            offsets[ky * g->kernel_width + kx] = ((size_t)ky * g->dilation_height * padded_width + (size_t)kx * g->dilation_width) * g->channels;
+}
+
 /// Where a GEMM's rows live in its scratch (its input copied as unsigned codes; a convolution's
 /// with its padding): row r = y * width + x starts at `scratch + y * row_step + x * column_step`.
 typedef struct {

@@ -180,7 +180,7 @@ MNW_INLINE __m512i requant16(__m512i x, const int64_t *block, requant_clamp c) {
 }
 
 /// `requant16` for a table whose total shifts are all at least 32 (`mnw_requant_prepare` returned
-/// 1: every real multiplier below 1/2), stored as codes. Then `(p + half) >> k` is the high half
+/// `MNW_REQUANT_HIGH` or shorter: every real multiplier below 1/2), stored as codes. Then `(p + half) >> k` is the high half
 /// of `p + half` shifted right by `k - 32` (floors compose), which fits in int32, so the 64-bit
 /// clamps become a saturating narrowing and a byte clamp: the same result with fewer operations.
 MNW_INLINE void requant_store_high(int8_t *destination, __mmask16 mask, __m512i x, const int64_t *block, requant_clamp c) {
@@ -192,7 +192,7 @@ MNW_INLINE void requant_store_high(int8_t *destination, __mmask16 mask, __m512i 
 }
 
 /// `requant16` for a table of the rounded form (`MNW_REQUANT_ROUNDED`: total shifts k in
-/// 33...52), stored as codes. With `h = floor(p / 2^32)` and `s = k - 32`, `(p + 2^(k-1)) >> k`
+/// 33...52), zero point added, before narrowing. With `h = floor(p / 2^32)` and `s = k - 32`, `(p + 2^(k-1)) >> k`
 /// equals `(h + 2^(s-1)) >> s`: the rounding half is a whole multiple of 2^32, so it adds to the
 /// high half alone, and the low half cannot move a floor by 2^s. Adding the zero point times
 /// 2^s before the shift adds it after; the table holds `2^(s-1) + zp 2^s` per lane (within
@@ -450,11 +450,8 @@ MNW_INLINE void depthwise(const mnw_depthwise *a, const int taps, const int form
     const int64_t *requant = a->requant;
     int padded_width = padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
     pad_input(a->input, g, (int8_t)a->zero_point, 0, a->padded);
-    // Each tap's offset from its window's first code: every tap reads inside the padded input.
     size_t offsets[taps];
-    for (int ky = 0; ky < g->kernel_height; ky++)
-        for (int kx = 0; kx < g->kernel_width; kx++)
-            offsets[ky * g->kernel_width + kx] = ((size_t)ky * g->dilation_height * padded_width + (size_t)kx * g->dilation_width) * c;
+    padded_tap_offsets(g, offsets);
     requant_clamp clamp = make_clamp(a->output_zero_point, a->minimum, a->maximum);
     size_t row_step = (size_t)g->stride_height * padded_width * c, column_step = (size_t)g->stride_width * c;
     for (int base = 0; base < c; base += 16) {

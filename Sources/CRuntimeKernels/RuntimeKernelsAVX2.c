@@ -218,9 +218,7 @@ void mnw_depthwise_avx2(const mnw_depthwise *a) {
     int padded_width = padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
     pad_input_portable(a->input, g, (int8_t)a->zero_point, 0, a->padded);
     size_t offsets[taps];
-    for (int ky = 0; ky < g->kernel_height; ky++)
-        for (int kx = 0; kx < g->kernel_width; kx++)
-            offsets[ky * g->kernel_width + kx] = ((size_t)ky * g->dilation_height * padded_width + (size_t)kx * g->dilation_width) * c;
+    padded_tap_offsets(g, offsets);
     __m256i zero_point = _mm256_set1_epi32(a->output_zero_point);
     __m128i minimum = _mm_set1_epi8((char)a->minimum), maximum = _mm_set1_epi8((char)a->maximum);
     int rounded = a->requant_form == MNW_REQUANT_ROUNDED;
