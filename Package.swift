@@ -38,10 +38,11 @@ let package = Package(
     targets: [
         // Int8/int4 quantization arithmetic shared by training and the runtime: a leaf, no Foundation.
         .target(name: "QuantMath"),
-        // The int8 runtime: QuantMath only (today its reference kernels; issue 13 adds the format,
-        // planner, interpreter and fast kernels).
+        // The int8 runtime: the .mnw format, planner, interpreter, one unit per operator (Operators/) with
+        // its reference kernel; QuantMath and the C kernels only.
         .target(name: "MinnowRuntime", dependencies: ["QuantMath", "CRuntimeKernels"], swiftSettings: numericSettings),
-        // The runtime's SIMD kernels in C, each with its own target attribute, picked at run time after a CPU check.
+        // The runtime's SIMD kernels in C by operator family and instruction-set level (each function with its
+        // own target attribute), reached through one table per level that a CPU check picks at run time.
         .target(name: "CRuntimeKernels"),
 
         // Counts the process's heap allocations (replaces malloc & co. in the executables that link it): what
@@ -69,7 +70,8 @@ let package = Package(
         // Model zoo: ResNet, MobileNetV1/V2, SqueezeNet, plain CNN; named presets.
         .target(name: "MinnowModels", dependencies: ["MinnowNN"]),
         // Training loop, evaluation, metrics logs, progress, run folders.
-        .target(name: "MinnowTraining", dependencies: ["MinnowNN", "MinnowModels", "MinnowData", "MinnowCheckpoint", "MinnowHDF5", "MinnowTensor"]),
+        .target(name: "MinnowTraining", dependencies: ["MinnowNN", "MinnowModels", "MinnowData", "MinnowCheckpoint", "MinnowHDF5", "MinnowQuantization",
+                                                    "MinnowTensor"]),
         // A safe Swift API over HDF5 files (groups, numeric datasets, strings, attributes, atomic writes); no tensors.
         .target(name: "MinnowHDF5", dependencies: ["CHDF5"]),
         // Checkpoints in the layout of docs/checkpoint-format.md: model, optimizer, training state.
@@ -101,10 +103,11 @@ let package = Package(
         // The tests of the two leaf modules borrow MinnowTensor's seeded generator (the modules themselves stay leaves).
         .testTarget(name: "QuantMathTests", dependencies: ["QuantMath", "MinnowTensor"]),
         .testTarget(name: "MinnowRuntimeTests",
-                    dependencies: ["MinnowRuntime", "QuantMath", "MinnowTensor", "CAllocationCounter", "CRuntimeKernels"]),
+                    dependencies: ["MinnowRuntime", "QuantMath", "MinnowTensor", "MinnowTestSupport", "CAllocationCounter", "CRuntimeKernels"]),
         .testTarget(name: "MinnowQuantizationTests", dependencies: ["MinnowQuantization", "MinnowModels", "MinnowNN", "MinnowRuntime", "MinnowTensor", "QuantMath"]),
         .testTarget(name: "MinnowPruningTests",
-                    dependencies: ["MinnowPruning", "MinnowData", "MinnowModels", "MinnowNN", "MinnowQuantization", "MinnowTensor", "MinnowTestSupport", "MinnowTraining"]),
+                    dependencies: ["MinnowPruning", "MinnowData", "MinnowDistillation", "MinnowModels", "MinnowNN", "MinnowQuantization", "MinnowTensor",
+                                   "MinnowTestSupport", "MinnowTraining"]),
         .testTarget(name: "MinnowTensorTests", dependencies: ["MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowNNTests", dependencies: ["MinnowNN", "MinnowModels", "MinnowTestSupport"]),
         .testTarget(name: "MinnowTrainingTests",

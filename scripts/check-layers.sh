@@ -24,6 +24,9 @@ for index in "${!levels[@]}"; do
     for module in ${levels[$index]}; do level[$module]=$index; done
 done
 
+# The declaration kinds a scoped import may name (`import struct MinnowNN.Linear`).
+kinds="(typealias|struct|class|enum|protocol|let|var|func)"
+
 status=0
 for folder in Sources/*/; do
     module=$(basename "$folder")
@@ -33,7 +36,8 @@ for folder in Sources/*/; do
         continue
     fi
     while IFS=: read -r file line text; do
-        imported=$(sed -E 's/^[[:space:]]*(@[A-Za-z_]+[[:space:]]+)*import[[:space:]]+([A-Za-z_0-9]+).*/\2/' <<<"$text")
+        # `import X`, `@testable import X`, `import struct X.Y` (any declaration kind): the module X.
+        imported=$(sed -E "s/^[[:space:]]*(@[A-Za-z_]+[[:space:]]+)*import[[:space:]]+(${kinds}[[:space:]]+)?([A-Za-z_0-9]+).*/\\4/" <<<"$text")
         [[ -n ${level[$imported]+set} ]] || continue
         if (( level[$imported] >= level[$module] )); then
             echo "check-layers: $file:$line: $module imports $imported, which is not below it" >&2

@@ -13,13 +13,16 @@ mkdir -p "$build" Tests/Fuzz/crashes "$build/corpus"
 cat > "$build/module.modulemap" <<MAP
 module CRuntimeKernels { header "$PWD/Sources/CRuntimeKernels/include/RuntimeKernels.h" export * }
 MAP
+kernels=()
 for kernel in Sources/CRuntimeKernels/*.c; do
-    clang -O2 -fsanitize=fuzzer-no-link,address -ISources/CRuntimeKernels/include -c "$kernel" -o "$build/$(basename "$kernel" .c).o"
+    kernels+=("$build/kernel-$(basename "$kernel" .c).o")
+    clang -O2 -fsanitize=fuzzer-no-link,address -ISources/CRuntimeKernels/include -c "$kernel" -o "${kernels[-1]}"
 done
 swiftc -O -sanitize=fuzzer,address -parse-as-library -wmo -module-name QuantMath -emit-module -emit-module-path "$build/QuantMath.swiftmodule" \
     -c Sources/QuantMath/*.swift -o "$build/QuantMath.o"
 swiftc -O -sanitize=fuzzer,address -parse-as-library -wmo -module-name MinnowRuntime -I "$build" \
-    Sources/MinnowRuntime/*.swift Tests/Fuzz/LoaderFuzzer.swift "$build/QuantMath.o" "$build"/RuntimeKernels*.o -o "$build/loader-fuzzer" 2>&1 \
+    Sources/MinnowRuntime/*.swift Sources/MinnowRuntime/Operators/*.swift Tests/Fuzz/LoaderFuzzer.swift "$build/QuantMath.o" "${kernels[@]}" \
+    -o "$build/loader-fuzzer" 2>&1 \
     | grep -v "Cannot export local symbol" || true
 cp Tests/Fuzz/corpus/*.mnw "$build/corpus/" 2>/dev/null || true
 cp runs/*/model.mnw "$build/corpus/" 2>/dev/null || true

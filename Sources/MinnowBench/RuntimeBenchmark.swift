@@ -105,30 +105,10 @@ public func profileRuntime(_ bytes: [UInt8], runs: Int, warmup: Int, kernels: Ke
                 samples[index].append(milliseconds(clock.now - start) * 1000)
             }
         }
-        return model.operators.enumerated().map { index, entry in
+        return model.operations.enumerated().map { index, op in
             let sorted = samples[index].sorted()
-            let (description, macs) = describe(entry, model)
+            let (description, macs) = op.summary(model)
             return OperatorTiming(index: index, description: description, multiplyAccumulates: macs, microseconds: sorted[sorted.count / 2])
         }
-    }
-}
-
-/// What an operator is (kind, kernel, stride, output shape) and its multiply-accumulates.
-private func describe(_ entry: OperatorEntry, _ model: RuntimeModel) -> (String, Int) {
-    let a = entry.arguments.map(Int.init)
-    func shape(_ tensor: Int) -> String { model.tensors[tensor].shape.map(String.init).joined(separator: "x") }
-    switch entry.code {
-    case .convolution:
-        let filter = model.tensors[a[1]].shape, out = model.tensors[a[5]].shape
-        let kind = a[12] == 1 ? "" : a[12] == out[2] && filter[2] == 1 ? " dw" : " g\(a[12])"
-        return ("conv \(filter[0])x\(filter[1])/\(a[6])\(kind) -> \(shape(a[5]))", out[0] * out[1] * filter.reduce(1, *))
-    case .fullyConnected:
-        let weight = model.tensors[a[1]].shape
-        return ("fully connected -> \(shape(a[5]))", weight[0] * weight[1])
-    case .add: return ("add -> \(shape(a[2]))", 0)
-    case .concatenate: return ("concatenate \(a[1]) -> \(shape(a[0]))", 0)
-    case .maxPool: return ("max pool \(a[2])x\(a[3])/\(a[4]) -> \(shape(a[1]))", 0)
-    case .globalAveragePool: return ("global average pool -> \(shape(a[1]))", 0)
-    case .clamp: return ("clamp -> \(shape(a[1]))", 0)
     }
 }

@@ -54,7 +54,7 @@ public enum ModelCheckpoint {
                     try writeTensor(parameter.value, to: location(path, in: "auxiliary/\(name)"), in: file)
                 }
             }
-            if let quantized = model as? QuantizedModel { try saveQuantization(of: quantized, in: file) }
+            if let quantized = model as? any IntegerFormModel { try saveQuantization(of: quantized, in: file) }
             if let optimizer { try saveOptimizer(optimizer, in: file) }
             if let training { try saveTraining(training, model: model, in: file) }
             if let metricsHistoryJSON {
@@ -102,8 +102,8 @@ public enum ModelCheckpoint {
         }
         do {
             let model = try description.build(registry: .checkpoints)
-            // A quantized model traced its float model when it was built.
-            if !(model is QuantizedModel) { _ = try ModelGraph.trace(model, inputShape: description.inputShape) }
+            // A model with an integer form traced its float model when it was built.
+            if !(model is any IntegerFormModel) { _ = try ModelGraph.trace(model, inputShape: description.inputShape) }
             return model
         } catch let error as CustomStringConvertible & Error {
             throw .invalidContent(file: path, path: "/description", detail: error.description)

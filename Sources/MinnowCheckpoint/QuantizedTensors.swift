@@ -16,8 +16,8 @@ extension ModelCheckpoint {
     /// channel, int32 biases, and the float32 scale and int32 zero point of its input and output,
     /// as numpy-readable datasets. Nothing is written for a model none of whose values has been
     /// observed yet (calibrate it or train it first).
-    static func saveQuantization(of model: QuantizedModel, in file: HDF5File) throws {
-        guard let integer = try? IntegerModel(quantized: model) else { return }
+    static func saveQuantization(of model: any IntegerFormModel, in file: HDF5File) throws {
+        guard let integer = try? model.integerModel() else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try file.createGroup("/quantization")

@@ -14,13 +14,25 @@ import MinnowTraining
 /// `manifest.teacherLogits` says why.
 public final class DistillationRun {
     /// What is saved as `distillation.json`.
-    public struct Manifest: Codable, Sendable {
+    public struct Manifest: ForwardCompatible, Sendable {
+        public static let requiredKeys: Set<String> = ["teachers", "teacherFingerprints"]
         public var settings: DistillationSettings
         /// The teacher checkpoints and the fingerprints of their weights.
         public var teachers: [String]
         public var teacherFingerprints: [String]
         /// `cache: <file> (<status>)` or `online: <reason>`.
         public var teacherLogits: String
+
+        public init(settings: DistillationSettings, teachers: [String], teacherFingerprints: [String], teacherLogits: String) {
+            (self.settings, self.teachers, self.teacherFingerprints, self.teacherLogits) = (settings, teachers, teacherFingerprints, teacherLogits)
+        }
+
+        /// Decodes a manifest; missing settings are the defaults, a missing logits note is empty.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(settings: try c.decode(.settings, or: DistillationSettings()), teachers: try c.decode([String].self, forKey: .teachers),
+                      teacherFingerprints: try c.decode([String].self, forKey: .teacherFingerprints), teacherLogits: try c.decode(.teacherLogits, or: ""))
+        }
     }
 
     /// The student's training run: data, trainer (with the distillation objective), run folder.

@@ -5,7 +5,8 @@ import MinnowTraining
 
 /// What to distill and how: the response loss with its hyperparameters, and the layer pairs of
 /// the feature losses. Saved as `distillation.json` in the run folder.
-public struct DistillationSettings: Codable, Equatable, Sendable {
+public struct DistillationSettings: ForwardCompatible, Equatable, Sendable {
+    public static let requiredKeys: Set<String> = []
     /// The response-based part of the objective.
     public enum ResponseLoss: String, Codable, Sendable, CaseIterable {
         /// Cross-entropy only: no teacher logits (for feature losses alone).
@@ -44,6 +45,16 @@ public struct DistillationSettings: Codable, Equatable, Sendable {
         self.hintWeight = hintWeight
         self.attention = attention
         self.attentionBeta = attentionBeta
+    }
+
+    /// Decodes settings; a field missing from an older file takes its default (`init()`'s).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
+        self.init(loss: try c.decode(.loss, or: d.loss), temperature: try c.decode(.temperature, or: d.temperature), alpha: try c.decode(.alpha, or: d.alpha),
+                  dkdAlpha: try c.decode(.dkdAlpha, or: d.dkdAlpha), dkdBeta: try c.decode(.dkdBeta, or: d.dkdBeta),
+                  dkdWarmupEpochs: try c.decode(.dkdWarmupEpochs, or: d.dkdWarmupEpochs), hints: try c.decode(.hints, or: d.hints),
+                  hintWeight: try c.decode(.hintWeight, or: d.hintWeight), attention: try c.decode(.attention, or: d.attention),
+                  attentionBeta: try c.decode(.attentionBeta, or: d.attentionBeta))
     }
 
     /// The response losses and attention transfer these settings describe.

@@ -3,7 +3,8 @@ import MinnowTensor
 
 /// Everything needed to build a model: the architecture, its size knobs and the input format.
 /// Stored with checkpoints (as JSON), so a checkpoint alone rebuilds its model.
-public struct ModelConfig: Codable, Equatable, Sendable {
+public struct ModelConfig: ForwardCompatible, Equatable, Sendable {
+    public static let requiredKeys: Set<String> = ["architecture"]
     /// The model families of the zoo.
     public enum Architecture: String, Codable, Sendable, CaseIterable {
         case cnn, resnet, mobilenetV1 = "mobilenet_v1", mobilenetV2 = "mobilenet_v2", squeezenet
@@ -36,6 +37,16 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// The named presets that reproduce the reference models of the peers (`shared/peers/models.py`)
     /// layer for layer: `teacher` (ResNet-14, 696,042 parameters), `student_mbv2` (MobileNetV2 at
     /// width 0.5, 148,186), `student_squeeze` (SqueezeNet 1.1 layout, 89,866).
+    /// Decodes a config; every field but `architecture` takes its `init` default when an older
+    /// file lacks it (the dropout: the architecture's).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Self(architecture: try c.decode(Architecture.self, forKey: .architecture))
+        self.init(architecture: d.architecture, width: try c.decode(.width, or: d.width), depth: try c.decode(.depth, or: d.depth),
+                  dropout: try c.decode(.dropout, or: d.dropout), inputShape: try c.decode(.inputShape, or: d.inputShape),
+                  classes: try c.decode(.classes, or: d.classes), seed: try c.decode(.seed, or: d.seed))
+    }
+
     public static func preset(_ name: String, classes: Int = 10, inputShape: [Int] = [28, 28, 1], seed: UInt64 = 0) -> ModelConfig? {
         switch name {
         case "teacher":

@@ -4,8 +4,10 @@ import MinnowTensor
 import MinnowTraining
 
 /// A pruning run's `pruning.json`: its settings, where it started and how accurate that was.
-public struct PruningRecord: Codable, Sendable {
+public struct PruningRecord: ForwardCompatible, Sendable {
     public static let file = "pruning.json"
+    /// Every field is in every file written so far; a field added later decodes with a default.
+    public static let requiredKeys: Set<String> = ["settings", "top1Before", "checkpoint"]
     /// How run folders recognize a pruning run: its settings file, and the command that resumes it
     /// (resuming it as plain training or distillation would skip its remaining pruning events).
     public static let declaration = ObjectiveDeclaration(name: "pruning", settingsFile: file, resumeCommand: "minnow prune --resume")

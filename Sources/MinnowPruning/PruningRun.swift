@@ -7,7 +7,8 @@ import MinnowTraining
 
 /// Everything that decides a pruning run, saved as the run folder's `pruning.json` so that
 /// `minnow prune --resume` continues it exactly.
-public struct PruningSettings: Codable, Equatable, Sendable {
+public struct PruningSettings: ForwardCompatible, Equatable, Sendable {
+    public static let requiredKeys: Set<String> = ["criterion", "target", "schedule", "baseline", "layersBefore"]
     public var criterion: PruningCriterion
     public var target: PruningTarget
     public var scope: PruningScope
@@ -37,6 +38,17 @@ public struct PruningSettings: Codable, Equatable, Sendable {
         layersBefore = LayerSize.all(analysis.graph)
     }
 
+    /// Decodes settings; `scope` (global), `roundTo` (8), `excluded` (the default exclusions),
+    /// `importanceBatches` (16) and `sparsity` (0) default when an older file lacks them.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        (criterion, target, schedule) = (try c.decode(PruningCriterion.self, forKey: .criterion), try c.decode(PruningTarget.self, forKey: .target),
+                                         try c.decode(PruningSchedule.self, forKey: .schedule))
+        (baseline, layersBefore) = (try c.decode(ModelSize.self, forKey: .baseline), try c.decode([LayerSize].self, forKey: .layersBefore))
+        (scope, roundTo, excluded) = (try c.decode(.scope, or: .global), try c.decode(.roundTo, or: 8), try c.decode(.excluded, or: nil))
+        (importanceBatches, sparsity) = (try c.decode(.importanceBatches, or: 16), try c.decode(.sparsity, or: 0))
+    }
+
     /// The channel analysis of `model` (of its float model, for a quantization-aware one) with
     /// these settings' exclusions.
     static func analyze(_ model: any Layer, inputShape: [Int], excluded: [String]?) throws(PruningError) -> ChannelAnalysis {
@@ -52,7 +64,7 @@ public struct PruningSettings: Codable, Equatable, Sendable {
 
 /// The float model whose channels are pruned: `model`, or the float model a quantization-aware
 /// model wraps.
-func floatModel(_ model: any Layer) -> any Layer { (model as? QuantizedModel)?.model ?? model }
+func floatModel(_ model: any Layer) -> any Layer { (model as? any IntegerFormModel)?.floatModel ?? model }
 
 /// One convolution or linear layer's size: its channels, parameters (with its batch norm's, if
 /// any follows it) and MACs per image.

@@ -1,5 +1,8 @@
+import MinnowNN
+
 /// When channels are removed during training, and how many each time.
-public struct PruningSchedule: Codable, Equatable, Sendable {
+public struct PruningSchedule: ForwardCompatible, Equatable, Sendable {
+    public static let requiredKeys: Set<String> = ["kind"]
     public enum Kind: String, Codable, CaseIterable, Sendable {
         /// Everything at `start`, then fine-tuning.
         case oneshot
@@ -26,6 +29,14 @@ public struct PruningSchedule: Codable, Equatable, Sendable {
         guard every >= 1 else { throw .invalidOption("--prune-every", "must be at least one training step, got \(every)") }
         guard (0..<1).contains(initialRemoved) else { throw .invalidOption("--initial-ratio", "must be in [0, 1), got \(initialRemoved)") }
         (self.kind, self.start, self.steps, self.every, self.initialRemoved) = (kind, start, steps, every, initialRemoved)
+    }
+
+    /// Decodes a schedule; `start` (0), `steps` (1), `every` (1) and `initialRemoved` (0) default
+    /// when an older file lacks them, and the values are checked as `init` checks them.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(kind: try c.decode(Kind.self, forKey: .kind), start: try c.decode(.start, or: 0), steps: try c.decode(.steps, or: 1),
+                      every: try c.decode(.every, or: 1), initialRemoved: try c.decode(.initialRemoved, or: 0))
     }
 
     /// The pruning events: at which training step the model keeps which fraction of the measure

@@ -1,10 +1,12 @@
+import MinnowNN
 import MinnowTensor
 import QuantMath
 
 /// What a quantized model quantizes and how: saved in its description, so a checkpoint alone
 /// says how its numbers were made. Activations are always int8 (asymmetric, per tensor); weights
 /// are int8 or int4, symmetric, per output channel.
-public struct QuantizationScheme: Codable, Equatable, Sendable {
+public struct QuantizationScheme: ForwardCompatible, Equatable, Sendable {
+    public static let requiredKeys: Set<String> = []
     /// Where the quantization parameters come from.
     public enum Method: String, Codable, Sendable, CaseIterable {
         /// Observed ranges: moving-average min/max of each activation, the current min/max of each
@@ -35,6 +37,15 @@ public struct QuantizationScheme: Codable, Equatable, Sendable {
         self.averagingConstant = averagingConstant
         self.freezeObserversAfter = freezeObserversAfter
         self.freezeBatchNormAfter = freezeBatchNormAfter
+    }
+
+    /// Decodes a scheme; a field missing from an older file takes its default (`init()`'s).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
+        self.init(method: try c.decode(.method, or: d.method), weightBits: try c.decode(.weightBits, or: d.weightBits),
+                  layerWeightBits: try c.decode(.layerWeightBits, or: d.layerWeightBits), averagingConstant: try c.decode(.averagingConstant, or: d.averagingConstant),
+                  freezeObserversAfter: try c.decode(.freezeObserversAfter, or: d.freezeObserversAfter),
+                  freezeBatchNormAfter: try c.decode(.freezeBatchNormAfter, or: d.freezeBatchNormAfter))
     }
 
     /// The weight format of the layer at `module`.

@@ -306,10 +306,22 @@ extension TracedOp {
 
 extension QuantizedModel: DescribableLayer {
     /// The float model's description, the input shape its graph is traced at, and the scheme.
-    public struct Spec: Codable, Equatable, Sendable {
+    public struct Spec: ForwardCompatible, Equatable, Sendable {
+        public static let requiredKeys: Set<String> = ["model", "inputShape"]
         public var model: LayerDescription
         public var inputShape: [Int]
         public var scheme: QuantizationScheme
+
+        public init(model: LayerDescription, inputShape: [Int], scheme: QuantizationScheme = QuantizationScheme()) {
+            (self.model, self.inputShape, self.scheme) = (model, inputShape, scheme)
+        }
+
+        /// Decodes a spec; the default scheme (8-bit observers) when an older file has none.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(model: try c.decode(LayerDescription.self, forKey: .model), inputShape: try c.decode([Int].self, forKey: .inputShape),
+                      scheme: try c.decode(.scheme, or: QuantizationScheme()))
+        }
     }
 
     public static let kind = "quantized"

@@ -25,32 +25,32 @@ extension IntegerModel {
     /// The runtime running the file computes exactly `codes(_:)`.
     public func exportForRuntime() -> RuntimeExport {
         var writer = ModelWriter()
-        var tensorOf: [Int: Int32] = [:]
+        var tensorOf: [Int: Int] = [:]
         var parameterBytes = 0, weightBytes = 0, biasBytes = 0
-        func activation(_ value: Int) -> Int32 {
+        func activation(_ value: Int) -> Int {
             if let t = tensorOf[value] { return t }
             let t = writer.addActivation(shape: graph.valueShapes[value], parameters: parameters[value]!)
             tensorOf[value] = t
             return t
         }
-        func constant(_ values: [Int32]) -> Int32 {
+        func constant(_ values: [Int32]) -> Int {
             parameterBytes += 4 * values.count
             return writer.addConstant(values)
         }
-        func weights(_ codes: [Int8], shape: [Int], output: Int) -> Int32 {
+        func weights(_ codes: [Int8], shape: [Int], output: Int) -> Int {
             let int4 = weightTypes[output] == .int4
             let bytes = int4 ? packInt4(codes) : codes.map { UInt8(bitPattern: $0) }
             (parameterBytes, weightBytes) = (parameterBytes + bytes.count, weightBytes + bytes.count)
             return writer.addConstant(type: int4 ? .int4 : .int8, shape: shape, parameters: QuantizationParameters(scale: 1, zeroPoint: 0), bytes: bytes)
         }
         /// Per-channel multipliers (int32) and shifts (int8: they lie in -31...30).
-        func multipliers(_ requantization: Requantization) -> (Int32, Int32) {
+        func multipliers(_ requantization: Requantization) -> (Int, Int) {
             let shifts = requantization.multipliers.map { UInt8(bitPattern: Int8($0.shift)) }
             parameterBytes += shifts.count
             return (constant(requantization.multipliers.map(\.multiplier)),
                     writer.addConstant(type: .int8, shape: [shifts.count], parameters: QuantizationParameters(scale: 1, zeroPoint: 0), bytes: shifts))
         }
-        func pair(_ m: FixedPointMultiplier) -> [Int32] { [m.multiplier, m.shift] }
+        func range(_ requantization: Requantization) -> CodeRange { CodeRange(minimum: requantization.minimum, maximum: requantization.maximum) }
         _ = activation(graph.input)
         for step in steps {
             switch step {
@@ -59,30 +59,29 @@ extension IntegerModel {
                 let w = weights(filter, shape: [g.kernelHeight, g.kernelWidth, g.inputChannels / g.groups, g.outputChannels], output: output)
                 let b = constant(bias), (m, s) = multipliers(requantization)
                 biasBytes += 4 * bias.count
-                writer.addOperator(.convolution, [x, w, b, m, s, activation(output), Int32(g.stride.0), Int32(g.stride.1), Int32(g.padding.0),
-                                                  Int32(g.padding.1), Int32(g.dilation.0), Int32(g.dilation.1), Int32(g.groups),
-                                                  requantization.minimum, requantization.maximum])
+                writer.addOperator(.convolution(Convolution(input: x, filter: w, bias: b, multipliers: m, shifts: s, output: activation(output),
+                                                            stride: Extent(g.stride.0, g.stride.1), padding: Extent(g.padding.0, g.padding.1),
+                                                            dilation: Extent(g.dilation.0, g.dilation.1), groups: g.groups, clamp: range(requantization))))
             case let .fullyConnected(inputs, outputs, weight, bias, _, requantization, input, output):
                 let x = activation(input)
                 let w = weights(weight, shape: [inputs, outputs], output: output)
                 let b = constant(bias), (m, s) = multipliers(requantization)
                 biasBytes += 4 * bias.count
-                writer.addOperator(.fullyConnected, [x, w, b, m, s, activation(output), requantization.minimum, requantization.maximum])
+                writer.addOperator(.fullyConnected(FullyConnected(input: x, weight: w, bias: b, multipliers: m, shifts: s, output: activation(output),
+                                                                  clamp: range(requantization))))
             case let .add(a, b, aInput, bInput, multiplier, output):
-                writer.addOperator(.add, [activation(a), activation(b), activation(output)] + pair(aInput.multiplier) + pair(bInput.multiplier)
-                                   + pair(multiplier) + [-128, 127])
+                writer.addOperator(.add(Add(a: activation(a), b: activation(b), output: activation(output), aMultiplier: aInput.multiplier,
+                                            bMultiplier: bInput.multiplier, outputMultiplier: multiplier, clamp: CodeRange(minimum: -128, maximum: 127))))
             case let .concatenate(inputs, multipliers, output):
-                let parts = zip(inputs, multipliers).flatMap { input, multiplier in
-                    [activation(input), multiplier == nil ? 0 : 1] + pair(multiplier ?? FixedPointMultiplier(multiplier: 0, shift: 0))
-                }
-                writer.addOperator(.concatenate, [activation(output), Int32(inputs.count)] + parts)
+                let parts = zip(inputs, multipliers).map { Concatenation.Input(tensor: activation($0), rescale: $1) }
+                writer.addOperator(.concatenate(Concatenation(output: activation(output), inputs: parts)))
             case let .maxPool(kernel, stride, padding, input, output):
-                writer.addOperator(.maxPool, [activation(input), activation(output), Int32(kernel.0), Int32(kernel.1), Int32(stride.0),
-                                              Int32(stride.1), Int32(padding.0), Int32(padding.1)])
+                writer.addOperator(.maxPool(MaxPool(input: activation(input), output: activation(output), kernel: Extent(kernel.0, kernel.1),
+                                                    stride: Extent(stride.0, stride.1), padding: Extent(padding.0, padding.1))))
             case let .globalAveragePool(multiplier, input, output):
-                writer.addOperator(.globalAveragePool, [activation(input), activation(output)] + pair(multiplier))
+                writer.addOperator(.globalAveragePool(GlobalAveragePool(input: activation(input), output: activation(output), multiplier: multiplier)))
             case let .clamp(minimum, maximum, input, output):
-                writer.addOperator(.clamp, [activation(input), activation(output), minimum, maximum])
+                writer.addOperator(.clamp(Clamp(input: activation(input), output: activation(output), clamp: CodeRange(minimum: minimum, maximum: maximum))))
             case let .alias(input, output):
                 tensorOf[output] = activation(input)
             }

@@ -51,38 +51,22 @@ public enum TensorStorage: UInt8, Sendable {
     case constant = 1
 }
 
-/// The operators, with the layout of their integer arguments (tensor indices and parameters).
+/// The operators' codes; each operator's arguments are laid out by its type in `Operators/`.
 public enum OperatorCode: UInt16, Sendable, CaseIterable {
-    /// `[input, filter, bias, multipliers, shifts, output, strideH, strideW, padH, padW, dilationH, dilationW, groups, min, max]`
-    /// in memory and version 1 files; version 2 files have one channel-parameters tensor in place
-    /// of bias, multipliers and shifts (13 arguments), which the loader expands.
+    /// `Convolution`
     case convolution = 1
-    /// `[input, weight, bias, multipliers, shifts, output, min, max]` (version 2 files: `[input,
-    /// weight, channel parameters, output, min, max]`)
+    /// `FullyConnected`
     case fullyConnected = 2
-    /// `[a, b, output, aMultiplier, aShift, bMultiplier, bShift, outputMultiplier, outputShift, min, max]`
+    /// `Add`
     case add = 3
-    /// `[output, n] + n * [input, rescaled (0 or 1), multiplier, shift]`
+    /// `Concatenation`
     case concatenate = 4
-    /// `[input, output, kernelH, kernelW, strideH, strideW, padH, padW]`
+    /// `MaxPool`
     case maxPool = 5
-    /// `[input, output, multiplier, shift]`
+    /// `GlobalAveragePool`
     case globalAveragePool = 6
-    /// `[input, output, min, max]`
+    /// `Clamp`
     case clamp = 7
-
-    /// The number of arguments in memory (and version 1 files), or nil when it depends on them
-    /// (`concatenate`).
-    var argumentCount: Int? {
-        switch self {
-        case .convolution: 15
-        case .fullyConnected: 8
-        case .add: 11
-        case .concatenate: nil
-        case .maxPool: 8
-        case .globalAveragePool, .clamp: 4
-        }
-    }
 }
 
 /// A tensor of a model file, as the tensor table describes it.
@@ -113,7 +97,10 @@ public struct OperatorEntry: Sendable, Equatable {
     }
 
     /// The tensors this operator reads and the one it writes (indices into the tensor table).
-    public var tensors: (reads: [Int], writes: [Int]) { OperatorRoles.tensors(self) }
+    public var tensors: (reads: [Int], writes: [Int]) {
+        let (reads, writes) = Operator.tensorPositions(self)
+        return (reads.map { Int(arguments[$0]) }, writes.map { Int(arguments[$0]) })
+    }
 }
 
 /// Why a model file was refused. Every field is checked before it is used.

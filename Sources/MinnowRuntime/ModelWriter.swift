@@ -12,27 +12,29 @@ public struct ModelWriter {
     public init() {}
 
     /// A constant tensor (`bytes` in the type's layout, little-endian); returns its index.
-    public mutating func addConstant(type: TensorType, shape: [Int], parameters: QuantizationParameters, bytes: [UInt8]) -> Int32 {
+    public mutating func addConstant(type: TensorType, shape: [Int], parameters: QuantizationParameters, bytes: [UInt8]) -> Int {
         constantIndex[tensors.count] = constants.count
         constants.append(bytes)
         tensors.append(TensorInfo(type: type, storage: .constant, shape: shape, parameters: parameters, byteLength: bytes.count))
-        return Int32(tensors.count - 1)
+        return tensors.count - 1
     }
 
     /// An int32 constant.
-    public mutating func addConstant(_ values: [Int32]) -> Int32 {
+    public mutating func addConstant(_ values: [Int32]) -> Int {
         addConstant(type: .int32, shape: [values.count], parameters: QuantizationParameters(scale: 1, zeroPoint: 0),
                     bytes: values.flatMap { value in (0..<4).map { UInt8(truncatingIfNeeded: UInt32(bitPattern: value) >> (8 * $0)) } })
     }
 
     /// An int8 activation in the arena; returns its index.
-    public mutating func addActivation(shape: [Int], parameters: QuantizationParameters) -> Int32 {
+    public mutating func addActivation(shape: [Int], parameters: QuantizationParameters) -> Int {
         tensors.append(TensorInfo(type: .int8, storage: .arena, shape: shape, parameters: parameters, byteLength: shape.reduce(1, *)))
-        return Int32(tensors.count - 1)
+        return tensors.count - 1
     }
 
-    public mutating func addOperator(_ code: OperatorCode, _ arguments: [Int32]) {
-        operators.append(OperatorEntry(code: code, arguments: arguments))
+    /// An operator, after those added before it (execution order).
+
+    public mutating func addOperator(_ op: Operator) {
+        operators.append(op.entry)
     }
 
     /// The file's form (versions 2 and 3): each convolution's and fully connected layer's bias,
@@ -45,7 +47,8 @@ public struct ModelWriter {
         var operators: [OperatorEntry] = []
         for entry in self.operators {
             let a = entry.arguments
-            guard entry.code == .convolution || entry.code == .fullyConnected, a.count == entry.code.argumentCount else {
+            let full = entry.code == .convolution ? Convolution.argumentCount : entry.code == .fullyConnected ? FullyConnected.argumentCount : nil
+            guard a.count == full else {
                 operators.append(entry)
                 continue
             }
@@ -59,14 +62,14 @@ public struct ModelWriter {
         }
         var used = Set([Int(input), Int(output)])
         for entry in operators {
-            let (reads, writes) = OperatorRoles.tensors(entry)
+            let (reads, writes) = entry.tensors
             used.formUnion(reads + writes)
         }
         let kept = tensors.indices.filter(used.contains)
         let renumbered = Dictionary(uniqueKeysWithValues: kept.enumerated().map { ($1, Int32($0)) })
         operators = operators.map { entry in
             var entry = entry
-            let (reads, writes) = OperatorRoles.positions(entry)
+            let (reads, writes) = Operator.tensorPositions(entry)
             for position in reads + writes { entry.arguments[position] = renumbered[Int(entry.arguments[position])]! }
             return entry
         }
@@ -75,8 +78,8 @@ public struct ModelWriter {
     }
 
     /// The file's bytes (`fileForm`), with the arena planned for `input` → `output`.
-    public func serialize(input: Int32, output: Int32, multiplyAccumulates: Int) -> (bytes: [UInt8], plan: ArenaPlan) {
-        let form = fileForm(input: input, output: output)
+    public func serialize(input: Int, output: Int, multiplyAccumulates: Int) -> (bytes: [UInt8], plan: ArenaPlan) {
+        let form = fileForm(input: Int32(input), output: Int32(output))
         var tensors = form.tensors
         let (constants, operators, input, output) = (form.constants, form.operators, form.input, form.output)
         let plan = ArenaPlanner.plan(tensors: tensors, operators: operators, input: Int(input), output: Int(output))
@@ -173,7 +176,7 @@ public enum ArenaPlanner {
     public static func lifetimes(tensors: [TensorInfo], operators: [OperatorEntry], input: Int, output: Int) -> [Int: (first: Int, last: Int)] {
         var result: [Int: (first: Int, last: Int)] = [input: (-1, -1)]
         for (index, entry) in operators.enumerated() {
-            let (reads, writes) = OperatorRoles.tensors(entry)
+            let (reads, writes) = entry.tensors
             for tensor in reads where tensors.indices.contains(tensor) && tensors[tensor].storage == .arena {
                 if let life = result[tensor] { result[tensor] = (life.first, max(life.last, index)) }
             }
@@ -208,31 +211,5 @@ public enum ArenaPlanner {
                 .reduce(0) { $0 + aligned(tensors[$1.key].byteLength) })
         }
         return ArenaPlan(offsets: offsets, size: size, lowerBound: lowerBound)
-    }
-}
-
-/// Which tensors an operator reads and writes (by argument position), in memory and in files of
-/// either version (a convolution or fully connected layer with two arguments fewer has one
-/// channel-parameters tensor in place of three).
-enum OperatorRoles {
-    /// The positions of the tensors an operator reads, then the one it writes.
-    static func positions(_ entry: OperatorEntry) -> (reads: [Int], writes: [Int]) {
-        let a = entry.arguments.map(Int.init)
-        switch entry.code {
-        case .convolution, .fullyConnected:
-            let compact = a.count == entry.code.argumentCount! - 2, output = compact ? 3 : 5
-            return (Array(0..<min(output, a.count)), a.count > output ? [output] : [])
-        case .add: return (Array(0..<min(2, a.count)), a.count > 2 ? [2] : [])
-        case .concatenate:
-            guard a.count >= 2 else { return ([], []) }
-            let n = max(0, min(a[1], (a.count - 2) / 4))
-            return ((0..<n).map { 2 + 4 * $0 }, [0])
-        case .maxPool, .globalAveragePool, .clamp: return (a.count > 0 ? [0] : [], a.count > 1 ? [1] : [])
-        }
-    }
-
-    static func tensors(_ entry: OperatorEntry) -> (reads: [Int], writes: [Int]) {
-        let (reads, writes) = positions(entry)
-        return (reads.map { Int(entry.arguments[$0]) }, writes.map { Int(entry.arguments[$0]) })
     }
 }

@@ -5,7 +5,10 @@ import QuantMath
 /// place: the bytes must outlive the model and every interpreter made from it.
 public struct RuntimeModel: @unchecked Sendable {
     public let tensors: [TensorInfo]
+    /// The operators as the file encodes them (in memory: version 1's arguments).
     public let operators: [OperatorEntry]
+    /// The same operators, typed and validated.
+    public let operations: [Operator]
     public let input: Int, output: Int
     /// Bytes of arena the planned layout needs.
     public let arenaSize: Int
@@ -69,22 +72,12 @@ public struct RuntimeModel: @unchecked Sendable {
         if version >= 2 { try Self.expandChannelParameters(&operators, &tensors) }
         guard tensors.indices.contains(input), tensors[input].storage == .arena else { throw .invalidHeader("input tensor \(input) is not an activation") }
         guard tensors.indices.contains(output), tensors[output].storage == .arena else { throw .invalidHeader("output tensor \(output) is not an activation") }
-        try OperatorValidation.check(operators, tensors: tensors, input: input, output: output)
-        (self.tensors, self.operators, self.input, self.output) = (tensors, operators, input, output)
+        var operations: [Operator] = []
+        for (index, entry) in operators.enumerated() { operations.append(try Operator(entry, index: index)) }
+        try OperatorValidation.check(operations, tensors: tensors, data: data, input: input, output: output)
+        (self.tensors, self.operators, self.operations, self.input, self.output) = (tensors, operators, operations, input, output)
         (self.arenaSize, self.multiplyAccumulates, self.data, self.fileSize) = (arenaSize, Int(macs), data, bytes.count)
         try checkArena()
-        try checkMultiplierValues()
-    }
-
-    /// Every per-channel fixed-point multiplier is `>= 0` with a shift in `-31...30` (what
-    /// `requantize` assumes).
-    private func checkMultiplierValues() throws(ModelFormatError) {
-        for (index, entry) in operators.enumerated() where entry.code == .convolution || entry.code == .fullyConnected {
-            let (multipliers, shifts) = (int32s(Int(entry.arguments[3])), self.shifts(Int(entry.arguments[4])))
-            for (m, s) in zip(multipliers, shifts) where m < 0 || !(-31...30).contains(s) {
-                throw .invalidOperator(index, "\(entry.code): fixed-point multiplier \(m) * 2^(\(s) - 31) out of range")
-            }
-        }
     }
 
     /// A constant int32 tensor's values.
@@ -94,7 +87,7 @@ public struct RuntimeModel: @unchecked Sendable {
     /// the channel-parameters tensor are checked here; everything else as for version 1.
     private static func expandChannelParameters(_ operators: inout [OperatorEntry], _ tensors: inout [TensorInfo]) throws(ModelFormatError) {
         for index in operators.indices where operators[index].code == .convolution || operators[index].code == .fullyConnected {
-            let a = operators[index].arguments, expected = operators[index].code.argumentCount! - 2
+            let a = operators[index].arguments, expected = (operators[index].code == .convolution ? Convolution.argumentCount : FullyConnected.argumentCount) - 2
             guard a.count == expected else { throw .invalidOperator(index, "\(a.count) arguments, expected \(expected)") }
             guard tensors.indices.contains(Int(a[2])) else { throw .invalidOperator(index, "tensor index \(a[2]) out of range") }
             let parameters = tensors[Int(a[2])]
@@ -112,17 +105,10 @@ public struct RuntimeModel: @unchecked Sendable {
         }
     }
 
-    /// A per-channel shift vector: int8 (version 2) or int32 (version 1) constants.
-    func shifts(_ index: Int) -> [Int32] {
-        tensors[index].type == .int8 ? constant(index).map { Int32(Int8(bitPattern: $0)) } : int32s(index)
-    }
+    /// A per-channel shift vector: int8 (versions 2 and 3) or int32 (version 1) constants.
+    func shifts(_ index: Int) -> [Int32] { ConstantReader(tensors: tensors, data: data).shifts(index) }
 
-    func int32s(_ index: Int) -> [Int32] {
-        let bytes = constant(index)
-        return (0..<(bytes.count / 4)).map { i in
-            Int32(bitPattern: UInt32(bytes[4 * i]) | UInt32(bytes[4 * i + 1]) << 8 | UInt32(bytes[4 * i + 2]) << 16 | UInt32(bytes[4 * i + 3]) << 24)
-        }
-    }
+    func int32s(_ index: Int) -> [Int32] { ConstantReader(tensors: tensors, data: data).int32s(index) }
 
     /// A tensor-table entry's fields as the file has them, before any check.
     private struct TensorFields {

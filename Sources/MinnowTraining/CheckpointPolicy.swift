@@ -1,6 +1,9 @@
+import MinnowNN
+
 /// When a training run writes checkpoints, how many it keeps, and what makes one the best
 /// (docs/checkpoint-format.md, "Run folders"). Saved in the run's manifest, so a resumed run keeps it.
-public struct CheckpointPolicy: Codable, Sendable, Equatable {
+public struct CheckpointPolicy: ForwardCompatible, Sendable, Equatable {
+    public static let requiredKeys: Set<String> = []
     /// The metrics that can choose `best.h5`.
     public enum Metric: String, Codable, Sendable, CaseIterable {
         /// Test top-1 accuracy, higher is better.
@@ -35,6 +38,12 @@ public struct CheckpointPolicy: Codable, Sendable, Equatable {
         self.every = every
         self.keepLast = keepLast
         self.bestMetric = bestMetric
+    }
+
+    /// Decodes a policy; a field missing from an older file takes its default (`init()`'s).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
+        self.init(every: try c.decode(.every, or: d.every), keepLast: try c.decode(.keepLast, or: d.keepLast), bestMetric: try c.decode(.bestMetric, or: d.bestMetric))
     }
 
     /// Checks the counts; the error names the setting and the value.

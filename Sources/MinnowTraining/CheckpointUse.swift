@@ -29,8 +29,8 @@ public struct CheckpointEvaluation: Sendable {
             throw TrainingError.mismatch("\(url.path): the model takes \(config.inputShape) images with \(config.classes) classes; \(choice.rawValue) has \(test.imageShape) and \(test.classCount)")
         }
         let loader = DataLoader(dataset: test, batchSize: batchSize, normalization: choice.normalization, shuffle: false)
-        if let quantized = model as? QuantizedModel {
-            let integer = try IntegerModel(quantized: quantized)
+        if let quantized = model as? any IntegerFormModel {
+            let integer = try quantized.integerModel()
             result = evaluate(batches: loader.epoch(0), classes: config.classes) { integer.logits($0) }
             arithmetic = "int8"
         } else {

@@ -2,7 +2,8 @@ import MinnowModels
 import MinnowNN
 
 /// A complete training recipe: what to train, on what, and how. Saved in every run folder.
-public struct TrainingConfig: Codable, Equatable, Sendable {
+public struct TrainingConfig: ForwardCompatible, Equatable, Sendable {
+    public static let requiredKeys: Set<String> = ["model"]
     public enum OptimizerKind: String, Codable, Sendable, CaseIterable { case sgd, adam, adamw }
     public enum ScheduleKind: String, Codable, Sendable, CaseIterable { case constant, step, cosine, onecycle }
 
@@ -46,6 +47,19 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         self.clipNorm = clipNorm
         self.labelSmoothing = labelSmoothing
         self.seed = seed
+    }
+
+    /// Decodes a recipe; every field but `model` takes its `init` default when an older file lacks it.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Self(model: try c.decode(ModelConfig.self, forKey: .model))
+        self.init(model: d.model, epochs: try c.decode(.epochs, or: d.epochs), batchSize: try c.decode(.batchSize, or: d.batchSize),
+                  optimizer: try c.decode(.optimizer, or: d.optimizer), learningRate: try c.decode(.learningRate, or: d.learningRate),
+                  momentum: try c.decode(.momentum, or: d.momentum), nesterov: try c.decode(.nesterov, or: d.nesterov),
+                  weightDecay: try c.decode(.weightDecay, or: d.weightDecay), schedule: try c.decode(.schedule, or: d.schedule),
+                  warmupSteps: try c.decode(.warmupSteps, or: d.warmupSteps), stepEpochs: try c.decode(.stepEpochs, or: d.stepEpochs),
+                  stepGamma: try c.decode(.stepGamma, or: d.stepGamma), clipNorm: try c.decode(.clipNorm, or: d.clipNorm),
+                  labelSmoothing: try c.decode(.labelSmoothing, or: d.labelSmoothing), seed: try c.decode(.seed, or: d.seed))
     }
 
     /// Checks every field; the error names the field and the value.

@@ -19,7 +19,8 @@ import MinnowTensor
 public final class TrainingRun {
     /// What is saved as `config.json` and in every checkpoint (`/training/config`): the recipe,
     /// where its data came from, and the checkpoint policy.
-    public struct Manifest: Codable, Sendable {
+    public struct Manifest: ForwardCompatible, Sendable {
+        public static let requiredKeys: Set<String> = ["training", "dataset"]
         public var training: TrainingConfig
         public var dataset: DatasetChoice
         public var trainSubset: Int?
@@ -43,16 +44,14 @@ public final class TrainingRun {
             self.objective = objective
         }
 
-        /// Decodes a manifest; ones written before checkpoint policies existed get the default policy.
+        /// Decodes a manifest; a field missing from an older file takes its default (no subset, no
+        /// augmentation, no command line, the default checkpoint policy, cross-entropy).
         public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            training = try container.decode(TrainingConfig.self, forKey: .training)
-            dataset = try container.decode(DatasetChoice.self, forKey: .dataset)
-            trainSubset = try container.decodeIfPresent(Int.self, forKey: .trainSubset)
-            augmentation = try container.decode(AugmentationSettings.self, forKey: .augmentation)
-            commandLine = try container.decode([String].self, forKey: .commandLine)
-            checkpoints = try container.decodeIfPresent(CheckpointPolicy.self, forKey: .checkpoints) ?? CheckpointPolicy()
-            objective = try container.decodeIfPresent(String.self, forKey: .objective)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(training: try c.decode(TrainingConfig.self, forKey: .training), dataset: try c.decode(DatasetChoice.self, forKey: .dataset),
+                      trainSubset: try c.decode(.trainSubset, or: nil), augmentation: try c.decode(.augmentation, or: AugmentationSettings()),
+                      commandLine: try c.decode(.commandLine, or: []), checkpoints: try c.decode(.checkpoints, or: CheckpointPolicy()),
+                      objective: try c.decode(.objective, or: nil))
         }
 
         /// Checks every value a run reads from the manifest (the recipe, the subset size, the
@@ -69,12 +68,19 @@ public final class TrainingRun {
     }
 
     /// Augmentation switches, saved with the run.
-    public struct AugmentationSettings: Codable, Sendable, Equatable {
+    public struct AugmentationSettings: ForwardCompatible, Sendable, Equatable {
+        public static let requiredKeys: Set<String> = []
         public var cropPadding: Int
         public var horizontalFlip: Bool
         public init(cropPadding: Int = 0, horizontalFlip: Bool = false) {
             self.cropPadding = cropPadding
             self.horizontalFlip = horizontalFlip
+        }
+
+        /// Decodes settings; a field missing from an older file is off.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(cropPadding: try c.decode(.cropPadding, or: 0), horizontalFlip: try c.decode(.horizontalFlip, or: false))
         }
 
         /// Checks the settings for images of `imageShape` ([H, W, C]): the crop padding is in

@@ -57,6 +57,9 @@ final class IntegerModelTests: XCTestCase {
 
     /// The output step: logits are multiples of the output scale around its zero point, that is,
     /// they come from int8 codes.
+    /// `logits` are the output codes of `codes` (computed here on the same images, one batch, one
+    /// thread's worth) dequantized with the output's parameters, value for value; and they differ
+    /// between images (a constant output would pass the first check).
     func testLogitsAreDequantizedCodes() throws {
         let (model, config) = try zooModel(.cnn)
         var generator = SeededGenerator(seed: 1)
@@ -64,9 +67,12 @@ final class IntegerModelTests: XCTestCase {
         try quantized.calibrate([Tensor.randomNormal([8, 12, 12, 1], generator: &generator)])
         let integer = try IntegerModel(quantized: quantized)
         let output = try XCTUnwrap(integer.parameters[integer.graph.output])
-        for logit in integer.logits(Tensor.randomNormal([3, 12, 12, 1], generator: &generator)).scalars {
-            XCTAssertEqual(output.dequantize(output.quantize(logit)), logit)
-        }
+        let images = Tensor.randomNormal([3, 12, 12, 1], generator: &generator)
+        let codes = try XCTUnwrap(integer.codes(images)[integer.graph.output])
+        let logits = integer.logits(images)
+        XCTAssertEqual(logits.shape, [3] + integer.graph.valueShapes[integer.graph.output])
+        XCTAssertEqual(logits.scalars, codes.map { output.dequantize(Int32($0)) })
+        XCTAssertGreaterThan(Set(codes).count, 1, "the output codes vary")
     }
 
     func testCalibrationOnZeroImagesIsAnError() throws {

@@ -1,29 +1,26 @@
 import CRuntimeKernels
 import MinnowRuntime
 import MinnowTensor
+import MinnowTestSupport
 import QuantMath
 import XCTest
 
-/// The SIMD kernels equal the reference arithmetic bit for bit. On a CPU without AVX-512 VNNI
-/// there are no AVX-512 kernels to compare: the runtime must then say it runs the AVX2 (or the
-/// reference) ones (`hasVNNI` is false and the tests check that instead; nothing is skipped; the
-/// AVX2 kernels are still compared through `RuntimeExportTests`).
+/// The SIMD kernels of every instruction-set level this CPU has (`mnw_kernels_for`) equal the
+/// reference arithmetic bit for bit. Every test compares at least one level: on a CPU with no fast
+/// level (not x86-64 with AVX2) they fail through `Requirements.require`, never return early.
 final class FastKernelTests: XCTestCase {
-    /// Whether the fast kernels can run here; without them, checks that the runtime falls back.
-    func hasVNNI() -> Bool {
-        guard mnw_cpu_has_avx512vnni() == 1 else {
-            XCTAssertEqual(KernelChoice.detected, mnw_cpu_has_avxvnni() == 1 ? "avx-vnni" : mnw_cpu_has_avx2() == 1 ? "avx2" : "reference",
-                           "without AVX-512 VNNI the runtime runs the AVX2 kernels (with AVX-VNNI where the CPU has it), or the reference ones")
-            return false
-        }
-        XCTAssertEqual(KernelChoice.detected, "avx512-vnni")
-        return true
+    /// The levels this CPU has, fastest first; at least one, or the test fails (CI) or skips.
+    func levels() throws -> [mnw_kernels] {
+        let found = (0..<Int32(MNW_LEVEL_COUNT)).compactMap { mnw_kernels_for($0)?.pointee }
+        try Requirements.require(!found.isEmpty, "this CPU has no fast kernel level (the runtime's SIMD kernels need x86-64 with AVX2)")
+        XCTAssertEqual(KernelChoice.detected, String(cString: found[0].name), "fastest runs the first level the CPU has")
+        return found
     }
 
     /// Vector requantization equals QuantMath's `requantize` on random and extreme accumulators,
     /// multipliers (real ratios from 2^-31 to 2^30) and every zero point and clamp kind.
     func testVectorRequantizationEqualsQuantMath() throws {
-        guard hasVNNI() else { return }
+        let levels = try levels()
         var generator = SeededGenerator(seed: 21)
         for trial in 0..<400 {
             let count = 1 + Int(generator.next() % 70)
@@ -42,10 +39,13 @@ final class FastKernelTests: XCTestCase {
             let expected = zip(accumulators, multipliers).map {
                 Int8(requantize($0, multiplier: $1, outputZeroPoint: zeroPoint, minimum: minimum, maximum: maximum))
             }
-            for form in 0...shortest {
-                var output = [Int8](repeating: 0, count: count)
-                mnw_requantize_avx512(accumulators, Int32(count), table, form, zeroPoint, minimum, maximum, &output)
-                XCTAssertEqual(output, expected, "trial \(trial), form \(form)")
+            for level in levels {
+                // Every form up to the shortest (a level of short forms only: the short ones).
+                for form in stride(from: level.short_forms_only == 1 ? Int32(MNW_REQUANT_HIGH) : 0, through: shortest, by: 1) {
+                    var output = [Int8](repeating: 0, count: count)
+                    level.requantize(accumulators, Int32(count), table, form, zeroPoint, minimum, maximum, &output)
+                    XCTAssertEqual(output, expected, "trial \(trial), form \(form), \(String(cString: level.name))")
+                }
             }
         }
     }
@@ -55,7 +55,7 @@ final class FastKernelTests: XCTestCase {
     /// to five output blocks) and exactly 8 (rows in pairs), every input zero point and a fused
     /// ReLU, in every requantization form the table allows.
     func testGEMMEqualsTheReference() throws {
-        vnni = hasVNNI()
+        let levels = try levels()
         var generator = SeededGenerator(seed: 5)
         for (rows, k, n) in [(1, 1, 1), (1, 256, 10), (3, 5, 5), (4, 16, 16), (8, 8, 48), (9, 17, 33), (13, 64, 48), (7, 336, 56),
                              (12, 57, 80), (17, 24, 144), (2, 40, 257), (70, 12, 16), (45, 20, 64), (19, 16, 8), (25, 12, 8), (7, 4, 8),
@@ -77,12 +77,10 @@ final class FastKernelTests: XCTestCase {
                         }
                     }
                 }
-                for (avx2, form) in kernelRuns(requantization) {
-                    for avxVNNI in avxVNNIRuns(avx2) {
-                        let output = runGEMM(rows: rows, k: k, n: n, input: input, zeroPoint: zeroPoint, weight: weight, bias: bias,
-                                             requantization: requantization, convolution: nil, avx2: avx2, form: form, avxVNNI: avxVNNI)
-                        XCTAssertEqual(output, expected, "rows \(rows), k \(k), n \(n), zero point \(zeroPoint), AVX2 \(avx2), AVX-VNNI \(avxVNNI), form \(form)")
-                    }
+                for (level, form) in kernelRuns(levels, requantization) {
+                    let output = runGEMM(rows: rows, k: k, n: n, input: input, zeroPoint: zeroPoint, weight: weight, bias: bias,
+                                         requantization: requantization, convolution: nil, level: level, form: form)
+                    XCTAssertEqual(output, expected, "rows \(rows), k \(k), n \(n), zero point \(zeroPoint), \(String(cString: level.name)), form \(form)")
                 }
             }
         }
@@ -92,7 +90,7 @@ final class FastKernelTests: XCTestCase {
     /// reference convolution: kernel sizes 1-5, strides 1-2, padding, dilation, channel counts off
     /// multiples of 16, every input zero point.
     func testConvolutionKernelsEqualTheReference() throws {
-        vnni = hasVNNI()
+        let levels = try levels()
         var generator = SeededGenerator(seed: 9)
         let shapes: [(height: Int, width: Int, channels: Int, kernel: Int, outputs: Int, stride: Int, padding: Int, dilation: Int)] = [
             (7, 7, 1, 3, 16, 1, 1, 1), (9, 8, 3, 3, 8, 2, 1, 1), (6, 6, 16, 1, 24, 2, 0, 1), (8, 8, 5, 5, 20, 1, 2, 1),
@@ -132,26 +130,22 @@ final class FastKernelTests: XCTestCase {
                     (geometry.output_height, geometry.output_width, geometry.output_channels) = (Int32(g.outputHeight), Int32(g.outputWidth), Int32(outputs))
                     if depthwise {
                         // The multiply-add kernel, and the column kernel where it applies (3 x 3,
-                        // stride 1 or 2, no dilation, a CPU with VBMI).
+                        // stride 1 or 2, no dilation, a level that has it).
                         let columnShape = s.kernel == 3 && s.dilation == 1 && s.stride <= 2
-                        for (avx2, form) in kernelRuns(requantization) {
-                            // AVX-512: the column kernel needs VBMI; AVX2: AVX-VNNI.
-                            let columns = columnShape && (avx2 ? mnw_cpu_has_avxvnni() : mnw_cpu_has_avx512vbmi()) == 1
-                            for useColumns in columns ? [false, true] : [false] {
+                        for (level, form) in kernelRuns(levels, requantization) {
+                            for useColumns in columnShape && level.depthwise_columns == 1 ? [false, true] : [false] {
                                 let output = runDepthwise(geometry, input: image, zeroPoint: zeroPoint, filter: filter, bias: bias,
-                                                          requantization: requantization, columns: useColumns, avx2: avx2, form: form)
+                                                          requantization: requantization, columns: useColumns, level: level, form: form)
                                 XCTAssertEqual(output, expected,
-                                               "shape \(trial), depthwise, columns \(useColumns), AVX2 \(avx2), form \(form), zero point \(zeroPoint)")
+                                               "shape \(trial), depthwise, columns \(useColumns), \(String(cString: level.name)), form \(form), zero point \(zeroPoint)")
                             }
                         }
                     } else {
-                        for (avx2, form) in kernelRuns(requantization) {
-                            for avxVNNI in avxVNNIRuns(avx2) {
-                                let output = runGEMM(rows: g.outputHeight * g.outputWidth, k: s.kernel * s.kernel * channels, n: outputs, input: image,
-                                                     zeroPoint: zeroPoint, weight: filter, bias: bias, requantization: requantization, convolution: geometry,
-                                                     avx2: avx2, form: form, avxVNNI: avxVNNI)
-                                XCTAssertEqual(output, expected, "shape \(trial), zero point \(zeroPoint), AVX2 \(avx2), AVX-VNNI \(avxVNNI), form \(form)")
-                            }
+                        for (level, form) in kernelRuns(levels, requantization) {
+                            let output = runGEMM(rows: g.outputHeight * g.outputWidth, k: s.kernel * s.kernel * channels, n: outputs, input: image,
+                                                 zeroPoint: zeroPoint, weight: filter, bias: bias, requantization: requantization, convolution: geometry,
+                                                 level: level, form: form)
+                            XCTAssertEqual(output, expected, "shape \(trial), zero point \(zeroPoint), \(String(cString: level.name)), form \(form)")
                         }
                     }
                 }
@@ -161,11 +155,10 @@ final class FastKernelTests: XCTestCase {
 
     /// Max pooling (kernels 2 and 3, strides 1 and 2, with and without padding, channel counts
     /// around 64) and concatenation (inputs copied or rescaled, 3 to 70 channels) equal the
-    /// reference kernels, AVX-512 and AVX2.
+    /// reference kernels on every level.
     func testPoolingAndConcatenationEqualTheReference() throws {
-        vnni = hasVNNI()
+        let levels = try levels()
         var generator = SeededGenerator(seed: 17)
-        let hasAVX2 = mnw_cpu_has_avx2() == 1
         for (height, width, channels, kernel, stride, padding) in [(8, 8, 32, 2, 2, 0), (9, 7, 70, 3, 2, 0), (9, 9, 5, 3, 2, 1), (6, 5, 64, 2, 1, 0),
                                                                     (7, 7, 16, 3, 1, 1), (5, 8, 3, 3, 2, 0)] {
             let input = (0..<(height * width * channels)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
@@ -177,12 +170,18 @@ final class FastKernelTests: XCTestCase {
                                              padding: (padding, padding), input: x, output: y)
                 }
             }
-            for avx2 in (vnni ? [false] : []) + (hasAVX2 ? [true] : []) {
+            for level in levels {
                 var output = [Int8](repeating: 0, count: expected.count)
-                let pool = avx2 ? mnw_max_pool_avx2 : mnw_max_pool_avx512
-                pool(input, Int32(height), Int32(width), Int32(channels), Int32(kernel), Int32(kernel), Int32(stride), Int32(stride), Int32(padding),
-                     Int32(padding), Int32(outHeight), Int32(outWidth), &output)
-                XCTAssertEqual(output, expected, "max pool \(height)x\(width)x\(channels), kernel \(kernel), stride \(stride), padding \(padding), AVX2 \(avx2)")
+                input.withUnsafeBufferPointer { x in
+                    output.withUnsafeMutableBufferPointer { y in
+                        var pool = mnw_max_pool(input: x.baseAddress, height: Int32(height), width: Int32(width), channels: Int32(channels),
+                                                kernel_height: Int32(kernel), kernel_width: Int32(kernel), stride_height: Int32(stride), stride_width: Int32(stride),
+                                                padding_height: Int32(padding), padding_width: Int32(padding), output_height: Int32(outHeight),
+                                                output_width: Int32(outWidth), output: y.baseAddress)
+                        level.max_pool(&pool)
+                    }
+                }
+                XCTAssertEqual(output, expected, "max pool \(height)x\(width)x\(channels), kernel \(kernel), stride \(stride), padding \(padding), \(String(cString: level.name))")
             }
         }
         let pixels = 11, multiplier = FixedPointMultiplier(0.7)
@@ -201,17 +200,22 @@ final class FastKernelTests: XCTestCase {
                 }
                 var expected = [Int8](repeating: 0, count: pixels * channels.reduce(0, +))
                 expected.withUnsafeMutableBufferPointer { ReferenceKernels.concatenateChannels(pixels: pixels, inputs: inputs, outputZeroPoint: 3, output: $0) }
-                for avx2 in (vnni ? [false] : []) + (hasAVX2 && !rescaled ? [true] : []) {
+                for level in levels where !rescaled || level.concatenate_rescales == 1 {
                     var output = [Int8](repeating: 0, count: expected.count)
                     table.withUnsafeBufferPointer { rescaling in
                         let c = channels.indices.map { i in
                             mnw_concat_input(codes: buffers[i].baseAddress, channels: Int32(channels[i]), zero_point: zeroPoints[i],
                                              table: rescaled && i == 1 ? rescaling.baseAddress : nil)
                         }
-                        if avx2 { mnw_concatenate_copy(Int32(pixels), c, Int32(c.count), &output) }
-                        else { mnw_concatenate_avx512(Int32(pixels), c, Int32(c.count), 3, &output) }
+                        c.withUnsafeBufferPointer { inputs in
+                            output.withUnsafeMutableBufferPointer { y in
+                                var concatenation = mnw_concatenate(pixels: Int32(pixels), count: Int32(c.count), inputs: inputs.baseAddress, output_zero_point: 3,
+                                                                    output: y.baseAddress)
+                                level.concatenate(&concatenation)
+                            }
+                        }
                     }
-                    XCTAssertEqual(output, expected, "concatenation of \(channels), rescaled \(rescaled), AVX2 \(avx2)")
+                    XCTAssertEqual(output, expected, "concatenation of \(channels), rescaled \(rescaled), \(String(cString: level.name))")
                 }
             }
         }
@@ -225,12 +229,12 @@ final class FastKernelTests: XCTestCase {
             var writer = ModelWriter()
             let p = QuantizationParameters(scale: 0.05, zeroPoint: -7)
             let x = writer.addActivation(shape: shape, parameters: p), y = writer.addActivation(shape: shape, parameters: p)
-            writer.addOperator(.clamp, [x, y, -90, 100])
+            writer.addOperator(.clamp(Clamp(input: x, output: y, clamp: CodeRange(minimum: -90, maximum: 100))))
             let out = writer.addActivation(shape: shape, parameters: QuantizationParameters(scale: 0.08, zeroPoint: 3))
             // TFLite's add: inputs scaled by 2^20 and by s / (2 max s); the sum by 2 max s / (2^20 s_out).
             let (input, output) = (FixedPointMultiplier(0.05 / 0.1), FixedPointMultiplier(0.1 / (Double(1 << 20) * 0.08)))
-            writer.addOperator(.add, [x, y, out, input.multiplier, input.shift, input.multiplier, input.shift, output.multiplier, output.shift,
-                                      relu ? 3 : -128, 127])
+            writer.addOperator(.add(Add(a: x, b: y, output: out, aMultiplier: input, bMultiplier: input, outputMultiplier: output,
+                                        clamp: CodeRange(minimum: relu ? 3 : -128, maximum: 127))))
             let bytes = writer.serialize(input: x, output: out, multiplyAccumulates: 0).bytes
             let image = (0..<shape.reduce(1, *)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
             func codes(_ kernels: KernelChoice) throws -> [Int8] {
@@ -242,22 +246,21 @@ final class FastKernelTests: XCTestCase {
                 }
             }
             let expected = try codes(.reference)
+            _ = try levels()
             for kernels in [KernelChoice.fastest, .avxVNNI, .avx2] {
                 XCTAssertEqual(try codes(kernels), expected, "add of \(shape), ReLU \(relu), \(kernels)")
             }
         }
     }
 
-    /// Whether this CPU has the AVX-512 kernels (set by the tests that compare kernels).
-    private var vnni = false
-
-    /// The kernels to compare (AVX2 or AVX-512) and the requantization form each runs in: the
-    /// AVX-512 ones where the CPU has them, in every form up to the shortest the table allows
-    /// (each shorter form is exact only where it applies; the longer ones everywhere); the AVX2
-    /// ones where the CPU has AVX2 and the table a short form (the only ones they implement).
-    private func kernelRuns(_ requantization: Requantization) -> [(avx2: Bool, form: Int32)] {
+    /// Each level with each requantization form it runs: every form up to the shortest the table
+    /// allows (each shorter form is exact only where it applies; the longer ones everywhere), or
+    /// for a level that takes short forms only, the shortest when it is short.
+    private func kernelRuns(_ levels: [mnw_kernels], _ requantization: Requantization) -> [(level: mnw_kernels, form: Int32)] {
         let shortest = table(requantization).1
-        return (vnni ? (0...shortest).map { (false, $0) } : []) + (mnw_cpu_has_avx2() == 1 && shortest >= MNW_REQUANT_HIGH ? [(true, shortest)] : [])
+        return levels.flatMap { level -> [(level: mnw_kernels, form: Int32)] in
+            level.short_forms_only == 0 ? (0...shortest).map { (level, $0) } : shortest >= MNW_REQUANT_HIGH ? [(level, shortest)] : []
+        }
     }
 
     private func randomMultipliers(_ count: Int, _ generator: inout SeededGenerator, below: Double? = nil) -> [FixedPointMultiplier] {
@@ -266,9 +269,6 @@ final class FastKernelTests: XCTestCase {
             return FixedPointMultiplier(real)
         }
     }
-
-    /// The AVX2 GEMM runs: with 16-bit pairs, and with AVX-VNNI where the CPU has it.
-    private func avxVNNIRuns(_ avx2: Bool) -> [Bool] { avx2 && mnw_cpu_has_avxvnni() == 1 ? [false, true] : [false] }
 
     /// The requantization table and the shortest form it allows.
     private func table(_ requantization: Requantization) -> ([Int64], Int32) {
@@ -280,7 +280,7 @@ final class FastKernelTests: XCTestCase {
     }
 
     private func runGEMM(rows: Int, k: Int, n: Int, input: [Int8], zeroPoint: Int32, weight: [Int8], bias: [Int32],
-                         requantization: Requantization, convolution: mnw_conv_geometry?, avx2: Bool, form: Int32, avxVNNI: Bool = false) -> [Int8] {
+                         requantization: Requantization, convolution: mnw_conv_geometry?, level: mnw_kernels, form: Int32) -> [Int8] {
         var geometry = convolution ?? mnw_conv_geometry()
         return withUnsafePointer(to: &geometry) { geometryPointer in
             let g = convolution == nil ? nil : geometryPointer
@@ -288,8 +288,8 @@ final class FastKernelTests: XCTestCase {
             var packed = [Int8](repeating: 0, count: mnw_gemm_packed_size(Int32(k), Int32(n), g))
             var offsets = [Int32](repeating: 0, count: groups)
             mnw_gemm_pack(weight, Int32(k), Int32(n), g, &packed, &offsets)
-            var packed16 = [Int16](repeating: 0, count: mnw_gemm_avx2_packed_size(Int32(k), Int32(n), g) / 2)
-            if avx2 { mnw_gemm_avx2_pack(packed, Int32(k), Int32(n), g, &packed16) }
+            var words = [Int16](repeating: 0, count: mnw_gemm_words_size(Int32(k), Int32(n), g) / 2)
+            if level.gemm_words == 1 { mnw_gemm_words_pack(packed, Int32(k), Int32(n), g, &words) }
             var base = [Int32](repeating: 0, count: (n + 15) / 16 * 16)
             mnw_weight_base(weight, Int32(k), Int32(n), bias, 128 + zeroPoint, &base)
             let requant = table(requantization).0
@@ -308,7 +308,10 @@ final class FastKernelTests: XCTestCase {
                                         (a.requant, a.requant_form) = (r.baseAddress, form)
                                         (a.output_zero_point, a.minimum, a.maximum) = (requantization.outputZeroPoint, requantization.minimum, requantization.maximum)
                                         (a.output, a.scratch) = (out.baseAddress, s.baseAddress)
-                                        if avxVNNI { mnw_gemm_avxvnni(&a) } else if avx2 { mnw_gemm_avx2(&a, packed16) } else { mnw_gemm_vnni(&a) }
+                                        words.withUnsafeBufferPointer { w in
+                                            a.packed_words = w.baseAddress
+                                            level.gemm(&a)
+                                        }
                                     }
                                 }
                             }
@@ -321,7 +324,7 @@ final class FastKernelTests: XCTestCase {
     }
 
     private func runDepthwise(_ geometry: mnw_conv_geometry, input: [Int8], zeroPoint: Int32, filter: [Int8], bias: [Int32],
-                              requantization: Requantization, columns: Bool, avx2: Bool, form: Int32) -> [Int8] {
+                              requantization: Requantization, columns: Bool, level: mnw_kernels, form: Int32) -> [Int8] {
         let (channels, taps) = (Int(geometry.channels), Int(geometry.kernel_height * geometry.kernel_width))
         let padded = (channels + 15) / 16 * 16
         var widened = [Int32](repeating: 0, count: taps * padded), base = [Int32](repeating: 0, count: padded)
@@ -348,7 +351,7 @@ final class FastKernelTests: XCTestCase {
                                     columnWeights.withUnsafeBufferPointer { cw in
                                         unsignedBase.withUnsafeBufferPointer { ub in
                                             (a.columns, a.column_weights, a.unsigned_base) = (columns ? 1 : 0, cw.baseAddress, ub.baseAddress)
-                                            if avx2 { columns ? mnw_depthwise_avxvnni(&a) : mnw_depthwise_avx2(&a) } else { mnw_depthwise_avx512(&a) }
+                                            level.depthwise(&a)
                                         }
                                     }
                                 }

@@ -18,17 +18,20 @@ final class ModelLoaderTests: XCTestCase {
         let m = FixedPointMultiplier(0.013)
         let multipliers = writer.addConstant(Array(repeating: m.multiplier, count: c)), shifts = writer.addConstant(Array(repeating: m.shift, count: c))
         let conv = writer.addActivation(shape: [4, 4, c], parameters: QuantizationParameters(scale: 0.1, zeroPoint: -128))
-        writer.addOperator(.convolution, [input, filter, bias, multipliers, shifts, conv, 1, 1, 1, 1, 1, 1, 1, -128, 127])
+        writer.addOperator(.convolution(Convolution(input: input, filter: filter, bias: bias, multipliers: multipliers, shifts: shifts, output: conv,
+                                                    stride: Extent(1, 1), padding: Extent(1, 1), dilation: Extent(1, 1), groups: 1,
+                                                    clamp: CodeRange(minimum: -128, maximum: 127))))
         let pooled = writer.addActivation(shape: [c], parameters: QuantizationParameters(scale: 0.08, zeroPoint: -100))
         let g = FixedPointMultiplier(0.1 / (16 * 0.08))
-        writer.addOperator(.globalAveragePool, [conv, pooled, g.multiplier, g.shift])
+        writer.addOperator(.globalAveragePool(GlobalAveragePool(input: conv, output: pooled, multiplier: g)))
         let weight = writer.addConstant(type: .int8, shape: [c, 3], parameters: QuantizationParameters(scale: 1, zeroPoint: 0),
                                         bytes: (0..<(3 * c)).map { UInt8(bitPattern: Int8($0 % 9 - 4)) })
         let fcBias = writer.addConstant([1, -2, 3])
         let fm = FixedPointMultiplier(0.02)
         let fcMultipliers = writer.addConstant(Array(repeating: fm.multiplier, count: 3)), fcShifts = writer.addConstant(Array(repeating: fm.shift, count: 3))
         let logits = writer.addActivation(shape: [3], parameters: QuantizationParameters(scale: 0.2, zeroPoint: 0))
-        writer.addOperator(.fullyConnected, [pooled, weight, fcBias, fcMultipliers, fcShifts, logits, -128, 127])
+        writer.addOperator(.fullyConnected(FullyConnected(input: pooled, weight: weight, bias: fcBias, multipliers: fcMultipliers, shifts: fcShifts,
+                                                          output: logits, clamp: CodeRange(minimum: -128, maximum: 127))))
         return writer.serialize(input: input, output: logits, multiplyAccumulates: 4 * 4 * 9 * 2 * c + 3 * c).bytes
     }
 
@@ -182,19 +185,34 @@ final class ModelLoaderTests: XCTestCase {
 
     /// Every single-byte change of a valid file is either refused with a typed error or loads; it
     /// never traps (a quick, deterministic cousin of the fuzzer, over every byte of the tables).
+    /// Changes to fields whose every other value is invalid must be refused: the magic, the header
+    /// size, the file size, the checksum (left stale), a version byte out of 1...3, a tensor's
+    /// type, rank or storage byte out of range, an operator code out of 1...7.
     func testEveryByteOfTheTablesCorruptedIsHandled() throws {
-        let good = validModel()
+        let good = validModel(), layout = TableLayout(good)
         _ = try load(good)
-        for offset in 0..<TableLayout(good).tablesEnd {
+        var refused = 0, mustRefuse = 0
+        for offset in 0..<layout.tablesEnd {
             for value: UInt8 in [0, 1, 0x7F, 0x80, 0xFF] where good[offset] != value {
                 var bytes = good
                 bytes[offset] = value
                 let sealed = offset < 16 || offset >= 20 ? resealed(bytes) : bytes
+                var loaded = false
                 sealed.withUnsafeBytes { raw in
-                    if let model = try? RuntimeModel(bytes: raw), let interpreter = try? Interpreter(model: model) { interpreter.invoke() }
+                    if let model = try? RuntimeModel(bytes: raw) {
+                        loaded = true
+                        if let interpreter = try? Interpreter(model: model) { interpreter.invoke() }
+                    }
+                }
+                if !loaded { refused += 1 }
+                if layout.onlyValidValue(at: offset, is: good[offset], not: value) {
+                    mustRefuse += 1
+                    XCTAssertFalse(loaded, "byte \(offset) set to \(value) must be refused")
                 }
             }
         }
+        XCTAssertGreaterThan(mustRefuse, 40, "the checked fields were reached")
+        XCTAssertGreaterThan(refused, mustRefuse, "other corruptions are refused too")
     }
 }
 
@@ -205,6 +223,8 @@ final class ModelLoaderTests: XCTestCase {
 struct TableLayout {
     let bytes: [UInt8]
     var tensorDimensions: [[Range<Int>]] = [], tensorOffsets: [Range<Int>] = []
+    /// Where each tensor's entry starts (its type, rank and storage bytes).
+    var tensorStarts: [Int] = []
     var operatorCodes: [Range<Int>] = [], operatorCounts: [Range<Int>] = [], operatorArguments: [[Range<Int>]] = []
     /// Where the operator list ends (the data section follows after padding).
     var tablesEnd = 0
@@ -219,6 +239,7 @@ struct TableLayout {
             return start..<position
         }
         for _ in 0..<Self.u32(bytes, at: 20) {
+            tensorStarts.append(position)
             let rank = Int(bytes[position + 1])
             position += 3
             _ = varint()  // zero point
@@ -233,6 +254,23 @@ struct TableLayout {
             operatorArguments.append((0..<value(count)).map { _ in varint() })
         }
         tablesEnd = position
+    }
+
+    /// Whether the byte at `offset` (holding `old`) belongs to a field for which `new` is invalid
+    /// whatever the rest of the file says (the cases `testEveryByteOfTheTablesCorruptedIsHandled`
+    /// requires to be refused).
+    func onlyValidValue(at offset: Int, is old: UInt8, not new: UInt8) -> Bool {
+        switch offset {
+        case 0..<4, 6..<20: return true  // magic, header size, file size, checksum (left stale)
+        case 4: return !(1...3).contains(new)
+        case 5: return true  // the version's high byte
+        default: break
+        }
+        if let start = tensorStarts.first(where: { $0 <= offset && offset < $0 + 3 }) {
+            return offset - start == 2 ? new > 1 : !(1...4).contains(new)  // storage; type or rank
+        }
+        if operatorCodes.contains(where: { $0.count == 1 && $0.lowerBound == offset }) { return !(1...7).contains(new) }
+        return false
     }
 
     static func u32(_ bytes: [UInt8], at offset: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bytes[offset + $1]) << (8 * $1) } }

@@ -4,17 +4,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Fast int8 kernels of the runtime, each compiled for the CPU features it uses (per-function
-/// target attributes) and chosen at run time after a CPU check; the scalar Swift reference
-/// kernels are the fallback and define the results, which these equal bit for bit. Functions
-/// marked AVX-512 require `mnw_cpu_has_avx512vnni()`; the others are plain C, run once when an
-/// interpreter is prepared.
-
-/// 1 when the CPU has AVX-512 F/BW/VL and VNNI (vpdpbusd).
-int mnw_cpu_has_avx512vnni(void);
-
-/// 1 when the CPU also has AVX-512 VBMI (vpermb), which the column depthwise kernel uses.
-int mnw_cpu_has_avx512vbmi(void);
+/// Fast int8 kernels of the runtime, by operator family and instruction-set level: each SIMD file
+/// is compiled for the CPU features it uses (per-function target attributes), and a level's
+/// kernels are reached through its table (`mnw_kernels_for`), which is non-NULL only on a CPU that
+/// has the level. The scalar Swift reference kernels are the fallback and define the results,
+/// which these equal bit for bit. The plain C functions here (tables, packing) run once, when an
+/// interpreter is prepared, on every CPU.
 
 /// The geometry of an NHWC convolution of one image.
 typedef struct {
@@ -51,13 +46,12 @@ size_t mnw_requant_table_size(int count);
 /// either shorter form serves `_HIGH` kernels.
 int mnw_requant_prepare(const int32_t *multipliers, const int32_t *shifts, int count, int32_t zero_point, int64_t *table);
 
-/// AVX-512. In the `form` given (at most what `mnw_requant_prepare` returned, the zero point the
-/// one it was given).
 /// Requantizes `count` accumulators to int8 codes exactly as QuantMath's `requantize`
 /// (single rounding: `(x * multiplier + 2^(k-1)) >> k` with `k = 31 - shift` on 64 bits,
-/// saturated to int32, plus the zero point, clamped to [minimum, maximum]), sixteen at a time.
-void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int form, int32_t zero_point, int32_t minimum,
-                           int32_t maximum, int8_t *output);
+/// saturated to int32, plus the zero point, clamped to [minimum, maximum]), in the `form` given
+/// (at most what `mnw_requant_prepare` returned, the zero point the one it was given).
+typedef void (*mnw_requantize_function)(const int32_t *accumulators, int count, const int64_t *table, int form, int32_t zero_point,
+                                        int32_t minimum, int32_t maximum, int8_t *output);
 
 // MARK: GEMM rows
 
@@ -102,12 +96,17 @@ typedef struct {
     int32_t output_zero_point, minimum, maximum;
     int8_t *output;              // rows x n codes
     uint8_t *scratch;            // mnw_gemm_input_size bytes
+    /// The weights as 16-bit pairs (`mnw_gemm_words_pack`) for a level whose GEMM multiplies
+    /// words (`mnw_kernels.gemm_words`); NULL otherwise.
+    const int16_t *packed_words;
 } mnw_gemm;
 
-/// AVX-512 VNNI. Runs `a` with vpdpbusd (unsigned by signed bytes, four products into each int32
-/// lane), register tiles of up to 8 rows x 2 output blocks or 4 rows x 4 blocks, the
-/// requantization fused into the store.
-void mnw_gemm_vnni(const mnw_gemm *a);
+/// Bytes of the GEMM weights as 16-bit pairs: per block of 8 outputs and word group, two 16-lane
+/// int16 vectors (each output's first two and last two weights of the word).
+size_t mnw_gemm_words_size(int k, int n, const mnw_conv_geometry *g);
+
+/// The 16-bit-pair weights from the byte-packed ones (`mnw_gemm_pack`).
+void mnw_gemm_words_pack(const int8_t *packed, int k, int n, const mnw_conv_geometry *g, int16_t *words);
 
 // MARK: depthwise convolution
 
@@ -128,8 +127,8 @@ typedef struct {
     int requant_form;            // what mnw_requant_prepare returned
     int32_t output_zero_point, minimum, maximum;
     int8_t *output;
-    /// 1: the column kernel (3 x 3, stride 1 or 2 on both axes, no dilation; needs
-    /// `mnw_cpu_has_avx512vbmi()`), with `mnw_depthwise_columns_prepare`'s weights and base.
+    /// 1: the column kernel (3 x 3, stride 1 or 2 on both axes, no dilation; only on a level
+    /// with `depthwise_columns`), with `mnw_depthwise_columns_prepare`'s weights and base.
     int columns;
     const int8_t *column_weights;
     const int32_t *unsigned_base;
@@ -143,11 +142,6 @@ void mnw_depthwise_columns_prepare(const int8_t *filter, int channels, const int
 
 /// Bytes of the padded input a depthwise convolution of geometry `g` needs.
 size_t mnw_depthwise_padded_size(const mnw_conv_geometry *g);
-
-/// AVX-512. Equal to the reference convolution with groups == channels: the input copied into
-/// `padded` with its padding, then per output pixel, sixteen channels at a time, one int32
-/// multiply-add per tap (or with `columns`, three vpdpbusd), the requantization fused into the store.
-void mnw_depthwise_avx512(const mnw_depthwise *a);
 
 // MARK: elementwise and pooling
 
@@ -164,15 +158,17 @@ typedef struct {
     int form;                    // the output table's form when both inputs' tables are at least
                                  // MNW_REQUANT_HIGH, else MNW_REQUANT_GENERAL
     int32_t output_zero_point, minimum, maximum;
+    int8_t *output;              // count codes
 } mnw_add;
 
-/// AVX-512. Runs `a`, sixteen lanes at a time, into `output`.
-void mnw_add_avx512(const mnw_add *a, int8_t *output);
-
-/// AVX-512. Max pooling of one NHWC image, 64 channels at a time (padded positions skipped, as
-/// the reference).
-void mnw_max_pool_avx512(const int8_t *input, int height, int width, int channels, int kernel_height, int kernel_width, int stride_height,
-                         int stride_width, int padding_height, int padding_width, int output_height, int output_width, int8_t *output);
+/// Max pooling of one NHWC image (padded positions skipped, as the reference).
+typedef struct {
+    const int8_t *input;
+    int height, width, channels;
+    int kernel_height, kernel_width, stride_height, stride_width, padding_height, padding_width;
+    int output_height, output_width;
+    int8_t *output;
+} mnw_max_pool;
 
 /// One input of a channel concatenation: its codes [pixels][channels], and when its parameters
 /// differ from the output's, its zero point and the one-channel table of `inputScale /
@@ -184,67 +180,74 @@ typedef struct {
     const int64_t *table;
 } mnw_concat_input;
 
-/// AVX-512. The reference concatenation along channels: copies 64 codes at a time, requantizes
-/// sixteen at a time.
-void mnw_concatenate_avx512(int pixels, const mnw_concat_input *inputs, int count, int32_t output_zero_point, int8_t *output);
+/// A concatenation along channels of `count` inputs of `pixels` rows each.
+typedef struct {
+    int pixels, count;
+    const mnw_concat_input *inputs;
+    int32_t output_zero_point;
+    int8_t *output;
+} mnw_concatenate;
 
-/// AVX-512. The reference global average pooling: per channel the sum of `input - zero_point` over
-/// `pixels` (int32, wrapping as the reference), requantized with a one-channel table.
-void mnw_global_average_pool_avx512(int pixels, int channels, const int8_t *input, int32_t zero_point, const int64_t *table,
-                                    int32_t output_zero_point, int8_t *output);
+/// Global average pooling: per channel the sum of `input - zero_point` over `pixels` (int32,
+/// wrapping as the reference), requantized with a one-channel table.
+typedef struct {
+    int pixels, channels;
+    const int8_t *input;
+    int32_t zero_point;
+    const int64_t *table;
+    int32_t output_zero_point;
+    int8_t *output;
+} mnw_global_average_pool;
 
-/// AVX-512. `output[i] = min(max(input[i], minimum), maximum)`, 64 codes at a time.
-void mnw_clamp_avx512(int count, const int8_t *input, int32_t minimum, int32_t maximum, int8_t *output);
+/// `output[i] = min(max(input[i], minimum), maximum)`.
+typedef struct {
+    int count;
+    const int8_t *input;
+    int32_t minimum, maximum;
+    int8_t *output;
+} mnw_clamp;
 
-// MARK: AVX2 (RuntimeKernelsAVX2.c)
+// MARK: levels
 
-/// 1 when the CPU has AVX2.
-int mnw_cpu_has_avx2(void);
+/// The instruction-set levels with fast kernels, fastest first.
+enum {
+    /// AVX-512 F/BW/VL with VNNI (`vpdpbusd` on 512 bits); the column depthwise kernel also
+    /// needs VBMI.
+    MNW_LEVEL_AVX512_VNNI = 0,
+    /// AVX2 with AVX-VNNI (256-bit `vpdpbusd`): Intel client cores since Alder Lake, AMD Zen 5.
+    MNW_LEVEL_AVX_VNNI = 1,
+    /// AVX2 alone: the GEMM multiplies 16-bit pairs (`vpmaddwd`).
+    MNW_LEVEL_AVX2 = 2,
+    MNW_LEVEL_COUNT = 3,
+};
 
-/// 1 when the CPU has AVX2 and AVX-VNNI (256-bit `vpdpbusd`).
-int mnw_cpu_has_avxvnni(void);
+/// One level's kernels (every entry set).
+typedef struct {
+    /// "avx512-vnni", "avx-vnni" or "avx2".
+    const char *name;
+    /// 1 when the kernels requantize in a short form only (a table for which
+    /// `mnw_requant_prepare` returned at least `MNW_REQUANT_HIGH`); 0 when they take every form.
+    int short_forms_only;
+    /// 1 when the GEMM reads `packed_words` (`mnw_gemm_words_pack`) besides `packed`.
+    int gemm_words;
+    /// 1 when `depthwise` runs the column kernel for arguments with `columns` set.
+    int depthwise_columns;
+    /// 1 when `concatenate` rescales inputs with a table; 0 when it only copies.
+    int concatenate_rescales;
+    void (*gemm)(const mnw_gemm *);
+    void (*depthwise)(const mnw_depthwise *);
+    void (*add)(const mnw_add *);
+    void (*concatenate)(const mnw_concatenate *);
+    void (*max_pool)(const mnw_max_pool *);
+    void (*global_average_pool)(const mnw_global_average_pool *);
+    void (*clamp)(const mnw_clamp *);
+    /// The requantization alone (for tests), in the forms the level runs.
+    mnw_requantize_function requantize;
+} mnw_kernels;
 
-/// AVX2 with AVX-VNNI. `mnw_gemm_avx2` with 256-bit `vpdpbusd` on `mnw_gemm_pack`'s weights (no
-/// 16-bit repacking), for a table in a short requantization form only.
-void mnw_gemm_avxvnni(const mnw_gemm *a);
-
-/// AVX2 with AVX-VNNI. The column depthwise kernel (`mnw_depthwise_avx512` with `columns`) on 8
-/// channels at a time: 3 x 3, stride 1 or 2 on both axes, no dilation, with
-/// `mnw_depthwise_columns_prepare`'s weights and base; a table in a short form only.
-void mnw_depthwise_avxvnni(const mnw_depthwise *a);
-
-/// Bytes of the AVX2 GEMM's weights: per block of 8 outputs and word group, two 16-lane int16
-/// vectors (each output's first two and last two weights of the word).
-size_t mnw_gemm_avx2_packed_size(int k, int n, const mnw_conv_geometry *g);
-
-/// The AVX2 weights from the VNNI-packed ones (`mnw_gemm_pack`).
-void mnw_gemm_avx2_pack(const int8_t *vnni_packed, int k, int n, const mnw_conv_geometry *g, int16_t *packed);
-
-/// AVX2. `mnw_gemm_vnni`'s product with vpmaddwd (16-bit pairs, exact) on tiles of 4 rows x 16
-/// outputs, for a table in a short requantization form only (`requant_form` at least
-/// `MNW_REQUANT_HIGH`).
-void mnw_gemm_avx2(const mnw_gemm *a, const int16_t *packed);
-
-/// AVX2. The multiply-add depthwise kernel on 8 channels at a time, for a table in the short
-/// requantization form only; `padded` holds `mnw_depthwise_padded_size` bytes.
-void mnw_depthwise_avx2(const mnw_depthwise *a);
-
-/// AVX2. `mnw_add_avx512` for tables all in a short form (`form` at least `MNW_REQUANT_HIGH`),
-/// eight lanes at a time.
-void mnw_add_avx2(const mnw_add *a, int8_t *output);
-
-/// AVX2. `mnw_max_pool_avx512`, 32 channels at a time.
-void mnw_max_pool_avx2(const int8_t *input, int height, int width, int channels, int kernel_height, int kernel_width, int stride_height,
-                       int stride_width, int padding_height, int padding_width, int output_height, int output_width, int8_t *output);
-
-/// AVX2. `mnw_clamp_avx512`, 32 codes at a time.
-void mnw_clamp_avx2(int count, const int8_t *input, int32_t minimum, int32_t maximum, int8_t *output);
-
-/// Plain C. A concatenation none of whose inputs is rescaled: each pixel's inputs copied in turn.
-void mnw_concatenate_copy(int pixels, const mnw_concat_input *inputs, int count, int8_t *output);
-
-/// AVX2. `mnw_global_average_pool_avx512` for a table in the short form, eight channels at a time.
-void mnw_global_average_pool_avx2(int pixels, int channels, const int8_t *input, int32_t zero_point, const int64_t *table,
-                                  int32_t output_zero_point, int8_t *output);
+/// The kernels of `level` (an `MNW_LEVEL_*`), or NULL when this CPU does not have it (always
+/// NULL off x86-64). Constant tables: the CPU is checked on each call, and the answer never
+/// changes within a process.
+const mnw_kernels *mnw_kernels_for(int level);
 
 #endif

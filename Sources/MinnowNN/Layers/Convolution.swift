@@ -83,11 +83,28 @@ public final class Linear: Module, Layer {
 
 extension Conv2D: DescribableLayer {
     /// A convolution's constructor arguments; pairs are (height, width).
-    public struct Spec: Codable, Equatable, Sendable {
+    public struct Spec: ForwardCompatible, Equatable, Sendable {
+        public static let requiredKeys: Set<String> = ["inputChannels", "outputChannels", "kernelSize"]
         public var inputChannels: Int, outputChannels: Int
         public var kernelSize: [Int], stride: [Int], padding: [Int], dilation: [Int]
         public var groups: Int
         public var bias: Bool
+
+        public init(inputChannels: Int, outputChannels: Int, kernelSize: [Int], stride: [Int] = [1, 1], padding: [Int] = [0, 0],
+                    dilation: [Int] = [1, 1], groups: Int = 1, bias: Bool = true) {
+            (self.inputChannels, self.outputChannels, self.kernelSize) = (inputChannels, outputChannels, kernelSize)
+            (self.stride, self.padding, self.dilation, self.groups, self.bias) = (stride, padding, dilation, groups, bias)
+        }
+
+        /// Decodes a spec; stride 1, no padding, dilation 1, one group and a bias when an older
+        /// file lacks them.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(inputChannels: try c.decode(Int.self, forKey: .inputChannels), outputChannels: try c.decode(Int.self, forKey: .outputChannels),
+                      kernelSize: try c.decode([Int].self, forKey: .kernelSize), stride: try c.decode(.stride, or: [1, 1]),
+                      padding: try c.decode(.padding, or: [0, 0]), dilation: try c.decode(.dilation, or: [1, 1]), groups: try c.decode(.groups, or: 1),
+                      bias: try c.decode(.bias, or: true))
+        }
     }
 
     public static let kind = "conv2d"
@@ -115,9 +132,21 @@ extension Conv2D: DescribableLayer {
 
 extension Linear: DescribableLayer {
     /// A fully connected layer's constructor arguments.
-    public struct Spec: Codable, Equatable, Sendable {
+    public struct Spec: ForwardCompatible, Equatable, Sendable {
+        public static let requiredKeys: Set<String> = ["inputFeatures", "outputFeatures"]
         public var inputFeatures: Int, outputFeatures: Int
         public var bias: Bool
+
+        public init(inputFeatures: Int, outputFeatures: Int, bias: Bool = true) {
+            (self.inputFeatures, self.outputFeatures, self.bias) = (inputFeatures, outputFeatures, bias)
+        }
+
+        /// Decodes a spec; a bias when an older file does not say.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(inputFeatures: try c.decode(Int.self, forKey: .inputFeatures), outputFeatures: try c.decode(Int.self, forKey: .outputFeatures),
+                      bias: try c.decode(.bias, or: true))
+        }
     }
 
     public static let kind = "linear"

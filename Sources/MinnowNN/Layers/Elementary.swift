@@ -110,11 +110,18 @@ extension Activation: DescribableLayer {
 }
 
 /// A pooling layer's square geometry.
-public struct PoolSpec: Codable, Equatable, Sendable {
+public struct PoolSpec: ForwardCompatible, Equatable, Sendable {
+    public static let requiredKeys: Set<String> = ["kernelSize", "stride"]
     public var kernelSize: Int, stride: Int, padding: Int
 
-    public init(kernelSize: Int, stride: Int, padding: Int) {
+    public init(kernelSize: Int, stride: Int, padding: Int = 0) {
         (self.kernelSize, self.stride, self.padding) = (kernelSize, stride, padding)
+    }
+
+    /// Decodes a spec; no padding when an older file does not say.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(kernelSize: try c.decode(Int.self, forKey: .kernelSize), stride: try c.decode(Int.self, forKey: .stride), padding: try c.decode(.padding, or: 0))
     }
 
     /// Checks the geometry for a layer of `kind`.

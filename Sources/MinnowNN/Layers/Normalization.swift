@@ -30,9 +30,20 @@ public final class BatchNorm: Module, Layer {
 
 extension BatchNorm: DescribableLayer {
     /// A batch norm's constructor arguments.
-    public struct Spec: Codable, Equatable, Sendable {
+    public struct Spec: ForwardCompatible, Equatable, Sendable {
+        public static let requiredKeys: Set<String> = ["channels"]
         public var channels: Int
         public var momentum: Float, epsilon: Float
+
+        public init(channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
+            (self.channels, self.momentum, self.epsilon) = (channels, momentum, epsilon)
+        }
+
+        /// Decodes a spec; PyTorch's momentum 0.1 and epsilon 1e-5 when an older file lacks them.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(channels: try c.decode(Int.self, forKey: .channels), momentum: try c.decode(.momentum, or: 0.1), epsilon: try c.decode(.epsilon, or: 1e-5))
+        }
     }
 
     public static let kind = "batch_norm"

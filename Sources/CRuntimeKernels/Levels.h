@@ -1,0 +1,50 @@
+#ifndef MINNOW_LEVELS_H
+#define MINNOW_LEVELS_H
+
+// The kernels of each instruction-set level (not part of the target's interface: callers reach
+// them through `mnw_kernels_for`), and the CPU checks that pick the levels. Each function requires
+// its level's CPU features.
+
+#include "RuntimeKernels.h"
+
+/// 1 when the CPU has the features: AVX-512 F/BW/VL + VNNI; also VBMI; AVX2; AVX2 + AVX-VNNI.
+int mnw_cpu_has_avx512vnni(void);
+int mnw_cpu_has_avx512vbmi(void);
+int mnw_cpu_has_avx2(void);
+int mnw_cpu_has_avxvnni(void);
+
+// AVX-512 VNNI (gemm_avx512.c, depthwise_avx512.c, elementwise_avx512.c, pooling_avx512.c,
+// requant_avx512.c).
+void mnw_gemm_vnni(const mnw_gemm *a);
+/// The multiply-add kernel, or with `columns` the vpdpbusd column kernel (needs VBMI).
+void mnw_depthwise_avx512(const mnw_depthwise *a);
+void mnw_add_avx512(const mnw_add *a);
+void mnw_concatenate_avx512(const mnw_concatenate *c);
+void mnw_max_pool_avx512(const mnw_max_pool *p);
+void mnw_global_average_pool_avx512(const mnw_global_average_pool *p);
+void mnw_clamp_avx512(const mnw_clamp *c);
+void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t *table, int form, int32_t zero_point, int32_t minimum,
+                           int32_t maximum, int8_t *output);
+
+// AVX2 (gemm_avx2.c, depthwise_avx2.c, elementwise_avx2.c, pooling_avx2.c): short requantization
+// forms only.
+/// vpmaddwd on 16-bit pairs (`packed_words`), tiles of 4 rows x 16 outputs.
+void mnw_gemm_avx2(const mnw_gemm *a);
+/// The multiply-add depthwise kernel on 8 channels at a time.
+void mnw_depthwise_avx2(const mnw_depthwise *a);
+void mnw_add_avx2(const mnw_add *a);
+void mnw_max_pool_avx2(const mnw_max_pool *p);
+void mnw_global_average_pool_avx2(const mnw_global_average_pool *p);
+void mnw_clamp_avx2(const mnw_clamp *c);
+/// The requantization alone, in a short form (`form` at least `MNW_REQUANT_HIGH`).
+void mnw_requantize_avx2(const int32_t *accumulators, int count, const int64_t *table, int form, int32_t zero_point, int32_t minimum,
+                         int32_t maximum, int8_t *output);
+/// Plain C: a concatenation none of whose inputs is rescaled (each pixel's inputs copied in turn).
+void mnw_concatenate_copy(const mnw_concatenate *c);
+
+// AVX-VNNI (gemm_avx2.c, depthwise_avx2.c): 256-bit vpdpbusd on `mnw_gemm_pack`'s bytes, tiles of 6
+// rows x 16 outputs; the column depthwise kernel on 8 channels.
+void mnw_gemm_avxvnni(const mnw_gemm *a);
+void mnw_depthwise_avxvnni(const mnw_depthwise *a);
+
+#endif

@@ -1,0 +1,98 @@
+// AVX2 and AVX-VNNI: depthwise convolutions on eight channels at a time.
+#include "Levels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include "AVX2Common.h"
+
+__attribute__((target("avx2")))
+void mnw_depthwise_avx2(const mnw_depthwise *a) {
+    const mnw_conv_geometry *g = a->geometry;
+    int c = g->channels, taps = g->kernel_height * g->kernel_width, padded = (c + 15) / 16 * 16;
+    int padded_width = padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
+    pad_input_portable(a->input, g, (int8_t)a->zero_point, 0, a->padded);
+    size_t offsets[taps];
+    padded_tap_offsets(g, offsets);
+    __m256i zero_point = _mm256_set1_epi32(a->output_zero_point);
+    __m128i minimum = _mm_set1_epi8((char)a->minimum), maximum = _mm_set1_epi8((char)a->maximum);
+    int rounded = a->requant_form == MNW_REQUANT_ROUNDED;
+    size_t row_step = (size_t)g->stride_height * padded_width * c, column_step = (size_t)g->stride_width * c;
+    // Fields read once: the output stores are char stores, which may alias them.
+    int output_height = g->output_height, output_width = g->output_width;
+    const int8_t *input = a->padded;
+    const int32_t *filter = a->filter;
+    const int64_t *requant = a->requant;
+    for (int base = 0; base < c; base += 8) {
+        __m256i bias = _mm256_loadu_si256((const __m256i *)(a->base + base));
+        const int64_t *block = requant + (size_t)(base / 16) * MNW_REQUANT_BLOCK;
+        int half = (base / 8) % 2, count = c - base;
+        int8_t *out = a->output + base;
+        for (int y = 0; y < output_height; y++) {
+            const int8_t *window = input + (size_t)y * row_step + base;
+            for (int x = 0; x < output_width; x++, window += column_step, out += c) {
+                __m256i sum = bias;
+                for (int t = 0; t < taps; t++) {
+                    __m256i codes = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(window + offsets[t])));
+                    sum = _mm256_add_epi32(sum, _mm256_mullo_epi32(codes, _mm256_loadu_si256((const __m256i *)(filter + (size_t)t * padded + base))));
+                }
+                requant_store8(out, count, sum, block, half, zero_point, minimum, maximum, rounded);
+            }
+        }
+    }
+}
+/// Three kernel rows of one input column, eight channels, as `vpdpbusd` wants them: dword c holds
+/// the column's three codes of channel c and a zero (byte unpacks: AVX2 has no `vpermb`). Reads 8
+/// codes a row; the padded copy has slack past its end.
+__attribute__((always_inline, target("avx2,avxvnni")))
+static inline __m256i column_quads8(const int8_t *top, size_t row_bytes) {
+    __m128i r0 = _mm_loadl_epi64((const __m128i *)top), r1 = _mm_loadl_epi64((const __m128i *)(top + row_bytes));
+    __m128i r2 = _mm_loadl_epi64((const __m128i *)(top + 2 * row_bytes));
+    __m128i pairs = _mm_unpacklo_epi8(r0, r1), thirds = _mm_unpacklo_epi8(r2, _mm_setzero_si128());
+    return _mm256_set_m128i(_mm_unpackhi_epi16(pairs, thirds), _mm_unpacklo_epi16(pairs, thirds));
+}
+
+/// The AVX-512 column kernel (`depthwise_columns` in RuntimeKernels.c) on 8 channels with AVX-VNNI:
+/// a 3 x 3 depthwise convolution, stride S of 1 or 2, on the unsigned padded copy, three 256-bit
+/// `vpdpbusd` per output pixel; the weights and base of `mnw_depthwise_columns_prepare`.
+__attribute__((always_inline, target("avx2,avxvnni")))
+static inline void depthwise_columns8(const mnw_depthwise *a, const int S) {
+    const mnw_conv_geometry *g = a->geometry;
+    int c = g->channels, output_height = g->output_height, output_width = g->output_width;
+    size_t padded_width = (size_t)padded_extent(output_width, S, 3, 1), row_bytes = padded_width * c;
+    pad_input_portable(a->input, g, (int8_t)a->zero_point, 0x80, a->padded);
+    const int8_t *padded = a->padded, *weights = a->column_weights;
+    const int64_t *requant = a->requant;
+    __m256i zero_point = _mm256_set1_epi32(a->output_zero_point);
+    __m128i minimum = _mm_set1_epi8((char)a->minimum), maximum = _mm_set1_epi8((char)a->maximum);
+    int rounded = a->requant_form == MNW_REQUANT_ROUNDED;
+    for (int base = 0; base < c; base += 8) {
+        const int8_t *w = weights + (size_t)(base / 16) * 192 + 32 * ((base / 8) % 2);
+        __m256i w0 = _mm256_loadu_si256((const __m256i *)w), w1 = _mm256_loadu_si256((const __m256i *)(w + 64));
+        __m256i w2 = _mm256_loadu_si256((const __m256i *)(w + 128));
+        __m256i bias = _mm256_loadu_si256((const __m256i *)(a->unsigned_base + base));
+        const int64_t *block = requant + (size_t)(base / 16) * MNW_REQUANT_BLOCK;
+        int half = (base / 8) % 2, count = c - base;
+        int8_t *out = a->output + base;
+        for (int y = 0; y < output_height; y++) {
+            const int8_t *top = padded + (size_t)y * S * row_bytes + base;
+            __m256i q0 = column_quads8(top, row_bytes), q1 = q0, q2;
+            if (S == 1) q1 = column_quads8(top + c, row_bytes);
+            for (int x = 0; x < output_width; x++, out += c) {
+                const int8_t *column = top + (size_t)x * S * c;
+                if (S == 2) q1 = column_quads8(column + c, row_bytes);
+                q2 = column_quads8(column + 2 * c, row_bytes);
+                __m256i sum = _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(bias, q0, w0), q1, w1), q2, w2);
+                requant_store8(out, count, sum, block, half, zero_point, minimum, maximum, rounded);
+                if (S == 1) q0 = q1, q1 = q2;
+                else q0 = q2;
+            }
+        }
+    }
+}
+
+__attribute__((target("avx2,avxvnni"))) static void columns8_1(const mnw_depthwise *a) { depthwise_columns8(a, 1); }
+__attribute__((target("avx2,avxvnni"))) static void columns8_2(const mnw_depthwise *a) { depthwise_columns8(a, 2); }
+
+__attribute__((target("avx2,avxvnni")))
+void mnw_depthwise_avxvnni(const mnw_depthwise *a) { (a->geometry->stride_width == 1 ? columns8_1 : columns8_2)(a); }
+#endif
