@@ -57,7 +57,7 @@ let package = Package(
         // Raw-pointer fp32 kernels (no tensors, no shape checks): conv, depthwise, pooling, BN.
         .target(
             name: "MinnowKernels",
-            dependencies: ["CBLAS", .product(name: "Numerics", package: "swift-numerics")],
+            dependencies: ["CBLAS", "QuantMath", .product(name: "Numerics", package: "swift-numerics")],
             swiftSettings: kernelSettings),
         // Tensors, shapes, reverse-mode autodiff, differentiable ops.
         .target(

@@ -39,6 +39,9 @@ void mnw_clamp_avx2(const mnw_clamp *c);
 /// The requantization alone, in a short form (`form` at least `MNW_REQUANT_HIGH`).
 void mnw_requantize_avx2(const int32_t *accumulators, int count, const int64_t *table, int form, int32_t zero_point, int32_t minimum,
                          int32_t maximum, int8_t *output);
+/// A 256-entry table lookup, 32 codes at a time (vpshufb on each 16-entry block, blended by the
+/// high nibble); every x86 level uses it (AVX-512 CPUs have AVX2).
+void mnw_lookup_avx2(const mnw_lookup *l);
 /// Plain C: a concatenation none of whose inputs is rescaled (each pixel's inputs copied in turn).
 void mnw_concatenate_copy(const mnw_concatenate *c);
 

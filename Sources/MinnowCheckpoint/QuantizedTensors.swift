@@ -25,7 +25,7 @@ extension ModelCheckpoint {
         for layer in integer.layers {
             let group = "/quantization/" + layer.module.replacingOccurrences(of: ".", with: "/")
             try file.write(layer.weight, shape: layer.weightShape, to: group + "/weight")
-            try file.setAttribute("layout", layer.kind == "linear" ? "IO" : "HWIO", at: group + "/weight")
+            try file.setAttribute("layout", layer.kind == .linear ? "IO" : "HWIO", at: group + "/weight")
             try file.setAttribute("bits", Int64(layer.weightParameters.first?.type.rawValue ?? 8), at: group + "/weight")
             try file.write(layer.weightParameters.map(\.scale), to: group + "/weight_scale")
             try file.write(layer.weightParameters.map(\.zeroPoint), to: group + "/weight_zero_point")

@@ -45,7 +45,7 @@ public struct ChannelAnalysis: Sendable {
     /// The first convolution (it sees the raw image) and the classifier (the last convolution or
     /// linear layer): what Torch-Pruning and NNCF leave alone by default.
     public static func defaultExclusions(_ graph: ModelGraph) -> [String] {
-        let weighted = graph.ops.filter { ["conv2d", "depthwise_conv2d", "linear"].contains($0.kind) }
+        let weighted = graph.ops.filter(\.kind.isWeighted)
         return [weighted.first, weighted.last].compactMap { op -> String? in op.flatMap { layerPath($0) } }.uniqued()
     }
 
@@ -176,8 +176,8 @@ private struct SpaceBuilder {
     private mutating func visit(_ op: TracedOp, _ graph: ModelGraph) throws(PruningError) {
         let outputShape = graph.valueShapes[op.output]
         let spatial = outputShape.count == 3 ? outputShape[0] * outputShape[1] : 1
-        switch op.kind {
-        case "conv2d":
+        switch op.kind.channelFlow {
+        case .produces where op.kind != .linear:
             let input = try layout(op, "input")
             guard let layer = ChannelAnalysis.layerPath(op), let filter = graph.shape(of: op.operands["filter"]) else {
                 throw .unsupportedGraph("conv2d at '\(op.module)' has no filter tensor")
@@ -199,7 +199,7 @@ private struct SpaceBuilder {
             parameterTerms.append(CostTerm(coefficient: taps, factors: [inputSpaces, [out]], divisor: groups))
             if op.operands["bias"] != nil { parameterTerms.append(CostTerm(coefficient: 1, factors: [[out]])) }
             layouts[op.output] = Layout(segments: [Segment(space: out, count: filter[3])], positions: 1)
-        case "linear":
+        case .produces:
             let input = try layout(op, "input")
             guard let layer = ChannelAnalysis.layerPath(op), let weight = graph.shape(of: op.operands["weight"]) else {
                 throw .unsupportedGraph("linear at '\(op.module)' has no weight tensor")
@@ -214,12 +214,12 @@ private struct SpaceBuilder {
             parameterTerms.append(CostTerm(coefficient: input.positions, factors: [inputSpaces, [out]]))
             if op.operands["bias"] != nil { parameterTerms.append(CostTerm(coefficient: 1, factors: [[out]])) }
             layouts[op.output] = Layout(segments: [Segment(space: out, count: weight[1])], positions: 1)
-        case "depthwise_conv2d", "batch_norm":
+        case .perChannel:
             let input = try layout(op, "input")
             guard let layer = ChannelAnalysis.layerPath(op) else { throw .unsupportedGraph("\(op.kind) at '\(op.module)' has no weights") }
             let spaces = input.segments.map(\.space)
             addPerChannel(layer, input)
-            if op.kind == "depthwise_conv2d", let filter = graph.shape(of: op.operands["filter"]) {
+            if op.kind == .depthwiseConv2d, let filter = graph.shape(of: op.operands["filter"]) {
                 layers[layer] = LayerChannels(kind: .depthwise, outputs: input.segments, inputs: nil)
                 macTerms.append(CostTerm(coefficient: spatial * filter[0] * filter[1], factors: [spaces]))
                 parameterTerms.append(CostTerm(coefficient: filter[0] * filter[1], factors: [spaces]))
@@ -229,15 +229,14 @@ private struct SpaceBuilder {
                 parameterTerms.append(CostTerm(coefficient: 2, factors: [spaces]))
             }
             layouts[op.output] = input
-        case "relu", "relu6", "leaky_relu", "hardswish", "sigmoid", "tanh", "dropout", "max_pool2d", "avg_pool2d",
-             "global_avg_pool2d", "softmax":
+        case .elementwise:
             layouts[op.output] = try layout(op, "input")
-        case "flatten":
+        case .flatten:
             let input = try layout(op, "input")
             guard case .value(let id)? = op.operands["input"] else { throw .unsupportedGraph("flatten without input") }
             let shape = graph.valueShapes[id]
             layouts[op.output] = Layout(segments: input.segments, positions: input.positions * shape.dropLast().reduce(1, *))
-        case "add":
+        case .sum:
             let (a, b) = (try layout(op, "inputs.0"), try layout(op, "inputs.1"))
             if a.segments.map(\.count) == b.segments.map(\.count), a.positions == b.positions {
                 for (x, y) in zip(a.segments, b.segments) { union(x.space, y.space) }
@@ -245,7 +244,7 @@ private struct SpaceBuilder {
                 for segment in a.segments + b.segments { fix(segment.space, "an add at '\(op.module)' joins differently split channels") }
             }
             layouts[op.output] = a
-        case "concat" where op.attributes["axis"]?.int == outputShape.count:
+        case .concatenation where op.attributes["axis"]?.int == outputShape.count:
             var segments: [Segment] = []
             var positions: Int?
             for index in 0..<op.operands.count {
@@ -254,7 +253,7 @@ private struct SpaceBuilder {
                 positions = positions ?? input.positions
             }
             layouts[op.output] = Layout(segments: segments, positions: positions ?? 1)
-        default:
+        case .concatenation, .opaque:
             for case .value(let id) in op.operands.values {
                 for segment in layouts[id]?.segments ?? [] { fix(segment.space, "read by \(op.kind) at '\(op.module)', whose channel mapping is unknown") }
             }

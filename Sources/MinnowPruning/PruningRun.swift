@@ -77,7 +77,7 @@ public struct LayerSize: Codable, Equatable, Sendable {
     /// The weighted layers of `graph`, in execution order.
     public static func all(_ graph: ModelGraph) -> [LayerSize] {
         graph.ops.compactMap { op in
-            guard ["conv2d", "depthwise_conv2d", "linear"].contains(op.kind), let layer = ChannelAnalysis.layerPath(op),
+            guard op.kind.isWeighted, let layer = ChannelAnalysis.layerPath(op),
                   case .value(let input)? = op.operands["input"] else { return nil }
             let parameters = op.operands.values.reduce(0) { sum, operand in
                 if case .tensor(let path) = operand, let shape = graph.parameters[path] { return sum + shape.reduce(1, *) }

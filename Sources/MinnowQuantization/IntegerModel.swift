@@ -22,6 +22,8 @@ public struct IntegerModel {
         case maxPool(kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), input: Int, output: Int)
         case globalAveragePool(multiplier: FixedPointMultiplier, input: Int, output: Int)
         case clamp(minimum: Int32, maximum: Int32, input: Int, output: Int)
+        /// `output = table[input + 128]`.
+        case lookupTable(table: [Int8], input: Int, output: Int)
         case alias(input: Int, output: Int)
     }
 
@@ -81,6 +83,9 @@ public struct IntegerModel {
                 let range = activationRange(activation, output: parameters[input]!)
                 parameters[output] = parameters[input]
                 steps.append(.clamp(minimum: range.minimum, maximum: range.maximum, input: input, output: output))
+            case let .lookupTable(op, input, output):
+                steps.append(.lookupTable(table: lookupTable(graph.ops[op], input: parameters[input]!, output: parameters[output]!),
+                                          input: input, output: output))
             case let .alias(_, input, output):
                 parameters[output] = parameters[input]
                 steps.append(.alias(input: input, output: output))
@@ -88,9 +93,17 @@ public struct IntegerModel {
         }
     }
 
+    /// The table of a lookup-table activation: for each input code, the function of its real value
+    /// computed with the float kernels quantization-aware training runs (so the table is what fake
+    /// quantization gives for that code), quantized with the output's parameters.
+    private func lookupTable(_ op: TracedOp, input: QuantizationParameters, output: QuantizationParameters) -> [Int8] {
+        let reals = Tensor(shape: [256], scalars: (-128...127).map { input.dequantize(Int32($0)) })
+        return withoutGrad { QuantizedModel.lookupFunction(op, reals) }.scalars.map { Int8(output.quantize($0)) }
+    }
+
     /// A convolution or linear layer with its batch norm folded and its activation fused: int8
     /// (or int4) weights per output channel, int32 biases at scale `inputScale · weightScale`.
-    private mutating func lowerAffine(_ op: TracedOp, batchNorm: Int?, activation: FusedActivation, input: Int, output: Int, weightIndex: Int,
+    private mutating func lowerAffine(_ op: TracedOp, batchNorm: Int?, activation: ActivationFunction, input: Int, output: Int, weightIndex: Int,
                                       quantized: QuantizedModel) throws {
         let (folded, foldedBias, _) = withoutGrad { quantized.foldedWeights(op, batchNorm: batchNorm) }
         let shape = folded.shape, channels = shape[shape.count - 1], weights = folded.scalars
@@ -113,7 +126,7 @@ public struct IntegerModel {
         let requantization = Requantization(
             multipliers: weightParameters.map { FixedPointMultiplier(Double(inputParameters.scale) * Double($0.scale) / Double(outputParameters.scale)) },
             outputZeroPoint: outputParameters.zeroPoint, minimum: range.minimum, maximum: range.maximum)
-        if op.kind == "linear" {
+        if op.kind == .linear {
             steps.append(.fullyConnected(inputs: shape[0], outputs: channels, weight: codes, bias: biasCodes,
                                          weightScales: weightParameters.map(\.scale), requantization: requantization, input: input, output: output))
         } else {
@@ -214,6 +227,12 @@ public struct IntegerModel {
             codes[output] = result
         case let .clamp(minimum, maximum, input, output):
             codes[output] = codes[input]!.map { Int8(min(max(Int32($0), minimum), maximum)) }
+        case let .lookupTable(table, input, output):
+            var result = [Int8](repeating: 0, count: count(output))
+            codes[input]!.withUnsafeBufferPointer { x in table.withUnsafeBufferPointer { t in result.withUnsafeMutableBufferPointer { y in
+                ReferenceKernels.lookup(input: x, table: t, output: y)
+            } } }
+            codes[output] = result
         case let .alias(input, output):
             codes[output] = codes[input]
         }
@@ -232,7 +251,7 @@ private func withBuffers(_ arrays: [[Int8]], _ body: ([UnsafeBufferPointer<Int8>
 public struct StepAgreement: Sendable, Equatable {
     /// The value the step makes.
     public let output: Int
-    public let kind: String
+    public let kind: OpKind
     /// Output codes compared, codes that differ, and the largest difference (in quantization steps).
     public let count: Int, differing: Int, largest: Int
 }
@@ -248,7 +267,7 @@ extension IntegerModel {
             let p = parameters[value]!
             return Tensor(shape: [batch] + graph.valueShapes[value], scalars: codes[value]!.map { p.dequantize(Int32($0)) })
         }
-        func compare(_ kind: String, _ output: Int, _ simulated: Tensor, _ minimum: Int32 = -128, _ maximum: Int32 = 127) -> StepAgreement {
+        func compare(_ kind: OpKind, _ output: Int, _ simulated: Tensor, _ minimum: Int32 = -128, _ maximum: Int32 = 127) -> StepAgreement {
             let p = parameters[output]!
             let differences = zip(simulated.scalars, codes[output]!).map { value, code in
                 abs(Int(min(max(p.quantize(value), minimum), maximum)) - Int(code))
@@ -265,21 +284,21 @@ extension IntegerModel {
                                scalars: filter.enumerated().map { Float($1) * weightScales[$0 % channels] })
                 let b = Tensor(shape: [channels], scalars: (0..<channels).map { Float(Double(bias[$0]) * Double(inputScale) * Double(weightScales[$0])) })
                 let y = withoutGrad { conv2d(real(input), w, bias: b, stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups) }
-                result.append(compare(g.groups > 1 && g.groups == channels ? "depthwise_conv2d" : "conv2d", output, y,
+                result.append(compare(g.groups > 1 && g.groups == channels ? .depthwiseConv2d : .conv2d, output, y,
                                       requantization.minimum, requantization.maximum))
             case let .fullyConnected(inputs, outputs, weight, bias, weightScales, requantization, input, output):
                 let inputScale = parameters[input]!.scale
                 let w = Tensor(shape: [inputs, outputs], scalars: weight.enumerated().map { Float($1) * weightScales[$0 % outputs] })
                 let b = Tensor(shape: [outputs], scalars: (0..<outputs).map { Float(Double(bias[$0]) * Double(inputScale) * Double(weightScales[$0])) })
                 let x = real(input).reshaped([batch, inputs])
-                result.append(compare("linear", output, withoutGrad { linear(x, weight: w, bias: b) }, requantization.minimum, requantization.maximum))
+                result.append(compare(.linear, output, withoutGrad { linear(x, weight: w, bias: b) }, requantization.minimum, requantization.maximum))
             case let .add(a, b, _, _, _, output):
-                result.append(compare("add", output, withoutGrad { real(a) + real(b) }))
+                result.append(compare(.add, output, withoutGrad { real(a) + real(b) }))
             case let .concatenate(inputs, _, output):
-                result.append(compare("concat", output, withoutGrad { Tensor.concatenate(inputs.map(real), axis: -1) }))
+                result.append(compare(.concat, output, withoutGrad { Tensor.concatenate(inputs.map(real), axis: -1) }))
             case let .globalAveragePool(_, input, output):
-                result.append(compare("global_avg_pool2d", output, withoutGrad { globalAvgPool2d(real(input)) }))
-            case .maxPool, .clamp, .alias:
+                result.append(compare(.globalAvgPool2d, output, withoutGrad { globalAvgPool2d(real(input)) }))
+            case .maxPool, .clamp, .lookupTable, .alias:
                 continue
             }
         }
@@ -292,7 +311,8 @@ extension IntegerModel {
 public struct LayerReport: Sendable {
     public let value: Int
     /// The module of the op that makes the value, and the op's kind.
-    public let module: String, kind: String
+    public let module: String
+    public let kind: OpKind
     public let parameters: QuantizationParameters
     public let minimum: Float, maximum: Float
     /// `10 log10(Σ f² / Σ (f - dequantized)²)` over the report's images, in dB (infinite when exact).
@@ -328,7 +348,7 @@ public struct IntegerLayer: Sendable {
     /// The module path of the convolution or linear layer.
     public let module: String
     /// `conv2d` (dense, grouped or depthwise: see `groups`) or `linear`.
-    public let kind: String
+    public let kind: OpKind
     public let groups: Int
     /// The weight codes (HWIO filter or `[inputs, outputs]`), each within its weight type's range.
     public let weightShape: [Int], weight: [Int8]
@@ -345,13 +365,13 @@ extension IntegerModel {
         steps.compactMap { step -> IntegerLayer? in
             switch step {
             case let .convolution(g, filter, bias, scales, requantization, input, output):
-                return IntegerLayer(module: modules[output] ?? "", kind: "conv2d", groups: g.groups,
+                return IntegerLayer(module: modules[output] ?? "", kind: .conv2d, groups: g.groups,
                                     weightShape: [g.kernelHeight, g.kernelWidth, g.inputChannels / g.groups, g.outputChannels], weight: filter,
                                     weightParameters: scales.map { QuantizationParameters(scale: $0, zeroPoint: 0, type: weightTypes[output] ?? .int8) }, bias: bias,
                                     input: parameters[input]!, output: parameters[output]!,
                                     outputMinimum: requantization.minimum, outputMaximum: requantization.maximum)
             case let .fullyConnected(inputs, outputs, weight, bias, scales, requantization, input, output):
-                return IntegerLayer(module: modules[output] ?? "", kind: "linear", groups: 1, weightShape: [inputs, outputs], weight: weight,
+                return IntegerLayer(module: modules[output] ?? "", kind: .linear, groups: 1, weightShape: [inputs, outputs], weight: weight,
                                     weightParameters: scales.map { QuantizationParameters(scale: $0, zeroPoint: 0, type: weightTypes[output] ?? .int8) }, bias: bias,
                                     input: parameters[input]!, output: parameters[output]!,
                                     outputMinimum: requantization.minimum, outputMaximum: requantization.maximum)

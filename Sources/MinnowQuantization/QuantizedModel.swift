@@ -177,12 +177,16 @@ public final class QuantizedModel: Module, Layer {
             case let .globalAveragePool(_, input, _):
                 output = globalAvgPool2d(values[input]!)
             case let .clamp(_, activation, input, _):
-                output = activation == .relu ? values[input]!.relu() : values[input]!.relu6()
+                output = values[input]!.activation(activation)
+            case let .lookupTable(op, input, _):
+                // The function on the fake-quantized input, then its own output quantization: what
+                // the integer model's table gives for each input code.
+                output = Self.lookupFunction(graph.ops[op], values[input]!)
             case let .alias(op, input, _):
                 let o = graph.ops[op], x = values[input]!
                 output = switch o.kind {
-                case "flatten": x.flattenedBatch()
-                case "reshape": x.reshaped([x.shape[0]] + (o.attributes["shape"]?.ints ?? []))
+                case .flatten: x.flattenedBatch()
+                case .reshape: x.reshaped([x.shape[0]] + (o.attributes["shape"]?.ints ?? []))
                 default: x
                 }
             }
@@ -192,11 +196,16 @@ public final class QuantizedModel: Module, Layer {
         return values[graph.output]!
     }
 
+    /// A lookup-table activation op applied to `x` (leaky ReLU with its traced slope).
+    static func lookupFunction(_ op: TracedOp, _ x: Tensor) -> Tensor {
+        x.activation(op.kind.activation!, slope: op.attributes["slope"]?.float ?? ActivationFunction.defaultSlope)
+    }
+
     /// The weights (and bias) of a convolution or linear layer with its batch norm folded in with
     /// the running statistics: `w · f`, `(b - mean) · f + β` with `f = γ · (1 / sqrt(var + ε))`.
     /// The factor is returned for the training path, which divides it out again.
     func foldedWeights(_ op: TracedOp, batchNorm: Int?) -> (weights: Tensor, bias: Tensor?, factor: Tensor?) {
-        let weights = tensor(op, op.kind == "linear" ? "weight" : "filter")!, bias = tensor(op, "bias")
+        let weights = tensor(op, op.kind == .linear ? "weight" : "filter")!, bias = tensor(op, "bias")
         guard let batchNorm else { return (weights, bias, nil) }
         let bn = graph.ops[batchNorm]
         let folded = BatchNormFolding.fold(weights: weights, bias: bias, scale: tensor(bn, "scale")!, offset: tensor(bn, "offset")!,
@@ -233,7 +242,7 @@ public final class QuantizedModel: Module, Layer {
     }
 
     private func apply(_ op: TracedOp, _ input: Tensor, _ weights: Tensor) -> Tensor {
-        if op.kind == "linear" { return linear(input, weight: weights, bias: nil) }
+        if op.kind == .linear { return linear(input, weight: weights, bias: nil) }
         return conv2d(input, weights, bias: nil, stride: op.pair("stride"), padding: op.pair("padding"), dilation: op.pair("dilation"),
                       groups: op.attributes["groups"]?.int ?? 1)
     }
@@ -254,11 +263,11 @@ public final class QuantizedModel: Module, Layer {
     /// Fake quantization of value `value` given `x`, the value before `activation` (a fused ReLU or
     /// ReLU6 is the clamp of the codes, and the observed range is the activation of `x`'s, both
     /// activations being monotonic).
-    private func quantizeActivation(_ x: Tensor, value: Int, observing: Bool, activation: FusedActivation = .none) -> Tensor {
+    private func quantizeActivation(_ x: Tensor, value: Int, observing: Bool, activation: ActivationFunction = .identity) -> Tensor {
         let slot = slots[value]!
         if scheme.method == .lsq {
             let gradientScale = 1 / (Float(x.count / max(1, x.shape[0])) * 127).squareRoot()
-            let y = activation == .none ? x : (activation == .relu ? x.relu() : x.relu6())
+            let y = x.activation(activation)
             return learnedStepQuantize(y, step: activationSteps[slot].value, zeroPoints: [Int32(activationZeroPoints.value.scalars[slot])],
                                        axis: nil, gradientScale: gradientScale)
         }
@@ -267,7 +276,7 @@ public final class QuantizedModel: Module, Layer {
             var batch = MinMaxObserver()
             batch.observe(x)
             if var (low, high) = try? batch.range() {
-                if activation != .none {
+                if activation != .identity {
                     let top: Float = activation == .relu6 ? 6 : .infinity
                     (low, high) = (min(max(low, 0), top), min(max(high, 0), top))
                 }
@@ -282,7 +291,7 @@ public final class QuantizedModel: Module, Layer {
             }
         }
         let parameters = QuantizationParameters.asymmetric(minimum: range[0], maximum: range[1])
-        return activation == .none ? fakeQuantize(x, parameters) : fakeQuantize(x, parameters, codes: activationRange(activation, output: parameters))
+        return activation == .identity ? fakeQuantize(x, parameters) : fakeQuantize(x, parameters, codes: activationRange(activation, output: parameters))
     }
 
     func tensor(_ op: TracedOp, _ role: String) -> Tensor? {

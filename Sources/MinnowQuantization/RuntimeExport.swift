@@ -82,6 +82,11 @@ extension IntegerModel {
                 writer.addOperator(.globalAveragePool(GlobalAveragePool(input: activation(input), output: activation(output), multiplier: multiplier)))
             case let .clamp(minimum, maximum, input, output):
                 writer.addOperator(.clamp(Clamp(input: activation(input), output: activation(output), clamp: CodeRange(minimum: minimum, maximum: maximum))))
+            case let .lookupTable(table, input, output):
+                let codes = writer.addConstant(type: .int8, shape: [256], parameters: QuantizationParameters(scale: 1, zeroPoint: 0),
+                                               bytes: table.map { UInt8(bitPattern: $0) })
+                parameterBytes += table.count
+                writer.addOperator(.lookupTable(LookupTable(input: activation(input), output: activation(output), table: codes)))
             case let .alias(input, output):
                 tensorOf[output] = activation(input)
             }

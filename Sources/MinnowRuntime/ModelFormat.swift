@@ -67,6 +67,8 @@ public enum OperatorCode: UInt16, Sendable, CaseIterable {
     case globalAveragePool = 6
     /// `Clamp`
     case clamp = 7
+    /// `LookupTable`
+    case lookupTable = 8
 }
 
 /// A tensor of a model file, as the tensor table describes it.

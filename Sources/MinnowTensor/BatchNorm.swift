@@ -43,7 +43,7 @@ public func batchNorm(
     _ x: Tensor, scale: Tensor, offset: Tensor, runningMean: inout Tensor, runningVariance: inout Tensor,
     training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5
 ) -> Tensor {
-    OpTracer.trace("batch_norm", attributes: ["training": .bool(training), "momentum": .float(momentum), "epsilon": .float(epsilon)],
+    OpTracer.trace(.batchNorm, attributes: ["training": .bool(training), "momentum": .float(momentum), "epsilon": .float(epsilon)],
                    operands: [("input", x), ("scale", scale), ("offset", offset), ("running_mean", runningMean),
                               ("running_variance", runningVariance)],
                    shapes: { () throws(ShapeError) in

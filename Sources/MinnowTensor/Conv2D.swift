@@ -53,7 +53,7 @@ public func conv2d(
     _ input: Tensor, _ filter: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
     padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1
 ) -> Tensor {
-    OpTracer.trace(groups > 1 && groups == input.shape.last && groups == filter.shape.last ? "depthwise_conv2d" : "conv2d",
+    OpTracer.trace(groups > 1 && groups == input.shape.last && groups == filter.shape.last ? .depthwiseConv2d : .conv2d,
                    attributes: ["stride": .ints([stride.0, stride.1]), "padding": .ints([padding.0, padding.1]),
                                 "dilation": .ints([dilation.0, dilation.1]), "groups": .int(groups)],
                    operands: [("input", input), ("filter", filter), ("bias", bias)],

@@ -16,7 +16,7 @@ extension Shapes {
 /// draw is `>= rate`), so the same generator state gives the same mask. With `rate` 1 every
 /// element is dropped. The gradient is the output gradient times the same mask.
 public func dropout(_ x: Tensor, rate: Float, training: Bool, generator: inout SeededGenerator) -> Tensor {
-    OpTracer.trace("dropout", attributes: ["rate": .float(rate), "training": .bool(training)], operands: [("input", x)],
+    OpTracer.trace(.dropout, attributes: ["rate": .float(rate), "training": .bool(training)], operands: [("input", x)],
                    shapes: { () throws(ShapeError) in try Shapes.dropout(x.shape, rate: rate) }) {
         checked { () throws(ShapeError) in try Shapes.dropout(x.shape, rate: rate) }
         guard training && rate > 0 else { return x }

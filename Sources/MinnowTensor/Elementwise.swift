@@ -145,7 +145,7 @@ extension Tensor {
 extension Tensor {
     /// Elementwise sum with broadcasting.
     public func adding(_ other: Tensor) -> Tensor {
-        OpTracer.trace("add", operands: [("inputs.0", self), ("inputs.1", other)],
+        OpTracer.trace(.add, operands: [("inputs.0", self), ("inputs.1", other)],
                        shapes: { () throws(ShapeError) in _ = try Shapes.broadcast(shape, other.shape, op: "add") }) {
             let value = Tensor.arithmetic(self, other, .add, name: "add")
             let (shapeA, shapeB) = (shape, other.shape)

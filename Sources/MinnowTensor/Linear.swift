@@ -18,7 +18,7 @@ extension Shapes {
 /// A fully connected layer: `x * weight + bias` with `x` `[..., in]`, `weight` `[in, out]` and
 /// `bias` `[out]`. Leading axes of `x` are folded into one batch axis for a single GEMM.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-    OpTracer.trace("linear", operands: [("input", x), ("weight", weight), ("bias", bias)],
+    OpTracer.trace(.linear, operands: [("input", x), ("weight", weight), ("bias", bias)],
                    shapes: { () throws(ShapeError) in _ = try Shapes.linear(input: x.shape, weight: weight.shape, bias: bias?.shape) }) {
         let outShape = checked { () throws(ShapeError) in
             try Shapes.linear(input: x.shape, weight: weight.shape, bias: bias?.shape)

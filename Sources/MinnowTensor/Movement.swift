@@ -8,7 +8,7 @@ extension Tensor {
 
     /// The same elements under `newShape`; one extent may be -1 (inferred). Shares storage.
     public func reshaped(_ newShape: [Int]) -> Tensor {
-        OpTracer.trace("reshape", attributes: ["shape": .ints(Array(((try? Shapes.reshape(shape, to: newShape)) ?? newShape).dropFirst()))],
+        OpTracer.trace(.reshape, attributes: ["shape": .ints(Array(((try? Shapes.reshape(shape, to: newShape)) ?? newShape).dropFirst()))],
                        operands: [("input", self)], shapes: { () throws(ShapeError) in _ = try Shapes.reshape(shape, to: newShape) }) {
             let resolved = checked { () throws(ShapeError) in try Shapes.reshape(shape, to: newShape) }
             let inputShape = shape
@@ -19,7 +19,7 @@ extension Tensor {
     /// `[N, ...]` to `[N, product of the rest]`.
     public func flattenedBatch() -> Tensor {
         require(rank >= 1, "flattenedBatch: needs rank >= 1, got shape \(shape)")
-        return OpTracer.trace("flatten", operands: [("input", self)]) { reshaped([shape[0], -1]) }
+        return OpTracer.trace(.flatten, operands: [("input", self)]) { reshaped([shape[0], -1]) }
     }
 
     /// Axes reordered: output axis `i` is input axis `permutation[i]`.
@@ -66,7 +66,7 @@ extension Tensor {
     /// Tensors joined along `axis`; all other extents must match.
     public static func concatenate(_ tensors: [Tensor], axis: Int) -> Tensor {
         let rank = tensors.first?.rank ?? 0
-        return OpTracer.trace("concat", attributes: ["axis": .int(axis < 0 ? axis + rank : axis)],
+        return OpTracer.trace(.concat, attributes: ["axis": .int(axis < 0 ? axis + rank : axis)],
                               operands: tensors.enumerated().map { ("inputs.\($0.offset)", $0.element) },
                               shapes: { () throws(ShapeError) in _ = try Shapes.concatenate(tensors.map(\.shape), axis: axis) }) {
             untracedConcatenate(tensors, axis: axis)

@@ -56,8 +56,9 @@ public enum TracedOperand: Codable, Equatable, Sendable {
 
 /// One op of a traced forward pass, in execution order.
 public struct TracedOp: Codable, Equatable, Sendable {
-    /// What the op computes: `conv2d`, `depthwise_conv2d`, `linear`, `batch_norm`, `relu`, `add`, ...
-    public var kind: String
+    /// What the op computes (`conv2d`, `depthwise_conv2d`, `linear`, `batch_norm`, `relu`, `add`, ...
+    /// in the graph's JSON).
+    public var kind: OpKind
     /// The op's arguments besides its operands (stride, padding, axis, ...).
     public var attributes: [String: OpAttribute]
     /// The operands by role (`input`, `filter`, `bias`, `inputs.0`, ...).
@@ -133,7 +134,7 @@ public final class OpTracer: @unchecked Sendable {
     /// run (it would stop the process), the failure is kept in `problems`, and the first operand
     /// stands in for the output, so a trace of a model whose layers do not fit together ends with
     /// an error instead of a trap. Without a tracer the op checks its shapes itself, as always.
-    public static func trace(_ kind: @autoclosure () -> String, attributes: @autoclosure () -> [String: OpAttribute] = [:],
+    public static func trace(_ kind: @autoclosure () -> OpKind, attributes: @autoclosure () -> [String: OpAttribute] = [:],
                              operands: @autoclosure () -> [(String, Tensor?)], shapes: () throws(ShapeError) -> Void = {},
                              _ body: () -> Tensor) -> Tensor {
         guard let tracer = current else { return body() }
@@ -149,7 +150,7 @@ public final class OpTracer: @unchecked Sendable {
         return output
     }
 
-    private func record(_ kind: String, _ attributes: [String: OpAttribute], _ operands: [(String, Tensor?)], _ output: Tensor) {
+    private func record(_ kind: OpKind, _ attributes: [String: OpAttribute], _ operands: [(String, Tensor?)], _ output: Tensor) {
         var resolved: [String: TracedOperand] = [:]
         for case let (role, tensor?) in operands {
             guard let operand = values[Key(storage: ObjectIdentifier(tensor.storage), shape: tensor.shape)] else {

@@ -48,7 +48,7 @@ extension PoolGeometry {
 /// Padded positions are skipped, so they never win (not even over negative inputs). The gradient
 /// goes to the argmax of each window, the first one in row-major order on ties, as in PyTorch.
 public func maxPool2d(_ x: Tensor, kernelSize: (Int, Int), stride: (Int, Int), padding: (Int, Int) = (0, 0)) -> Tensor {
-    OpTracer.trace("max_pool2d", attributes: poolAttributes(kernelSize, stride, padding), operands: [("input", x)],
+    OpTracer.trace(.maxPool2d, attributes: poolAttributes(kernelSize, stride, padding), operands: [("input", x)],
                    shapes: { () throws(ShapeError) in
                        _ = try Shapes.pool2d(x.shape, kernelSize: kernelSize, stride: stride, padding: padding, op: "maxPool2d")
                    }) {
@@ -74,7 +74,7 @@ public func maxPool2d(_ x: Tensor, kernelSize: (Int, Int), stride: (Int, Int), p
 /// default `count_include_pad = true`: every window sum is divided by the kernel area, padded
 /// zeros included.
 public func avgPool2d(_ x: Tensor, kernelSize: (Int, Int), stride: (Int, Int), padding: (Int, Int) = (0, 0)) -> Tensor {
-    OpTracer.trace("avg_pool2d", attributes: poolAttributes(kernelSize, stride, padding), operands: [("input", x)],
+    OpTracer.trace(.avgPool2d, attributes: poolAttributes(kernelSize, stride, padding), operands: [("input", x)],
                    shapes: { () throws(ShapeError) in
                        _ = try Shapes.pool2d(x.shape, kernelSize: kernelSize, stride: stride, padding: padding, op: "avgPool2d")
                    }) {
@@ -93,7 +93,7 @@ public func avgPool2d(_ x: Tensor, kernelSize: (Int, Int), stride: (Int, Int), p
 
 /// Mean over the spatial axes: `[N, H, W, C]` to `[N, C]`.
 public func globalAvgPool2d(_ x: Tensor) -> Tensor {
-    OpTracer.trace("global_avg_pool2d", operands: [("input", x)], shapes: { () throws(ShapeError) in try Shapes.globalPool(x.shape) }) {
+    OpTracer.trace(.globalAvgPool2d, operands: [("input", x)], shapes: { () throws(ShapeError) in try Shapes.globalPool(x.shape) }) {
         checked { () throws(ShapeError) in try Shapes.globalPool(x.shape) }
         let (batch, pixels, channels) = (x.shape[0], x.shape[1] * x.shape[2], x.shape[3])
         let value = x.withUnsafePointer { px in

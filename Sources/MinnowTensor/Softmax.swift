@@ -77,7 +77,7 @@ extension Tensor {
 
 /// `exp(x) / sum(exp(x))` along `axis` (the last by default), computed stably.
 public func softmax(_ x: Tensor, axis: Int = -1) -> Tensor {
-    OpTracer.trace("softmax", attributes: ["axis": .int(axis)], operands: [("input", x)],
+    OpTracer.trace(.softmax, attributes: ["axis": .int(axis)], operands: [("input", x)],
                    shapes: { () throws(ShapeError) in _ = try Shapes.axis(axis, rank: x.rank, op: "softmax", shape: x.shape) }) {
         softmaxOp(x, axis: axis, log: false)
     }

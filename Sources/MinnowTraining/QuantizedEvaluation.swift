@@ -79,7 +79,7 @@ extension IntegerModel {
         var lines = [pad("layer", width) + "  " + pad("kind", 17) + "     scale    zp  observed range         SQNR dB  codes off by one"]
         for report in reports {
             let step = agreement[report.value]
-            lines.append(pad(report.module, width) + "  " + pad(report.kind, 17)
+            lines.append(pad(report.module, width) + "  " + pad(report.kind.rawValue, 17)
                          + String(format: "%10.6f %5d  [%8.3f, %8.3f]  %7.2f  %d of %d", report.parameters.scale, report.parameters.zeroPoint,
                                   report.minimum, report.maximum, report.sqnr, step?.differing ?? 0, step?.count ?? 0))
         }

@@ -64,19 +64,16 @@ public func requantize(_ accumulator: Int32, multiplier: FixedPointMultiplier, o
     return Int32(Swift.min(Swift.max(shifted, Int64(minimum)), Int64(maximum)))
 }
 
-/// The activations that fold into requantization: their effect is a narrower clamp.
-public enum FusedActivation: String, Sendable, Codable {
-    case none, relu, relu6
-}
-
-/// The output code range of `activation` for `output` parameters: ReLU clamps at the zero point
-/// (real 0), ReLU6 also at the code of real 6; both within the type's range.
-public func activationRange(_ activation: FusedActivation, output: QuantizationParameters) -> (minimum: Int32, maximum: Int32) {
+/// The output code range of a clamp activation (`ActivationFunction.isClamp`) for `output`
+/// parameters: the identity keeps the type's range, ReLU clamps at the zero point (real 0), ReLU6
+/// also at the code of real 6; all within the type's range. (A function that is no clamp keeps the
+/// type's range here: it runs as a lookup table.)
+public func activationRange(_ activation: ActivationFunction, output: QuantizationParameters) -> (minimum: Int32, maximum: Int32) {
     let (low, high) = (output.type.minimum, output.type.maximum)
     switch activation {
-    case .none: return (low, high)
     case .relu: return (Swift.max(low, output.zeroPoint), high)
     case .relu6: return (Swift.max(low, output.zeroPoint), Swift.min(high, output.quantize(6)))
+    case .identity, .leakyRelu, .hardswish, .sigmoid, .tanh, .silu: return (low, high)
     }
 }
 

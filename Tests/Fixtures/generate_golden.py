@@ -441,6 +441,8 @@ def generate_activations():
          lambda x: (sigmoid(x), sigmoid(x) * (1 - sigmoid(x)))),
         ("tanh", randn(*shape, scale=1.5), torch.tanh,
          lambda x: (np.tanh(x), 1 - np.tanh(x) ** 2)),
+        ("silu", randn(*shape, scale=3.0), F.silu,
+         lambda x: (x * sigmoid(x), sigmoid(x) * (1 + x * (1 - sigmoid(x))))),
     ]
     for name, x, torch_fn, np_fn in cases:
         def reference(inputs, gy, np_fn=np_fn):

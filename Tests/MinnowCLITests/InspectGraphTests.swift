@@ -22,7 +22,7 @@ final class InspectGraphTests: CLITestCase {
             let json = try minnow(["inspect", url.path, "--graph", "--json"])
             XCTAssertTrue(json.succeeded, json.standardError)
             let graph = try JSONDecoder().decode(ModelGraph.self, from: Data(json.standardOutput.utf8))
-            XCTAssertEqual(graph.ops.filter { $0.kind == kind }.count, count, preset)
+            XCTAssertEqual(graph.ops.filter { $0.kind.rawValue == kind }.count, count, preset)
             XCTAssertEqual(graph.parameterCount, ModelSummary(model: try ModelZoo.build(config), inputShape: [1, 28, 28, 1]).totalParameters)
         }
     }

@@ -19,23 +19,6 @@ final class RuntimeExportTests: XCTestCase {
         return try IntegerModel(quantized: quantized)
     }
 
-    /// Runs `bytes` in the runtime on each image and returns the output codes.
-    func runtimeCodes(_ bytes: [UInt8], images: Tensor, kernels: KernelChoice = .fastest) throws -> [Int8] {
-        try bytes.withUnsafeBytes { raw in
-            let model = try RuntimeModel(bytes: raw)
-            let interpreter = try Interpreter(model: model, kernels: kernels)
-            let size = images.count / images.shape[0], values = images.scalars
-            var result: [Int8] = []
-            for n in 0..<images.shape[0] {
-                let input = interpreter.input
-                for i in 0..<size { input[i] = Int8(interpreter.inputParameters.quantize(values[n * size + i])) }
-                interpreter.invoke()
-                result += Array(interpreter.output)
-            }
-            return result
-        }
-    }
-
     func testExportedModelsRunBitExactlyInTheRuntime() throws {
         var generator = SeededGenerator(seed: 8)
         for architecture in ModelConfig.Architecture.allCases {
@@ -57,5 +40,22 @@ final class RuntimeExportTests: XCTestCase {
                 XCTAssertEqual(model.arenaSize, export.arena.size)
             }
         }
+    }
+}
+
+/// Runs `bytes` in the runtime on each image and returns the output codes.
+func runtimeCodes(_ bytes: [UInt8], images: Tensor, kernels: KernelChoice = .fastest) throws -> [Int8] {
+    try bytes.withUnsafeBytes { raw in
+        let model = try RuntimeModel(bytes: raw)
+        let interpreter = try Interpreter(model: model, kernels: kernels)
+        let size = images.count / images.shape[0], values = images.scalars
+        var result: [Int8] = []
+        for n in 0..<images.shape[0] {
+            let input = interpreter.input
+            for i in 0..<size { input[i] = Int8(interpreter.inputParameters.quantize(values[n * size + i])) }
+            interpreter.invoke()
+            result += Array(interpreter.output)
+        }
+        return result
     }
 }

@@ -253,6 +253,31 @@ final class FastKernelTests: XCTestCase {
         }
     }
 
+    /// The table lookup on every level equals the reference for every code, counts around
+    /// multiples of 32 (the AVX2 kernel's width; the tail goes through a copy).
+    func testLookupEqualsTheReference() throws {
+        let levels = try levels()
+        var generator = SeededGenerator(seed: 31)
+        let table = (0..<256).map { _ in Int8(truncatingIfNeeded: generator.next()) }
+        for count in [1, 31, 32, 33, 256, 300] {
+            let input = (0..<count).map { i in i < 256 ? Int8(truncatingIfNeeded: i) : Int8(truncatingIfNeeded: generator.next()) }
+            var expected = [Int8](repeating: 0, count: count)
+            input.withUnsafeBufferPointer { x in table.withUnsafeBufferPointer { t in expected.withUnsafeMutableBufferPointer { y in
+                ReferenceKernels.lookup(input: x, table: t, output: y)
+            } } }
+            XCTAssertEqual(expected.prefix(min(count, 256)), table.suffix(128).prefix(min(count, 128)) + table.prefix(max(0, min(count, 256) - 128)),
+                           "the reference reads entry code + 128")
+            for level in levels {
+                var output = [Int8](repeating: 0, count: count)
+                input.withUnsafeBufferPointer { x in table.withUnsafeBufferPointer { t in output.withUnsafeMutableBufferPointer { y in
+                    var lookup = mnw_lookup(count: Int32(count), input: x.baseAddress, table: t.baseAddress, output: y.baseAddress)
+                    level.lookup(&lookup)
+                } } }
+                XCTAssertEqual(output, expected, "\(count) codes, \(String(cString: level.name))")
+            }
+        }
+    }
+
     /// Each level with each requantization form it runs: every form up to the shortest the table
     /// allows (each shorter form is exact only where it applies; the longer ones everywhere), or
     /// for a level that takes short forms only, the shortest when it is short.

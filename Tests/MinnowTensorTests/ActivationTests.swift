@@ -38,5 +38,6 @@ final class ActivationTests: XCTestCase {
         GradientCheck.check([points]) { $0[0].hardswish() }
         GradientCheck.check([points]) { $0[0].sigmoid() }
         GradientCheck.check([points.scaled(by: 0.3)]) { $0[0].tanh() }
+        GradientCheck.check([points]) { $0[0].silu() }
     }
 }

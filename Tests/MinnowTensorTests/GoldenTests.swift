@@ -164,6 +164,7 @@ final class GoldenTests: XCTestCase {
     func testHardswish() throws { try checkActivation("hardswish") { $0.hardswish() } }
     func testSigmoid() throws { try checkActivation("sigmoid") { $0.sigmoid() } }
     func testTanh() throws { try checkActivation("tanh") { $0.tanh() } }
+    func testSilu() throws { try checkActivation("silu") { $0.silu() } }
 
     func testSoftmax() throws { try checkSoftmax("softmax", log: false) }
     func testSoftmaxAxis1() throws { try checkSoftmax("softmax_axis1", log: false) }
@@ -173,7 +174,7 @@ final class GoldenTests: XCTestCase {
     func testLogSoftmaxLargeInputs() throws { try checkSoftmax("log_softmax_large", log: true) }
 
     static let activationCases = [
-        "relu", "relu6", "leaky_relu", "hardswish", "sigmoid", "tanh",
+        "relu", "relu6", "leaky_relu", "hardswish", "sigmoid", "tanh", "silu",
         "softmax", "softmax_axis1", "softmax_large", "log_softmax", "log_softmax_axis1", "log_softmax_large",
     ]
 

@@ -136,7 +136,7 @@ final class QuantMathTests: XCTestCase {
     /// ReLU and ReLU6 fold into the clamp: the codes of real 0 and real 6.
     func testActivationRanges() {
         let output = QuantizationParameters(scale: 0.05, zeroPoint: -20)
-        XCTAssertEqual(activationRange(.none, output: output).minimum, -128)
+        XCTAssertEqual(activationRange(.identity, output: output).minimum, -128)
         XCTAssertEqual(activationRange(.relu, output: output).minimum, -20)
         XCTAssertEqual(activationRange(.relu6, output: output).maximum, 100)  // -20 + 6 / 0.05
         // Scale 20/255, zero point -128: real 6 is 76.5 steps up, which rounds half to even to 76.

@@ -207,6 +207,14 @@ typedef struct {
     int8_t *output;
 } mnw_clamp;
 
+/// A table lookup: `output[i] = table[input[i] + 128]` (256 codes).
+typedef struct {
+    int count;
+    const int8_t *input;
+    const int8_t *table;
+    int8_t *output;
+} mnw_lookup;
+
 // MARK: levels
 
 /// The instruction-set levels with fast kernels, fastest first.
@@ -241,6 +249,7 @@ typedef struct {
     void (*max_pool)(const mnw_max_pool *);
     void (*global_average_pool)(const mnw_global_average_pool *);
     void (*clamp)(const mnw_clamp *);
+    void (*lookup)(const mnw_lookup *);
     /// The requantization alone (for tests), in the forms the level runs.
     mnw_requantize_function requantize;
 } mnw_kernels;

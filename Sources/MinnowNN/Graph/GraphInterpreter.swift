@@ -33,44 +33,39 @@ private struct OpReplay {
 
     func run() throws(GraphError) -> Tensor {
         switch op.kind {
-        case "conv2d", "depthwise_conv2d":
+        case .conv2d, .depthwiseConv2d:
             return conv2d(try operand("input"), try operand("filter"), bias: try optionalOperand("bias"),
                           stride: try pair("stride"), padding: try pair("padding"), dilation: try pair("dilation"),
                           groups: try attribute("groups", \.int))
-        case "linear":
+        case .linear:
             return linear(try operand("input"), weight: try operand("weight"), bias: try optionalOperand("bias"))
-        case "batch_norm":
+        case .batchNorm:
             var mean = try operand("running_mean"), variance = try operand("running_variance")
             return batchNorm(try operand("input"), scale: try operand("scale"), offset: try operand("offset"),
                              runningMean: &mean, runningVariance: &variance, training: false,
                              momentum: try attribute("momentum", \.float), epsilon: try attribute("epsilon", \.float))
-        case "relu": return try operand("input").relu()
-        case "relu6": return try operand("input").relu6()
-        case "leaky_relu": return try operand("input").leakyRelu(slope: try attribute("slope", \.float))
-        case "hardswish": return try operand("input").hardswish()
-        case "sigmoid": return try operand("input").sigmoid()
-        case "tanh": return try operand("input").tanh()
-        case "add": return try operand("inputs.0") + operand("inputs.1")
-        case "concat":
+        case .relu, .relu6, .hardswish, .sigmoid, .tanh, .silu:
+            return try operand("input").activation(op.kind.activation!)
+        case .leakyRelu: return try operand("input").leakyRelu(slope: try attribute("slope", \.float))
+        case .add: return try operand("inputs.0") + operand("inputs.1")
+        case .concat:
             let count = op.operands.keys.filter { $0.hasPrefix("inputs.") }.count
             var inputs: [Tensor] = []
             for index in 0..<count { inputs.append(try operand("inputs.\(index)")) }
             return Tensor.concatenate(inputs, axis: try attribute("axis", \.int))
-        case "max_pool2d":
+        case .maxPool2d:
             return maxPool2d(try operand("input"), kernelSize: try pair("kernel_size"), stride: try pair("stride"),
                              padding: try pair("padding"))
-        case "avg_pool2d":
+        case .avgPool2d:
             return avgPool2d(try operand("input"), kernelSize: try pair("kernel_size"), stride: try pair("stride"),
                              padding: try pair("padding"))
-        case "global_avg_pool2d": return globalAvgPool2d(try operand("input"))
-        case "reshape":
+        case .globalAvgPool2d: return globalAvgPool2d(try operand("input"))
+        case .reshape:
             let input = try operand("input")
             return input.reshaped([input.shape[0]] + (try attribute("shape", \.ints)))
-        case "flatten": return try operand("input").flattenedBatch()
-        case "dropout": return try operand("input")
-        case "softmax": return softmax(try operand("input"), axis: try attribute("axis", \.int))
-        default:
-            throw .invalidGraph("op \(op.output) in '\(op.module)': unknown kind '\(op.kind)'")
+        case .flatten: return try operand("input").flattenedBatch()
+        case .dropout: return try operand("input")
+        case .softmax: return softmax(try operand("input"), axis: try attribute("axis", \.int))
         }
     }
 

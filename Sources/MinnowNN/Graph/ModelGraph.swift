@@ -75,13 +75,14 @@ public struct ModelGraph: Codable, Sendable {
     public func multiplyAccumulates(_ op: TracedOp) -> Int {
         let outputs = valueShapes[op.output].reduce(1, *)
         switch op.kind {
-        case "conv2d", "depthwise_conv2d":
+        case .conv2d, .depthwiseConv2d:
             guard let filter = shape(of: op.operands["filter"]) else { return 0 }
             return outputs * filter[0] * filter[1] * filter[2]
-        case "linear":
+        case .linear:
             guard let weight = shape(of: op.operands["weight"]) else { return 0 }
             return outputs * weight[0]
-        default:
+        case .batchNorm, .relu, .relu6, .leakyRelu, .hardswish, .sigmoid, .tanh, .silu, .add, .concat, .maxPool2d, .avgPool2d, .globalAvgPool2d,
+             .reshape, .flatten, .dropout, .softmax:
             return 0
         }
     }
@@ -134,7 +135,7 @@ extension ModelGraph: CustomStringConvertible {
         let rows = ops.map { op -> [String] in
             let attributes = op.attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             let macs = multiplyAccumulates(op)
-            return ["%\(op.output)", op.kind, op.module.isEmpty ? "-" : op.module, operands(op),
+            return ["%\(op.output)", op.kind.rawValue, op.module.isEmpty ? "-" : op.module, operands(op),
                     valueShapes[op.output].map(String.init).joined(separator: "x"), attributes, macs > 0 ? "\(macs)" : ""]
         }
         let header = ["value", "op", "module", "operands", "output", "attributes", "MACs"]

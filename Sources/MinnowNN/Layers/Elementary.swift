@@ -1,21 +1,14 @@
+import QuantMath
 import MinnowTensor
 
-/// The element-wise activations Minnow's layers use.
-public enum ActivationKind: String, Sendable, Codable, CaseIterable {
-    case relu, relu6, leakyRelu, hardswish, sigmoid, tanh, identity
+/// The element-wise activations Minnow's layers use: the one list the tensor library, the layers
+/// and quantization share (`QuantMath.ActivationFunction`; its raw values are the names in
+/// model descriptions).
+public typealias ActivationKind = ActivationFunction
 
-    /// Applies the activation.
-    public func apply(_ x: Tensor) -> Tensor {
-        switch self {
-        case .relu: x.relu()
-        case .relu6: x.relu6()
-        case .leakyRelu: x.leakyRelu()
-        case .hardswish: x.hardswish()
-        case .sigmoid: x.sigmoid()
-        case .tanh: x.tanh()
-        case .identity: x
-        }
-    }
+extension ActivationFunction {
+    /// Applies the activation (leaky ReLU with its default slope).
+    public func apply(_ x: Tensor) -> Tensor { x.activation(self) }
 }
 
 /// An activation as a layer.

@@ -60,6 +60,7 @@ public enum Operator: Sendable, Equatable {
     case maxPool(MaxPool)
     case globalAveragePool(GlobalAveragePool)
     case clamp(Clamp)
+    case lookupTable(LookupTable)
 
     /// Decodes an operator in its in-memory form (`ModelFormatError.invalidOperator` naming
     /// `index` when its arguments do not fit).
@@ -73,6 +74,7 @@ public enum Operator: Sendable, Equatable {
             case .maxPool: self = .maxPool(try MaxPool(arguments: entry.arguments))
             case .globalAveragePool: self = .globalAveragePool(try GlobalAveragePool(arguments: entry.arguments))
             case .clamp: self = .clamp(try Clamp(arguments: entry.arguments))
+            case .lookupTable: self = .lookupTable(try LookupTable(arguments: entry.arguments))
             }
         } catch {
             throw .invalidOperator(index, "\(entry.code): \(error.detail)")
@@ -89,6 +91,7 @@ public enum Operator: Sendable, Equatable {
         case .maxPool: MaxPool.tensorPositions(entry.arguments)
         case .globalAveragePool: GlobalAveragePool.tensorPositions(entry.arguments)
         case .clamp: Clamp.tensorPositions(entry.arguments)
+        case .lookupTable: LookupTable.tensorPositions(entry.arguments)
         }
     }
 
@@ -102,6 +105,7 @@ public enum Operator: Sendable, Equatable {
         case .maxPool(let o): OperatorEntry(code: MaxPool.code, arguments: o.arguments)
         case .globalAveragePool(let o): OperatorEntry(code: GlobalAveragePool.code, arguments: o.arguments)
         case .clamp(let o): OperatorEntry(code: Clamp.code, arguments: o.arguments)
+        case .lookupTable(let o): OperatorEntry(code: LookupTable.code, arguments: o.arguments)
         }
     }
 
@@ -114,6 +118,7 @@ public enum Operator: Sendable, Equatable {
         case .maxPool(let o): try o.validate(&context)
         case .globalAveragePool(let o): try o.validate(&context)
         case .clamp(let o): try o.validate(&context)
+        case .lookupTable(let o): try o.validate(&context)
         }
     }
 
@@ -126,6 +131,7 @@ public enum Operator: Sendable, Equatable {
         case .maxPool(let o): o.prepare(context)
         case .globalAveragePool(let o): o.prepare(context)
         case .clamp(let o): o.prepare(context)
+        case .lookupTable(let o): o.prepare(context)
         }
     }
 
@@ -139,6 +145,7 @@ public enum Operator: Sendable, Equatable {
         case .maxPool(let o): o.summary(model)
         case .globalAveragePool(let o): o.summary(model)
         case .clamp(let o): o.summary(model)
+        case .lookupTable(let o): o.summary(model)
         }
     }
 }
