@@ -15,6 +15,8 @@ rounds=${3:-3}
 log=${4:-$(mktemp)}
 cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS=1
+# The peers' scripts (minnow bench reads MINNOW_PEERS_DIR or --peers-dir).
+export MINNOW_PEERS_DIR=${MINNOW_PEERS_DIR:-$PWD/../shared/peers}
 echo "load before: $(cat /proc/loadavg)" | tee "$log"
 for round in $(seq 1 "$rounds"); do
     order="before after"

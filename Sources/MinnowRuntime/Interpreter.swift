@@ -81,6 +81,13 @@ public final class Interpreter {
     public var inputParameters: QuantizationParameters { model.tensors[model.input].parameters }
     public var outputParameters: QuantizationParameters { model.tensors[model.output].parameters }
 
+    /// Quantizes `image` (normalized float values, as many as the input has) into `input` with
+    /// `inputParameters`.
+    public func setInput(_ image: some Collection<Float>) {
+        let codes = input, parameters = inputParameters
+        for (i, value) in zip(codes.indices, image) { codes[i] = Int8(parameters.quantize(value)) }
+    }
+
     /// Runs every operator on the codes in `input`.
     public func invoke() {
         for step in steps { step() }

@@ -13,8 +13,8 @@ struct PeerOptions: ParsableArguments {
     @Option(help: "Python of the peers' venv (made by shared/peers/setup.sh). Default: $PEERS_VENV/bin/python or ~/.cache/minnow-peers-venv/bin/python.")
     var peerPython: String?
 
-    @Option(help: "Folder with the peer scripts.")
-    var peersDir = "../shared/peers"
+    @Option(help: "Folder with the peer scripts (bench_ops.py, bench_train.py, ...). Default: $MINNOW_PEERS_DIR.")
+    var peersDir: String?
 
     @Flag(help: "Measure Minnow only, without running the peer.")
     var noPeer = false
@@ -22,14 +22,18 @@ struct PeerOptions: ParsableArguments {
     @Option(help: "Also write the results as JSON to this file.")
     var json: String?
 
-    /// The peer runner, or nil with --no-peer.
-    func runner() -> PeerRunner? {
+    /// The peer runner, or nil with --no-peer; its scripts' folder comes from --peers-dir or
+    /// MINNOW_PEERS_DIR (no default: the peers are not part of this repository).
+    func runner() throws -> PeerRunner? {
         if noPeer { return nil }
         let environment = ProcessInfo.processInfo.environment
+        guard let scripts = peersDir ?? environment["MINNOW_PEERS_DIR"] else {
+            throw CLIError(message: "the peer scripts' folder is not set: give --peers-dir DIR or set MINNOW_PEERS_DIR (or --no-peer to measure Minnow alone)")
+        }
         let python = peerPython
             ?? environment["PEERS_VENV"].map { $0 + "/bin/python" }
             ?? (NSHomeDirectory() + "/.cache/minnow-peers-venv/bin/python")
-        return PeerRunner(python: python, scriptsDirectory: peersDir)
+        return PeerRunner(python: python, scriptsDirectory: scripts)
     }
 
     func write<T: Encodable>(_ value: T) throws {
@@ -255,7 +259,7 @@ extension Bench {
         func run() throws {
             let timing = try benchmarkQAT(ModelConfig.preset(model)!, name: model, method: method, batch: batch, steps: steps, repeats: repeats)
             var rows = [["Minnow", format(timing.floatMs.median, 1), format(timing.qatMs.median, 1), format(timing.ratio, 2)]]
-            if let runner = peer.runner() {
+            if let runner = try peer.runner() {
                 let result = try runner.qatStep(script: peerScript, model: model, batch: batch, steps: steps, repeats: repeats)
                 rows.append(["PyTorch \(result.torch)", format(result.fp32Ms, 1), format(result.qatMs, 1), format(result.ratio, 2)])
             }
@@ -381,7 +385,7 @@ extension Bench {
                 ]))
                 print("energy estimate = MACs x 0.3 pJ + activation bytes x 2.5 pJ + weight bytes x 12.5 pJ (Horowitz 2014, 45 nm)")
                 if operators { try printOperatorProfile(bytes) }
-                if let peerModel, let runner = peer.runner() {
+                if let peerModel, let runner = try peer.runner() {
                     let ort = try runner.onnxRuntimeLatency(model: peerModel, calls: 300, repeats: 3)
                     print("ONNX Runtime \(ort.version), \(peerModel), batch 1, 1 thread: int8 (QDQ) \(format(ort.int8, 4)) ms, fp32 \(format(ort.fp32, 4)) ms; Minnow p50 / ORT int8 = \(format(t.p50 / ort.int8, 2))x")
                     let environment = ProcessInfo.processInfo.environment

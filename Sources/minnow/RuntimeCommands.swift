@@ -46,26 +46,10 @@ struct Export: ParsableCommand {
             let (file, parameters) = (export.bytes.count, export.parameterBytes)
             print("\(output): \(file) bytes = parameters \(parameters) (weights \(export.weightBytes), biases \(export.biasBytes), per-channel multipliers and shifts \(parameters - export.weightBytes - export.biasBytes)) + header, tables and alignment \(file - parameters): \(format(Double(file) / Double(parameters), 3))x the parameters; arena \(export.arena.size) bytes (lower bound \(export.arena.lowerBound)); \(export.multiplyAccumulates) MACs per inference")
             guard checkImages > 0 else { return }
-            let batches = start.testBatches(limit: checkImages)
-            var (same, total, agree, correct) = (0, 0, 0, 0)
-            try export.bytes.withUnsafeBytes { raw in
-                let interpreter = try Interpreter(model: try RuntimeModel(bytes: raw), kernels: kernels.choice)
-                for batch in batches {
-                    let expected = integer.codes(batch.images)[integer.graph.output]!
-                    let float = withoutGrad { quantized.model.eval(); return quantized.model(batch.images) }.argmaxRows()
-                    let size = batch.images.count / batch.images.shape[0], values = batch.images.scalars
-                    let classes = expected.count / batch.images.shape[0]
-                    for n in 0..<batch.images.shape[0] {
-                        run(interpreter, values[(n * size)..<((n + 1) * size)])
-                        if Array(interpreter.output) == Array(expected[(n * classes)..<((n + 1) * classes)]) { same += 1 }
-                        if interpreter.argmax == float[n] { agree += 1 }
-                        if interpreter.argmax == batch.labels[n] { correct += 1 }
-                        total += 1
-                    }
-                }
-            }
-            print("check on \(total) test images: runtime output codes equal to the integer evaluation's for \(same) (\(same == total ? "bit-exact" : "MISMATCH")); top-1 agreement with the fp32 model \(percent(agree, total)); runtime top-1 \(percent(correct, total))")
-            guard same == total else { throw CLIError(message: "the exported model differs from the integer evaluation on \(total - same) images") }
+            let check = try ExportVerification.verify(export.bytes, integer: integer, float: quantized.model, batches: start.testBatches(limit: checkImages),
+                                                      kernels: kernels.choice)
+            print("check on \(check.images) test images (\(check.kernelLevel) kernels): runtime output codes equal to the integer evaluation's for \(check.equalOutputs) (\(check.isBitExact ? "bit-exact" : "MISMATCH")); top-1 agreement with the fp32 model \(percent(check.agreementWithFloat, check.images)); runtime top-1 \(percent(check.correct, check.images))")
+            guard check.isBitExact else { throw CLIError(message: "the exported model differs from the integer evaluation on \(check.images - check.equalOutputs) images") }
         } catch let error as CLIError {
             throw error
         } catch let error as CustomStringConvertible & Error {
@@ -154,29 +138,12 @@ struct RunModel: ParsableCommand {
 
     /// Quantizes one normalized image into the interpreter's input and runs it.
     static func run(_ interpreter: Interpreter, _ image: ArraySlice<Float>) {
-        let input = interpreter.input, parameters = interpreter.inputParameters
-        for (i, value) in image.enumerated() { input[i] = Int8(parameters.quantize(value)) }
+        interpreter.setInput(image)
         interpreter.invoke()
     }
 }
 
-extension Export {
-    func run(_ interpreter: Interpreter, _ image: ArraySlice<Float>) { RunModel.run(interpreter, image) }
-}
-
 func percent(_ count: Int, _ total: Int) -> String { String(format: "%.2f%%", 100 * Double(count) / Double(max(total, 1))) }
-
-extension Tensor {
-    /// The index of the largest value of each row of a `[N, C]` tensor.
-    func argmaxRows() -> [Int] {
-        let columns = shape[1], values = scalars
-        return (0..<shape[0]).map { row in
-            var best = 0
-            for c in 1..<columns where values[row * columns + c] > values[row * columns + best] { best = c }
-            return best
-        }
-    }
-}
 
 /// `--kernels` of the runtime commands.
 enum RuntimeKernels: String, ExpressibleByArgument, CaseIterable {

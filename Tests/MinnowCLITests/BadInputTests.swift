@@ -47,6 +47,13 @@ final class BadInputTests: CLITestCase {
                           ["--shapes: invalid shape '1,8,8,6,4,3,1,4'", "groups dividing Cin and Cout"])
     }
 
+    /// The peers' scripts are not in this repository: without --peers-dir or MINNOW_PEERS_DIR a
+    /// benchmark that compares with a peer says how to give them, instead of guessing a path.
+    func testPeerScriptsFolderMustBeGiven() throws {
+        try expectFailure(["bench", "ops", "--shapes", "1,6,6,4,4,3,1,1", "--iterations", "1", "--repeats", "1"], status: 1,
+                          ["--peers-dir", "MINNOW_PEERS_DIR", "--no-peer"])
+    }
+
     /// Every numeric option out of its range, written as a user might (`--flag=-1`), stops before
     /// any work with a usage error that names the flag.
     func testEveryNumericOptionIsRangeChecked() throws {
