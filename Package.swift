@@ -83,6 +83,9 @@ let package = Package(
         .target(name: "MinnowQuantization", dependencies: ["MinnowKernels", "MinnowNN", "MinnowRuntime", "MinnowTensor", "QuantMath"], swiftSettings: numericSettings),
         // Structured pruning: channel groups from the traced graph, criteria, targets, schedules, physical removal in training.
         .target(name: "MinnowPruning", dependencies: ["MinnowData", "MinnowNN", "MinnowQuantization", "MinnowTensor", "MinnowTraining"]),
+        // Workflows that combine the techniques (fine-tuning with an optional teacher and its resume, the
+        // objectives a run folder can hold), callable from Swift; the CLI and experiment runners call them.
+        .target(name: "MinnowWorkflows", dependencies: ["MinnowData", "MinnowDistillation", "MinnowNN", "MinnowPruning", "MinnowTraining"]),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation", "MinnowQuantization",
                                                     "MinnowTraining", "MinnowData", "MinnowRuntime", "CAllocationCounter"]),
@@ -91,7 +94,7 @@ let package = Package(
             name: "minnow",
             dependencies: [
                 "MinnowTensor", "MinnowNN", "MinnowModels", "MinnowData", "MinnowTraining", "MinnowBench", "MinnowCheckpoint", "MinnowHDF5",
-                "MinnowDistillation", "MinnowQuantization", "MinnowPruning", "MinnowRuntime",
+                "MinnowDistillation", "MinnowQuantization", "MinnowPruning", "MinnowRuntime", "MinnowWorkflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -120,6 +123,9 @@ let package = Package(
                                    "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowCheckpointTests",
                     dependencies: ["MinnowCheckpoint", "MinnowData", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowTensor", "MinnowTestSupport"]),
+        .testTarget(name: "MinnowWorkflowsTests",
+                    dependencies: ["MinnowWorkflows", "MinnowData", "MinnowDistillation", "MinnowModels", "MinnowNN", "MinnowPruning", "MinnowTensor",
+                                   "MinnowTestSupport", "MinnowTraining"]),
         // Runs the built `minnow` command (a dependency, so `swift test` builds it first): kills, resumes, bad files.
         .testTarget(name: "MinnowCLITests",
                     dependencies: ["minnow", "MinnowCheckpoint", "MinnowData", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowQuantization", "MinnowTensor",

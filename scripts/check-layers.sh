@@ -15,7 +15,7 @@ levels=(
     "MinnowCheckpoint"
     "MinnowTraining"
     "MinnowDistillation MinnowPruning"
-    "MinnowBench"
+    "MinnowWorkflows MinnowBench"
     "minnow"
 )
 

@@ -7,6 +7,7 @@ import MinnowHDF5
 import MinnowModels
 import MinnowNN
 import MinnowTraining
+import MinnowWorkflows
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -110,7 +111,7 @@ struct Inspect: ParsableCommand {
         if file.exists("/training") {
             let state = try ModelCheckpoint.loadTraining(from: file, into: model)
             let objective = state.recipe.flatMap { try? JSONDecoder().decode(TrainingRun.Manifest.self, from: Data($0.utf8)) }?.objective
-            let command = [DistillationRun.declaration].first { $0.name == objective }?.resumeCommand ?? "minnow train --resume"
+            let command = TrainingObjectives.all.first { $0.name == objective }?.resumeCommand ?? "minnow train --resume"
             print("\ntraining: \(state.epoch) epochs done, \(state.step) steps, \(state.threads) threads"
                   + (state.recipe != nil ? "; resumable (\(command) \(checkpoint))" : ""))
         }

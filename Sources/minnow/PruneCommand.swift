@@ -8,6 +8,7 @@ import MinnowPruning
 import MinnowQuantization
 import MinnowTensor
 import MinnowTraining
+import MinnowWorkflows
 
 extension PruningCriterion: ExpressibleByArgument {}
 extension PruningScope: ExpressibleByArgument {}
@@ -145,26 +146,17 @@ struct PruneRun: ParsableCommand {
         try PruningReport.checkReachable(settings, model: start.model, inputShape: start.config.inputShape)
         let before = evaluate(start.model, batches: start.testBatches(), classes: start.config.classes)
         print("\(checkpoint!): \(before.top1 * 100)% test top-1 before pruning; \(settings.baseline.macs) MACs, \(settings.baseline.parameters) parameters; pruning to \(target) (\(choice.criterion.rawValue), \(scope.rawValue), \(schedule.rawValue) at steps \(plan.events(finalKept: target.fraction).map(\.step)))")
-        let policy = runOptions.checkpointPolicy(CheckpointPolicy())
-        let run: TrainingRun
-        var distillation: DistillationRun?
-        if let teacher = kd.teacher {
-            distillation = try DistillationRun(
-                config: config, settings: kd.settings,
-                teachers: [URL(fileURLWithPath: teacher)], data: training.data, dataDirectory: training.dataDirectory,
-                trainSubset: training.trainSubset, augmentation: training.augmentation, checkpoints: policy,
-                directory: training.outDirectory, cacheDirectory: cacheDirectory(training.outDirectory), student: start.model)
-            run = distillation!.training
-        } else {
-            run = try TrainingRun(config: config, data: training.data, dataDirectory: training.dataDirectory, trainSubset: training.trainSubset,
-                                  augmentation: training.augmentation, checkpoints: policy, directory: training.outDirectory, model: start.model)
-        }
+        let fineTuning = try FineTuning.start(model: start.model, config: config, teacher: kd.teacher.map { URL(fileURLWithPath: $0) },
+                                              settings: kd.settings, data: training.data, dataDirectory: training.dataDirectory,
+                                              trainSubset: training.trainSubset, augmentation: training.augmentation,
+                                              checkpoints: runOptions.checkpointPolicy(CheckpointPolicy()), directory: training.outDirectory)
+        let run = fineTuning.run
         try FileManager.default.createDirectory(at: run.directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(PruningRecord(settings: settings, top1Before: before.top1, checkpoint: checkpoint!))
             .write(to: run.directory.appendingPathComponent(PruningRecord.file), options: .atomic)
-        try train(run, distillation: distillation, settings: settings)
+        try train(fineTuning, settings: settings)
     }
 
     private func resumeRun(_ location: String) throws {
@@ -177,41 +169,29 @@ struct PruneRun: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: recordURL.path) else {
             throw CLIError(message: "\(recordURL.path): no such file: \(point.folder.url.path) is not a pruning run")
         }
-        _ = try JSONDecoder().decode(PruningRecord.self, from: data)
-        let run: TrainingRun
-        var distillation: DistillationRun?
-        if FileManager.default.fileExists(atPath: point.folder.settings(of: DistillationRun.declaration).path) {
-            distillation = try DistillationRun.resume(from: url, dataDirectory: training.dataDirectory,
-                                                      cacheDirectory: cacheDirectory(point.folder.url))
-            run = distillation!.training
-        } else {
-            run = try TrainingRun.resume(from: url, dataDirectory: training.dataDirectory, knownObjectives: [DistillationRun.declaration])
-        }
-        try runOptions.prepareResumed(run)
-        try train(run, distillation: distillation, settings: try JSONDecoder().decode(PruningRecord.self, from: data).settings)
+        let record = try JSONDecoder().decode(PruningRecord.self, from: data)
+        let fineTuning = try FineTuning.resume(from: url, dataDirectory: training.dataDirectory, handling: [PruningRecord.declaration])
+        try runOptions.prepareResumed(fineTuning.run)
+        try train(fineTuning, settings: record.settings)
     }
 
-    /// Installs the pruning schedule on `run`'s trainer, trains (through `distillation` when the
+    /// Installs the pruning schedule on the run's trainer, trains (through the distillation when the
     /// run distills), and writes the report.
-    private func train(_ run: TrainingRun, distillation: DistillationRun?, settings: PruningSettings) throws {
+    private func train(_ fineTuning: FineTuning, settings: PruningSettings) throws {
+        let run = fineTuning.run
         let importance = DataLoader(dataset: run.trainLoader.dataset, batchSize: run.manifest.training.batchSize,
                                     normalization: run.manifest.dataset.normalization, shuffle: true, seed: 0x7a7, prefetchDepth: 0)
         let driver = PruningDriver(settings: settings, inputShape: run.manifest.training.model.inputShape, registry: .checkpoints) { step in
             Array(importance.epoch(step).prefix(settings.importanceBatches))
         }
         driver.install(on: run.trainer)
-        let observer = ProgressPrinter(style: training.progress)
-        if let distillation { try distillation.start(observer: observer) } else { try run.start(observer: observer) }
+        try fineTuning.train(observer: ProgressPrinter(style: training.progress))
         let record = try JSONDecoder().decode(PruningRecord.self, from: Data(contentsOf: run.directory.appendingPathComponent(PruningRecord.file)))
         let report = try PruningReport(record: record, model: run.trainer.model, inputShape: run.manifest.training.model.inputShape,
                                        history: run.trainer.history, events: driver.events)
         print(report.text)
         try report.write(to: run.directory)
         print("run folder: \(run.directory.path)")
-    }
-
-    private func cacheDirectory(_ folder: URL) -> URL {
-        folder.standardizedFileURL.deletingLastPathComponent().appendingPathComponent(".teacher-cache")
     }
 }
 

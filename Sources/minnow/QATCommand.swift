@@ -4,6 +4,7 @@ import MinnowDistillation
 import MinnowPruning
 import MinnowQuantization
 import MinnowTraining
+import MinnowWorkflows
 
 struct QAT: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -85,39 +86,19 @@ struct QAT: ParsableCommand {
         let quantized = try QuantizedModel(model: start.model, inputShape: start.config.inputShape, scheme: scheme)
         try quantized.calibrate(start.calibrationBatches(quantization.calibrate))
         print("\(checkpoint!): quantization-aware training (\(method.rawValue), \(quantization.weightBits)-bit weights), \(quantization.calibrate) calibration images; freezes at steps \(scheme.freezeObserversAfter!) (observers), \(scheme.freezeBatchNormAfter!) (batch norms)")
-        let policy = runOptions.checkpointPolicy(CheckpointPolicy())
-        if let teacher = kd.teacher {
-            let settings = kd.settings
-            let run = try DistillationRun(config: config, settings: settings, teachers: [URL(fileURLWithPath: teacher)], data: training.data,
-                                          dataDirectory: training.dataDirectory, trainSubset: training.trainSubset,
-                                          augmentation: training.augmentation, checkpoints: policy, directory: training.outDirectory,
-                                          cacheDirectory: training.outDirectory.standardizedFileURL.deletingLastPathComponent()
-                                              .appendingPathComponent(".teacher-cache"),
-                                          student: quantized)
-            try run.start(observer: ProgressPrinter(style: training.progress))
-            return run.training
-        }
-        let run = try TrainingRun(config: config, data: training.data, dataDirectory: training.dataDirectory, trainSubset: training.trainSubset,
-                                  augmentation: training.augmentation, checkpoints: policy, directory: training.outDirectory, model: quantized)
-        try run.start(observer: ProgressPrinter(style: training.progress))
-        return run
+        let fineTuning = try FineTuning.start(model: quantized, config: config, teacher: kd.teacher.map { URL(fileURLWithPath: $0) },
+                                              settings: kd.settings, data: training.data, dataDirectory: training.dataDirectory,
+                                              trainSubset: training.trainSubset, augmentation: training.augmentation,
+                                              checkpoints: runOptions.checkpointPolicy(CheckpointPolicy()), directory: training.outDirectory)
+        try fineTuning.train(observer: ProgressPrinter(style: training.progress))
+        return fineTuning.run
     }
 
     /// Continues a QAT run (plain or distilled) where its checkpoint left off.
     private func resumedRun(_ location: String) throws -> TrainingRun {
-        let url = URL(fileURLWithPath: location)
-        let point = try TrainingRun.resumePoint(from: url)
-        if FileManager.default.fileExists(atPath: point.folder.settings(of: DistillationRun.declaration).path) {
-            let run = try DistillationRun.resume(from: url, dataDirectory: training.dataDirectory,
-                                                 cacheDirectory: point.folder.url.standardizedFileURL.deletingLastPathComponent()
-                                                     .appendingPathComponent(".teacher-cache"))
-            try runOptions.prepareResumed(run.training)
-            try run.start(observer: ProgressPrinter(style: training.progress))
-            return run.training
-        }
-        let run = try TrainingRun.resume(from: url, dataDirectory: training.dataDirectory, knownObjectives: [PruningRecord.declaration, DistillationRun.declaration])
-        try runOptions.prepareResumed(run)
-        try run.start(observer: ProgressPrinter(style: training.progress))
-        return run
+        let fineTuning = try FineTuning.resume(from: URL(fileURLWithPath: location), dataDirectory: training.dataDirectory)
+        try runOptions.prepareResumed(fineTuning.run)
+        try fineTuning.train(observer: ProgressPrinter(style: training.progress))
+        return fineTuning.run
     }
 }

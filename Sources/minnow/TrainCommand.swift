@@ -5,6 +5,7 @@ import MinnowDistillation
 import MinnowModels
 import MinnowPruning
 import MinnowTraining
+import MinnowWorkflows
 
 extension TrainingConfig.OptimizerKind: ExpressibleByArgument {}
 extension TrainingConfig.ScheduleKind: ExpressibleByArgument {}
@@ -119,7 +120,7 @@ struct Train: ParsableCommand {
 
     private func resumedRun(_ location: String) throws -> TrainingRun {
         let run = try TrainingRun.resume(from: URL(fileURLWithPath: location), dataDirectory: training.dataDirectory,
-                                         knownObjectives: [PruningRecord.declaration, DistillationRun.declaration])
+                                         knownObjectives: TrainingObjectives.all)
         try runOptions.prepareResumed(run)
         return run
     }

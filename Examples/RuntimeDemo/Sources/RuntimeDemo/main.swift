@@ -16,17 +16,21 @@ func tinyModel() -> [UInt8] {
     let bias = writer.addConstant(Array(repeating: 0, count: 8))
     let m = FixedPointMultiplier(0.01)
     let conv = writer.addActivation(shape: [6, 6, 8], parameters: QuantizationParameters(scale: 0.05, zeroPoint: -128))
-    writer.addOperator(.convolution, [input, filter, bias, writer.addConstant(Array(repeating: m.multiplier, count: 8)),
-                                      writer.addConstant(Array(repeating: m.shift, count: 8)), conv, 1, 1, 1, 1, 1, 1, 1, -128, 127])
+    let (multipliers, shifts) = (writer.addConstant(Array(repeating: m.multiplier, count: 8)), writer.addConstant(Array(repeating: m.shift, count: 8)))
+    writer.addOperator(.convolution(Convolution(input: input, filter: filter, bias: bias, multipliers: multipliers, shifts: shifts, output: conv,
+                                                stride: Extent(1, 1), padding: Extent(1, 1), dilation: Extent(1, 1), groups: 1,
+                                                clamp: CodeRange(minimum: -128, maximum: 127))))
     let pooled = writer.addActivation(shape: [8], parameters: QuantizationParameters(scale: 0.05, zeroPoint: -128))
     let g = FixedPointMultiplier(1.0 / 36)
-    writer.addOperator(.globalAveragePool, [conv, pooled, g.multiplier, g.shift])
+    writer.addOperator(.globalAveragePool(GlobalAveragePool(input: conv, output: pooled, multiplier: g)))
     let weight = writer.addConstant(type: .int8, shape: [8, 3], parameters: QuantizationParameters(scale: 1, zeroPoint: 0),
                                     bytes: (0..<24).map { UInt8(bitPattern: Int8($0 % 7 - 3)) })
     let f = FixedPointMultiplier(0.05)
     let logits = writer.addActivation(shape: [3], parameters: QuantizationParameters(scale: 0.1, zeroPoint: 0))
-    writer.addOperator(.fullyConnected, [pooled, weight, writer.addConstant([5, -5, 0]), writer.addConstant(Array(repeating: f.multiplier, count: 3)),
-                                         writer.addConstant(Array(repeating: f.shift, count: 3)), logits, -128, 127])
+    let (fcBias, fcMultipliers, fcShifts) = (writer.addConstant([5, -5, 0]), writer.addConstant(Array(repeating: f.multiplier, count: 3)),
+                                             writer.addConstant(Array(repeating: f.shift, count: 3)))
+    writer.addOperator(.fullyConnected(FullyConnected(input: pooled, weight: weight, bias: fcBias, multipliers: fcMultipliers, shifts: fcShifts,
+                                                      output: logits, clamp: CodeRange(minimum: -128, maximum: 127))))
     return writer.serialize(input: input, output: logits, multiplyAccumulates: 6 * 6 * 9 * 8 + 24).bytes
 }
 

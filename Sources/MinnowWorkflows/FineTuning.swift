@@ -1,0 +1,66 @@
+import Foundation
+import MinnowData
+import MinnowDistillation
+import MinnowNN
+import MinnowPruning
+import MinnowTraining
+
+/// Every training objective a run folder can hold besides plain cross-entropy (its settings file
+/// and the command that resumes it): the one list the resume paths consult.
+public enum TrainingObjectives {
+    public static let all: [ObjectiveDeclaration] = [DistillationRun.declaration, PruningRecord.declaration]
+}
+
+/// Fine-tuning a given model (a quantized one for quantization-aware training, a float one being
+/// pruned) on a recipe, with an optional teacher (knowledge distillation), and its exact resume:
+/// the run `minnow qat` and `minnow prune` share.
+public struct FineTuning {
+    /// The training run (data, trainer, run folder).
+    public let run: TrainingRun
+    /// The distillation around it, when a teacher teaches.
+    public let distillation: DistillationRun?
+
+    /// Starts a run in `directory` that trains `model` with `config`; with `teacher`, distilled
+    /// from it with `settings` (the teacher's logits cached beside the run folder).
+    public static func start(model: any Layer, config: TrainingConfig, teacher: URL?, settings: DistillationSettings = DistillationSettings(),
+                             data: DatasetChoice, dataDirectory: URL?, trainSubset: Int?, augmentation: TrainingRun.AugmentationSettings,
+                             checkpoints: CheckpointPolicy, directory: URL) throws -> FineTuning {
+        guard let teacher else {
+            return FineTuning(run: try TrainingRun(config: config, data: data, dataDirectory: dataDirectory, trainSubset: trainSubset,
+                                                   augmentation: augmentation, checkpoints: checkpoints, directory: directory, model: model),
+                              distillation: nil)
+        }
+        let distillation = try DistillationRun(config: config, settings: settings, teachers: [teacher], data: data, dataDirectory: dataDirectory,
+                                               trainSubset: trainSubset, augmentation: augmentation, checkpoints: checkpoints,
+                                               directory: directory, cacheDirectory: teacherCache(beside: directory), student: model)
+        return FineTuning(run: distillation.training, distillation: distillation)
+    }
+
+    /// Resumes the run of `location` (a run folder or one of its checkpoints): distilled when the
+    /// folder holds distillation settings, else plain. `handled` are the objectives the caller
+    /// carries on itself (a pruning run's schedule); a run of any other objective is refused with
+    /// the command that resumes it.
+    public static func resume(from location: URL, dataDirectory: URL?, handling handled: [ObjectiveDeclaration] = []) throws -> FineTuning {
+        let point = try TrainingRun.resumePoint(from: location)
+        if FileManager.default.fileExists(atPath: point.folder.settings(of: DistillationRun.declaration).path) {
+            let distillation = try DistillationRun.resume(from: location, dataDirectory: dataDirectory,
+                                                          cacheDirectory: teacherCache(beside: point.folder.url))
+            return FineTuning(run: distillation.training, distillation: distillation)
+        }
+        let refused = TrainingObjectives.all.filter { !handled.contains($0) }
+        let run = try TrainingRun.resume(from: location, dataDirectory: dataDirectory, knownObjectives: refused)
+        return FineTuning(run: run, distillation: nil)
+    }
+
+    /// Trains to the end of the recipe (through the distillation when there is one).
+    @discardableResult
+    public func train(observer: TrainingObserver?) throws -> [EpochRecord] {
+        if let distillation { return try distillation.start(observer: observer) }
+        return try run.start(observer: observer)
+    }
+
+    /// The teacher-logit cache folder for runs in `folder`'s parent (`.teacher-cache`).
+    public static func teacherCache(beside folder: URL) -> URL {
+        folder.standardizedFileURL.deletingLastPathComponent().appendingPathComponent(".teacher-cache")
+    }
+}
