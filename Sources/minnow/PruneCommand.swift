@@ -150,48 +150,21 @@ struct PruneRun: ParsableCommand {
                                               settings: kd.settings, data: training.data, dataDirectory: training.dataDirectory,
                                               trainSubset: training.trainSubset, augmentation: training.augmentation,
                                               checkpoints: runOptions.checkpointPolicy(CheckpointPolicy()), directory: training.outDirectory)
-        let run = fineTuning.run
-        try FileManager.default.createDirectory(at: run.directory, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(PruningRecord(settings: settings, top1Before: before.top1, checkpoint: checkpoint!))
-            .write(to: run.directory.appendingPathComponent(PruningRecord.file), options: .atomic)
+        try PruningWorkflow.writeRecord(PruningRecord(settings: settings, top1Before: before.top1, checkpoint: checkpoint!), in: fineTuning.run.directory)
         try train(fineTuning, settings: settings)
     }
 
     private func resumeRun(_ location: String) throws {
-        let url = URL(fileURLWithPath: location)
-        let point = try TrainingRun.resumePoint(from: url)
-        guard point.checkpoint != nil else {
-            throw CLIError(message: "\(point.folder.url.path) wrote no checkpoint yet: start the pruning run again")
-        }
-        let recordURL = point.folder.url.appendingPathComponent(PruningRecord.file)
-        guard let data = FileManager.default.contents(atPath: recordURL.path) else {
-            throw CLIError(message: "\(recordURL.path): no such file: \(point.folder.url.path) is not a pruning run")
-        }
-        let record = try JSONDecoder().decode(PruningRecord.self, from: data)
-        let fineTuning = try FineTuning.resume(from: url, dataDirectory: training.dataDirectory, handling: [PruningRecord.declaration])
+        let (fineTuning, record) = try PruningWorkflow.resume(from: URL(fileURLWithPath: location), dataDirectory: training.dataDirectory)
         try runOptions.prepareResumed(fineTuning.run)
         try train(fineTuning, settings: record.settings)
     }
 
-    /// Installs the pruning schedule on the run's trainer, trains (through the distillation when the
-    /// run distills), and writes the report.
+    /// Trains with the pruning schedule (`PruningWorkflow.train`) and prints the report.
     private func train(_ fineTuning: FineTuning, settings: PruningSettings) throws {
-        let run = fineTuning.run
-        let importance = DataLoader(dataset: run.trainLoader.dataset, batchSize: run.manifest.training.batchSize,
-                                    normalization: run.manifest.dataset.normalization, shuffle: true, seed: 0x7a7, prefetchDepth: 0)
-        let driver = PruningDriver(settings: settings, inputShape: run.manifest.training.model.inputShape, registry: .checkpoints) { step in
-            Array(importance.epoch(step).prefix(settings.importanceBatches))
-        }
-        driver.install(on: run.trainer)
-        try fineTuning.train(observer: ProgressPrinter(style: training.progress))
-        let record = try JSONDecoder().decode(PruningRecord.self, from: Data(contentsOf: run.directory.appendingPathComponent(PruningRecord.file)))
-        let report = try PruningReport(record: record, model: run.trainer.model, inputShape: run.manifest.training.model.inputShape,
-                                       history: run.trainer.history, events: driver.events)
+        let report = try PruningWorkflow.train(fineTuning, settings: settings, observer: ProgressPrinter(style: training.progress))
         print(report.text)
-        try report.write(to: run.directory)
-        print("run folder: \(run.directory.path)")
+        print("run folder: \(fineTuning.run.directory.path)")
     }
 }
 

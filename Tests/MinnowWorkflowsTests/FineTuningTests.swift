@@ -71,4 +71,28 @@ final class FineTuningTests: XCTestCase {
         XCTAssertNoThrow(try FineTuning.resume(from: folder.appendingPathComponent("plain"), dataDirectory: data, handling: [PruningRecord.declaration]))
         XCTAssertEqual(Set(TrainingObjectives.all.map(\.name)), [DistillationRun.declaration.name, PruningRecord.declaration.name])
     }
+
+    /// A pruning run's record is read back as written; a folder without one, or with a damaged
+    /// one, is an error naming the file; resuming a plain run as a pruning run is refused.
+    func testPruningRecordIsReadOrTheFileNamed() throws {
+        let plain = try start("plain", teacher: nil)
+        try plain.train(observer: nil)
+        let runFolder = folder.appendingPathComponent("plain")
+        XCTAssertThrowsError(try PruningWorkflow.resume(from: runFolder, dataDirectory: data)) { error in
+            XCTAssertTrue("\(error)".contains("\(PruningRecord.file): no such file"), "\(error)")
+        }
+        try Data("{".utf8).write(to: runFolder.appendingPathComponent(PruningRecord.file))
+        XCTAssertThrowsError(try PruningWorkflow.record(in: runFolder)) { error in
+            XCTAssertTrue("\(error)".contains("not a pruning record"), "\(error)")
+        }
+        let (model, _) = try model()
+        let settings = try PruningSettings(criterion: .l1, target: .macs(0.7), roundTo: 2, schedule: PruningSchedule(kind: .oneshot), model: model,
+                                           inputShape: [28, 28, 1])
+        let record = PruningRecord(settings: settings, top1Before: 0.25, checkpoint: "start.h5")
+        try PruningWorkflow.writeRecord(record, in: runFolder)
+        let read = try PruningWorkflow.record(in: runFolder)
+        XCTAssertEqual(read.settings, settings)
+        XCTAssertEqual(read.top1Before, 0.25)
+        XCTAssertEqual(read.checkpoint, "start.h5")
+    }
 }
