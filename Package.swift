@@ -85,7 +85,8 @@ let package = Package(
         .target(name: "MinnowPruning", dependencies: ["MinnowData", "MinnowNN", "MinnowQuantization", "MinnowTensor", "MinnowTraining"]),
         // Workflows that combine the techniques (fine-tuning with an optional teacher and its resume, the
         // objectives a run folder can hold), callable from Swift; the CLI and experiment runners call them.
-        .target(name: "MinnowWorkflows", dependencies: ["MinnowCheckpoint", "MinnowData", "MinnowDistillation", "MinnowNN", "MinnowPruning", "MinnowTraining"]),
+        .target(name: "MinnowWorkflows", dependencies: ["MinnowCheckpoint", "MinnowData", "MinnowDistillation", "MinnowModels", "MinnowNN", "MinnowPruning",
+                                                        "MinnowQuantization", "MinnowRuntime", "MinnowTensor", "MinnowTraining"]),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation", "MinnowQuantization",
                                                     "MinnowTraining", "MinnowData", "MinnowRuntime", "CAllocationCounter"]),

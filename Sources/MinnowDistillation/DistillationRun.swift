@@ -152,9 +152,7 @@ public final class DistillationRun {
     @discardableResult
     public func start(observer: TrainingObserver?) throws -> [EpochRecord] {
         try FileManager.default.createDirectory(at: training.directory, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(manifest).write(to: training.folder.settings(of: Self.declaration), options: .atomic)
+        try JSONFile.write(manifest, to: training.folder.settings(of: Self.declaration))
         return try distiller.capturingStudentFeatures { try training.start(observer: observer) }
     }
 }

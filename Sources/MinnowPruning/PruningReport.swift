@@ -90,8 +90,6 @@ public struct PruningReport: Codable, Sendable {
     /// Writes `pruning-report.txt` and `pruning-report.json` into `folder`.
     public func write(to folder: URL) throws {
         try Data((text + "\n").utf8).write(to: folder.appendingPathComponent("pruning-report.txt"), options: .atomic)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: folder.appendingPathComponent("pruning-report.json"), options: .atomic)
+        try JSONFile.write(self, to: folder.appendingPathComponent("pruning-report.json"))
     }
 }

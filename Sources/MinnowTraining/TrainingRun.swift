@@ -170,9 +170,7 @@ public final class TrainingRun {
         let folder = folder, policy = manifest.checkpoints, epochs = manifest.training.epochs
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         folder.removeStaleTemporaries()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(manifest).write(to: folder.config, options: .atomic)
+        try JSONFile.write(manifest, to: folder.config)
         try JSONLinesWriter.rewrite(folder.metrics, with: trainer.history)
         try folder.pruneEpochCheckpoints(after: trainer.completedEpochs, keep: policy.keepLast)
         let log = try JSONLinesWriter(url: folder.metrics)

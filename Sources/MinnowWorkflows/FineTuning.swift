@@ -20,19 +20,19 @@ public struct FineTuning {
     /// The distillation around it, when a teacher teaches.
     public let distillation: DistillationRun?
 
-    /// Starts a run in `directory` that trains `model` with `config`; with `teacher`, distilled
-    /// from it with `settings` (the teacher's logits cached beside the run folder).
-    public static func start(model: any Layer, config: TrainingConfig, teacher: URL?, settings: DistillationSettings = DistillationSettings(),
-                             data: DatasetChoice, dataDirectory: URL?, trainSubset: Int?, augmentation: TrainingRun.AugmentationSettings,
-                             checkpoints: CheckpointPolicy, directory: URL) throws -> FineTuning {
-        guard let teacher else {
-            return FineTuning(run: try TrainingRun(config: config, data: data, dataDirectory: dataDirectory, trainSubset: trainSubset,
-                                                   augmentation: augmentation, checkpoints: checkpoints, directory: directory, model: model),
+    /// Starts a run in `setup.directory` that trains `model` with `setup.config`; with a teacher,
+    /// distilled from it (the teacher's logits cached beside the run folder).
+    public static func start(model: any Layer, setup: FineTuningSetup) throws -> FineTuning {
+        let s = setup
+        guard let teacher = s.teacher else {
+            return FineTuning(run: try TrainingRun(config: s.config, data: s.data, dataDirectory: s.dataDirectory, trainSubset: s.trainSubset,
+                                                   augmentation: s.augmentation, checkpoints: s.checkpoints, directory: s.directory, model: model),
                               distillation: nil)
         }
-        let distillation = try DistillationRun(config: config, settings: settings, teachers: [teacher], data: data, dataDirectory: dataDirectory,
-                                               trainSubset: trainSubset, augmentation: augmentation, checkpoints: checkpoints,
-                                               directory: directory, cacheDirectory: teacherCache(beside: directory), student: model)
+        let distillation = try DistillationRun(config: s.config, settings: s.distillation, teachers: [teacher], data: s.data,
+                                               dataDirectory: s.dataDirectory, trainSubset: s.trainSubset, augmentation: s.augmentation,
+                                               checkpoints: s.checkpoints, directory: s.directory,
+                                               cacheDirectory: teacherCache(beside: s.directory), student: model)
         return FineTuning(run: distillation.training, distillation: distillation)
     }
 

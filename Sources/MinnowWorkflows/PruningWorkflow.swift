@@ -3,18 +3,105 @@ import MinnowCheckpoint
 import MinnowData
 import MinnowNN
 import MinnowPruning
+import MinnowQuantization
 import MinnowTraining
 
 /// A pruning run as a library call: fine-tuning (`FineTuning`, with or without a teacher) with the
 /// pruning schedule installed on its trainer, the run's record (`pruning.json`), which its resume
 /// reads back, and its report (`minnow prune` runs this).
 public enum PruningWorkflow {
+    /// How far and when to prune, as a user states it: epochs, not steps.
+    public struct Request {
+        public var criterion: PruningCriterion
+        public var target: PruningTarget
+        public var scope: PruningScope
+        public var roundTo: Int
+        /// Layers (or layer paths) whose output channels stay, besides the default exclusions.
+        public var excluded: [String]
+        /// The first convolution and the classifier keep their channels (`ChannelAnalysis.defaultExclusions`).
+        public var defaultExclusions: Bool
+        public var schedule: PruningSchedule.Kind
+        /// Epochs of training before the first pruning.
+        public var startEpoch: Double
+        /// Pruning events after the first; nil: 3 (iterative) or 8 (agp).
+        public var steps: Int?
+        /// Epochs between events; nil: 1 (iterative) or 0.25 (agp).
+        public var everyEpochs: Double?
+        public var initialRatio: Double
+        public var importanceBatches: Int
+        public var sparsity: Float
+
+        public init(criterion: PruningCriterion = .l1, target: PruningTarget, scope: PruningScope = .global, roundTo: Int = 8, excluded: [String] = [],
+                    defaultExclusions: Bool = true, schedule: PruningSchedule.Kind = .oneshot, startEpoch: Double = 0, steps: Int? = nil,
+                    everyEpochs: Double? = nil, initialRatio: Double = 0, importanceBatches: Int = 16, sparsity: Float = 0) {
+            (self.criterion, self.target, self.scope, self.roundTo, self.excluded) = (criterion, target, scope, roundTo, excluded)
+            (self.defaultExclusions, self.schedule, self.startEpoch, self.steps, self.everyEpochs) = (defaultExclusions, schedule, startEpoch, steps, everyEpochs)
+            (self.initialRatio, self.importanceBatches, self.sparsity) = (initialRatio, importanceBatches, sparsity)
+        }
+    }
+
+    /// The layers of `model` that keep their output channels: the defaults (unless switched off) and `extra`.
+    public static func excludedLayers(_ model: any Layer, inputShape: [Int], defaults: Bool, extra: [String]) throws -> [String] {
+        let float: any Layer = (model as? QuantizedModel)?.model ?? model
+        return (defaults ? ChannelAnalysis.defaultExclusions(try ModelGraph.trace(float, inputShape: inputShape)) : []) + extra
+    }
+
+    /// The schedule of `request` in training steps of `setup`'s run; an error naming the option
+    /// when the last pruning would come after the run's last step.
+    public static func schedule(_ request: Request, setup: FineTuningSetup, trainImages: Int) throws -> PruningSchedule {
+        let total = setup.totalSteps(trainImages: trainImages)
+        let steps = request.steps ?? (request.schedule == .agp ? 8 : 3)
+        guard steps <= max(total, 1) else { throw WorkflowError("--prune-steps must be at most the run's \(total) training steps, got \(steps)") }
+        let every = max(1, try setup.step(atEpoch: request.everyEpochs ?? (request.schedule == .agp ? 0.25 : 1), trainImages: trainImages, option: "--prune-every"))
+        let plan = try PruningSchedule(kind: request.schedule, start: try setup.step(atEpoch: request.startEpoch, trainImages: trainImages, option: "--prune-start"),
+                                       steps: steps, every: every, initialRemoved: request.initialRatio)
+        let last = plan.start.addingReportingOverflow(steps.multipliedReportingOverflow(by: every).partialValue)
+        guard !last.overflow, plan.lastStep(finalKept: request.target.fraction) < total else {
+            throw WorkflowError("the \(request.schedule.rawValue) schedule's last pruning comes after the run's \(total) steps: give more --epochs, an earlier --prune-start or fewer/closer --prune-steps")
+        }
+        return plan
+    }
+
+    /// Starts a pruning run of the checkpoint's model: checks that the target is reachable,
+    /// evaluates the model before pruning, writes the run's record and returns the fine-tuning to
+    /// `train`, with its settings and the test top-1 before pruning.
+    public static func start(_ start: CheckpointStart, request: Request, setup: FineTuningSetup, checkpoint: String) throws
+        -> (fineTuning: FineTuning, settings: PruningSettings, top1Before: Double) {
+        let plan = try schedule(request, setup: setup, trainImages: start.train.count)
+        let excluded = try excludedLayers(start.model, inputShape: start.config.inputShape, defaults: request.defaultExclusions, extra: request.excluded)
+        let settings = try PruningSettings(criterion: request.criterion, target: request.target, scope: request.scope, roundTo: request.roundTo,
+                                           excluded: excluded, schedule: plan, importanceBatches: request.importanceBatches,
+                                           sparsity: request.sparsity, model: start.model, inputShape: start.config.inputShape)
+        try PruningReport.checkReachable(settings, model: start.model, inputShape: start.config.inputShape)
+        let before = evaluate(start.model, batches: start.testBatches(), classes: start.config.classes)
+        let fineTuning = try FineTuning.start(model: start.model, setup: setup)
+        try writeRecord(PruningRecord(settings: settings, top1Before: before.top1, checkpoint: checkpoint), in: fineTuning.run.directory)
+        return (fineTuning, settings, before.top1)
+    }
+
+    /// Li et al.'s sensitivity analysis of the checkpoint's model: every prunable group alone pruned
+    /// by each of `ratios`, evaluated on the first `testImages` test images.
+    public static func sensitivity(_ start: CheckpointStart, criterion: PruningCriterion, excluded: [String], ratios: [Double], importanceBatches: Int,
+                                   testImages: Int) throws -> SensitivityAnalysis {
+        try SensitivityAnalysis(model: start.model, inputShape: start.config.inputShape, criterion: criterion, excluded: excluded, ratios: ratios,
+                                importanceBatches: criterion == .taylor ? start.importanceBatches(importanceBatches) : [],
+                                testBatches: start.testBatches(limit: testImages), classes: start.config.classes, registry: .checkpoints)
+    }
+
+    /// Writes the analysis as sensitivity.txt, sensitivity.json and sensitivity.svg (a line per group) into `folder`.
+    public static func write(_ analysis: SensitivityAnalysis, to folder: URL, title: String) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data((analysis.text + "\n").utf8).write(to: folder.appendingPathComponent("sensitivity.txt"), options: .atomic)
+        try JSONFile.write(analysis, to: folder.appendingPathComponent("sensitivity.json"))
+        let chart = LineChart(title: title, xLabel: "fraction of the group's channels removed", yLabel: "test top-1 (%)", x: [0] + analysis.ratios,
+                              series: analysis.rows.map { ($0.group, ([analysis.top1Unpruned] + $0.top1).map { 100 * $0 }) })
+        try Data(chart.svg.utf8).write(to: folder.appendingPathComponent("sensitivity.svg"), options: .atomic)
+    }
+
     /// Writes `record` as the run folder's `pruning.json` (atomically).
     public static func writeRecord(_ record: PruningRecord, in folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(record).write(to: folder.appendingPathComponent(PruningRecord.file), options: .atomic)
+        try JSONFile.write(record, to: folder.appendingPathComponent(PruningRecord.file))
     }
 
     /// The record of the pruning run in `folder`; an error naming the file when it is missing or damaged.

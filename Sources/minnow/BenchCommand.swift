@@ -6,7 +6,7 @@ import MinnowModels
 import MinnowNN
 import MinnowQuantization
 import MinnowRuntime
-import MinnowTensor
+import MinnowTraining
 
 /// Options shared by the benchmarks that compare against a peer.
 struct PeerOptions: ParsableArguments {
@@ -22,25 +22,14 @@ struct PeerOptions: ParsableArguments {
     @Option(help: "Also write the results as JSON to this file.")
     var json: String?
 
-    /// The peer runner, or nil with --no-peer; its scripts' folder comes from --peers-dir or
-    /// MINNOW_PEERS_DIR (no default: the peers are not part of this repository).
+    /// The peer runner (`PeerRunner.configured`), or nil with --no-peer.
     func runner() throws -> PeerRunner? {
-        if noPeer { return nil }
-        let environment = ProcessInfo.processInfo.environment
-        guard let scripts = peersDir ?? environment["MINNOW_PEERS_DIR"] else {
-            throw CLIError(message: "the peer scripts' folder is not set: give --peers-dir DIR or set MINNOW_PEERS_DIR (or --no-peer to measure Minnow alone)")
-        }
-        let python = peerPython
-            ?? environment["PEERS_VENV"].map { $0 + "/bin/python" }
-            ?? (NSHomeDirectory() + "/.cache/minnow-peers-venv/bin/python")
-        return PeerRunner(python: python, scriptsDirectory: scripts)
+        noPeer ? nil : try PeerRunner.configured(python: peerPython, scripts: peersDir)
     }
 
     func write<T: Encodable>(_ value: T) throws {
         guard let json else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(value).write(to: URL(fileURLWithPath: json), options: .atomic)
+        try JSONFile.write(value, to: URL(fileURLWithPath: json))
         print("wrote \(json)")
     }
 }
@@ -85,16 +74,7 @@ struct Bench: ParsableCommand {
                 print("  minnow \(shape): fwd \(format(minnow.last!.forward.median)) ms, fwd+bwd \(format(minnow.last!.forwardBackward.median)) ms")
             }
             let peerRows = try peer.runner()?.convTimes(shapes: shapes, iterations: iterations, repeats: repeats) ?? [:]
-            let rows = zip(parsed, minnow).map { shape, timing -> [String] in
-                let p = peerRows[shape.description]
-                return [shape.description, format(shape.forwardFLOP / 1e6, 1),
-                        format(timing.forward.median), p.map { format($0.forward) } ?? "-", p.map { format($0.forward / timing.forward.median, 2) } ?? "-",
-                        format(timing.forwardBackward.median), p.map { format($0.forwardBackward) } ?? "-",
-                        p.map { format($0.forwardBackward / timing.forwardBackward.median, 2) } ?? "-",
-                        format(shape.forwardFLOP / timing.forward.median / 1e6, 1)]
-            }
-            print("\nconv2d, batch as given, ms per call (median of \(repeats) runs x \(iterations) calls); ratio = PyTorch time / Minnow time (> 1: Minnow faster)")
-            print(formatTable(["N,H,W,Cin,Cout,k,s,g", "MFLOP", "fwd", "torch fwd", "ratio", "fwd+bwd", "torch fwd+bwd", "ratio", "fwd GFLOP/s"], rows))
+            print("\n" + BenchReport.convolutions(parsed, minnow, peer: peerRows, iterations: iterations, repeats: repeats))
             try peer.write(minnow)
         }
     }
@@ -117,22 +97,9 @@ struct Bench: ParsableCommand {
         }
 
         func run() throws {
-            var rows: [[String]] = []
-            var results: [GemmTiming] = []
-            for n in sizes {
-                let timing = benchmarkGemm(size: n, iterations: iterations, repeats: repeats)
-                results.append(timing)
-                rows.append(["\(n)", format(timing.wrapperGFLOPS.median, 1), format(timing.rawOpenBLAS1ThreadGFLOPS.median, 1),
-                             format(timing.rawOpenBLAS2ThreadsGFLOPS.median, 1),
-                             format(timing.wrapperGFLOPS.median / timing.rawOpenBLAS2ThreadsGFLOPS.median, 2)])
-            }
-            print("sgemm GFLOP/s (median of \(repeats) runs x \(iterations) calls); ratio = wrapper / raw OpenBLAS with 2 threads")
-            print(formatTable(["n", "Minnow wrapper", "OpenBLAS 1 thr", "OpenBLAS 2 thr", "ratio"], rows))
-            if let json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(results).write(to: URL(fileURLWithPath: json), options: .atomic)
-            }
+            let results = sizes.map { benchmarkGemm(size: $0, iterations: iterations, repeats: repeats) }
+            print(BenchReport.gemm(results, iterations: iterations, repeats: repeats))
+            if let json { try JSONFile.write(results, to: URL(fileURLWithPath: json)) }
         }
     }
 
@@ -166,14 +133,7 @@ struct Bench: ParsableCommand {
                 print("  minnow \(name): \(format(timing.imagesPerSecond.median, 1)) img/s")
             }
             let peerRates = try peer.runner()?.trainingRates(models: models, batch: batch, steps: steps, repeats: repeats) ?? [:]
-            let rows = results.map { timing -> [String] in
-                let p = peerRates[timing.model]
-                return [timing.model, format(timing.imagesPerSecond.median, 1),
-                        "\(format(timing.imagesPerSecond.min, 1))-\(format(timing.imagesPerSecond.max, 1))",
-                        p.map { format($0, 1) } ?? "-", p.map { format(timing.imagesPerSecond.median / $0, 2) } ?? "-"]
-            }
-            print("\nTraining img/s, batch \(batch), SGD momentum 0.9, cross-entropy, both cores; ratio = Minnow / PyTorch (> 1: Minnow faster)")
-            print(formatTable(["model", "Minnow img/s", "min-max", "PyTorch img/s", "ratio"], rows))
+            print("\n" + BenchReport.training(results, peer: peerRates, batch: batch))
             try peer.write(results)
         }
     }
@@ -209,19 +169,8 @@ extension Bench {
             let timing = try benchmarkDistillation(
                 student: ModelConfig.preset(student)!, studentName: student, teacher: ModelConfig.preset(teacher)!,
                 teacherName: teacher, batch: batch, steps: steps, repeats: repeats, cacheDirectory: cacheDirectory)
-            let plain = timing.plainMs.median
-            let rows = [("plain (cross-entropy)", timing.plainMs), ("KD, cached teacher logits", timing.cachedKDMs),
-                        ("KD, teacher online", timing.onlineKDMs)].map { name, stats in
-                [name, format(stats.median, 1), "\(format(stats.min, 1))-\(format(stats.max, 1))", format(stats.median / plain, 2)]
-            }
-            print("\(student) training step, batch \(batch), teacher \(teacher); median of \(repeats) epochs x \(steps) steps; ratio = time / plain time")
-            print(formatTable(["variant", "ms/step", "min-max", "ratio"], rows))
-            print("cache fill (one teacher pass over \(timing.cachedImages) images): \(format(timing.cachePassSeconds, 2)) s")
-            if let json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(timing).write(to: URL(fileURLWithPath: json), options: .atomic)
-            }
+            print(BenchReport.distillation(timing, steps: steps, repeats: repeats))
+            if let json { try JSONFile.write(timing, to: URL(fileURLWithPath: json)) }
         }
     }
 }
@@ -258,20 +207,15 @@ extension Bench {
 
         func run() throws {
             let timing = try benchmarkQAT(ModelConfig.preset(model)!, name: model, method: method, batch: batch, steps: steps, repeats: repeats)
-            var rows = [["Minnow", format(timing.floatMs.median, 1), format(timing.qatMs.median, 1), format(timing.ratio, 2)]]
-            if let runner = try peer.runner() {
-                let result = try runner.qatStep(script: peerScript, model: model, batch: batch, steps: steps, repeats: repeats)
-                rows.append(["PyTorch \(result.torch)", format(result.fp32Ms, 1), format(result.qatMs, 1), format(result.ratio, 2)])
-            }
-            print("\(model) training step, batch \(batch), \(method.rawValue); median of \(repeats) runs x \(steps) steps; ratio = QAT / fp32")
-            print(formatTable(["", "fp32 ms/step", "QAT ms/step", "ratio"], rows))
+            let peerResult = try peer.runner()?.qatStep(script: peerScript, model: model, batch: batch, steps: steps, repeats: repeats)
+            print(BenchReport.qat(timing, peer: peerResult, steps: steps, repeats: repeats))
             try peer.write(timing)
         }
     }
 }
 
 extension Bench {
-    struct Models: ParsableCommand {
+    struct Models: MinnowCommand {
         static let configuration = CommandConfiguration(
             commandName: "models",
             abstract: "fp32 inference and training speed of checkpoints side by side (pruned ones).",
@@ -296,34 +240,20 @@ extension Bench {
             try OptionCheck.atLeast("--repeats", repeats, 1)
         }
 
-        func run() throws {
-            do {
-                let models = try checkpoints.map { path -> (name: String, model: any Layer, inputShape: [Int], classes: Int) in
-                    let (model, config) = try ModelCheckpoint.loadModel(from: URL(fileURLWithPath: path))
-                    return (path, model, config.inputShape, config.classes)
-                }
-                let timings = try benchmarkModels(models, inferenceBatch: inferenceBatch, trainBatch: trainBatch, repeats: repeats)
-                let reference = timings[0]
-                print("fp32, \(Threads.count) threads; median of \(repeats) repeats; x = time / first model's time")
-                print(formatTable(["checkpoint", "MACs", "params", "b1 ms", "x", "b\(inferenceBatch) img/s", "x", "train ms", "x"], timings.map { t in
-                    [t.name, "\(t.macs)", "\(t.parameters)", format(t.latencyMs.median), format(t.latencyMs.median / reference.latencyMs.median, 2),
-                     format(Double(inferenceBatch) * 1000 / t.batchMs.median, 0), format(t.batchMs.median / reference.batchMs.median, 2),
-                     format(t.trainStepMs.median, 1), format(t.trainStepMs.median / reference.trainStepMs.median, 2)]
-                }))
-                if let json {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                    try encoder.encode(timings).write(to: URL(fileURLWithPath: json), options: .atomic)
-                }
-            } catch let error as CustomStringConvertible & Error {
-                throw CLIError(message: error.description)
+        func execute() throws {
+            let models = try checkpoints.map { path -> (name: String, model: any Layer, inputShape: [Int], classes: Int) in
+                let (model, config) = try ModelCheckpoint.loadModel(from: URL(fileURLWithPath: path))
+                return (path, model, config.inputShape, config.classes)
             }
+            let timings = try benchmarkModels(models, inferenceBatch: inferenceBatch, trainBatch: trainBatch, repeats: repeats)
+            print(BenchReport.models(timings, repeats: repeats))
+            if let json { try JSONFile.write(timings, to: URL(fileURLWithPath: json)) }
         }
     }
 }
 
 extension Bench {
-    struct RuntimeModelBench: ParsableCommand {
+    struct RuntimeModelBench: MinnowCommand {
         static let configuration = CommandConfiguration(
             commandName: "model",
             abstract: "The int8 runtime on a .mnw file: latency, throughput, sizes, allocations, energy; ONNX Runtime beside it.",
@@ -348,66 +278,31 @@ extension Bench {
         var litertPython: String?
         @OptionGroup var peer: PeerOptions
 
-        /// Each operator's median time, MACs and share of the sum, slowest first.
-        func printOperatorProfile(_ bytes: [UInt8]) throws {
-            let timings = try profileRuntime(bytes, runs: runs, warmup: warmup, kernels: kernels.choice)
-            let total = timings.reduce(0) { $0 + $1.microseconds }
-            print("per operator (median of \(runs) runs each; sum \(format(total, 1)) us):")
-            print(formatTable(["#", "operator", "MACs", "us", "share", "GMAC/s"], timings.sorted { $0.microseconds > $1.microseconds }.map { t in
-                [String(t.index), t.description, String(t.multiplyAccumulates), format(t.microseconds, 2), format(100 * t.microseconds / total, 1) + "%",
-                 t.multiplyAccumulates == 0 ? "-" : format(Double(t.multiplyAccumulates) / t.microseconds / 1000, 1)]
-            }))
-        }
-
         func validate() throws {
             try OptionCheck.atLeast("--runs", runs, 1000)
             try OptionCheck.atLeast("--warmup", warmup, 0)
             try OptionCheck.atLeast("--batch", batch, 1)
         }
 
-        func run() throws {
-            do {
-                let bytes: [UInt8]
-                do {
-                    bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: model)))
-                } catch {
-                    throw CLIError(message: "\(model): cannot read: \(error.localizedDescription)")
-                }
-                let t = try benchmarkRuntime(bytes, runs: runs, warmup: warmup, batch: batch, kernels: kernels.choice)
-                let kernelName = kernels == .fastest ? KernelChoice.detected : kernels.rawValue
-                print("\(model): Minnow int8 runtime, 1 thread, \(runs) inferences after \(warmup), \(kernelName) kernels")
-                print(formatTable(["measure", "value"], [
-                    ["latency p50 / p90 / p99 (ms)", "\(format(t.p50, 4)) / \(format(t.p90, 4)) / \(format(t.p99, 4))"],
-                    ["throughput, \(batch) in a row (img/s)", format(t.imagesPerSecond, 0)],
-                    ["model file (bytes)", "\(t.modelBytes)"], ["arena (bytes)", "\(t.arenaBytes)"], ["MACs", "\(t.multiplyAccumulates)"],
-                    ["heap allocations per inference", t.allocationsPerInference.map { format($0, 2) } ?? "not countable here"],
-                    ["energy per inference, ESTIMATE (uJ)", format(t.energy.totalMicrojoules, 2)],
-                ]))
-                print("energy estimate = MACs x 0.3 pJ + activation bytes x 2.5 pJ + weight bytes x 12.5 pJ (Horowitz 2014, 45 nm)")
-                if operators { try printOperatorProfile(bytes) }
-                if let peerModel, let runner = try peer.runner() {
-                    let ort = try runner.onnxRuntimeLatency(model: peerModel, calls: 300, repeats: 3)
-                    print("ONNX Runtime \(ort.version), \(peerModel), batch 1, 1 thread: int8 (QDQ) \(format(ort.int8, 4)) ms, fp32 \(format(ort.fp32, 4)) ms; Minnow p50 / ORT int8 = \(format(t.p50 / ort.int8, 2))x")
-                    let environment = ProcessInfo.processInfo.environment
-                    let litert = litertPython ?? environment["PEERS_LITERT_VENV"].map { $0 + "/bin/python" }
-                        ?? (NSHomeDirectory() + "/.cache/minnow-peers-litert-venv/bin/python")
-                    if FileManager.default.isExecutableFile(atPath: litert) {
-                        let lite = try PeerRunner(python: litert, scriptsDirectory: runner.scriptsDirectory).liteRTLatency(model: peerModel, calls: 300, repeats: 3)
-                        print("LiteRT \(lite.version) (XNNPACK), \(peerModel), batch 1, 1 thread: int8 \(format(lite.int8, 4)) ms, fp32 \(format(lite.fp32, 4)) ms; Minnow p50 / LiteRT int8 = \(format(t.p50 / lite.int8, 2))x")
-                    } else {
-                        print("LiteRT: no venv at \(litert) (shared/peers/setup-litert.sh makes one); not measured")
-                    }
-                }
-                try peer.write(t)
-            } catch let error as CLIError {
-                throw error
-            } catch let error as CustomStringConvertible & Error {
-                throw CLIError(message: error.description)
+        func execute() throws {
+            guard let bytes = FileManager.default.contents(atPath: model).map({ [UInt8]($0) }) else { throw CLIError(message: "\(model): cannot read") }
+            let t = try benchmarkRuntime(bytes, runs: runs, warmup: warmup, batch: batch, kernels: kernels.choice)
+            print(BenchReport.runtime(t, model: model, warmup: warmup, kernels: kernels == .fastest ? KernelChoice.detected : kernels.rawValue))
+            if operators {
+                print(BenchReport.operators(try profileRuntime(bytes, runs: runs, warmup: warmup, kernels: kernels.choice), runs: runs))
             }
+            if let peerModel, let runner = try peer.runner() {
+                let ort = try runner.onnxRuntimeLatency(model: peerModel, calls: 300, repeats: 3)
+                print(BenchReport.peerRuntime("ONNX Runtime", version: ort.version, model: peerModel, int8: ort.int8, fp32: ort.fp32, minnowP50: t.p50))
+                let litert = PeerRunner.liteRTPython(litertPython)
+                if FileManager.default.isExecutableFile(atPath: litert) {
+                    let lite = try PeerRunner(python: litert, scriptsDirectory: runner.scriptsDirectory).liteRTLatency(model: peerModel, calls: 300, repeats: 3)
+                    print(BenchReport.peerRuntime("LiteRT", version: lite.version + " (XNNPACK)", model: peerModel, int8: lite.int8, fp32: lite.fp32, minnowP50: t.p50))
+                } else {
+                    print("LiteRT: no venv at \(litert) (shared/peers/setup-litert.sh makes one); not measured")
+                }
+            }
+            try peer.write(t)
         }
     }
-}
-
-func format(_ value: Double, _ digits: Int = 3) -> String {
-    String(format: "%.\(digits)f", value)
 }

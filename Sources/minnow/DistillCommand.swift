@@ -7,7 +7,7 @@ import MinnowTraining
 
 extension DistillationSettings.ResponseLoss: ExpressibleByArgument {}
 
-struct Distill: ParsableCommand {
+struct Distill: MinnowCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a student from one or more teacher checkpoints (knowledge distillation).",
         discussion: """
@@ -89,17 +89,13 @@ struct Distill: ParsableCommand {
         guard student != nil, training.out != nil else { throw ValidationError("--student and --out are required (or --resume RUN)") }
     }
 
-    func run() throws {
-        do {
-            let run = try runOptions.resume.map(resumedRun) ?? newRun()
-            let trainer = run.training.trainer
-            print("\(run.training.manifest.training.model.architecture.rawValue): \(trainer.model.parameterCount) parameters; \(run.training.trainLoader.dataset.count) training images, \(run.training.trainLoader.batchesPerEpoch) steps per epoch")
-            print("teachers: \(run.manifest.teachers.joined(separator: ", ")); teacher logits: \(run.manifest.teacherLogits)")
-            try run.start(observer: ProgressPrinter(style: training.progress))
-            print("run folder: \(run.training.directory.path)")
-        } catch let error as CustomStringConvertible & Error {
-            throw CLIError(message: error.description)
-        }
+    func execute() throws {
+        let run = try runOptions.resume.map(resumedRun) ?? newRun()
+        let trainer = run.training.trainer
+        print("\(run.training.manifest.training.model.architecture.rawValue): \(trainer.model.parameterCount) parameters; \(run.training.trainLoader.dataset.count) training images, \(run.training.trainLoader.batchesPerEpoch) steps per epoch")
+        print("teachers: \(run.manifest.teachers.joined(separator: ", ")); teacher logits: \(run.manifest.teacherLogits)")
+        try run.start(observer: ProgressPrinter(style: training.progress))
+        print("run folder: \(run.training.directory.path)")
     }
 
     private func newRun() throws -> DistillationRun {

@@ -9,7 +9,7 @@ import MinnowNN
 import MinnowTraining
 import MinnowWorkflows
 
-struct Eval: ParsableCommand {
+struct Eval: MinnowCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a checkpoint on a data set's test split: loss, top-1 and top-5 accuracy.",
         usage: "minnow eval <checkpoint> [<options>]",
@@ -31,29 +31,18 @@ struct Eval: ParsableCommand {
         try OptionCheck.atLeast("--batch-size", batchSize, 1)
     }
 
-    func run() throws {
-        do {
-            let evaluation = try CheckpointEvaluation(checkpoint: URL(fileURLWithPath: checkpoint), dataset: dataset,
-                                                      dataDirectory: dataDir.map { URL(fileURLWithPath: $0) }, batchSize: batchSize)
-            if let note = evaluation.note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
-            let result = evaluation.result
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(result), as: UTF8.self))
-            } else {
-                var line = String(format: "%@ on %@ test (%d images, %@): loss %.4f  top-1 %.2f%%", checkpoint, evaluation.dataset.rawValue,
-                                  result.count, evaluation.arithmetic, result.loss, result.top1 * 100)
-                if let top5 = result.top5 { line += String(format: "  top-5 %.2f%%", top5 * 100) }
-                print(line)
-            }
-        } catch let error as CustomStringConvertible & Error {
-            throw CLIError(message: error.description)
-        }
+    func execute() throws {
+        let evaluation = try CheckpointEvaluation(checkpoint: URL(fileURLWithPath: checkpoint), dataset: dataset,
+                                                  dataDirectory: dataDir.map { URL(fileURLWithPath: $0) }, batchSize: batchSize)
+        if let note = evaluation.note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        let result = evaluation.result
+        guard !json else { return try printJSON(result, pretty: false) }
+        print(String(format: "%@ on %@ test (%d images, %@): loss %.4f  top-1 %.2f%%", checkpoint, evaluation.dataset.rawValue,
+                     result.count, evaluation.arithmetic, result.loss, result.top1 * 100) + (result.top5.map { String(format: "  top-5 %.2f%%", $0 * 100) } ?? ""))
     }
 }
 
-struct Inspect: ParsableCommand {
+struct Inspect: MinnowCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what a checkpoint holds: architecture summary, parameters, metrics and provenance.",
         discussion: """
@@ -73,57 +62,13 @@ struct Inspect: ParsableCommand {
         guard !json || graph else { throw ValidationError("--json needs --graph") }
     }
 
-    func run() throws {
-        do {
-            let url = URL(fileURLWithPath: checkpoint)
-            if graph { try showGraph(url) } else { try show(url) }
-        } catch let error as CustomStringConvertible & Error {
-            throw CLIError(message: error.description)
-        }
-    }
-
-    private func showGraph(_ url: URL) throws {
+    func execute() throws {
+        let url = URL(fileURLWithPath: checkpoint)
+        guard graph else { return print(try CheckpointSummary.text(of: url, name: checkpoint)) }
         let (model, config) = try ModelCheckpoint.loadModel(from: url)
-        let graph = try ModelGraph.trace(model, inputShape: config.inputShape)
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(graph), as: UTF8.self))
-        } else {
-            print("\(checkpoint): \(config.architecture.rawValue), traced in evaluation mode")
-            print(graph)
-        }
-    }
-
-    private func show(_ url: URL) throws(CheckpointError) {
-        let (model, config) = try ModelCheckpoint.loadModel(from: url)
-        let file = try ModelCheckpoint.open(url)
-        print("\(checkpoint): \(config.architecture.rawValue), width \(config.width), input \(config.inputShape), \(config.classes) classes")
-        print(ModelSummary(model: model, inputShape: [1] + config.inputShape))
-        if file.exists("/provenance") {
-            let provenance = try ModelCheckpoint.loadProvenance(from: file)
-            print("\nprovenance: Minnow \(provenance.minnowVersion), created \(provenance.createdUTC), data set \(provenance.dataset), seed \(provenance.seed)")
-            print("command: \(provenance.commandLine.joined(separator: " "))")
-            for (split, fingerprint) in provenance.dataFingerprints.sorted(by: { $0.key > $1.key }) {
-                print("\(split) data fingerprint: \(fingerprint)")
-            }
-        }
-        if file.exists("/training") {
-            let state = try ModelCheckpoint.loadTraining(from: file, into: model)
-            let objective = state.recipe.flatMap { try? JSONDecoder().decode(TrainingRun.Manifest.self, from: Data($0.utf8)) }?.objective
-            let command = TrainingObjectives.all.first { $0.name == objective }?.resumeCommand ?? "minnow train --resume"
-            print("\ntraining: \(state.epoch) epochs done, \(state.step) steps, \(state.threads) threads"
-                  + (state.recipe != nil ? "; resumable (\(command) \(checkpoint))" : ""))
-        }
-        if let best = try ModelCheckpoint.bestMetric(in: file) {
-            print("best so far: \(best.name) \(best.value) at epoch \(best.epoch)")
-        }
-        guard let history = try ModelCheckpoint.metricsHistory(in: file) else { return }
-        let records = (try? JSONDecoder().decode([EpochRecord].self, from: Data(history.utf8))) ?? []
-        print("\nmetrics:")
-        for record in records {
-            let test = record.test.map { String(format: "  test top-1 %.2f%%", $0.top1 * 100) } ?? ""
-            print(String(format: "  epoch %d  train loss %.4f acc %.2f%%", record.epoch, record.trainLoss, record.trainAccuracy * 100) + test)
-        }
+        let traced = try ModelGraph.trace(model, inputShape: config.inputShape)
+        if json { return try printJSON(traced) }
+        print("\(checkpoint): \(config.architecture.rawValue), traced in evaluation mode")
+        print(traced)
     }
 }

@@ -38,3 +38,34 @@ struct Minnow: ParsableCommand {
         }
     }
 }
+
+/// A command whose failures (any error the library throws) print as `Error: <message>` and exit
+/// with status 1; `execute()` does the work.
+protocol MinnowCommand: ParsableCommand {
+    func execute() throws
+}
+
+extension MinnowCommand {
+    func run() throws {
+        do {
+            try execute()
+        } catch let error as CLIError {
+            throw error
+        } catch let error as CustomStringConvertible & Error {
+            throw CLIError(message: error.description)
+        }
+    }
+}
+
+/// An error the CLI prints as `Error: <message>` before exiting with a non-zero status.
+struct CLIError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// Prints `value` as pretty JSON to standard output.
+func printJSON(_ value: some Encodable, pretty: Bool = true) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

@@ -1,12 +1,7 @@
 import ArgumentParser
 import Foundation
-import MinnowCheckpoint
-import MinnowData
-import MinnowDistillation
 import MinnowNN
 import MinnowPruning
-import MinnowQuantization
-import MinnowTensor
 import MinnowTraining
 import MinnowWorkflows
 
@@ -38,13 +33,11 @@ struct PruningChoice: ParsableArguments {
 
     /// The excluded layers for `model`: the defaults (unless switched off) and `--exclude`.
     func excluded(_ model: any Layer, inputShape: [Int]) throws -> [String] {
-        let float: any Layer = (model as? QuantizedModel)?.model ?? model
-        let graph = try ModelGraph.trace(float, inputShape: inputShape)
-        return (noDefaultExclusions ? [] : ChannelAnalysis.defaultExclusions(graph)) + exclude
+        try PruningWorkflow.excludedLayers(model, inputShape: inputShape, defaults: !noDefaultExclusions, extra: exclude)
     }
 }
 
-struct PruneRun: ParsableCommand {
+struct PruneRun: MinnowCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Prune a checkpoint to a target and fine-tune it (the default subcommand).",
@@ -111,53 +104,25 @@ struct PruneRun: ParsableCommand {
         }
     }
 
-    var target: PruningTarget {
-        if let targetMacs { return .macs(targetMacs) }
-        if let targetParams { return .parameters(targetParams) }
-        return .channels(targetChannels!)
+    var request: PruningWorkflow.Request {
+        let target: PruningTarget = targetMacs.map { .macs($0) } ?? targetParams.map { .parameters($0) } ?? .channels(targetChannels ?? 0)
+        return PruningWorkflow.Request(criterion: choice.criterion, target: target, scope: scope, roundTo: choice.roundTo, excluded: choice.exclude,
+                                       defaultExclusions: !choice.noDefaultExclusions, schedule: schedule, startEpoch: pruneStart, steps: pruneSteps,
+                                       everyEpochs: pruneEvery, initialRatio: initialRatio, importanceBatches: choice.importanceBatches, sparsity: sparsity)
     }
 
-    func run() throws {
-        do {
-            if let resume = runOptions.resume { try resumeRun(resume) } else { try newRun() }
-        } catch let error as CLIError {
-            throw error
-        } catch let error as CustomStringConvertible & Error {
-            throw CLIError(message: error.description)
+    func execute() throws {
+        if let resume = runOptions.resume {
+            let (fineTuning, record) = try PruningWorkflow.resume(from: URL(fileURLWithPath: resume), dataDirectory: training.dataDirectory)
+            try runOptions.prepareResumed(fineTuning.run)
+            return try train(fineTuning, settings: record.settings)
         }
-    }
-
-    private func newRun() throws {
-        let start = try QuantizationStart(checkpoint: checkpoint!, dataDirectory: training.dataDirectory, allowQuantized: true)
-        let config = try training.fineTuningConfig(model: start.config)
-        let stepsPerEpoch = training.stepsPerEpoch(config, trainImages: start.train.count)
-        let steps = pruneSteps ?? (schedule == .agp ? 8 : 3)
-        let every = max(1, Int(((pruneEvery ?? (schedule == .agp ? 0.25 : 1)) * stepsPerEpoch).rounded()))
-        let plan = try PruningSchedule(kind: schedule, start: Int((pruneStart * stepsPerEpoch).rounded()), steps: steps, every: every,
-                                       initialRemoved: initialRatio)
-        let totalSteps = Int(stepsPerEpoch) * config.epochs
-        guard plan.lastStep(finalKept: target.fraction) < totalSteps else {
-            throw ValidationError("the \(schedule.rawValue) schedule's last pruning is at step \(plan.lastStep(finalKept: target.fraction)), after the run's \(totalSteps) steps: give more --epochs or fewer/closer --prune-steps")
-        }
-        let excluded = try choice.excluded(start.model, inputShape: start.config.inputShape)
-        let settings = try PruningSettings(criterion: choice.criterion, target: target, scope: scope, roundTo: choice.roundTo,
-                                           excluded: excluded, schedule: plan, importanceBatches: choice.importanceBatches,
-                                           sparsity: sparsity, model: start.model, inputShape: start.config.inputShape)
-        try PruningReport.checkReachable(settings, model: start.model, inputShape: start.config.inputShape)
-        let before = evaluate(start.model, batches: start.testBatches(), classes: start.config.classes)
-        print("\(checkpoint!): \(before.top1 * 100)% test top-1 before pruning; \(settings.baseline.macs) MACs, \(settings.baseline.parameters) parameters; pruning to \(target) (\(choice.criterion.rawValue), \(scope.rawValue), \(schedule.rawValue) at steps \(plan.events(finalKept: target.fraction).map(\.step)))")
-        let fineTuning = try FineTuning.start(model: start.model, config: config, teacher: kd.teacher.map { URL(fileURLWithPath: $0) },
-                                              settings: kd.settings, data: training.data, dataDirectory: training.dataDirectory,
-                                              trainSubset: training.trainSubset, augmentation: training.augmentation,
-                                              checkpoints: runOptions.checkpointPolicy(CheckpointPolicy()), directory: training.outDirectory)
-        try PruningWorkflow.writeRecord(PruningRecord(settings: settings, top1Before: before.top1, checkpoint: checkpoint!), in: fineTuning.run.directory)
+        let start = try CheckpointStart(checkpoint: URL(fileURLWithPath: checkpoint!), dataDirectory: training.dataDirectory, allowQuantized: true)
+        let request = request
+        let (fineTuning, settings, top1) = try PruningWorkflow.start(start, request: request, setup: try training.fineTuningSetup(model: start.config, teacher: kd, run: runOptions),
+                                                                    checkpoint: checkpoint!)
+        print("\(checkpoint!): \(top1 * 100)% test top-1 before pruning; \(settings.baseline.macs) MACs, \(settings.baseline.parameters) parameters; pruning to \(request.target) (\(choice.criterion.rawValue), \(scope.rawValue), \(schedule.rawValue) at steps \(settings.schedule.events(finalKept: request.target.fraction).map(\.step)))")
         try train(fineTuning, settings: settings)
-    }
-
-    private func resumeRun(_ location: String) throws {
-        let (fineTuning, record) = try PruningWorkflow.resume(from: URL(fileURLWithPath: location), dataDirectory: training.dataDirectory)
-        try runOptions.prepareResumed(fineTuning.run)
-        try train(fineTuning, settings: record.settings)
     }
 
     /// Trains with the pruning schedule (`PruningWorkflow.train`) and prints the report.
@@ -168,7 +133,7 @@ struct PruneRun: ParsableCommand {
     }
 }
 
-struct PruneSensitivity: ParsableCommand {
+struct PruneSensitivity: MinnowCommand {
     static let configuration = CommandConfiguration(
         commandName: "sensitivity",
         abstract: "Accuracy when each channel group alone is pruned by each ratio.",
@@ -200,34 +165,13 @@ struct PruneSensitivity: ParsableCommand {
         return values.map { $0! }
     }
 
-    func run() throws {
-        do {
-            let start = try QuantizationStart(checkpoint: checkpoint, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) })
-            let importance = choice.criterion == .taylor
-                ? Array(DataLoader(dataset: start.train, batchSize: 128, normalization: start.data.normalization, shuffle: true, seed: 0x7a7,
-                                   prefetchDepth: 0).epoch(0).prefix(choice.importanceBatches)) : []
-            let analysis = try SensitivityAnalysis(
-                model: start.model, inputShape: start.config.inputShape, criterion: choice.criterion,
-                excluded: try choice.excluded(start.model, inputShape: start.config.inputShape), ratios: try parsedRatios(),
-                importanceBatches: importance, testBatches: start.testBatches(limit: testImages), classes: start.config.classes,
-                registry: .checkpoints)
-            print(analysis.text)
-            guard let out else { return }
-            let folder = URL(fileURLWithPath: out)
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try Data((analysis.text + "\n").utf8).write(to: folder.appendingPathComponent("sensitivity.txt"), options: .atomic)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(analysis).write(to: folder.appendingPathComponent("sensitivity.json"), options: .atomic)
-            let chart = LineChart(title: "Pruning sensitivity (\(choice.criterion.rawValue)): \(checkpoint)", xLabel: "fraction of the group's channels removed",
-                                  yLabel: "test top-1 (%)", x: [0] + analysis.ratios,
-                                  series: analysis.rows.map { ($0.group, ([analysis.top1Unpruned] + $0.top1).map { 100 * $0 }) })
-            try Data(chart.svg.utf8).write(to: folder.appendingPathComponent("sensitivity.svg"), options: .atomic)
-            print("wrote \(folder.path)/sensitivity.{txt,json,svg}")
-        } catch let error as CLIError {
-            throw error
-        } catch let error as CustomStringConvertible & Error {
-            throw CLIError(message: error.description)
-        }
+    func execute() throws {
+        let start = try CheckpointStart(checkpoint: URL(fileURLWithPath: checkpoint), dataDirectory: dataDir.map { URL(fileURLWithPath: $0) })
+        let analysis = try PruningWorkflow.sensitivity(start, criterion: choice.criterion, excluded: try choice.excluded(start.model, inputShape: start.config.inputShape),
+                                                       ratios: try parsedRatios(), importanceBatches: choice.importanceBatches, testImages: testImages)
+        print(analysis.text)
+        guard let out else { return }
+        try PruningWorkflow.write(analysis, to: URL(fileURLWithPath: out), title: "Pruning sensitivity (\(choice.criterion.rawValue)): \(checkpoint)")
+        print("wrote \(out)/sensitivity.{txt,json,svg}")
     }
 }

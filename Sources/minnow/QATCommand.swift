@@ -1,12 +1,10 @@
 import ArgumentParser
 import Foundation
-import MinnowDistillation
-import MinnowPruning
 import MinnowQuantization
 import MinnowTraining
 import MinnowWorkflows
 
-struct QAT: ParsableCommand {
+struct QAT: MinnowCommand {
     static let configuration = CommandConfiguration(
         commandName: "qat",
         abstract: "Quantization-aware training of a float checkpoint to int8 (or int4 weights).",
@@ -56,40 +54,24 @@ struct QAT: ParsableCommand {
         guard checkpoint != nil, training.out != nil else { throw ValidationError("a checkpoint and --out are required (or --resume RUN)") }
     }
 
-    func run() throws {
-        do {
-            let training = try runOptions.resume.map(resumedRun) ?? newRun()
-            guard let quantized = training.trainer.model as? QuantizedModel else {
-                throw CLIError(message: "\(training.directory.path) is not a QAT run (its model is not quantized)")
-            }
-            let start = try QuantizationStart(model: quantized.model, run: training, dataDirectory: self.training.dataDirectory)
-            try reportQuantization(quantized, start: start, testImages: nil, folder: training.directory,
-                                   extra: ["method": "qat-\(quantized.scheme.method.rawValue)", "weight_bits": "\(quantized.scheme.weightBits)"])
-            print("run folder: \(training.directory.path)")
-        } catch let error as CLIError {
-            throw error
-        } catch let error as CustomStringConvertible & Error {
-            throw CLIError(message: error.description)
-        }
+    func execute() throws {
+        let run = try runOptions.resume.map(resumedRun) ?? newRun()
+        let (quantized, start) = try QuantizationWorkflow.finished(run, dataDirectory: training.dataDirectory)
+        let report = try QuantizationReport(quantized, start: start, testImages: nil)
+        print(report.text)
+        try report.write(to: run.directory, extra: ["method": "qat-\(quantized.scheme.method.rawValue)", "weight_bits": "\(quantized.scheme.weightBits)"])
+        print("run folder: \(run.directory.path)")
     }
 
     /// Starts a QAT run from the float checkpoint, trains it, and returns its training run.
     private func newRun() throws -> TrainingRun {
-        let start = try QuantizationStart(checkpoint: checkpoint!, dataDirectory: training.dataDirectory)
-        let config = try training.fineTuningConfig(model: start.config)
-        let stepsPerEpoch = training.stepsPerEpoch(config, trainImages: start.train.count)
-        let defaultFreeze = Double(max(1, config.epochs - 1))
-        let scheme = QuantizationScheme(
-            method: method, weightBits: quantization.weightBits, layerWeightBits: try quantization.layerWeightBits(),
-            freezeObserversAfter: Int((freezeObserversEpoch ?? defaultFreeze) * stepsPerEpoch),
-            freezeBatchNormAfter: Int((freezeBnEpoch ?? defaultFreeze) * stepsPerEpoch))
-        let quantized = try QuantizedModel(model: start.model, inputShape: start.config.inputShape, scheme: scheme)
-        try quantized.calibrate(start.calibrationBatches(quantization.calibrate))
+        let start = try CheckpointStart(checkpoint: URL(fileURLWithPath: checkpoint!), dataDirectory: training.dataDirectory)
+        let setup = try training.fineTuningSetup(model: start.config, teacher: kd, run: runOptions)
+        let scheme = try QuantizationWorkflow.qatScheme(method: method, weightBits: quantization.weightBits, layerWeightBits: try quantization.layerWeightBits(),
+                                                        freezeObserversEpoch: freezeObserversEpoch, freezeBatchNormEpoch: freezeBnEpoch,
+                                                        setup: setup, trainImages: start.train.count)
         print("\(checkpoint!): quantization-aware training (\(method.rawValue), \(quantization.weightBits)-bit weights), \(quantization.calibrate) calibration images; freezes at steps \(scheme.freezeObserversAfter!) (observers), \(scheme.freezeBatchNormAfter!) (batch norms)")
-        let fineTuning = try FineTuning.start(model: quantized, config: config, teacher: kd.teacher.map { URL(fileURLWithPath: $0) },
-                                              settings: kd.settings, data: training.data, dataDirectory: training.dataDirectory,
-                                              trainSubset: training.trainSubset, augmentation: training.augmentation,
-                                              checkpoints: runOptions.checkpointPolicy(CheckpointPolicy()), directory: training.outDirectory)
+        let fineTuning = try QuantizationWorkflow.startQAT(start, scheme: scheme, calibrationImages: quantization.calibrate, setup: setup)
         try fineTuning.train(observer: ProgressPrinter(style: training.progress))
         return fineTuning.run
     }

@@ -3,8 +3,9 @@ import Foundation
 import MinnowCheckpoint
 import MinnowNN
 import MinnowQuantization
+import MinnowWorkflows
 
-struct Quantize: ParsableCommand {
+struct Quantize: MinnowCommand {
     static let configuration = CommandConfiguration(
         abstract: "Post-training quantization of a checkpoint to int8: accuracy and a per-layer report.",
         usage: "minnow quantize <checkpoint> [<options>]",
@@ -38,26 +39,19 @@ struct Quantize: ParsableCommand {
         try OptionCheck.atLeast("--test-images", testImages, 1)
     }
 
-    func run() throws {
-        do {
-            let start = try QuantizationStart(checkpoint: checkpoint, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) })
-            let scheme = QuantizationScheme(weightBits: quantization.weightBits, layerWeightBits: try quantization.layerWeightBits())
-            let quantized = try QuantizedModel(model: start.model, inputShape: start.config.inputShape, scheme: scheme)
-            try quantized.calibrate(start.calibrationBatches(quantization.calibrate))
-            print("\(checkpoint): post-training quantization, \(quantization.calibrate) calibration images of \(start.data.rawValue)")
-            let folder = out.map { URL(fileURLWithPath: $0) }
-            try reportQuantization(quantized, start: start, testImages: testImages, folder: folder,
-                                   extra: ["method": "ptq", "weight_bits": "\(quantization.weightBits)", "checkpoint": checkpoint,
-                                           "calibration_images": "\(quantization.calibrate)"])
-            if let folder {
-                let file = folder.appendingPathComponent("quantized.h5")
-                try ModelCheckpoint.save(quantized, config: start.config, to: file, normalization: InputNormalization(mean: start.data.normalization.mean, std: start.data.normalization.std))
-                print("quantized checkpoint: \(file.path)")
-            }
-        } catch let error as CLIError {
-            throw error
-        } catch let error as CustomStringConvertible & Error {
-            throw CLIError(message: error.description)
-        }
+    func execute() throws {
+        let start = try CheckpointStart(checkpoint: URL(fileURLWithPath: checkpoint), dataDirectory: dataDir.map { URL(fileURLWithPath: $0) })
+        let scheme = QuantizationScheme(weightBits: quantization.weightBits, layerWeightBits: try quantization.layerWeightBits())
+        let quantized = try QuantizationWorkflow.postTraining(start, scheme: scheme, calibrationImages: quantization.calibrate)
+        print("\(checkpoint): post-training quantization, \(quantization.calibrate) calibration images of \(start.data.rawValue)")
+        let report = try QuantizationReport(quantized, start: start, testImages: testImages)
+        print(report.text)
+        guard let out else { return }
+        let folder = URL(fileURLWithPath: out), file = folder.appendingPathComponent("quantized.h5")
+        try report.write(to: folder, extra: ["method": "ptq", "weight_bits": "\(quantization.weightBits)", "checkpoint": checkpoint,
+                                             "calibration_images": "\(quantization.calibrate)"])
+        try ModelCheckpoint.save(quantized, config: start.config, to: file,
+                                 normalization: InputNormalization(mean: start.data.normalization.mean, std: start.data.normalization.std))
+        print("quantized checkpoint: \(file.path)")
     }
 }

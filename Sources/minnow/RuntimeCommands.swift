@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import MinnowBench
 import MinnowData
-import MinnowQuantization
 import MinnowRuntime
 import MinnowTensor
 import MinnowTraining
+import MinnowWorkflows
 
-struct Export: ParsableCommand {
+struct Export: MinnowCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export a quantized checkpoint to the int8 runtime's .mnw format, and check it.",
         usage: "minnow export <checkpoint> -o <model.mnw> [<options>]",
@@ -34,31 +35,18 @@ struct Export: ParsableCommand {
         try OptionCheck.atLeast("--check-images", checkImages, 0)
     }
 
-    func run() throws {
-        do {
-            let start = try QuantizationStart(checkpoint: checkpoint, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) }, allowQuantized: true)
-            guard let quantized = start.model as? QuantizedModel else {
-                throw CLIError(message: "\(checkpoint) holds a float model: quantize it first (minnow quantize --out, or minnow qat)")
-            }
-            let integer = try IntegerModel(quantized: quantized)
-            let export = integer.exportForRuntime()
-            try Data(export.bytes).write(to: URL(fileURLWithPath: output), options: .atomic)
-            let (file, parameters) = (export.bytes.count, export.parameterBytes)
-            print("\(output): \(file) bytes = parameters \(parameters) (weights \(export.weightBytes), biases \(export.biasBytes), per-channel multipliers and shifts \(parameters - export.weightBytes - export.biasBytes)) + header, tables and alignment \(file - parameters): \(format(Double(file) / Double(parameters), 3))x the parameters; arena \(export.arena.size) bytes (lower bound \(export.arena.lowerBound)); \(export.multiplyAccumulates) MACs per inference")
-            guard checkImages > 0 else { return }
-            let check = try ExportVerification.verify(export.bytes, integer: integer, float: quantized.model, batches: start.testBatches(limit: checkImages),
-                                                      kernels: kernels.choice)
-            print("check on \(check.images) test images (\(check.kernelLevel) kernels): runtime output codes equal to the integer evaluation's for \(check.equalOutputs) (\(check.isBitExact ? "bit-exact" : "MISMATCH")); top-1 agreement with the fp32 model \(percent(check.agreementWithFloat, check.images)); runtime top-1 \(percent(check.correct, check.images))")
-            guard check.isBitExact else { throw CLIError(message: "the exported model differs from the integer evaluation on \(check.images - check.equalOutputs) images") }
-        } catch let error as CLIError {
-            throw error
-        } catch let error as CustomStringConvertible & Error {
-            throw CLIError(message: error.description)
-        }
+    func execute() throws {
+        let url = URL(fileURLWithPath: checkpoint)
+        let start = try CheckpointStart(checkpoint: url, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) }, allowQuantized: true)
+        let result = try RuntimeWorkflow.export(start, checkpoint: url, to: URL(fileURLWithPath: output), checkImages: checkImages, kernels: kernels.choice)
+        let export = result.export, (file, parameters) = (result.export.bytes.count, result.export.parameterBytes)
+        print("\(output): \(file) bytes = parameters \(parameters) (weights \(export.weightBytes), biases \(export.biasBytes), per-channel multipliers and shifts \(parameters - export.weightBytes - export.biasBytes)) + header, tables and alignment \(file - parameters): \(format(Double(file) / Double(parameters), 3))x the parameters; arena \(export.arena.size) bytes (lower bound \(export.arena.lowerBound)); \(export.multiplyAccumulates) MACs per inference")
+        guard let check = result.verification else { return }
+        print("check on \(check.images) test images (\(check.kernelLevel) kernels): runtime output codes equal to the integer evaluation's for \(check.equalOutputs) (bit-exact); top-1 agreement with the fp32 model \(percent(check.agreementWithFloat, check.images)); runtime top-1 \(percent(check.correct, check.images))")
     }
 }
 
-struct RunModel: ParsableCommand {
+struct RunModel: MinnowCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run an exported .mnw model in the int8 runtime: predictions and accuracy.",
@@ -84,48 +72,17 @@ struct RunModel: ParsableCommand {
         guard split == "test" || split == "train" else { throw ValidationError("--split must be train or test, got \(split)") }
     }
 
-    func run() throws {
-        do {
-            let url = URL(fileURLWithPath: model)
-            let data: Data
-            do {
-                data = try Data(contentsOf: url, options: .alwaysMapped)
-            } catch {
-                throw CLIError(message: "\(model): cannot read: \(error.localizedDescription)")
-            }
-            try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-                let loaded: RuntimeModel
-                do {
-                    loaded = try RuntimeModel(bytes: raw)
-                } catch {
-                    throw CLIError(message: "\(model): \(error)")
-                }
-                let interpreter = try Interpreter(model: loaded, kernels: kernels.choice)
-                let (images, labels) = try self.images()
-                let count = min(limit ?? images.shape[0], images.shape[0])
-                let size = images.count / max(images.shape[0], 1), values = images.scalars
-                guard size == interpreter.input.count else {
-                    throw CLIError(message: "the model takes \(interpreter.input.count) values per image, the images have \(size)")
-                }
-                var predictions: [Int] = []
-                for n in 0..<count {
-                    Self.run(interpreter, values[(n * size)..<((n + 1) * size)])
-                    predictions.append(interpreter.argmax)
-                }
-                if let labels {
-                    let correct = zip(predictions, labels).filter { $0 == $1 }.count
-                    print("\(model): top-1 \(percent(correct, count)) on \(count) \(dataset.rawValue) \(split) images (int8 runtime)")
-                } else {
-                    print("\(model): classified \(count) images")
-                }
-                if let output {
-                    try NPY.write(Tensor(shape: [count], scalars: predictions.map(Float.init)), to: URL(fileURLWithPath: output))
-                }
-            }
-        } catch let error as CLIError {
-            throw error
-        } catch let error as CustomStringConvertible & Error {
-            throw CLIError(message: error.description)
+    func execute() throws {
+        let (images, labels) = try self.images()
+        let predictions = try RuntimeWorkflow.classify(model: URL(fileURLWithPath: model), images: images, count: limit, kernels: kernels.choice)
+        if let labels {
+            let correct = zip(predictions, labels).filter { $0 == $1 }.count
+            print("\(model): top-1 \(percent(correct, predictions.count)) on \(predictions.count) \(dataset.rawValue) \(split) images (int8 runtime)")
+        } else {
+            print("\(model): classified \(predictions.count) images")
+        }
+        if let output {
+            try NPY.write(Tensor(shape: [predictions.count], scalars: predictions.map(Float.init)), to: URL(fileURLWithPath: output))
         }
     }
 
@@ -135,15 +92,7 @@ struct RunModel: ParsableCommand {
         let subset = limit.map { set.subset(first: min($0, set.count)) } ?? set
         return (subset.images(normalization: dataset.normalization), subset.labels)
     }
-
-    /// Quantizes one normalized image into the interpreter's input and runs it.
-    static func run(_ interpreter: Interpreter, _ image: ArraySlice<Float>) {
-        interpreter.setInput(image)
-        interpreter.invoke()
-    }
 }
-
-func percent(_ count: Int, _ total: Int) -> String { String(format: "%.2f%%", 100 * Double(count) / Double(max(total, 1))) }
 
 /// `--kernels` of the runtime commands.
 enum RuntimeKernels: String, ExpressibleByArgument, CaseIterable {

@@ -61,7 +61,7 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
-struct Train: ParsableCommand {
+struct Train: MinnowCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model from scratch on Fashion-MNIST or CIFAR-10, or resume a run.",
         discussion: """
@@ -98,15 +98,11 @@ struct Train: ParsableCommand {
         }
     }
 
-    func run() throws {
-        do {
-            let run = try runOptions.resume.map(resumedRun) ?? newRun()
-            print("\(run.manifest.training.model.architecture.rawValue): \(run.trainer.model.parameterCount) parameters; \(run.trainLoader.dataset.count) training images, \(run.trainLoader.batchesPerEpoch) steps per epoch")
-            try run.start(observer: ProgressPrinter(style: training.progress))
-            print("run folder: \(run.directory.path)")
-        } catch let error as CustomStringConvertible & Error {
-            throw CLIError(message: error.description)
-        }
+    func execute() throws {
+        let run = try runOptions.resume.map(resumedRun) ?? newRun()
+        print("\(run.manifest.training.model.architecture.rawValue): \(run.trainer.model.parameterCount) parameters; \(run.trainLoader.dataset.count) training images, \(run.trainLoader.batchesPerEpoch) steps per epoch")
+        try run.start(observer: ProgressPrinter(style: training.progress))
+        print("run folder: \(run.directory.path)")
     }
 
     private func newRun() throws -> TrainingRun {
@@ -124,10 +120,4 @@ struct Train: ParsableCommand {
         try runOptions.prepareResumed(run)
         return run
     }
-}
-
-/// An error the CLI prints as `Error: <message>` before exiting with a non-zero status.
-struct CLIError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MinnowModels
 import MinnowTraining
+import MinnowWorkflows
 
 /// The data and recipe options shared by `train` and `distill`. Every recipe option is optional, so
 /// `train --resume` can tell which were given; an option not given takes `TrainingConfig`'s default.
@@ -94,10 +95,11 @@ struct TrainingOptions: ParsableArguments {
         return config
     }
 
-    /// Optimizer steps per epoch of `config` on a training split of `trainImages` images (the
-    /// subset's size when `--train-subset` is given; the last partial batch is dropped).
-    func stepsPerEpoch(_ config: TrainingConfig, trainImages: Int) -> Double {
-        Double((trainSubset.map { min($0, trainImages) } ?? trainImages) / config.batchSize)
+    /// The fine-tuning of `model` (`qat`, `prune`): `fineTuningConfig`, the teacher and the run options.
+    func fineTuningSetup(model: ModelConfig, teacher: TeacherOptions, run: RunOptions) throws -> FineTuningSetup {
+        FineTuningSetup(config: try fineTuningConfig(model: model), teacher: teacher.teacher.map { URL(fileURLWithPath: $0) },
+                        distillation: teacher.settings, data: data, dataDirectory: dataDirectory, trainSubset: trainSubset,
+                        augmentation: augmentation, checkpoints: run.checkpointPolicy(CheckpointPolicy()), directory: outDirectory)
     }
 
     var data: DatasetChoice { dataset ?? .fashionMNIST }

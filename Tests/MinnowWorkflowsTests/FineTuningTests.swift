@@ -33,8 +33,9 @@ final class FineTuningTests: XCTestCase {
 
     func start(_ name: String, teacher: URL?) throws -> FineTuning {
         let (model, config) = try model()
-        return try FineTuning.start(model: model, config: config, teacher: teacher, data: .fashionMNIST, dataDirectory: data, trainSubset: nil,
-                                    augmentation: .init(), checkpoints: CheckpointPolicy(keepLast: 2), directory: folder.appendingPathComponent(name))
+        return try FineTuning.start(model: model, setup: FineTuningSetup(config: config, teacher: teacher, data: .fashionMNIST, dataDirectory: data,
+                                                                        checkpoints: CheckpointPolicy(keepLast: 2),
+                                                                        directory: folder.appendingPathComponent(name)))
     }
 
     func parameters(_ run: TrainingRun) -> [String: [Float]] {

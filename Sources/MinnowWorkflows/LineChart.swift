@@ -1,13 +1,18 @@
 import Foundation
 
 /// A line chart as SVG (no plotting library needed): one line per series over shared x values.
-struct LineChart {
-    var title: String
-    var xLabel: String, yLabel: String
-    var x: [Double]
-    var series: [(name: String, y: [Double])]
+public struct LineChart {
+    public var title: String
+    public var xLabel: String, yLabel: String
+    public var x: [Double]
+    public var series: [(name: String, y: [Double])]
 
-    var svg: String {
+    public init(title: String, xLabel: String, yLabel: String, x: [Double], series: [(name: String, y: [Double])]) {
+        (self.title, self.xLabel, self.yLabel, self.x, self.series) = (title, xLabel, yLabel, x, series)
+    }
+
+    /// The chart as a standalone SVG document.
+    public var svg: String {
         let (width, height, left, right, top, bottom) = (760.0, 460.0, 60.0, 230.0, 30.0, 50.0)
         let ys = series.flatMap(\.y)
         let (xMin, xMax) = (x.min() ?? 0, x.max() ?? 1)

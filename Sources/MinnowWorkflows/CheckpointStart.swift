@@ -1,0 +1,64 @@
+import Foundation
+import MinnowCheckpoint
+import MinnowData
+import MinnowModels
+import MinnowNN
+import MinnowQuantization
+import MinnowTensor
+import MinnowTraining
+
+/// Why a workflow cannot go on, naming the file or the option at fault.
+public struct WorkflowError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A checkpoint with the data set it was trained on: what quantization, pruning, sensitivity
+/// analysis and export start from.
+public struct CheckpointStart {
+    public let model: any Layer
+    public let config: ModelConfig
+    public let data: DatasetChoice
+    public let train: Dataset, test: Dataset
+
+    /// The model of `checkpoint` (a float one; with `allowQuantized`, a quantized one too) and both
+    /// splits of its data set, which must fit the model's input shape and classes.
+    public init(checkpoint: URL, dataDirectory: URL?, allowQuantized: Bool = false) throws {
+        (model, config) = try ModelCheckpoint.loadModel(from: checkpoint)
+        guard allowQuantized || !(model is QuantizedModel) else {
+            throw WorkflowError("\(checkpoint.path) already holds a quantized model; start from a float checkpoint")
+        }
+        data = try CheckpointEvaluation.trainedDataset(of: checkpoint, config: config)
+        (train, test) = (try data.load(.train, directory: dataDirectory), try data.load(.test, directory: dataDirectory))
+        guard train.imageShape == config.inputShape, train.classCount == config.classes else {
+            throw WorkflowError("\(checkpoint.path): the model takes \(config.inputShape) images of \(config.classes) classes; \(data.rawValue) has \(train.imageShape) and \(train.classCount)")
+        }
+    }
+
+    /// The data of a training run whose model is `model` (a resumed or finished run).
+    public init(model: any Layer, run: TrainingRun, dataDirectory: URL?) throws {
+        self.model = model
+        config = run.manifest.training.model
+        data = run.manifest.dataset
+        (train, test) = (try data.load(.train, directory: dataDirectory), try data.load(.test, directory: dataDirectory))
+    }
+
+    /// `count` seeded random training images, normalized, in batches of `batchSize`.
+    public func calibrationBatches(_ count: Int, batchSize: Int = 128) -> [Tensor] {
+        let images = train.randomSubset(count: min(count, train.count), seed: 0).images(normalization: data.normalization)
+        let n = images.shape[0]
+        return stride(from: 0, to: n, by: batchSize).map { images.sliced(axis: 0, $0..<min(n, $0 + batchSize)) }
+    }
+
+    /// The test split's batches (the first `limit` images when given).
+    public func testBatches(limit: Int? = nil, batchSize: Int = 256) -> [Batch] {
+        let set = limit.map { test.subset(first: min($0, test.count)) } ?? test
+        return Array(DataLoader(dataset: set, batchSize: batchSize, normalization: data.normalization, shuffle: false).epoch(0))
+    }
+
+    /// `batches` seeded, shuffled training batches of 128 (the taylor criterion's importance data).
+    public func importanceBatches(_ batches: Int) -> [Batch] {
+        Array(DataLoader(dataset: train, batchSize: 128, normalization: data.normalization, shuffle: true, seed: 0x7a7, prefetchDepth: 0)
+            .epoch(0).prefix(batches))
+    }
+}

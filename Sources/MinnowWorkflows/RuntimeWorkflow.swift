@@ -1,0 +1,86 @@
+import Foundation
+import MinnowQuantization
+import MinnowRuntime
+import MinnowTensor
+import MinnowTraining
+
+/// Export to the int8 runtime and inference with it, as library calls (`minnow export` and
+/// `minnow run`).
+public enum RuntimeWorkflow {
+    /// An exported model and, when checked, its verification.
+    public struct Exported {
+        public let export: RuntimeExport
+        public let verification: ExportVerification?
+    }
+
+    /// Lowers the quantized model of `start` (from `checkpoint`) to a .mnw file at `output`. The
+    /// file is loaded by the runtime (every field checked) and, with `checkImages` > 0, run on that
+    /// many test images against the integer evaluation before it is written: a file that fails
+    /// either is never written, and `output` may not be the checkpoint itself.
+    public static func export(_ start: CheckpointStart, checkpoint: URL, to output: URL, checkImages: Int, kernels: KernelChoice) throws -> Exported {
+        guard !sameFile(checkpoint, output) else {
+            throw WorkflowError("\(output.path): the output is the checkpoint itself; give another path")
+        }
+        guard let quantized = start.model as? QuantizedModel else {
+            throw WorkflowError("\(checkpoint.path) holds a float model: quantize it first (minnow quantize --out, or minnow qat)")
+        }
+        let integer = try IntegerModel(quantized: quantized)
+        let export = integer.exportForRuntime()
+        do {
+            _ = try export.bytes.withUnsafeBytes { try RuntimeModel(bytes: $0) }
+        } catch {
+            throw WorkflowError("\(checkpoint.path): the exported model does not load in the runtime (\(error)); nothing written")
+        }
+        var verification: ExportVerification?
+        if checkImages > 0 {
+            let check = try ExportVerification.verify(export.bytes, integer: integer, float: quantized.model,
+                                                      batches: start.testBatches(limit: checkImages), kernels: kernels)
+            guard check.isBitExact else {
+                throw WorkflowError("the exported model differs from the integer evaluation on \(check.images - check.equalOutputs) of \(check.images) images; nothing written")
+            }
+            verification = check
+        }
+        try Data(export.bytes).write(to: output, options: .atomic)
+        return Exported(export: export, verification: verification)
+    }
+
+    /// Whether `a` and `b` name the same existing file (also through links).
+    static func sameFile(_ a: URL, _ b: URL) -> Bool {
+        guard let x = try? FileManager.default.attributesOfItem(atPath: a.path), let y = try? FileManager.default.attributesOfItem(atPath: b.path) else {
+            return false
+        }
+        return (x[.systemNumber] as? Int) == (y[.systemNumber] as? Int) && (x[.systemFileNumber] as? Int) == (y[.systemFileNumber] as? Int)
+    }
+
+    /// The predicted class of each of the first `count` images of `images` (normalized floats,
+    /// [N, H, W, C], or [N, H, W] for one channel) by the model file at `model`, one at a time.
+    /// The images' shape must be the model's input shape.
+    public static func classify(model: URL, images: Tensor, count: Int? = nil, kernels: KernelChoice) throws -> [Int] {
+        let data: Data
+        do {
+            data = try Data(contentsOf: model, options: .alwaysMapped)
+        } catch {
+            throw WorkflowError("\(model.path): cannot read: \(error.localizedDescription)")
+        }
+        return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            let loaded: RuntimeModel
+            do {
+                loaded = try RuntimeModel(bytes: raw)
+            } catch {
+                throw WorkflowError("\(model.path): \(error)")
+            }
+            let interpreter = try Interpreter(model: loaded, kernels: kernels)
+            let expected = Array(loaded.tensors[loaded.input].shape.dropFirst())
+            let perImage = Array(images.shape.dropFirst())
+            guard images.shape.count >= 2, perImage == expected || (expected.last == 1 && perImage == Array(expected.dropLast())) else {
+                throw WorkflowError("the model takes images of shape [N, \(expected.map(String.init).joined(separator: ", "))], the input has \(images.shape)")
+            }
+            let n = min(count ?? images.shape[0], images.shape[0]), size = interpreter.input.count, values = images.scalars
+            return (0..<n).map { index in
+                interpreter.setInput(values[(index * size)..<((index + 1) * size)])
+                interpreter.invoke()
+                return interpreter.argmax
+            }
+        }
+    }
+}
