@@ -11,8 +11,7 @@ void mnw_depthwise_avx2(const mnw_depthwise *a) {
     int c = g->channels, taps = g->kernel_height * g->kernel_width, padded = (c + 15) / 16 * 16;
     int padded_width = padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
     pad_input_portable(a->input, g, (int8_t)a->zero_point, 0, a->padded);
-    size_t offsets[taps];
-    padded_tap_offsets(g, offsets);
+    const size_t *offsets = a->tap_offsets;
     __m256i zero_point = _mm256_set1_epi32(a->output_zero_point);
     __m128i minimum = _mm_set1_epi8((char)a->minimum), maximum = _mm_set1_epi8((char)a->maximum);
     int rounded = a->requant_form == MNW_REQUANT_ROUNDED;

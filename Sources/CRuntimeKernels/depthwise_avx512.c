@@ -18,14 +18,15 @@ MNW_INLINE void depthwise(const mnw_depthwise *a, const int taps, const int form
     const int64_t *requant = a->requant;
     int padded_width = padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
     pad_input(a->input, g, (int8_t)a->zero_point, 0, a->padded);
-    size_t offsets[taps];
-    padded_tap_offsets(g, offsets);
+    const size_t *offsets = a->tap_offsets;
     requant_clamp clamp = make_clamp(a->output_zero_point, a->minimum, a->maximum);
     size_t row_step = (size_t)g->stride_height * padded_width * c, column_step = (size_t)g->stride_width * c;
     for (int base = 0; base < c; base += 16) {
         __mmask16 mask = whole ? (__mmask16)0xFFFF : mask16(c - base);
-        __m512i weights[taps];
-        for (int t = 0; t < taps; t++) weights[t] = _mm512_loadu_si512(a->filter + (size_t)t * padded + base);
+        // Up to nine taps' weights stay in registers; a larger kernel reads them from the widened filter.
+        __m512i weights[9];
+        const int cached = taps <= 9;
+        for (int t = 0; cached && t < taps; t++) weights[t] = _mm512_loadu_si512(a->filter + (size_t)t * padded + base);
         __m512i bias = _mm512_loadu_si512(a->base + base);
         const int64_t *table = requant + (size_t)(base / 16) * MNW_REQUANT_BLOCK;
         int8_t *out = a->output + base;
@@ -36,7 +37,8 @@ MNW_INLINE void depthwise(const mnw_depthwise *a, const int taps, const int form
                 for (int t = 0; t < taps; t++) {
                     const int8_t *p = window + offsets[t];
                     __m128i raw = whole ? _mm_loadu_si128((const __m128i *)p) : _mm_maskz_loadu_epi8(mask, p);
-                    sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(_mm512_cvtepi8_epi32(raw), weights[t]));
+                    __m512i weight = cached ? weights[t] : _mm512_loadu_si512(a->filter + (size_t)t * padded + base);
+                    sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(_mm512_cvtepi8_epi32(raw), weight));
                 }
                 requant_store(out, mask, sum, table, clamp, form);
             }

@@ -27,3 +27,5 @@ void mnw_widen_filter(const int8_t *filter, int taps, int channels, int32_t *wid
     for (int t = 0; t < taps; t++)
         for (int c = 0; c < padded; c++) widened[(size_t)t * padded + c] = c < channels ? filter[(size_t)t * channels + c] : 0;
 }
+
+void mnw_depthwise_tap_offsets(const mnw_conv_geometry *g, size_t *offsets) { padded_tap_offsets(g, offsets); }

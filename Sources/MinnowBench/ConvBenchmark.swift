@@ -4,12 +4,13 @@ import MinnowTensor
 public struct ConvShape: Sendable, Codable, CustomStringConvertible {
     public let batch, height, width, inputChannels, outputChannels, kernel, stride, groups: Int
 
-    /// Parses `N,H,W,Cin,Cout,k,stride,groups`.
-    /// Parses `N,H,W,Cin,Cout,k,stride,groups`: eight positive integers, `groups` dividing `Cin`
-    /// and `Cout`; nil otherwise.
+    /// Parses `N,H,W,Cin,Cout,k,stride,groups`: eight integers in 1...65536, `groups` dividing `Cin`
+    /// and `Cout`, input, output and filter of at most 2^28 elements; nil otherwise.
     public init?(_ text: String) {
         let values = text.split(separator: ",").compactMap { Int($0) }
-        guard values.count == 8, values.allSatisfy({ $0 > 0 }), values[3] % values[7] == 0, values[4] % values[7] == 0 else {
+        guard values.count == 8, values.allSatisfy({ (1...65_536).contains($0) }), values[3] % values[7] == 0, values[4] % values[7] == 0,
+              [values[0], values[1], values[2], max(values[3], values[4])].map(Double.init).reduce(1, *) <= 0x1p28,
+              [values[5], values[5], values[3], values[4]].map(Double.init).reduce(1, *) <= 0x1p28 else {
             return nil
         }
         (batch, height, width, inputChannels, outputChannels, kernel, stride, groups) =

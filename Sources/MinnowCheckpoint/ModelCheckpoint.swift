@@ -83,6 +83,14 @@ public enum ModelCheckpoint {
         let file = try open(url)
         let model = try buildModel(from: file)
         try loadWeights(into: model, from: file)
+        if let quantized = model as? any IntegerFormModel {
+            do {
+                try quantized.checkState()
+            } catch {
+                throw .invalidContent(file: url.path, path: "/buffers", detail: "\(error)")
+            }
+            try checkQuantization(of: quantized, in: file)
+        }
         return (model, try readConfig(file))
     }
 
@@ -147,6 +155,11 @@ public enum ModelCheckpoint {
         }
         try checkNoExtras(in: file, section: "model", expected: Set(parameters.map { location($0.path, in: "model") }))
         try checkNoExtras(in: file, section: "buffers", expected: Set(buffers.map { location($0.path, in: "buffers") }))
+        let datasets = Array(zip(parameters.map { location($0.path, in: "model") }, parameterValues))
+            + Array(zip(buffers.map { location($0.path, in: "buffers") }, bufferValues))
+        for (dataset, value) in datasets where !value.scalars.allSatisfy(\.isFinite) {
+            throw .invalidContent(file: file.url.path, path: dataset, detail: "holds a value that is not finite (NaN or infinity)")
+        }
         for ((_, parameter), value) in zip(parameters, parameterValues) { parameter.assign(value) }
         for ((_, buffer), value) in zip(buffers, bufferValues) { buffer.value = value }
     }

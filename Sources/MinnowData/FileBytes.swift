@@ -5,10 +5,15 @@ import Foundation
 ///
 /// Compression is detected from the content (the gzip magic 1f 8b), never from the file name.
 enum FileBytes {
+    /// The largest file (and inflated content) read: far above any data set Minnow reads.
+    static let maximumSize = 1 << 32
+
     /// The bytes of `url`, inflated if the file is gzip.
     static func read(_ url: URL) throws(DatasetError) -> [UInt8] {
         let path = url.path
-        guard FileManager.default.fileExists(atPath: path) else { throw .missingFile(path: path) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .missingFile(path: path) }
+        guard !isDirectory.boolValue else { throw .unreadable(path: path, reason: "a directory, not a file") }
         let raw = try readRaw(path)
         guard raw.count >= 2, raw[0] == 0x1f, raw[1] == 0x8b else { return raw }
         return try inflate(path, compressedBytes: raw)
@@ -23,6 +28,9 @@ enum FileBytes {
             throw .unreadable(path: path, reason: "not a seekable regular file")
         }
         let size = Int(ftello(file))
+        guard size >= 0, size <= maximumSize else {
+            throw .unreadable(path: path, reason: "\(size) bytes: not a regular file of at most \(maximumSize >> 30) GiB")
+        }
         rewind(file)
         var failure: String?
         let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
@@ -49,6 +57,7 @@ enum FileBytes {
         var filled = 0
         while true {
             if filled == output.count {
+                guard output.count < maximumSize else { throw .unreadable(path: path, reason: "inflates to more than \(maximumSize >> 30) GiB") }
                 output.append(contentsOf: repeatElement(0, count: output.count))
             }
             let request = UInt32(min(output.count - filled, 1 << 30))

@@ -10,12 +10,15 @@ public enum QuantizationError: Error, Equatable, CustomStringConvertible {
     case unsupportedLayer(String, String)
     /// A quantization scheme Minnow does not support (a bit width, an averaging constant, a layer path).
     case invalidScheme(String)
+    /// A quantization state (a loaded buffer) no training could have written.
+    case invalidState(String)
 
     public var description: String {
         switch self {
         case .noObservations(let what): "quantization: \(what) has observed no values (calibrate on at least one image)"
         case let .unsupportedLayer(path, detail): "quantization: layer '\(path.isEmpty ? "(model)" : path)': \(detail)"
         case .invalidScheme(let detail): "quantization scheme: \(detail)"
+        case .invalidState(let detail): "quantization state: \(detail)"
         }
     }
 }

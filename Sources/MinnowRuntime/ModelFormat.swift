@@ -21,6 +21,12 @@ public enum ModelFormat {
     public static let maximumRank = 4
     /// Limits that keep every size computation far from overflow.
     public static let maximumTensors = 1 << 16, maximumOperators = 1 << 16, maximumElements = 1 << 28
+    /// The most work one inference may take, summed over the operators: multiply-accumulates, window
+    /// positions visited and elements read or written (about 8x a ResNet-50). A file asking for more
+    /// is refused, so no file makes an inference run for minutes.
+    public static let maximumWork = 1 << 35
+    /// Stride and dilation of a convolution, per axis.
+    public static let maximumStride = 64, maximumDilation = 64
 }
 
 /// How a tensor's elements are stored.

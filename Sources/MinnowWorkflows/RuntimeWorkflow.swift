@@ -70,7 +70,7 @@ public enum RuntimeWorkflow {
                 throw WorkflowError("\(model.path): \(error)")
             }
             let interpreter = try Interpreter(model: loaded, kernels: kernels)
-            let expected = Array(loaded.tensors[loaded.input].shape.dropFirst())
+            let expected = loaded.tensors[loaded.input].shape
             let perImage = Array(images.shape.dropFirst())
             guard images.shape.count >= 2, perImage == expected || (expected.last == 1 && perImage == Array(expected.dropLast())) else {
                 throw WorkflowError("the model takes images of shape [N, \(expected.map(String.init).joined(separator: ", "))], the input has \(images.shape)")

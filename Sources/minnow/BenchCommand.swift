@@ -8,29 +8,53 @@ import MinnowQuantization
 import MinnowRuntime
 import MinnowTraining
 
-/// Options shared by the benchmarks that compare against a peer.
-struct PeerOptions: ParsableArguments {
-    @Option(help: "Python of the peers' venv (made by shared/peers/setup.sh). Default: $PEERS_VENV/bin/python or ~/.cache/minnow-peers-venv/bin/python.")
-    var peerPython: String?
-
-    @Option(help: "Folder with the peer scripts (bench_ops.py, bench_train.py, ...). Default: $MINNOW_PEERS_DIR.")
-    var peersDir: String?
-
-    @Flag(help: "Measure Minnow only, without running the peer.")
-    var noPeer = false
-
-    @Option(help: "Also write the results as JSON to this file.")
-    var json: String?
-
-    /// The peer runner (`PeerRunner.configured`), or nil with --no-peer.
-    func runner() throws -> PeerRunner? {
-        noPeer ? nil : try PeerRunner.configured(python: peerPython, scripts: peersDir)
-    }
+/// `--json`: where a benchmark also writes its numbers.
+struct JSONOutput: ParsableArguments {
+    @Option(help: "Also write the results as JSON to this file.") var json: String?
 
     func write<T: Encodable>(_ value: T) throws {
         guard let json else { return }
         try JSONFile.write(value, to: URL(fileURLWithPath: json))
         print("wrote \(json)")
+    }
+}
+
+/// Options shared by the benchmarks that compare against a peer.
+struct PeerOptions: ParsableArguments {
+    @Option(help: "Python of the peers' venv (made by shared/peers/setup.sh). Default: $PEERS_VENV/bin/python or ~/.cache/minnow-peers-venv/bin/python.")
+    var peerPython: String?
+    @Option(help: "Folder with the peer scripts (bench_ops.py, bench_train.py, ...). Default: $MINNOW_PEERS_DIR.")
+    var peersDir: String?
+    @Flag(help: "Measure Minnow only, without running the peer.") var noPeer = false
+    @OptionGroup var output: JSONOutput
+
+    /// The peer runner (`PeerRunner.configured`), or nil with --no-peer.
+    func runner() throws -> PeerRunner? {
+        noPeer ? nil : try PeerRunner.configured(python: peerPython, scripts: peersDir)
+    }
+}
+
+/// Calls per timed run and timed runs: the kernel benchmarks' timing.
+struct CallTiming: ParsableArguments {
+    @Option(help: "Calls per timed run (at most 100000).") var iterations = 10
+    @Option(help: "Timed runs; the median is reported (at most 1000).") var repeats = 5
+
+    func validate() throws {
+        try OptionCheck.within("--iterations", iterations, 1...100_000)
+        try OptionCheck.within("--repeats", repeats, 1...1000)
+    }
+}
+
+/// Batch, steps per timed run and timed runs: the training-step benchmarks' timing.
+struct StepTiming: ParsableArguments {
+    @Option(help: "Batch size (at most 4096).") var batch = 128
+    @Option(help: "Steps per timed run (at most 10000).") var steps = 10
+    @Option(help: "Timed runs; the median is reported (at most 1000).") var repeats = 3
+
+    func validate() throws {
+        try OptionCheck.within("--batch", batch, 1...4096)
+        try OptionCheck.within("--steps", steps, 1...10_000)
+        try OptionCheck.within("--repeats", repeats, 1...1000)
     }
 }
 
@@ -47,63 +71,57 @@ struct Bench: ParsableCommand {
             """,
         subcommands: [Ops.self, GemmCommand.self, TrainThroughput.self, DistillThroughput.self, QATStep.self, Models.self, RuntimeModelBench.self])
 
-    struct Ops: ParsableCommand {
+    struct Ops: MinnowCommand {
         static let configuration = CommandConfiguration(
             abstract: "conv2d forward and forward+backward (3x3, 1x1, depthwise) on MobileNet-like shapes.",
             usage: "minnow bench ops [--shapes <shape> ...] [<options>]")
 
         @Option(parsing: .upToNextOption, help: "Shapes as N,H,W,Cin,Cout,k,stride,groups (groups == Cin is depthwise).")
         var shapes: [String] = ConvShape.mobileNetSet.map(\.description)
-        @Option(help: "Calls per timed run.") var iterations = 10
-        @Option(help: "Timed runs (the median is reported).") var repeats = 5
+        @OptionGroup var timing: CallTiming
         @OptionGroup var peer: PeerOptions
 
         func validate() throws {
             for text in shapes where ConvShape(text) == nil {
-                throw ValidationError("--shapes: invalid shape '\(text)': expected 8 positive integers N,H,W,Cin,Cout,k,stride,groups, with groups dividing Cin and Cout")
+                throw ValidationError("--shapes: invalid shape '\(text)': expected 8 integers N,H,W,Cin,Cout,k,stride,groups in 1...65536, groups dividing Cin and Cout, tensors of at most 2^28 elements")
             }
-            try OptionCheck.atLeast("--iterations", iterations, 1)
-            try OptionCheck.atLeast("--repeats", repeats, 1)
         }
 
-        func run() throws {
-            let parsed = shapes.compactMap(ConvShape.init)
-            var minnow: [ConvTiming] = []
-            for shape in parsed {
-                minnow.append(benchmarkConv(shape, iterations: iterations, repeats: repeats))
-                print("  minnow \(shape): fwd \(format(minnow.last!.forward.median)) ms, fwd+bwd \(format(minnow.last!.forwardBackward.median)) ms")
+        func execute() throws {
+            let parsed = shapes.compactMap(ConvShape.init), (iterations, repeats) = (timing.iterations, timing.repeats)
+            let minnow = parsed.map { shape in
+                let t = benchmarkConv(shape, iterations: iterations, repeats: repeats)
+                print("  minnow \(shape): fwd \(format(t.forward.median)) ms, fwd+bwd \(format(t.forwardBackward.median)) ms")
+                return t
             }
             let peerRows = try peer.runner()?.convTimes(shapes: shapes, iterations: iterations, repeats: repeats) ?? [:]
             print("\n" + BenchReport.convolutions(parsed, minnow, peer: peerRows, iterations: iterations, repeats: repeats))
-            try peer.write(minnow)
+            try peer.output.write(minnow)
         }
     }
 
-    struct GemmCommand: ParsableCommand {
+    struct GemmCommand: MinnowCommand {
         static let configuration = CommandConfiguration(
             commandName: "gemm", abstract: "sgemm through Minnow's wrapper vs raw OpenBLAS (1 and 2 threads).",
             usage: "minnow bench gemm [--sizes <n> ...] [<options>]")
 
         @Option(parsing: .upToNextOption, help: "Square sizes n (n x n x n).") var sizes: [Int] = [256, 512, 1024]
-        @Option(help: "Calls per timed run.") var iterations = 10
-        @Option(help: "Timed runs.") var repeats = 5
-        @Option(help: "Also write the results as JSON to this file.") var json: String?
+        @OptionGroup var timing: CallTiming
+        @OptionGroup var output: JSONOutput
 
         func validate() throws {
             guard !sizes.isEmpty else { throw ValidationError("--sizes needs at least one size") }
             for size in sizes { try OptionCheck.within("--sizes", size, 1...8192) }
-            try OptionCheck.atLeast("--iterations", iterations, 1)
-            try OptionCheck.atLeast("--repeats", repeats, 1)
         }
 
-        func run() throws {
-            let results = sizes.map { benchmarkGemm(size: $0, iterations: iterations, repeats: repeats) }
-            print(BenchReport.gemm(results, iterations: iterations, repeats: repeats))
-            if let json { try JSONFile.write(results, to: URL(fileURLWithPath: json)) }
+        func execute() throws {
+            let results = sizes.map { benchmarkGemm(size: $0, iterations: timing.iterations, repeats: timing.repeats) }
+            print(BenchReport.gemm(results, iterations: timing.iterations, repeats: timing.repeats))
+            try output.write(results)
         }
     }
 
-    struct TrainThroughput: ParsableCommand {
+    struct TrainThroughput: MinnowCommand {
         static let configuration = CommandConfiguration(
             commandName: "train",
             abstract: "Training throughput (images/s) of the reference models, Minnow vs PyTorch.",
@@ -111,72 +129,59 @@ struct Bench: ParsableCommand {
 
         @Option(parsing: .upToNextOption, help: "Presets: \(ModelConfig.presetNames.joined(separator: ", ")).")
         var models: [String] = ModelConfig.presetNames
-        @Option(help: "Batch size.") var batch = 128
-        @Option(help: "Steps per timed run.") var steps = 10
-        @Option(help: "Timed runs.") var repeats = 3
+        @OptionGroup var timing: StepTiming
         @OptionGroup var peer: PeerOptions
 
         func validate() throws {
-            for name in models where ModelConfig.preset(name) == nil {
-                throw ValidationError("unknown model '\(name)'; presets: \(ModelConfig.presetNames.joined(separator: ", "))")
-            }
-            try OptionCheck.atLeast("--batch", batch, 1)
-            try OptionCheck.atLeast("--steps", steps, 1)
-            try OptionCheck.atLeast("--repeats", repeats, 1)
+            for name in models { try OptionCheck.preset("--models", name) }
         }
 
-        func run() throws {
-            var results: [TrainTiming] = []
-            for name in models {
-                let timing = try benchmarkTraining(ModelConfig.preset(name)!, name: name, batch: batch, steps: steps, repeats: repeats)
-                results.append(timing)
-                print("  minnow \(name): \(format(timing.imagesPerSecond.median, 1)) img/s")
+        func execute() throws {
+            let (batch, steps, repeats) = (timing.batch, timing.steps, timing.repeats)
+            let results = try models.map { name in
+                let t = try benchmarkTraining(ModelConfig.preset(name)!, name: name, batch: batch, steps: steps, repeats: repeats)
+                print("  minnow \(name): \(format(t.imagesPerSecond.median, 1)) img/s")
+                return t
             }
             let peerRates = try peer.runner()?.trainingRates(models: models, batch: batch, steps: steps, repeats: repeats) ?? [:]
             print("\n" + BenchReport.training(results, peer: peerRates, batch: batch))
-            try peer.write(results)
+            try peer.output.write(results)
         }
     }
 }
 
 extension Bench {
-    struct DistillThroughput: ParsableCommand {
+    struct DistillThroughput: MinnowCommand {
         static let configuration = CommandConfiguration(
             commandName: "distill",
             abstract: "Step time of a student: plain training vs KD with cached teacher logits vs KD with the teacher online.",
             usage: "minnow bench distill [<options>]",
-            discussion: "Minnow only (no peer). The cached KD step should cost at most 1.2x the plain step.")
+            discussion: "Minnow only (no peer); the variants alternate. The cached KD step should cost at most 1.2x the plain step.")
 
         @Option(help: "Student preset.") var student = "student_mbv2"
         @Option(help: "Teacher preset (random weights: the time does not depend on them).") var teacher = "teacher"
-        @Option(help: "Batch size.") var batch = 128
-        @Option(help: "Steps per timed epoch.") var steps = 10
-        @Option(help: "Timed epochs per variant (alternating variants).") var repeats = 3
-        @Option(help: "Also write the results as JSON to this file.") var json: String?
+        @OptionGroup var timing: StepTiming
+        @OptionGroup var output: JSONOutput
 
         func validate() throws {
-            for name in [student, teacher] where ModelConfig.preset(name) == nil {
-                throw ValidationError("unknown model '\(name)'; presets: \(ModelConfig.presetNames.joined(separator: ", "))")
-            }
-            try OptionCheck.atLeast("--batch", batch, 1)
-            try OptionCheck.atLeast("--steps", steps, 1)
-            try OptionCheck.atLeast("--repeats", repeats, 1)
+            try OptionCheck.preset("--student", student)
+            try OptionCheck.preset("--teacher", teacher)
         }
 
-        func run() throws {
+        func execute() throws {
             let cacheDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("minnow-bench-distill-\(getpid())")
             defer { try? FileManager.default.removeItem(at: cacheDirectory) }
-            let timing = try benchmarkDistillation(
+            let result = try benchmarkDistillation(
                 student: ModelConfig.preset(student)!, studentName: student, teacher: ModelConfig.preset(teacher)!,
-                teacherName: teacher, batch: batch, steps: steps, repeats: repeats, cacheDirectory: cacheDirectory)
-            print(BenchReport.distillation(timing, steps: steps, repeats: repeats))
-            if let json { try JSONFile.write(timing, to: URL(fileURLWithPath: json)) }
+                teacherName: teacher, batch: timing.batch, steps: timing.steps, repeats: timing.repeats, cacheDirectory: cacheDirectory)
+            print(BenchReport.distillation(result, steps: timing.steps, repeats: timing.repeats))
+            try output.write(result)
         }
     }
 }
 
 extension Bench {
-    struct QATStep: ParsableCommand {
+    struct QATStep: MinnowCommand {
         static let configuration = CommandConfiguration(
             commandName: "qat",
             abstract: "Cost of a QAT training step against the fp32 step of the same model, beside PyTorch's.",
@@ -190,26 +195,20 @@ extension Bench {
 
         @Option(help: "Preset.") var model = "student_mbv2"
         @Option(help: "observers or lsq.") var method: QuantizationScheme.Method = .observers
-        @Option(help: "Batch size.") var batch = 128
-        @Option(help: "Steps per timed run.") var steps = 10
-        @Option(help: "Timed runs per variant (alternating).") var repeats = 3
+        @OptionGroup var timing: StepTiming
         @Option(help: "The PyTorch QAT script.") var peerScript = "Benchmarks/qat_step_pytorch.py"
         @OptionGroup var peer: PeerOptions
 
         func validate() throws {
-            guard ModelConfig.preset(model) != nil else {
-                throw ValidationError("unknown model '\(model)'; presets: \(ModelConfig.presetNames.joined(separator: ", "))")
-            }
-            try OptionCheck.atLeast("--batch", batch, 1)
-            try OptionCheck.atLeast("--steps", steps, 1)
-            try OptionCheck.atLeast("--repeats", repeats, 1)
+            try OptionCheck.preset("--model", model)
         }
 
-        func run() throws {
-            let timing = try benchmarkQAT(ModelConfig.preset(model)!, name: model, method: method, batch: batch, steps: steps, repeats: repeats)
+        func execute() throws {
+            let (batch, steps, repeats) = (timing.batch, timing.steps, timing.repeats)
+            let result = try benchmarkQAT(ModelConfig.preset(model)!, name: model, method: method, batch: batch, steps: steps, repeats: repeats)
             let peerResult = try peer.runner()?.qatStep(script: peerScript, model: model, batch: batch, steps: steps, repeats: repeats)
-            print(BenchReport.qat(timing, peer: peerResult, steps: steps, repeats: repeats))
-            try peer.write(timing)
+            print(BenchReport.qat(result, peer: peerResult, steps: steps, repeats: repeats))
+            try peer.output.write(result)
         }
     }
 }
@@ -228,16 +227,16 @@ extension Bench {
                 """)
 
         @Argument(help: "Checkpoints (.h5) to compare; the first is the reference.") var checkpoints: [String]
-        @Option(help: "Inference batch for the throughput column.") var inferenceBatch = 256
-        @Option(help: "Training batch.") var trainBatch = 128
-        @Option(help: "Repeats (each times every model once).") var repeats = 5
-        @Option(help: "Also write the numbers as JSON to this file.") var json: String?
+        @Option(help: "Inference batch for the throughput column (at most 4096).") var inferenceBatch = 256
+        @Option(help: "Training batch (at most 4096).") var trainBatch = 128
+        @Option(help: "Repeats, each timing every model once (at most 1000).") var repeats = 5
+        @OptionGroup var output: JSONOutput
 
         func validate() throws {
             guard !checkpoints.isEmpty else { throw ValidationError("give at least one checkpoint") }
-            try OptionCheck.atLeast("--inference-batch", inferenceBatch, 1)
-            try OptionCheck.atLeast("--train-batch", trainBatch, 1)
-            try OptionCheck.atLeast("--repeats", repeats, 1)
+            try OptionCheck.within("--inference-batch", inferenceBatch, 1...4096)
+            try OptionCheck.within("--train-batch", trainBatch, 1...4096)
+            try OptionCheck.within("--repeats", repeats, 1...1000)
         }
 
         func execute() throws {
@@ -247,7 +246,7 @@ extension Bench {
             }
             let timings = try benchmarkModels(models, inferenceBatch: inferenceBatch, trainBatch: trainBatch, repeats: repeats)
             print(BenchReport.models(timings, repeats: repeats))
-            if let json { try JSONFile.write(timings, to: URL(fileURLWithPath: json)) }
+            try output.write(timings)
         }
     }
 }
@@ -268,9 +267,9 @@ extension Bench {
                 """)
 
         @Argument(help: "A model file (.mnw) from minnow export.") var model: String
-        @Option(help: "Timed inferences.") var runs = 2000
-        @Option(help: "Untimed inferences first.") var warmup = 200
-        @Option(help: "Images classified in a row for the throughput.") var batch = 32
+        @Option(help: "Timed inferences (1000 to 10^7).") var runs = 2000
+        @Option(help: "Untimed inferences first (at most 10^7).") var warmup = 200
+        @Option(help: "Images classified in a row for the throughput (at most 10^6).") var batch = 32
         @Flag(help: "Also time each operator alone (median of --runs) and list them, slowest first.") var operators = false
         @Option(help: "Kernels: fastest (what this CPU allows), avx-vnni, avx2 (where they apply), or reference.") var kernels: RuntimeKernels = .fastest
         @Option(help: "The peers' preset of the same architecture (student_mbv2, student_squeeze, teacher).") var peerModel: String?
@@ -279,9 +278,9 @@ extension Bench {
         @OptionGroup var peer: PeerOptions
 
         func validate() throws {
-            try OptionCheck.atLeast("--runs", runs, 1000)
-            try OptionCheck.atLeast("--warmup", warmup, 0)
-            try OptionCheck.atLeast("--batch", batch, 1)
+            try OptionCheck.within("--runs", runs, 1000...10_000_000)
+            try OptionCheck.within("--warmup", warmup, 0...10_000_000)
+            try OptionCheck.within("--batch", batch, 1...1_000_000)
         }
 
         func execute() throws {
@@ -302,7 +301,7 @@ extension Bench {
                     print("LiteRT: no venv at \(litert) (shared/peers/setup-litert.sh makes one); not measured")
                 }
             }
-            try peer.write(t)
+            try peer.output.write(t)
         }
     }
 }

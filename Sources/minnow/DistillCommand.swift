@@ -75,7 +75,7 @@ struct Distill: MinnowCommand {
     }
 
     func validate() throws {
-        try ModelOptions.validate(width: width, dropout: dropout)
+        try ModelOptions.validate(width: width, depth: depth, dropout: dropout)
         try OptionCheck.positive("--temperature", temperature)
         try OptionCheck.fraction("--alpha", alpha, includingUpper: true)
         try OptionCheck.nonNegative("--dkd-alpha", dkdAlpha)

@@ -28,7 +28,7 @@ struct Eval: MinnowCommand {
     @Flag(help: "Print the result as one JSON object.") var json = false
 
     func validate() throws {
-        try OptionCheck.atLeast("--batch-size", batchSize, 1)
+        try OptionCheck.within("--batch-size", batchSize, 1...OptionCheck.maximumBatch)
     }
 
     func execute() throws {

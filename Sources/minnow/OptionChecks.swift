@@ -1,18 +1,19 @@
 import ArgumentParser
+import MinnowModels
 
 /// Range checks of command-line values. Each failure is a `ValidationError` that names the flag,
 /// what it must be and the value given, so a bad number stops the command before any work with a
 /// usage error (exit status 2), never deeper in the library.
 enum OptionCheck {
+    /// Upper bounds of the numbers a user types (an error names the range): far above any real use, low enough
+    /// that no product or conversion of them overflows or asks for memory no machine has.
+    static let maximumEpochs = 100_000, maximumBatch = 65_536, maximumSteps = 100_000_000, maximumImages = 100_000_000,
+               maximumExtent = 4096
+
     /// Fails unless `value` is absent or satisfies `isValid`; `requirement` completes "FLAG must be ...".
     static func check<Value>(_ flag: String, _ value: Value?, _ requirement: String, _ isValid: (Value) -> Bool) throws {
         guard let value, !isValid(value) else { return }
         throw ValidationError("\(flag) must be \(requirement), got \(value)")
-    }
-
-    /// An integer of at least `minimum`.
-    static func atLeast(_ flag: String, _ value: Int?, _ minimum: Int) throws {
-        try check(flag, value, minimum == 1 ? "positive" : "at least \(minimum)") { $0 >= minimum }
     }
 
     /// An integer in `range`.
@@ -40,5 +41,10 @@ enum OptionCheck {
         try check(flag, value, "in [\(lower), \(upper)\(includingUpper ? "]" : ")")") {
             $0 >= lower && (includingUpper ? $0 <= upper : $0 < upper)
         }
+    }
+
+    /// The name of a model preset.
+    static func preset(_ flag: String, _ name: String) throws {
+        try check(flag, name, "a preset (\(ModelConfig.presetNames.joined(separator: ", ")))") { ModelConfig.preset($0) != nil }
     }
 }

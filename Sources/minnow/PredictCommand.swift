@@ -26,7 +26,7 @@ struct Predict: ParsableCommand {
     @Option(help: "Images per forward pass.") var batchSize = 256
 
     func validate() throws {
-        try OptionCheck.atLeast("--batch-size", batchSize, 1)
+        try OptionCheck.within("--batch-size", batchSize, 1...OptionCheck.maximumBatch)
     }
 
     func run() throws {

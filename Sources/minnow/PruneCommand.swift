@@ -27,8 +27,8 @@ struct PruningChoice: ParsableArguments {
     @Option(help: "Training batches the taylor criterion averages over.") var importanceBatches = 16
 
     func validate() throws {
-        try OptionCheck.atLeast("--round-to", roundTo, 1)
-        try OptionCheck.atLeast("--importance-batches", importanceBatches, 1)
+        try OptionCheck.within("--round-to", roundTo, 1...4096)
+        try OptionCheck.within("--importance-batches", importanceBatches, 1...OptionCheck.maximumSteps)
     }
 
     /// The excluded layers for `model`: the defaults (unless switched off) and `--exclude`.
@@ -86,7 +86,7 @@ struct PruneRun: MinnowCommand {
 
     func validate() throws {
         try OptionCheck.nonNegative("--prune-start", pruneStart)
-        try OptionCheck.atLeast("--prune-steps", pruneSteps, 1)
+        try OptionCheck.within("--prune-steps", pruneSteps, 1...OptionCheck.maximumSteps)
         try OptionCheck.check("--prune-every", pruneEvery, "a positive number of epochs") { $0 > 0 && $0.isFinite }
         try OptionCheck.check("--initial-ratio", initialRatio, "in [0, 1)") { $0 >= 0 && $0 < 1 }
         try OptionCheck.nonNegative("--sparsity", sparsity)
@@ -153,7 +153,7 @@ struct PruneSensitivity: MinnowCommand {
     @Option(help: "Folder with the data set's files.") var dataDir: String?
 
     func validate() throws {
-        try OptionCheck.atLeast("--test-images", testImages, 1)
+        try OptionCheck.within("--test-images", testImages, 1...OptionCheck.maximumImages)
         _ = try parsedRatios()
     }
 

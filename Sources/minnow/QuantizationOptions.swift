@@ -13,7 +13,7 @@ struct QuantizationOptions: ParsableArguments {
     var layerBits: [String] = []
 
     func validate() throws {
-        try OptionCheck.atLeast("--calibrate", calibrate, 1)
+        try OptionCheck.within("--calibrate", calibrate, 1...OptionCheck.maximumImages)
         try OptionCheck.check("--weight-bits", weightBits, "8 or 4") { $0 == 8 || $0 == 4 }
         _ = try layerWeightBits()
     }

@@ -36,7 +36,7 @@ struct Quantize: MinnowCommand {
     @Option(help: "Folder to write the quantized checkpoint and the report to.") var out: String?
 
     func validate() throws {
-        try OptionCheck.atLeast("--test-images", testImages, 1)
+        try OptionCheck.within("--test-images", testImages, 1...OptionCheck.maximumImages)
     }
 
     func execute() throws {

@@ -15,8 +15,8 @@ struct RunOptions: ParsableArguments {
 
     /// Checks the range of the checkpoint options given, naming the flag.
     func validate() throws {
-        try OptionCheck.atLeast("--checkpoint-every", checkpointEvery, 1)
-        try OptionCheck.atLeast("--keep-last", keepLast, 1)
+        try OptionCheck.within("--checkpoint-every", checkpointEvery, 1...OptionCheck.maximumEpochs)
+        try OptionCheck.within("--keep-last", keepLast, 1...OptionCheck.maximumEpochs)
     }
 
     /// Checks that a resumed run gets none of the `recipeOptions` given (it keeps its saved recipe).

@@ -32,7 +32,7 @@ struct Export: MinnowCommand {
     @Option(help: "Folder with the data set's files.") var dataDir: String?
 
     func validate() throws {
-        try OptionCheck.atLeast("--check-images", checkImages, 0)
+        try OptionCheck.within("--check-images", checkImages, 0...OptionCheck.maximumImages)
     }
 
     func execute() throws {
@@ -68,7 +68,7 @@ struct RunModel: MinnowCommand {
     @Option(help: "Kernels: fastest (what this CPU allows), avx-vnni, avx2 or reference.") var kernels: RuntimeKernels = .fastest
 
     func validate() throws {
-        try OptionCheck.atLeast("--limit", limit, 1)
+        try OptionCheck.within("--limit", limit, 1...OptionCheck.maximumImages)
         guard split == "test" || split == "train" else { throw ValidationError("--split must be train or test, got \(split)") }
     }
 

@@ -31,12 +31,13 @@ struct ModelOptions: ParsableArguments {
     var initSeed: UInt64?
 
     func validate() throws {
-        try Self.validate(width: width, dropout: dropout)
+        try Self.validate(width: width, depth: depth, dropout: dropout)
     }
 
     /// Range checks of the size options (shared with `distill`'s student options).
-    static func validate(width: Float?, dropout: Float?) throws {
+    static func validate(width: Float?, depth: Int?, dropout: Float?) throws {
         try OptionCheck.check("--width", width, "in (0, 8]") { $0 > 0 && $0 <= 8 }
+        try OptionCheck.within("--depth", depth, 2...1000)
         try OptionCheck.fraction("--dropout", dropout)
     }
 

@@ -37,18 +37,18 @@ struct TrainingOptions: ParsableArguments {
 
     /// Checks the range of every numeric option given, naming the flag.
     func validate() throws {
-        try OptionCheck.atLeast("--train-subset", trainSubset, 1)
-        try OptionCheck.atLeast("--epochs", epochs, 1)
-        try OptionCheck.atLeast("--batch-size", batchSize, 1)
+        try OptionCheck.within("--train-subset", trainSubset, 1...Int(Int32.max))
+        try OptionCheck.within("--epochs", epochs, 1...OptionCheck.maximumEpochs)
+        try OptionCheck.within("--batch-size", batchSize, 1...OptionCheck.maximumBatch)
         try OptionCheck.positive("--lr", lr)
         try OptionCheck.fraction("--momentum", momentum)
         try OptionCheck.nonNegative("--weight-decay", weightDecay)
-        try OptionCheck.atLeast("--warmup-steps", warmupSteps, 0)
-        try OptionCheck.atLeast("--step-epochs", stepEpochs, 1)
+        try OptionCheck.within("--warmup-steps", warmupSteps, 0...OptionCheck.maximumSteps)
+        try OptionCheck.within("--step-epochs", stepEpochs, 1...OptionCheck.maximumEpochs)
         try OptionCheck.positive("--step-gamma", stepGamma)
         try OptionCheck.positive("--clip-norm", clipNorm)
         try OptionCheck.fraction("--label-smoothing", labelSmoothing)
-        try OptionCheck.atLeast("--crop-padding", cropPadding, 0)
+        try OptionCheck.within("--crop-padding", cropPadding, 0...OptionCheck.maximumExtent)
     }
 
     /// The recipe options given on the command line (a resumed run keeps its saved recipe).

@@ -15,12 +15,12 @@ final class BadInputTests: CLITestCase {
     }
 
     func testEvalBatchSizeZeroIsAUsageError() throws {
-        try expectFailure(["eval", "run/last.h5", "--batch-size", "0"], status: 2, ["--batch-size must be positive, got 0"])
+        try expectFailure(["eval", "run/last.h5", "--batch-size", "0"], status: 2, ["--batch-size must be in 1...65536, got 0"])
     }
 
     func testNegativeCropPaddingIsAUsageError() throws {
         try expectFailure(["train", "--model", "cnn", "--out", folder.path + "/x", "--crop-padding=-1"], status: 2,
-                          ["--crop-padding must be at least 0, got -1"])
+                          ["--crop-padding must be in 0...4096, got -1"])
         try expectFailure(["train", "--model", "cnn", "--out", folder.path + "/x", "--crop-padding", "29", "--epochs", "1"], status: 1,
                           ["crop padding must be in 0...28 for [28, 28, 1] images, got 29"])
     }
@@ -60,21 +60,21 @@ final class BadInputTests: CLITestCase {
         let train = ["train", "--model", "cnn", "--out", folder.path + "/x"]
         let distill = ["distill", "--teacher", "t.h5", "--student", "cnn", "--out", folder.path + "/x"]
         let cases: [([String], String)] = [
-            (train + ["--train-subset=-5"], "--train-subset must be positive"),
-            (train + ["--batch-size", "0"], "--batch-size must be positive"),
+            (train + ["--train-subset=-5"], "--train-subset must be in 1...2147483647, got -5"),
+            (train + ["--batch-size", "0"], "--batch-size must be in 1...65536, got 0"),
             (train + ["--lr", "inf"], "--lr must be a positive number"),
             (train + ["--momentum", "1"], "--momentum must be in [0.0, 1.0)"),
             (train + ["--momentum", "nan"], "--momentum must be in [0.0, 1.0)"),
             (train + ["--weight-decay=-1e-4"], "--weight-decay must be a number >= 0"),
-            (train + ["--warmup-steps=-1"], "--warmup-steps must be at least 0"),
-            (train + ["--step-epochs", "0"], "--step-epochs must be positive"),
+            (train + ["--warmup-steps=-1"], "--warmup-steps must be in 0...100000000, got -1"),
+            (train + ["--step-epochs", "0"], "--step-epochs must be in 1...100000, got 0"),
             (train + ["--step-gamma", "0"], "--step-gamma must be a positive number"),
             (train + ["--clip-norm=-1"], "--clip-norm must be a positive number"),
             (train + ["--width=-1"], "--width must be in (0, 8]"),
             (train + ["--width", "9"], "--width must be in (0, 8]"),
             (train + ["--dropout", "1"], "--dropout must be in [0.0, 1.0)"),
-            (train + ["--checkpoint-every", "0"], "--checkpoint-every must be positive"),
-            (train + ["--keep-last=-2"], "--keep-last must be positive"),
+            (train + ["--checkpoint-every", "0"], "--checkpoint-every must be in 1...100000, got 0"),
+            (train + ["--keep-last=-2"], "--keep-last must be in 1...100000, got -2"),
             (distill + ["--temperature=-4"], "--temperature must be a positive number"),
             (distill + ["--alpha", "1.5"], "--alpha must be in [0.0, 1.0]"),
             (distill + ["--dkd-beta=-8"], "--dkd-beta must be a number >= 0"),
@@ -82,14 +82,70 @@ final class BadInputTests: CLITestCase {
             (distill + ["--hint-weight=-1"], "--hint-weight must be a number >= 0"),
             (distill + ["--attention-beta=-1"], "--attention-beta must be a number >= 0"),
             (distill + ["--width", "0"], "--width must be in (0, 8]"),
-            (["predict", "m.h5", "--input", "i.npy", "--output", "o.npy", "--batch-size=-1"], "--batch-size must be positive"),
-            (["bench", "ops", "--iterations", "0", "--no-peer"], "--iterations must be positive"),
-            (["bench", "train", "--batch=-1", "--no-peer"], "--batch must be positive"),
-            (["bench", "distill", "--repeats", "0"], "--repeats must be positive"),
+            (["predict", "m.h5", "--input", "i.npy", "--output", "o.npy", "--batch-size=-1"], "--batch-size must be in 1...65536, got -1"),
+            (["bench", "ops", "--iterations", "0", "--no-peer"], "--iterations must be in 1...100000, got 0"),
+            (["bench", "train", "--batch=-1", "--no-peer"], "--batch must be in 1...4096, got -1"),
+            (["bench", "distill", "--repeats", "0"], "--repeats must be in 1...1000, got 0"),
         ]
         for (arguments, expected) in cases {
             try expectFailure(arguments, status: 2, [expected])
         }
+    }
+
+    /// Every count a user types has an upper bound: values near Int.max (which once overflowed,
+    /// trapped or allocated until the machine died) are usage errors naming the flag and range.
+    func testHugeNumbersAreUsageErrors() throws {
+        let huge = "\(Int.max)"
+        let train = ["train", "--model", "cnn", "--out", folder.path + "/x"]
+        let cases: [([String], String)] = [
+            (train + ["--epochs", huge], "--epochs must be in 1...100000"),
+            (train + ["--batch-size", huge], "--batch-size must be in 1...65536"),
+            (train + ["--warmup-steps", huge], "--warmup-steps must be in 0...100000000"),
+            (train + ["--depth", huge], "--depth must be in 2...1000"),
+            (["qat", "c.h5", "--out", "x", "--epochs", huge], "--epochs must be in 1...100000"),
+            (["qat", "c.h5", "--out", "x", "--freeze-bn-epoch", "nan"], "--freeze-bn-epoch must be a number >= 0"),
+            (["prune", "c.h5", "--out", "x", "--target-macs", "0.5", "--prune-steps", huge], "--prune-steps must be in 1...100000000"),
+            (["prune", "c.h5", "--out", "x", "--target-macs", "0.5", "--prune-every", "inf"], "--prune-every must be a positive number of epochs"),
+            (["eval", "c.h5", "--batch-size", huge], "--batch-size must be in 1...65536"),
+            (["export", "c.h5", "-o", "m.mnw", "--check-images", huge], "--check-images must be in 0...100000000"),
+            (["run", "m.mnw", "--limit", huge], "--limit must be in 1...100000000"),
+            (["bench", "model", "m.mnw", "--runs", huge], "--runs must be in 1000...10000000"),
+            (["bench", "models", "c.h5", "--inference-batch", huge], "--inference-batch must be in 1...4096"),
+            (["bench", "models", "c.h5", "--train-batch", huge], "--train-batch must be in 1...4096"),
+            (["bench", "qat", "--batch", huge], "--batch must be in 1...4096"),
+            (["bench", "ops", "--shapes", "100000,100000,100000,8,8,3,1,1", "--no-peer"], "--shapes: invalid shape"),
+        ]
+        for (arguments, expected) in cases {
+            try expectFailure(arguments, status: 2, [expected, "got"])
+        }
+    }
+
+    /// Schedule positions far past the run's end (once an overflow or an endless allocation) are
+    /// errors naming the option, before any training.
+    func testPruningScheduleBeyondTheRunIsNamed() throws {
+        let checkpoint = try trainedRun().appendingPathComponent("last.h5").path
+        let prune = ["prune", checkpoint, "--target-macs", "0.5", "--epochs", "1", "--batch-size", "32", "--out", folder.path + "/p"]
+        try expectFailure(prune + ["--prune-start", "1e300"], status: 1, ["schedule's last pruning comes after the run's 16 steps"])
+        try expectFailure(prune + ["--schedule", "iterative", "--prune-every", "1e300"], status: 1, ["schedule's last pruning comes after"])
+        try expectFailure(prune + ["--schedule", "agp", "--prune-steps", "100000"], status: 1, ["--prune-steps must be at most the run's 16 training steps"])
+        // A freeze past the run's end means "never during this run": it trains.
+        let qat = try minnow(["qat", checkpoint, "--epochs", "1", "--freeze-bn-epoch", "1e300", "--batch-size", "32", "--calibrate", "32",
+                              "--progress", "none", "--out", folder.path + "/q"])
+        XCTAssertFalse(qat.signaled, qat.standardError)
+        XCTAssertTrue(qat.succeeded, qat.standardError)
+        XCTAssertTrue(qat.standardOutput.contains("freezes at steps 16 (observers), 17 (batch norms)"), qat.standardOutput)
+    }
+
+    /// A directory where a file is expected, and arrays of the wrong shape, are errors naming the
+    /// path (the reader once took a directory's size as Int.max and tried to allocate it).
+    func testDirectoriesAndWrongShapesAreNamed() throws {
+        let run = try trainedRun()
+        let checkpoint = run.appendingPathComponent("last.h5").path
+        try expectFailure(["predict", checkpoint, "--input", folder.path, "--output", folder.path + "/o.npy"], status: 1,
+                          [folder.path, "a directory, not a file"])
+        try FileManager.default.removeItem(at: data.appendingPathComponent("t10k-images-idx3-ubyte"))
+        try FileManager.default.createDirectory(at: data.appendingPathComponent("t10k-images-idx3-ubyte"), withIntermediateDirectories: true)
+        try expectFailure(["eval", checkpoint], status: 1, ["t10k-images-idx3-ubyte", "a directory, not a file"])
     }
 
     /// `minnow quantize` on a trained run: fp32 and int8 accuracy side by side and a per-layer
@@ -105,7 +161,7 @@ final class BadInputTests: CLITestCase {
             XCTAssertTrue(result.standardOutput.contains("\n" + layer), "no row for \(layer): \(result.standardOutput)")
         }
         try expectFailure(["quantize", run.appendingPathComponent("last.h5").path, "--calibrate", "0"], status: 2,
-                          ["--calibrate must be positive, got 0"])
+                          ["--calibrate must be in 1...100000000, got 0"])
     }
 
     /// `MINNOW_NUM_THREADS` that is not a thread count stops every command before it starts (100000

@@ -43,7 +43,7 @@ final class CLITests: XCTestCase {
 
     func testInvalidFlagValuesFail() throws {
         for (arguments, expected) in [
-            (["--epochs", "0"], "--epochs must be positive"),
+            (["--epochs", "0"], "--epochs must be in 1...100000, got 0"),
             (["--lr=-0.1"], "--lr must be a positive number, got -0.1"),
             (["--optimizer", "rmsprop"], "rmsprop"),
             (["--label-smoothing", "1.5"], "--label-smoothing must be in [0.0, 1.0), got 1.5"),

@@ -63,6 +63,39 @@ final class QuantizationCLITests: CLITestCase {
         XCTAssertEqual(read["input_scale"]?.type, "float32")
     }
 
+    /// The `/quantization` numbers are derived from `/model` and `/buffers` and checked on load:
+    /// an edit or damage made with h5py (a group deleted, a scale zeroed, NaN or negative, int8
+    /// codes of another shape, a non-finite weight, a step counter no training writes) is an error
+    /// naming the dataset, for `eval`, `export` and `qat --resume` alike.
+    func testEditedQuantizationNumbersAreRefused() throws {
+        let python = try Requirements.pythonWithH5py()
+        let checkpoint = try floatRun(), out = folder.appendingPathComponent("ptq")
+        XCTAssertTrue(try minnow(["quantize", checkpoint.path, "--calibrate", "32", "--test-images", "16", "--out", out.path]).succeeded)
+        let original = out.appendingPathComponent("quantized.h5"), edited = folder.appendingPathComponent("edited.h5")
+        let edits: [(String, String)] = [
+            ("del f['quantization']", "/quantization: missing"),
+            ("del f['quantization/fc']", "/quantization/fc/weight: missing"),
+            ("f['quantization/fc/weight_scale'][0] = 0", "/quantization/fc/weight_scale"),
+            ("f['quantization/fc/weight_scale'][0] = float('nan')", "/quantization/fc/weight_scale"),
+            ("f['quantization/fc/output_scale'][()] = -0.5", "/quantization/fc/output_scale"),
+            ("w = f['quantization/fc/weight'][()]; del f['quantization/fc/weight']; f['quantization/fc/weight'] = w[:-1]", "/quantization/fc/weight"),
+            ("f['quantization/extra/weight'] = [1]", "/quantization/extra: a layer the model does not have"),
+            ("f['quantization'].attrs['scheme'] = '{}'", "attribute scheme"),
+            ("f['model/fc/weight'][0, 0] = float('nan')", "/model/fc/weight: holds a value that is not finite"),
+            ("f['buffers/trainingSteps'][0] = 1e30", "trainingSteps is 1e+30"),
+        ]
+        for (edit, expected) in edits {
+            try? FileManager.default.removeItem(at: edited)
+            try FileManager.default.copyItem(at: original, to: edited)
+            let result = try Subprocess.run(python, ["-c", "import h5py, sys\nf = h5py.File(sys.argv[1], 'r+')\n\(edit)\nf.close()", edited.path])
+            XCTAssertTrue(result.succeeded, "\(edit): \(result.standardError)")
+            for command in [["eval", edited.path], ["export", edited.path, "-o", folder.appendingPathComponent("e.mnw").path]] {
+                _ = try expectFailure(command, status: 1, [edited.path, expected])
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("e.mnw").path), "\(edit): export wrote a file")
+        }
+    }
+
     /// A QAT run killed after its first epoch and resumed ends with the same checkpoint, bit for
     /// bit, as an uninterrupted one (ranges, step counter and batch-norm freeze included).
     func testQATResumesExactly() throws {

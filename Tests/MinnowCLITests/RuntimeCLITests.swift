@@ -1,4 +1,6 @@
 import Foundation
+import MinnowData
+import MinnowTensor
 import MinnowTestSupport
 import XCTest
 
@@ -39,5 +41,26 @@ final class RuntimeCLITests: CLITestCase {
         _ = try expectFailure(["export", checkpoint.path, "-o", folder.appendingPathComponent("x.mnw").path], status: 1,
                               ["holds a float model: quantize it first"])
         _ = try expectFailure(["run", folder.appendingPathComponent("missing.mnw").path], status: 1, ["missing.mnw"])
+        try checkInputsAndOutputs(model: file, quantized: ptq.appendingPathComponent("quantized.h5"))
+    }
+
+    /// `run --input` takes [N, 28, 28, 1] or [N, 28, 28] and refuses other layouts naming the
+    /// shapes; `export` never overwrites its checkpoint and leaves no file it rejected.
+    func checkInputsAndOutputs(model: URL, quantized: URL) throws {
+        for (shape, accepted) in [([3, 28, 28, 1], true), ([3, 28, 28], true), ([3, 1, 28, 28], false), ([3, 784], false), ([], false)] {
+            let images = folder.appendingPathComponent("images.npy")
+            try NPY.write(Tensor(shape: shape, scalars: [Float](repeating: 0.25, count: shape.reduce(1, *))), to: images)
+            let result = try minnow(["run", model.path, "--input", images.path])
+            XCTAssertFalse(result.signaled, "\(shape): \(result.standardError)")
+            if accepted {
+                XCTAssertTrue(result.standardOutput.contains("classified 3 images"), "\(shape): \(result.standardOutput) \(result.standardError)")
+            } else {
+                XCTAssertEqual(result.status, 1, "\(shape)")
+                XCTAssertTrue(result.standardError.contains("the model takes images of shape [N, 28, 28, 1], the input has \(shape)"), result.standardError)
+            }
+        }
+        let before = try Data(contentsOf: quantized)
+        _ = try expectFailure(["export", quantized.path, "-o", quantized.path], status: 1, ["the output is the checkpoint itself"])
+        XCTAssertEqual(try Data(contentsOf: quantized), before, "the checkpoint is unchanged")
     }
 }

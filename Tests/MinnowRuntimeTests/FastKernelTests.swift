@@ -361,6 +361,8 @@ final class FastKernelTests: XCTestCase {
         var padding = [Int8](repeating: 0, count: mnw_depthwise_padded_size(&g))
         var columnWeights = [Int8](repeating: 0, count: (channels + 15) / 16 * 192), unsignedBase = [Int32](repeating: 0, count: padded)
         if columns { mnw_depthwise_columns_prepare(filter, Int32(channels), bias, zeroPoint, &columnWeights, &unsignedBase) }
+        var offsets = [Int](repeating: 0, count: taps)
+        mnw_depthwise_tap_offsets(&g, &offsets)
         input.withUnsafeBufferPointer { x in
             widened.withUnsafeBufferPointer { w in
                 base.withUnsafeBufferPointer { b in
@@ -376,7 +378,10 @@ final class FastKernelTests: XCTestCase {
                                     columnWeights.withUnsafeBufferPointer { cw in
                                         unsignedBase.withUnsafeBufferPointer { ub in
                                             (a.columns, a.column_weights, a.unsigned_base) = (columns ? 1 : 0, cw.baseAddress, ub.baseAddress)
-                                            level.depthwise(&a)
+                                            offsets.withUnsafeBufferPointer { tapOffsets in
+                                                a.tap_offsets = tapOffsets.baseAddress
+                                                level.depthwise(&a)
+                                            }
                                         }
                                     }
                                 }

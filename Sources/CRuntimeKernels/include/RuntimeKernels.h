@@ -132,7 +132,14 @@ typedef struct {
     int columns;
     const int8_t *column_weights;
     const int32_t *unsigned_base;
+    /// Each tap's offset from its window's first code in `padded` (`mnw_depthwise_tap_offsets`,
+    /// made at prepare time: no kernel keeps a file-sized table on its stack).
+    const size_t *tap_offsets;
 } mnw_depthwise;
+
+/// Each tap's offset (kernel rows, then columns) from its window's first code in the padded copy
+/// `mnw_depthwise_padded_size` describes: `kernel_height * kernel_width` entries.
+void mnw_depthwise_tap_offsets(const mnw_conv_geometry *g, size_t *offsets);
 
 /// For the column kernel: per block of 16 channels and kernel column, 64 bytes (per channel its
 /// three kernel rows' weights and a zero), `(channels + 15) / 16 * 192` bytes; and the base

@@ -35,6 +35,10 @@ public struct ModelDescription: Codable, Equatable, Sendable {
     }
 
     /// Decodes a description from its JSON, checking the version.
+    /// Bounds on what a description may ask for, checked before anything is allocated: an image
+    /// side, an image's elements (4096 x 4096 x 4) and the classes.
+    public static let maximumExtent = 1 << 16, maximumInputElements = 1 << 26, maximumClasses = 1 << 20
+
     public init(json: String) throws(DescriptionError) {
         let decoded: ModelDescription
         do {
@@ -61,8 +65,9 @@ public struct ModelDescription: Codable, Equatable, Sendable {
 
     /// Builds the model with fresh weights drawn from a generator seeded with `seed`.
     public func build(seed: UInt64 = 0, registry: LayerRegistry) throws(DescriptionError) -> any Layer {
-        try requireSpec(inputShape.count == 3 && inputShape.allSatisfy { $0 > 0 } && classes >= 2, "model",
-                        "input shape must be [height, width, channels] of positive extents and classes >= 2, got \(inputShape) and \(classes)")
+        try requireSpec(inputShape.count == 3 && inputShape.allSatisfy { (1...Self.maximumExtent).contains($0) }
+                        && inputShape.reduce(1, *) <= Self.maximumInputElements && (2...Self.maximumClasses).contains(classes), "model",
+                        "input shape must be [height, width, channels] of extents in 1...\(Self.maximumExtent) and at most \(Self.maximumInputElements) elements, and classes in 2...\(Self.maximumClasses), got \(inputShape) and \(classes)")
         var generator = SeededGenerator(seed: seed)
         return try registry.build(layer, generator: &generator)
     }

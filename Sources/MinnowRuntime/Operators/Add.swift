@@ -40,6 +40,7 @@ public struct Add: RuntimeOperator {
         guard x.shape == out.shape, y.shape == out.shape else { throw v.fail("shapes \(x.shape) + \(y.shape) -> \(out.shape)") }
         for m in [aMultiplier, bMultiplier, outputMultiplier] { try v.multiplier(m) }
         try v.clamp(clamp)
+        try v.addWork(3, out.elementCount)
     }
 
     func prepare(_ p: OperatorPreparation) -> PreparedKernel {

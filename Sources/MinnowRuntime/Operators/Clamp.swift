@@ -27,6 +27,7 @@ public struct Clamp: RuntimeOperator {
         let out = try v.activationOutput(output)
         guard x.shape == out.shape else { throw v.fail("shapes \(x.shape) -> \(out.shape)") }
         try v.clamp(clamp)
+        try v.addWork(2, out.elementCount)
     }
 
     func prepare(_ p: OperatorPreparation) -> PreparedKernel {

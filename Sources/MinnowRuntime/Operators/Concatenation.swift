@@ -46,6 +46,7 @@ public struct Concatenation: RuntimeOperator {
     }
 
     func validate(_ v: inout OperatorValidation) throws(ModelFormatError) {
+        guard !inputs.isEmpty else { throw v.fail("no inputs") }
         var channels = 0
         var rest: [Int]?
         for input in inputs {
@@ -57,6 +58,7 @@ public struct Concatenation: RuntimeOperator {
         }
         let out = try v.activationOutput(output)
         guard Array(out.shape.dropLast()) == rest!, out.shape.last! == channels else { throw v.fail("output shape \(out.shape) is not the inputs' concatenation") }
+        try v.addWork(2, out.elementCount + inputs.count)
     }
 
     func prepare(_ p: OperatorPreparation) -> PreparedKernel {

@@ -45,9 +45,11 @@ public struct Convolution: RuntimeOperator {
         guard groups >= 1, groupInputs * groups == x.shape[2], channels % groups == 0 else {
             throw v.fail("groups \(groups) do not fit input channels \(x.shape[2]) and filter \(w.shape)")
         }
-        guard stride.height >= 1, stride.width >= 1, dilation.height >= 1, dilation.width >= 1, dilation.height <= 64, dilation.width <= 64,
-              stride.height <= 64, stride.width <= 64, (0...kh * dilation.height).contains(padding.height),
-              (0...kw * dilation.width).contains(padding.width) else {
+        // Padding at most the dilated kernel's extent minus one: no output reads only padding, and
+        // the padded copy's rows are always wider than the padding the kernels write into them.
+        let (strides, dilations) = (1...ModelFormat.maximumStride, 1...ModelFormat.maximumDilation)
+        guard strides.contains(stride.height), strides.contains(stride.width), dilations.contains(dilation.height), dilations.contains(dilation.width),
+              (0...(kh - 1) * dilation.height).contains(padding.height), (0...(kw - 1) * dilation.width).contains(padding.width) else {
             throw v.fail("stride \(stride.height)x\(stride.width), padding \(padding.height)x\(padding.width), dilation \(dilation.height)x\(dilation.width)")
         }
         let geometry = self.geometry(x.shape, w.shape)
@@ -55,6 +57,9 @@ public struct Convolution: RuntimeOperator {
               x.shape[0] + 2 * padding.height >= dilation.height * (kh - 1) + 1, x.shape[1] + 2 * padding.width >= dilation.width * (kw - 1) + 1 else {
             throw v.fail("the filter is larger than the padded input")
         }
+        try v.boundElements("the padded input", (geometry.outputHeight - 1) * stride.height + (kh - 1) * dilation.height + 1,
+                            (geometry.outputWidth - 1) * stride.width + (kw - 1) * dilation.width + 1, x.shape[2])
+        try v.addWork(geometry.outputHeight, geometry.outputWidth, channels, kh, kw, groupInputs)
         let b = try v.constant(bias, [.int32])
         guard b.shape == [channels] else { throw v.fail("bias shape \(b.shape), expected [\(channels)]") }
         try v.channelMultipliers(multipliers, shifts, channels: channels)
@@ -130,6 +135,9 @@ public struct Convolution: RuntimeOperator {
         mnw_weight_base(weights.baseAddress, Int32(taps), Int32(channels), p.int32s(bias).baseAddress, zeroPoint, base)
         (d.geometry, d.input, d.zero_point) = (UnsafePointer(cGeometry(p)), UnsafePointer(p.codes(input).baseAddress), zeroPoint)
         (d.filter, d.base) = (UnsafePointer(widened), UnsafePointer(base))
+        let offsets = p.allocate(Int.self, count: taps)
+        mnw_depthwise_tap_offsets(d.geometry, offsets)
+        d.tap_offsets = UnsafePointer(offsets)
         (d.minimum, d.maximum, d.output) = (clamp.minimum, clamp.maximum, p.codes(output).baseAddress)
         let columnShape = w[0] == 3 && w[1] == 3 && dilation == Extent(1, 1) && stride.height == stride.width && (stride.width == 1 || stride.width == 2)
         if columnShape && kernels.depthwise_columns == 1 {

@@ -40,6 +40,7 @@ public struct FullyConnected: RuntimeOperator {
         let out = try v.activationOutput(output)
         guard out.elementCount == w.shape[1] else { throw v.fail("output \(out.shape) for \(w.shape[1]) outputs") }
         try v.clamp(clamp)
+        try v.addWork(w.shape[0], w.shape[1])
     }
 
     func prepare(_ p: OperatorPreparation) -> PreparedKernel {

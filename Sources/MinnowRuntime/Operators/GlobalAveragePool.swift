@@ -27,6 +27,7 @@ public struct GlobalAveragePool: RuntimeOperator {
         let out = try v.activationOutput(output)
         guard x.shape.count == 3, out.shape == [x.shape[2]] else { throw v.fail("shapes \(x.shape) -> \(out.shape)") }
         try v.multiplier(multiplier)
+        try v.addWork(x.elementCount)
     }
 
     func prepare(_ p: OperatorPreparation) -> PreparedKernel {

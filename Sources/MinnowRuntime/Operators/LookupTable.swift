@@ -26,6 +26,7 @@ public struct LookupTable: RuntimeOperator {
         guard t.shape == [256] else { throw v.fail("table shape \(t.shape), expected [256]") }
         let out = try v.activationOutput(output)
         guard x.shape == out.shape else { throw v.fail("shapes \(x.shape) -> \(out.shape)") }
+        try v.addWork(2, out.elementCount)
     }
 
     func prepare(_ p: OperatorPreparation) -> PreparedKernel {

@@ -36,6 +36,7 @@ public struct MaxPool: RuntimeOperator {
         let (spanH, spanW) = (x.shape[0] + 2 * padding.height - kernel.height, x.shape[1] + 2 * padding.width - kernel.width)
         let (h, w) = (spanH / stride.height + 1, spanW / stride.width + 1)
         guard spanH >= 0, spanW >= 0, out.shape == [h, w, x.shape[2]] else { throw v.fail("output shape \(out.shape), expected [\(h), \(w), \(x.shape[2])]") }
+        try v.addWork(out.elementCount, kernel.height, kernel.width)
     }
 
     func prepare(_ p: OperatorPreparation) -> PreparedKernel {

@@ -10,6 +10,8 @@ struct OperatorValidation {
     var index: Int, code: OperatorCode
     /// The activations computed so far (the model input, then each operator's output).
     var written: Set<Int>
+    /// The work of the operators checked so far (`ModelFormat.maximumWork` bounds it).
+    var work = 0
 
     /// Checks every operator in order, then that one of them writes `output`.
     static func check(_ operators: [Operator], tensors: [TensorInfo], data: UnsafeRawBufferPointer, input: Int,
@@ -23,6 +25,29 @@ struct OperatorValidation {
     }
 
     func fail(_ detail: String) -> ModelFormatError { .invalidOperator(index, "\(code): \(detail)") }
+
+    /// Adds the product of `factors` (an operator's work per inference) to the model's, which may
+    /// not pass `ModelFormat.maximumWork`; no product overflows.
+    mutating func addWork(_ factors: Int...) throws(ModelFormatError) {
+        var product = 1
+        for factor in factors {
+            let (next, overflow) = product.multipliedReportingOverflow(by: max(factor, 0))
+            guard !overflow, next <= ModelFormat.maximumWork else { throw fail("asks for more than \(ModelFormat.maximumWork) operations per inference") }
+            product = next
+        }
+        work += product
+        guard work <= ModelFormat.maximumWork else { throw fail("the model asks for more than \(ModelFormat.maximumWork) operations per inference") }
+    }
+
+    /// Fails unless the product of `factors` is at most `ModelFormat.maximumElements` (a scratch buffer's size).
+    func boundElements(_ what: String, _ factors: Int...) throws(ModelFormatError) {
+        var product = 1
+        for factor in factors {
+            let (next, overflow) = product.multipliedReportingOverflow(by: max(factor, 0))
+            guard !overflow, next <= ModelFormat.maximumElements else { throw fail("\(what) would need more than \(ModelFormat.maximumElements) elements") }
+            product = next
+        }
+    }
 
     func tensor(_ t: Int) throws(ModelFormatError) -> TensorInfo {
         guard tensors.indices.contains(t) else { throw fail("names tensor \(t), the model has \(tensors.count)") }

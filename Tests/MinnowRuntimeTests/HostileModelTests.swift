@@ -1,0 +1,121 @@
+import Foundation
+import MinnowRuntime
+import QuantMath
+import XCTest
+
+/// Valid but extreme model files, built by hand (the classes byte fuzzing rarely reaches): each
+/// either is refused by the loader with a typed error naming the operator, or loads and runs on
+/// every kernel level this CPU has with the reference kernels' output, without trapping.
+final class HostileModelTests: XCTestCase {
+    static let unit = QuantizationParameters(scale: 1, zeroPoint: 0)
+    static let activation = QuantizationParameters(scale: 0.05, zeroPoint: -3)
+
+    /// A model of one convolution: input [h, w, cin], filter [kh, kw, cin / groups, cout].
+    func convolution(input shape: [Int], kernel: Extent, outputs: Int, groups: Int = 1, stride: Extent = Extent(1, 1), padding: Extent,
+                     dilation: Extent) -> [UInt8] {
+        var writer = ModelWriter()
+        let input = writer.addActivation(shape: shape, parameters: Self.activation)
+        let taps = kernel.height * kernel.width * (shape[2] / groups) * outputs
+        let filter = writer.addConstant(type: .int8, shape: [kernel.height, kernel.width, shape[2] / groups, outputs], parameters: Self.unit,
+                                        bytes: (0..<taps).map { UInt8(truncatingIfNeeded: $0 * 37 % 251) })
+        let bias = writer.addConstant((0..<outputs).map { Int32($0 * 3 - 7) })
+        let m = FixedPointMultiplier(0.001)
+        let multipliers = writer.addConstant(Array(repeating: m.multiplier, count: outputs)), shifts = writer.addConstant(Array(repeating: m.shift, count: outputs))
+        func extent(_ size: Int, _ k: Int, _ s: Int, _ p: Int, _ d: Int) -> Int { (size + 2 * p - d * (k - 1) - 1) / s + 1 }
+        let out = [extent(shape[0], kernel.height, stride.height, padding.height, dilation.height),
+                   extent(shape[1], kernel.width, stride.width, padding.width, dilation.width), outputs]
+        let output = writer.addActivation(shape: out.map { max($0, 1) }, parameters: QuantizationParameters(scale: 0.1, zeroPoint: 5))
+        writer.addOperator(.convolution(Convolution(input: input, filter: filter, bias: bias, multipliers: multipliers, shifts: shifts, output: output,
+                                                    stride: stride, padding: padding, dilation: dilation, groups: groups,
+                                                    clamp: CodeRange(minimum: -128, maximum: 127))))
+        return writer.serialize(input: input, output: output, multiplyAccumulates: 0).bytes
+    }
+
+    /// A model of one max pooling of an input [h, w, c].
+    func maxPool(input shape: [Int], kernel: Extent, stride: Extent, padding: Extent) -> [UInt8] {
+        var writer = ModelWriter()
+        let input = writer.addActivation(shape: shape, parameters: Self.activation)
+        let out = [(shape[0] + 2 * padding.height - kernel.height) / stride.height + 1, (shape[1] + 2 * padding.width - kernel.width) / stride.width + 1, shape[2]]
+        let output = writer.addActivation(shape: out, parameters: Self.activation)
+        writer.addOperator(.maxPool(MaxPool(input: input, output: output, kernel: kernel, stride: stride, padding: padding)))
+        return writer.serialize(input: input, output: output, multiplyAccumulates: 0).bytes
+    }
+
+    /// The output codes of `bytes` run on `kernels` with a fixed input.
+    func run(_ bytes: [UInt8], kernels: KernelChoice) throws -> [Int8] {
+        try bytes.withUnsafeBytes { raw in
+            let interpreter = try Interpreter(model: try RuntimeModel(bytes: raw), kernels: kernels)
+            for i in interpreter.input.indices { interpreter.input[i] = Int8(truncatingIfNeeded: i * 13 % 255) }
+            interpreter.invoke()
+            return Array(interpreter.output)
+        }
+    }
+
+    /// Runs `bytes` on every level and checks each against the reference kernels.
+    func expectSameOnEveryLevel(_ bytes: [UInt8], _ what: String, line: UInt = #line) throws {
+        let expected = try run(bytes, kernels: .reference)
+        for kernels in [KernelChoice.fastest, .avxVNNI, .avx2] {
+            XCTAssertEqual(try run(bytes, kernels: kernels), expected, "\(what), \(kernels)", line: line)
+        }
+    }
+
+    func expectRefused(_ bytes: [UInt8], _ detail: String, _ what: String, line: UInt = #line) {
+        XCTAssertThrowsError(try bytes.withUnsafeBytes { try RuntimeModel(bytes: $0) }, what, line: line) { error in
+            guard case ModelFormatError.invalidOperator(0, let message) = error else { return XCTFail("\(what): \(error)", line: line) }
+            XCTAssertTrue(message.contains(detail), "\(what): \(message)", line: line)
+        }
+    }
+
+    /// A depthwise convolution with a 96 x 96 kernel (9,216 taps, which the AVX2 kernel once kept
+    /// on its stack) and a dense one of the same size: they run, equal to the reference.
+    func testLargeKernelsRun() throws {
+        try expectSameOnEveryLevel(convolution(input: [96, 96, 16], kernel: Extent(96, 96), outputs: 16, groups: 16, padding: Extent(2, 3),
+                                               dilation: Extent(1, 1)), "depthwise 96x96")
+        try expectSameOnEveryLevel(convolution(input: [40, 40, 4], kernel: Extent(40, 40), outputs: 8, padding: Extent(1, 0), dilation: Extent(1, 1)),
+                                   "dense 40x40")
+    }
+
+    /// Padding up to the dilated kernel's extent minus one runs; more (which once let the padded
+    /// copy write past its rows: 1 x 1 convolutions with dilation) is refused.
+    func testPaddingIsBoundedByTheKernelExtent() throws {
+        for groups in [1, 8] {
+            try expectSameOnEveryLevel(convolution(input: [5, 3, 8], kernel: Extent(3, 3), outputs: 8, groups: groups, padding: Extent(8, 128),
+                                                   dilation: Extent(4, 64)), "3x3 dilation 4x64, padding 8x128, groups \(groups)")
+            expectRefused(convolution(input: [4, 4, 8], kernel: Extent(1, 1), outputs: 8, groups: groups, padding: Extent(0, 64), dilation: Extent(1, 64)),
+                          "padding", "1x1 with padding 64, groups \(groups)")
+            expectRefused(convolution(input: [4, 4, 8], kernel: Extent(3, 3), outputs: 8, groups: groups, padding: Extent(3, 0), dilation: Extent(1, 1)),
+                          "padding", "3x3 with padding 3, groups \(groups)")
+        }
+    }
+
+    /// A tiny output of a large dilated kernel whose padded input would need ~1 G elements: refused.
+    func testPaddedScratchIsBounded() {
+        expectRefused(convolution(input: [1, 1, 1], kernel: Extent(600, 600), outputs: 1, padding: Extent(32_000, 32_000), dilation: Extent(64, 64)),
+                      "padded input", "600x600 dilation 64")
+    }
+
+    /// A pooling window of 2^30 positions (once a run that never ended) is refused; a window as
+    /// large as the input runs on every level.
+    func testPoolingWindowsAreBounded() throws {
+        expectRefused(maxPool(input: [1, 1, 1], kernel: Extent(1 << 15, 1 << 15), stride: Extent(1, 1), padding: Extent(1 << 14, 1 << 14)),
+                      "operations per inference", "2^30 window")
+        try expectSameOnEveryLevel(maxPool(input: [64, 48, 8], kernel: Extent(64, 48), stride: Extent(1, 1), padding: Extent(3, 5)), "64x48 window")
+    }
+
+    /// A concatenation of one tensor 65,536 times loads (in linear time: the loader checks each
+    /// input once) and runs on every level.
+    func testConcatenationOfManyInputs() throws {
+        var writer = ModelWriter()
+        let input = writer.addActivation(shape: [1, 1, 2], parameters: Self.activation)
+        let count = 65_536
+        let output = writer.addActivation(shape: [1, 1, 2 * count], parameters: Self.activation)
+        writer.addOperator(.concatenate(Concatenation(output: output, inputs: Array(repeating: .init(tensor: input, rescale: nil), count: count))))
+        try expectSameOnEveryLevel(writer.serialize(input: input, output: output, multiplyAccumulates: 0).bytes, "65,536 inputs")
+    }
+
+    /// A model asking for more work per inference than `ModelFormat.maximumWork` is refused.
+    func testWorkIsBounded() {
+        expectRefused(convolution(input: [1024, 1024, 1], kernel: Extent(64, 64), outputs: 16, padding: Extent(0, 0), dilation: Extent(1, 1)),
+                      "operations per inference", "64x64 over 1024x1024")
+    }
+}
