@@ -14,7 +14,7 @@
 
 /// QuantMath's requantization of eight lanes (channels 8h ..< 8h + 8 of a table block) in a
 /// short form, stored as `count` codes: with `rounded` (the table's form is
-/// `MNW_REQUANT_ROUNDED`) the rounded form (see `requant_store_rounded` in RuntimeKernels.c: the
+/// `MNW_REQUANT_ROUNDED`) the rounded form (see `requant_store_rounded` in AVX512Common.h: the
 /// high halves of the products, one add of rounding and zero point, one shift), else the high
 /// form (total shifts at least 32; `requant_store_high`).
 MNW_AVX2_INLINE void requant_store8(int8_t *destination, int count, __m256i x, const int64_t *block, int half, __m256i zero_point,

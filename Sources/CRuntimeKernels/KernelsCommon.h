@@ -31,6 +31,14 @@ static inline void pad_input_portable(const int8_t *input, const mnw_conv_geomet
     }
 }
 
+/// The positions `begin ..< end` of a pooling window of `kernel` starting at `origin` (negative
+/// in the padding) that fall inside `0 ..< size`: the loops visit only those, so a window larger
+/// than the input costs no more than the input.
+static inline void window_span(int origin, int kernel, int size, int *begin, int *end) {
+    *begin = origin < 0 ? -origin : 0;
+    *end = size - origin < kernel ? size - origin : kernel;
+}
+
 /// Each tap's offset from its window's first code in a padded input (the layout of
 /// `pad_input_portable`), kernel rows then columns: every tap reads inside the copy.
 static inline void padded_tap_offsets(const mnw_conv_geometry *g, size_t *offsets) {

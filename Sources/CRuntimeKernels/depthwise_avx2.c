@@ -50,7 +50,7 @@ static inline __m256i column_quads8(const int8_t *top, size_t row_bytes) {
     return _mm256_set_m128i(_mm_unpackhi_epi16(pairs, thirds), _mm_unpacklo_epi16(pairs, thirds));
 }
 
-/// The AVX-512 column kernel (`depthwise_columns` in RuntimeKernels.c) on 8 channels with AVX-VNNI:
+/// The AVX-512 column kernel (`depthwise_columns` in depthwise_avx512.c) on 8 channels with AVX-VNNI:
 /// a 3 x 3 depthwise convolution, stride S of 1 or 2, on the unsigned padded copy, three 256-bit
 /// `vpdpbusd` per output pixel; the weights and base of `mnw_depthwise_columns_prepare`.
 __attribute__((always_inline, target("avx2,avxvnni")))

@@ -13,14 +13,13 @@ static void max_pool_avx2(const int8_t *input, int height, int width, int channe
             for (int base = 0; base < channels; base += 32) {
                 int count = channels - base < 32 ? channels - base : 32;
                 __m256i best = _mm256_set1_epi8(-128);
-                for (int ky = 0; ky < kernel_height; ky++) {
-                    int iy = y * stride_height - padding_height + ky;
-                    if (iy < 0 || iy >= height) continue;
-                    for (int kx = 0; kx < kernel_width; kx++) {
-                        int ix = x * stride_width - padding_width + kx;
-                        if (ix < 0 || ix >= width) continue;
+                int top = y * stride_height - padding_height, left = x * stride_width - padding_width, y0, y1, x0, x1;
+                window_span(top, kernel_height, height, &y0, &y1);
+                window_span(left, kernel_width, width, &x0, &x1);
+                for (int ky = y0; ky < y1; ky++) {
+                    for (int kx = x0; kx < x1; kx++) {
                         int8_t lanes[32];
-                        const int8_t *from = input + ((size_t)iy * width + ix) * channels + base;
+                        const int8_t *from = input + ((size_t)(top + ky) * width + (left + kx)) * channels + base;
                         if (count < 32) {
                             memset(lanes, -128, sizeof lanes);
                             memcpy(lanes, from, (size_t)count);

@@ -30,15 +30,12 @@ MNW_INLINE void max_pool(const int8_t *input, int height, int width, int channel
                     continue;
                 }
                 __m512i best = _mm512_set1_epi8(-128);
-                for (int ky = 0; ky < kernel_height; ky++) {
-                    int iy = y * stride_height - padding_height + ky;
-                    if (iy < 0 || iy >= height) continue;
-                    for (int kx = 0; kx < kernel_width; kx++) {
-                        int ix = x * stride_width - padding_width + kx;
-                        if (ix < 0 || ix >= width) continue;
-                        best = _mm512_max_epi8(best, _mm512_maskz_loadu_epi8(mask, input + (size_t)iy * row_bytes + (size_t)ix * channels + base));
-                    }
-                }
+                int top = y * stride_height - padding_height, left = x * stride_width - padding_width, y0, y1, x0, x1;
+                window_span(top, kernel_height, height, &y0, &y1);
+                window_span(left, kernel_width, width, &x0, &x1);
+                for (int ky = y0; ky < y1; ky++)
+                    for (int kx = x0; kx < x1; kx++)
+                        best = _mm512_max_epi8(best, _mm512_maskz_loadu_epi8(mask, input + (size_t)(top + ky) * row_bytes + (size_t)(left + kx) * channels + base));
                 _mm512_mask_storeu_epi8(out, mask, best);
             }
 }

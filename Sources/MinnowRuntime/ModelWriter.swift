@@ -32,7 +32,6 @@ public struct ModelWriter {
     }
 
     /// An operator, after those added before it (execution order).
-
     public mutating func addOperator(_ op: Operator) {
         operators.append(op.entry)
     }

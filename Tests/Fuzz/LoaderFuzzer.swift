@@ -1,4 +1,4 @@
-// libFuzzer entry for the runtime's loader and interpreter (scripts/fuzz-loader.sh builds it into
+// libFuzzer entry for the runtime's loader and interpreter (scripts/fuzz.sh loader builds it into
 // one module with MinnowRuntime's sources): every input is a candidate model file; it must be
 // refused with a ModelFormatError or load and run, on every kernel level this CPU has (AVX-512,
 // AVX-VNNI, AVX2, reference), without a crash, a sanitizer report or a leak.

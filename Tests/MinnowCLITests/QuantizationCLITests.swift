@@ -81,11 +81,12 @@ final class QuantizationCLITests: CLITestCase {
             ("w = f['quantization/fc/weight'][()]; del f['quantization/fc/weight']; f['quantization/fc/weight'] = w[:-1]", "/quantization/fc/weight"),
             ("f['quantization/extra/weight'] = [1]", "/quantization/extra: a layer the model does not have"),
             ("f['quantization'].attrs['scheme'] = '{}'", "attribute scheme"),
-            ("f['model/fc/weight'][0, 0] = float('nan')", "/model/fc/weight: holds a value that is not finite"),
+            ("f['model/model.fc/weight'][0, 0] = float('nan')", "/model/model.fc/weight: holds a value that is not finite"),
             ("f['buffers/trainingSteps'][0] = 1e30", "trainingSteps is 1e+30"),
         ]
         for (edit, expected) in edits {
             try? FileManager.default.removeItem(at: edited)
+            try? FileManager.default.removeItem(at: folder.appendingPathComponent("e.mnw"))
             try FileManager.default.copyItem(at: original, to: edited)
             let result = try Subprocess.run(python, ["-c", "import h5py, sys\nf = h5py.File(sys.argv[1], 'r+')\n\(edit)\nf.close()", edited.path])
             XCTAssertTrue(result.succeeded, "\(edit): \(result.standardError)")

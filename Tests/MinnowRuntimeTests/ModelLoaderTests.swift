@@ -145,15 +145,26 @@ final class ModelLoaderTests: XCTestCase {
         expect(resealed(bytes), { if case .invalidHeader = $0 { true } else { false } }, "tensor count")
     }
 
-    /// Every input that ever crashed the fuzzer (scripts/fuzz-loader.sh writes them to
-    /// Tests/Fuzz/crashes/) is now refused with a typed error or loads and runs.
+    /// Every model file that ever crashed a fuzzer (scripts/fuzz.sh loader writes them to
+    /// Tests/Fuzz/crashes/; the structure fuzzer's findings are committed there as built files
+    /// too) is now refused with a typed error, or loads and runs on every kernel level with the
+    /// reference kernels' output.
     func testEveryFuzzerFindingIsHandled() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/crashes")
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        for name in files where !name.hasPrefix(".") {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }.sorted()
+        XCTAssertFalse(names.isEmpty, "no committed findings in \(folder.path)")
+        for name in names {
             let bytes = [UInt8](try Data(contentsOf: folder.appendingPathComponent(name)))
-            bytes.withUnsafeBytes { raw in
-                if let model = try? RuntimeModel(bytes: raw), let interpreter = try? Interpreter(model: model) { interpreter.invoke() }
+            try bytes.withUnsafeBytes { raw in
+                guard let model = try? RuntimeModel(bytes: raw) else { return }
+                var expected: [Int8]?
+                for kernels in [KernelChoice.reference, .fastest, .avxVNNI, .avx2] {
+                    let interpreter = try Interpreter(model: model, kernels: kernels)
+                    for i in interpreter.input.indices { interpreter.input[i] = Int8(truncatingIfNeeded: i &* 31) }
+                    interpreter.invoke()
+                    if let expected { XCTAssertEqual(Array(interpreter.output), expected, "\(name), \(kernels)") }
+                    expected = Array(interpreter.output)
+                }
             }
         }
     }

@@ -26,7 +26,7 @@ typedef struct {
 /// sixteen int32 `total - 32`, then sixteen int32 constants of the rounded form.
 #define MNW_REQUANT_BLOCK 64
 
-/// The requantization forms `mnw_requant_prepare` finds (each exact; see RuntimeKernels.c).
+/// The requantization forms `mnw_requant_prepare` finds (each exact; see requant.c).
 enum {
     /// Any multiplier and shift: 64-bit rounding shift and clamps.
     MNW_REQUANT_GENERAL = 0,

@@ -30,13 +30,15 @@ public struct MaxPool: RuntimeOperator {
         let x = try v.activationInput(input)
         let out = try v.activationOutput(output)
         guard x.shape.count == 3, kernel.height >= 1, kernel.width >= 1, stride.height >= 1, stride.width >= 1, padding.height >= 0,
-              padding.width >= 0, padding.height < kernel.height, padding.width < kernel.width else {
+              padding.width >= 0, padding.height < kernel.height, padding.width < kernel.width, padding.height <= x.shape[0],
+              padding.width <= x.shape[1] else {
             throw v.fail("pooling geometry \(arguments[2...])")
         }
         let (spanH, spanW) = (x.shape[0] + 2 * padding.height - kernel.height, x.shape[1] + 2 * padding.width - kernel.width)
         let (h, w) = (spanH / stride.height + 1, spanW / stride.width + 1)
         guard spanH >= 0, spanW >= 0, out.shape == [h, w, x.shape[2]] else { throw v.fail("output shape \(out.shape), expected [\(h), \(w), \(x.shape[2])]") }
-        try v.addWork(out.elementCount, kernel.height, kernel.width)
+        // The kernels visit only the window positions inside the input.
+        try v.addWork(out.elementCount, min(kernel.height, x.shape[0]), min(kernel.width, x.shape[1]))
     }
 
     func prepare(_ p: OperatorPreparation) -> PreparedKernel {
@@ -73,12 +75,11 @@ extension ReferenceKernels {
                 for ox in 0..<outWidth {
                     for c in 0..<channels {
                         var best = Int8.min
-                        for ky in 0..<kernel.0 {
-                            let iy = oy * stride.0 - padding.0 + ky
-                            guard iy >= 0, iy < height else { continue }
-                            for kx in 0..<kernel.1 {
-                                let ix = ox * stride.1 - padding.1 + kx
-                                guard ix >= 0, ix < width else { continue }
+                        // Only the window positions inside the input (padding never wins a max).
+                        let (top, left) = (oy * stride.0 - padding.0, ox * stride.1 - padding.1)
+                        let (rowStart, columnStart) = (Swift.max(top, 0), Swift.max(left, 0))
+                        for iy in rowStart..<Swift.max(Swift.min(top + kernel.0, height), rowStart) {
+                            for ix in columnStart..<Swift.max(Swift.min(left + kernel.1, width), columnStart) {
                                 best = Swift.max(best, input[((n * height + iy) * width + ix) * channels + c])
                             }
                         }
