@@ -83,15 +83,20 @@ public enum ModelCheckpoint {
         let file = try open(url)
         let model = try buildModel(from: file)
         try loadWeights(into: model, from: file)
-        if let quantized = model as? any IntegerFormModel {
-            do {
-                try quantized.checkState()
-            } catch {
-                throw .invalidContent(file: url.path, path: "/buffers", detail: "\(error)")
-            }
-            try checkQuantization(of: quantized, in: file)
-        }
+        try checkIntegerForm(of: model, in: file)
         return (model, try readConfig(file))
+    }
+
+    /// For a model with an integer form whose weights `file` just loaded: its quantization state
+    /// (`IntegerFormModel.checkState`) and the `/quantization` numbers (`checkQuantization`).
+    public static func checkIntegerForm(of model: any Layer, in file: HDF5File) throws(CheckpointError) {
+        guard let quantized = model as? any IntegerFormModel else { return }
+        do {
+            try quantized.checkState()
+        } catch {
+            throw .invalidContent(file: file.url.path, path: "/buffers", detail: "\(error)")
+        }
+        try checkQuantization(of: quantized, in: file)
     }
 
     /// The checkpoint's model with fresh weights: built from its description (`/description`,

@@ -34,6 +34,7 @@ extension Trainer {
             throw CheckpointError.invalidContent(file: path, path: "/training", detail: "no training state: this checkpoint cannot be resumed")
         }
         try ModelCheckpoint.loadWeights(into: model, from: file)
+        try ModelCheckpoint.checkIntegerForm(of: model, in: file)
         try restoreAuxiliaryModules(from: file)
         let restored = try ModelCheckpoint.loadOptimizer(from: file, model: model, auxiliary: auxiliaryModules)
         let kind: TrainingConfig.OptimizerKind? = switch restored {

@@ -121,6 +121,16 @@ final class QuantizationCLITests: CLITestCase {
         XCTAssertEqual(try tensors(resumed.appendingPathComponent("last.h5")), try tensors(straight.appendingPathComponent("last.h5")))
         let (model, _) = try ModelCheckpoint.loadModel(from: resumed.appendingPathComponent("last.h5"))
         XCTAssertTrue(model is QuantizedModel)
+        // A step counter no training writes (it once trapped the resume) is an error naming it.
+        let python = try Requirements.pythonWithH5py()
+        for value in ["1e30", "float('nan')", "-3", "2.5"] {
+            try? FileManager.default.removeItem(at: resumed.appendingPathComponent("last.h5"))
+            try FileManager.default.copyItem(at: first, to: resumed.appendingPathComponent("last.h5"))
+            let edit = try Subprocess.run(python, ["-c", "import h5py, sys\nf = h5py.File(sys.argv[1], 'r+')\nf['buffers/trainingSteps'][0] = \(value)\nf.close()",
+                                                   resumed.appendingPathComponent("last.h5").path])
+            XCTAssertTrue(edit.succeeded, edit.standardError)
+            _ = try expectFailure(["qat", "--resume", resumed.path, "--progress", "none"], status: 1, ["last.h5", "trainingSteps"])
+        }
     }
 
     /// QAT with a teacher distills; LSQ with 4-bit weights runs and says so in its checkpoint.

@@ -76,6 +76,16 @@ final class DescriptionTests: XCTestCase {
                           "\(error)")
         }
 
+        // An input shape no machine could hold (a 100000 x 100000 image once asked for 40 GB) is
+        // refused before anything is built.
+        for shape in ["[100000,100000,1]", "[8192,8192,4]", "[0,28,1]"] {
+            let huge = try cnn.json().replacingOccurrences(of: "\"inputShape\":[28,28,1]", with: "\"inputShape\":\(shape)")
+            XCTAssertNotEqual(huge, try cnn.json())
+            XCTAssertThrowsError(try ModelDescription(json: huge).build(registry: .zoo)) { error in
+                XCTAssertTrue("\(error)".contains("input shape must be [height, width, channels] of extents in 1...65536"), "\(error)")
+            }
+        }
+
         var generator = SeededGenerator(seed: 0)
         let pool = LayerDescription(kind: "max_pool2d", spec: JSONValue(encoding: PoolSpec(kernelSize: 2, stride: 0, padding: 0)))
         XCTAssertThrowsError(try LayerRegistry.core.build(pool, generator: &generator)) { error in
