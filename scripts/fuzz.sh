@@ -5,19 +5,24 @@
 #              checksum resealed) as model files: Tests/Fuzz/LoaderFuzzer.swift
 #   structure  random recipes that build valid-but-extreme models (geometry at and past the limits)
 #              and compare every level with the reference kernels: Tests/Fuzz/StructureFuzzer.swift
-# Inputs that crash it go to Tests/Fuzz/crashes/ (loader) or Tests/Fuzz/structure-crashes/; commit
-# them: ModelLoaderTests and HostileModelTests run every file there on every level.
-#   scripts/fuzz.sh loader|structure [SECONDS] [libFuzzer options...]
+#   fields     the exported version 3 models of Tests/Fuzz/corpus with fields of their tables set to
+#              extreme values, resealed: Tests/Fuzz/FieldFuzzer.swift
+# Inputs that crash it go to Tests/Fuzz/crashes/ (loader), Tests/Fuzz/structure-crashes/ or
+# Tests/Fuzz/field-crashes/; commit them: ModelLoaderTests and HostileModelTests run every file
+# there on every level.
+#   scripts/fuzz.sh loader|structure|fields [SECONDS] [libFuzzer options...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-kind=${1:?loader or structure}
+kind=${1:?loader, structure or fields}
 seconds=${2:-600}
 shift $(( $# >= 2 ? 2 : 1 ))
 build=${FUZZ_BUILD:-/tmp/minnow-fuzz}/$kind
 case $kind in
     loader) sources=(Tests/Fuzz/LoaderFuzzer.swift); crashes=Tests/Fuzz/crashes ;;
     structure) sources=(Tests/Fuzz/StructureFuzzer.swift Tests/MinnowRuntimeTests/ModelRecipe.swift); crashes=Tests/Fuzz/structure-crashes ;;
-    *) echo "fuzz.sh: unknown fuzzer '$kind' (loader or structure)" >&2; exit 2 ;;
+    fields) sources=(Tests/Fuzz/FieldFuzzer.swift Tests/MinnowRuntimeTests/FieldMutation.swift Tests/MinnowRuntimeTests/TableLayout.swift)
+            crashes=Tests/Fuzz/field-crashes ;;
+    *) echo "fuzz.sh: unknown fuzzer '$kind' (loader, structure or fields)" >&2; exit 2 ;;
 esac
 mkdir -p "$build/corpus" "$crashes"
 cat > "$build/module.modulemap" <<MAP
@@ -39,6 +44,6 @@ if [[ $kind == loader ]]; then
     cp runs/*/model.mnw "$build/corpus/" 2>/dev/null || true
 fi
 # A crash reports through AddressSanitizer and libFuzzer at once (Swift's own backtracer can stall the run).
-export SWIFT_BACKTRACE=enable=no
+export SWIFT_BACKTRACE=enable=no MINNOW_FUZZ_MODELS=$PWD/Tests/Fuzz/corpus
 "$build/fuzzer" "$build/corpus" -max_total_time="$seconds" -max_len=1048576 -timeout=20 -rss_limit_mb=4096 \
     -artifact_prefix="$crashes/" -print_final_stats=1 "$@"

@@ -134,4 +134,26 @@ final class HostileModelTests: XCTestCase {
             try expectSameOnEveryLevel(file, name)
         }
     }
+
+    /// Every input the field fuzzer found crashing (scripts/fuzz.sh fields writes them to
+    /// Tests/Fuzz/field-crashes/) rewrites the same corpus model's fields again; the file is
+    /// refused or runs on every level as the reference does. Without findings, a fixed sweep of
+    /// single-field mutations stands in, so the test always compares something.
+    func testEveryFieldFuzzerFindingIsHandled() throws {
+        let fuzz = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz")
+        let corpus = try FileManager.default.contentsOfDirectory(atPath: fuzz.appendingPathComponent("corpus").path).sorted()
+            .map { [UInt8](try Data(contentsOf: fuzz.appendingPathComponent("corpus/" + $0))) }.filter { $0.count > 64 && $0[4] == 3 }
+        XCTAssertFalse(corpus.isEmpty)
+        let findings = try FileManager.default.contentsOfDirectory(atPath: fuzz.appendingPathComponent("field-crashes").path)
+            .filter { !$0.hasPrefix(".") }.sorted().map { [UInt8](try Data(contentsOf: fuzz.appendingPathComponent("field-crashes/" + $0))) }
+        let sweep: [[UInt8]] = (0..<256).map { [0, 0, UInt8($0), UInt8($0 * 7 % 256), UInt8($0 % 2), 1, UInt8($0 % 23)] }
+        var loaded = 0
+        for choices in findings + sweep {
+            let file = FieldMutation.mutate(corpus[Int(choices.first ?? 0) % corpus.count], choices: Array(choices.dropFirst()))
+            guard (try? file.withUnsafeBytes({ try RuntimeModel(bytes: $0) })) != nil else { continue }
+            loaded += 1
+            try expectSameOnEveryLevel(file, "field mutation \(choices)")
+        }
+        XCTAssertGreaterThan(loaded, 0, "some mutations load and run")
+    }
 }

@@ -1,0 +1,35 @@
+// libFuzzer entry of the field fuzzer (scripts/fuzz.sh fields): every input chooses an exported
+// model of Tests/Fuzz/corpus (version 3) and fields of its tables to rewrite to extreme values
+// (Tests/MinnowRuntimeTests/FieldMutation.swift). The file must be refused with a
+// ModelFormatError, or load and run on every kernel level this CPU has with the reference
+// kernels' output codes, without a crash or a sanitizer report.
+import Foundation
+
+/// The version 3 models of the folder MINNOW_FUZZ_MODELS names, read once.
+let fieldFuzzerModels: [[UInt8]] = {
+    let folder = ProcessInfo.processInfo.environment["MINNOW_FUZZ_MODELS"] ?? "Tests/Fuzz/corpus"
+    let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+    let models = names.compactMap { FileManager.default.contents(atPath: folder + "/" + $0).map([UInt8].init) }.filter { $0.count > 64 && $0[4] == 3 }
+    guard !models.isEmpty else { fatalError("no version 3 models in \(folder) (set MINNOW_FUZZ_MODELS)") }
+    return models
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzFields(_ data: UnsafeRawPointer, _ count: Int) -> CInt {
+    let choices = [UInt8](UnsafeRawBufferPointer(start: data, count: count))
+    let model = fieldFuzzerModels[Int(choices.first ?? 0) % fieldFuzzerModels.count]
+    let file = FieldMutation.mutate(model, choices: Array(choices.dropFirst()))
+    file.withUnsafeBytes { raw in
+        guard let model = try? RuntimeModel(bytes: raw) else { return }
+        var expected: [Int8]?
+        for kernels in [KernelChoice.reference, .fastest, .avxVNNI, .avx2] {
+            guard let interpreter = try? Interpreter(model: model, kernels: kernels) else { fatalError("a loaded model failed to prepare") }
+            for i in 0..<interpreter.input.count { interpreter.input[i] = Int8(truncatingIfNeeded: i &* 31 &+ count) }
+            interpreter.invoke()
+            let output = Array(interpreter.output)
+            if let expected, expected != output { fatalError("\(interpreter.kernelLevel) differs from the reference kernels") }
+            expected = output
+        }
+    }
+    return 0
+}
