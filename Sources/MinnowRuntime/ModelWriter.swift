@@ -76,8 +76,30 @@ public struct ModelWriter {
         return (kept.map { tensors[$0] }, keptConstants, operators, renumbered[Int(input)]!, renumbered[Int(output)]!)
     }
 
-    /// The file's bytes (`fileForm`), with the arena planned for `input` → `output`.
-    public func serialize(input: Int, output: Int, multiplyAccumulates: Int) -> (bytes: [UInt8], plan: ArenaPlan) {
+    /// Checks the counts, ranks and element counts against the format's limits.
+    private func checkLimits(input: Int, output: Int) throws(ModelFormatError) {
+        guard (1...ModelFormat.maximumTensors).contains(tensors.count), (1...ModelFormat.maximumOperators).contains(operators.count) else {
+            throw .invalidHeader("\(tensors.count) tensors and \(operators.count) operators; the format holds 1...\(ModelFormat.maximumTensors) of each")
+        }
+        guard tensors.indices.contains(input), tensors.indices.contains(output) else { throw .invalidHeader("input \(input) or output \(output) is no tensor") }
+        for (index, tensor) in tensors.enumerated() {
+            var elements = 1
+            for dimension in tensor.shape {
+                let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
+                guard dimension >= 1, !overflow, product <= ModelFormat.maximumElements else {
+                    throw .invalidTensor(index, "shape \(tensor.shape): dimensions must be positive, at most \(ModelFormat.maximumElements) elements")
+                }
+                elements = product
+            }
+            guard tensor.shape.count <= ModelFormat.maximumRank else { throw .invalidTensor(index, "rank \(tensor.shape.count) over \(ModelFormat.maximumRank)") }
+        }
+    }
+
+    /// The file's bytes (`fileForm`), with the arena planned for `input` → `output`; an error
+    /// naming the tensor or the table when the model does not fit the format (counts, ranks and
+    /// element counts past its limits, an arena or data section past 32 bits), never a trap.
+    public func serialize(input: Int, output: Int, multiplyAccumulates: Int) throws(ModelFormatError) -> (bytes: [UInt8], plan: ArenaPlan) {
+        try checkLimits(input: input, output: output)
         let form = fileForm(input: Int32(input), output: Int32(output))
         var tensors = form.tensors
         let (constants, operators, input, output) = (form.constants, form.operators, form.input, form.output)
@@ -89,6 +111,9 @@ public struct ModelWriter {
             tensors[index].offset = data.count
             data += bytes
             data += [UInt8](repeating: 0, count: (ModelFormat.constantAlignment - data.count % ModelFormat.constantAlignment) % ModelFormat.constantAlignment)
+        }
+        guard plan.size <= Int(Int32.max), data.count <= Int(Int32.max) else {
+            throw .invalidHeader("an arena of \(plan.size) bytes and \(data.count) bytes of constants do not fit the format's 32-bit offsets")
         }
         var body = ByteWriter()
         for tensor in tensors {

@@ -25,7 +25,7 @@ public enum RuntimeWorkflow {
             throw WorkflowError("\(checkpoint.path) holds a float model: quantize it first (minnow quantize --out, or minnow qat)")
         }
         let integer = try IntegerModel(quantized: quantized)
-        let export = integer.exportForRuntime()
+        let export = try integer.exportForRuntime()
         do {
             _ = try export.bytes.withUnsafeBytes { try RuntimeModel(bytes: $0) }
         } catch {

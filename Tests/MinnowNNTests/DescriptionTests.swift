@@ -86,6 +86,15 @@ final class DescriptionTests: XCTestCase {
             }
         }
 
+        // A layer asking for more weights than any machine holds is refused before allocation.
+        for (field, value) in [("\"outputFeatures\":10", "\"outputFeatures\":100000000"), ("\"inputFeatures\":3136", "\"inputFeatures\":9223372036854775807")] {
+            let huge = try cnn.json().replacingOccurrences(of: field, with: value)
+            XCTAssertNotEqual(huge, try cnn.json(), field)
+            XCTAssertThrowsError(try ModelDescription(json: huge).build(registry: .zoo)) { error in
+                XCTAssertTrue("\(error)".contains("weights: more than 134217728"), "\(error)")
+            }
+        }
+
         var generator = SeededGenerator(seed: 0)
         let pool = LayerDescription(kind: "max_pool2d", spec: JSONValue(encoding: PoolSpec(kernelSize: 2, stride: 0, padding: 0)))
         XCTAssertThrowsError(try LayerRegistry.core.build(pool, generator: &generator)) { error in

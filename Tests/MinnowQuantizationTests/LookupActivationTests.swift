@@ -54,7 +54,7 @@ final class LookupActivationTests: XCTestCase {
             for (a, b) in zip(integer.logits(images).scalars, withoutGrad { quantized(images) }.scalars) {
                 XCTAssertLessThanOrEqual(abs(a - b), step * 1.001, "\(function)")
             }
-            let export = integer.exportForRuntime()
+            let export = try integer.exportForRuntime()
             let runtime = try export.bytes.withUnsafeBytes { try RuntimeModel(bytes: $0) }
             XCTAssertEqual(runtime.operations.filter { if case .lookupTable = $0 { true } else { false } }.count, 2, "\(function): two tables")
             let expected = integer.codes(images)[integer.graph.output]!

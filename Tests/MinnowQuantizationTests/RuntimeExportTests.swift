@@ -24,7 +24,7 @@ final class RuntimeExportTests: XCTestCase {
         for architecture in ModelConfig.Architecture.allCases {
             for bits in [8, 4] {
                 let integer = try integerModel(architecture, weightBits: bits)
-                let export = integer.exportForRuntime()
+                let export = try integer.exportForRuntime()
                 let images = Tensor.randomNormal([6, 12, 12, 1], generator: &generator)
                 let expected = integer.codes(images)[integer.graph.output]!
                 // The fast kernels this CPU has (\(KernelChoice.detected)) and the reference kernels, both exact.

@@ -235,7 +235,7 @@ final class FastKernelTests: XCTestCase {
             let (input, output) = (FixedPointMultiplier(0.05 / 0.1), FixedPointMultiplier(0.1 / (Double(1 << 20) * 0.08)))
             writer.addOperator(.add(Add(a: x, b: y, output: out, aMultiplier: input, bMultiplier: input, outputMultiplier: output,
                                         clamp: CodeRange(minimum: relu ? 3 : -128, maximum: 127))))
-            let bytes = writer.serialize(input: x, output: out, multiplyAccumulates: 0).bytes
+            let bytes = try writer.serialize(input: x, output: out, multiplyAccumulates: 0).bytes
             let image = (0..<shape.reduce(1, *)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
             func codes(_ kernels: KernelChoice) throws -> [Int8] {
                 try bytes.withUnsafeBytes { raw in

@@ -12,7 +12,7 @@ final class HostileModelTests: XCTestCase {
 
     /// A model of one convolution: input [h, w, cin], filter [kh, kw, cin / groups, cout].
     func convolution(input shape: [Int], kernel: Extent, outputs: Int, groups: Int = 1, stride: Extent = Extent(1, 1), padding: Extent,
-                     dilation: Extent) -> [UInt8] {
+                     dilation: Extent) throws -> [UInt8] {
         var writer = ModelWriter()
         let input = writer.addActivation(shape: shape, parameters: Self.activation)
         let taps = kernel.height * kernel.width * (shape[2] / groups) * outputs
@@ -28,17 +28,17 @@ final class HostileModelTests: XCTestCase {
         writer.addOperator(.convolution(Convolution(input: input, filter: filter, bias: bias, multipliers: multipliers, shifts: shifts, output: output,
                                                     stride: stride, padding: padding, dilation: dilation, groups: groups,
                                                     clamp: CodeRange(minimum: -128, maximum: 127))))
-        return writer.serialize(input: input, output: output, multiplyAccumulates: 0).bytes
+        return try writer.serialize(input: input, output: output, multiplyAccumulates: 0).bytes
     }
 
     /// A model of one max pooling of an input [h, w, c].
-    func maxPool(input shape: [Int], kernel: Extent, stride: Extent, padding: Extent) -> [UInt8] {
+    func maxPool(input shape: [Int], kernel: Extent, stride: Extent, padding: Extent) throws -> [UInt8] {
         var writer = ModelWriter()
         let input = writer.addActivation(shape: shape, parameters: Self.activation)
         let out = [(shape[0] + 2 * padding.height - kernel.height) / stride.height + 1, (shape[1] + 2 * padding.width - kernel.width) / stride.width + 1, shape[2]]
         let output = writer.addActivation(shape: out, parameters: Self.activation)
         writer.addOperator(.maxPool(MaxPool(input: input, output: output, kernel: kernel, stride: stride, padding: padding)))
-        return writer.serialize(input: input, output: output, multiplyAccumulates: 0).bytes
+        return try writer.serialize(input: input, output: output, multiplyAccumulates: 0).bytes
     }
 
     /// The output codes of `bytes` run on `kernels` with a fixed input.
@@ -69,9 +69,9 @@ final class HostileModelTests: XCTestCase {
     /// A depthwise convolution with a 96 x 96 kernel (9,216 taps, which the AVX2 kernel once kept
     /// on its stack) and a dense one of the same size: they run, equal to the reference.
     func testLargeKernelsRun() throws {
-        try expectSameOnEveryLevel(convolution(input: [96, 96, 16], kernel: Extent(96, 96), outputs: 16, groups: 16, padding: Extent(2, 3),
+        try expectSameOnEveryLevel(try convolution(input: [96, 96, 16], kernel: Extent(96, 96), outputs: 16, groups: 16, padding: Extent(2, 3),
                                                dilation: Extent(1, 1)), "depthwise 96x96")
-        try expectSameOnEveryLevel(convolution(input: [40, 40, 4], kernel: Extent(40, 40), outputs: 8, padding: Extent(1, 0), dilation: Extent(1, 1)),
+        try expectSameOnEveryLevel(try convolution(input: [40, 40, 4], kernel: Extent(40, 40), outputs: 8, padding: Extent(1, 0), dilation: Extent(1, 1)),
                                    "dense 40x40")
     }
 
@@ -79,18 +79,18 @@ final class HostileModelTests: XCTestCase {
     /// copy write past its rows: 1 x 1 convolutions with dilation) is refused.
     func testPaddingIsBoundedByTheKernelExtent() throws {
         for groups in [1, 8] {
-            try expectSameOnEveryLevel(convolution(input: [5, 3, 8], kernel: Extent(3, 3), outputs: 8, groups: groups, padding: Extent(8, 128),
+            try expectSameOnEveryLevel(try convolution(input: [5, 3, 8], kernel: Extent(3, 3), outputs: 8, groups: groups, padding: Extent(8, 128),
                                                    dilation: Extent(4, 64)), "3x3 dilation 4x64, padding 8x128, groups \(groups)")
-            expectRefused(convolution(input: [4, 4, 8], kernel: Extent(1, 1), outputs: 8, groups: groups, padding: Extent(0, 64), dilation: Extent(1, 64)),
+            expectRefused(try convolution(input: [4, 4, 8], kernel: Extent(1, 1), outputs: 8, groups: groups, padding: Extent(0, 64), dilation: Extent(1, 64)),
                           "padding", "1x1 with padding 64, groups \(groups)")
-            expectRefused(convolution(input: [4, 4, 8], kernel: Extent(3, 3), outputs: 8, groups: groups, padding: Extent(3, 0), dilation: Extent(1, 1)),
+            expectRefused(try convolution(input: [4, 4, 8], kernel: Extent(3, 3), outputs: 8, groups: groups, padding: Extent(3, 0), dilation: Extent(1, 1)),
                           "padding", "3x3 with padding 3, groups \(groups)")
         }
     }
 
     /// A tiny output of a large dilated kernel whose padded input would need ~1 G elements: refused.
-    func testPaddedScratchIsBounded() {
-        expectRefused(convolution(input: [1, 1, 1], kernel: Extent(600, 600), outputs: 1, padding: Extent(19_168, 19_168), dilation: Extent(64, 64)),
+    func testPaddedScratchIsBounded() throws {
+        expectRefused(try convolution(input: [1, 1, 1], kernel: Extent(600, 600), outputs: 1, padding: Extent(19_168, 19_168), dilation: Extent(64, 64)),
                       "padded input", "600x600 dilation 64")
     }
 
@@ -98,10 +98,10 @@ final class HostileModelTests: XCTestCase {
     /// is refused, since padding may not pass the input; windows up to three times the input run
     /// on every level, the kernels visiting only the positions inside it.
     func testPoolingWindowsAreBounded() throws {
-        expectRefused(maxPool(input: [1, 1, 1], kernel: Extent(1 << 30, 1), stride: Extent(1, 1), padding: Extent(1 << 29, 0)),
+        expectRefused(try maxPool(input: [1, 1, 1], kernel: Extent(1 << 30, 1), stride: Extent(1, 1), padding: Extent(1 << 29, 0)),
                       "pooling geometry", "2^30 window")
-        try expectSameOnEveryLevel(maxPool(input: [4, 3, 40], kernel: Extent(12, 9), stride: Extent(1, 2), padding: Extent(4, 3)), "12x9 window")
-        try expectSameOnEveryLevel(maxPool(input: [64, 48, 8], kernel: Extent(64, 48), stride: Extent(1, 1), padding: Extent(3, 5)), "64x48 window")
+        try expectSameOnEveryLevel(try maxPool(input: [4, 3, 40], kernel: Extent(12, 9), stride: Extent(1, 2), padding: Extent(4, 3)), "12x9 window")
+        try expectSameOnEveryLevel(try maxPool(input: [64, 48, 8], kernel: Extent(64, 48), stride: Extent(1, 1), padding: Extent(3, 5)), "64x48 window")
     }
 
     /// A concatenation of one tensor 65,536 times loads (in linear time: the loader checks each
@@ -112,12 +112,12 @@ final class HostileModelTests: XCTestCase {
         let count = 65_536
         let output = writer.addActivation(shape: [1, 1, 2 * count], parameters: Self.activation)
         writer.addOperator(.concatenate(Concatenation(output: output, inputs: Array(repeating: .init(tensor: input, rescale: nil), count: count))))
-        try expectSameOnEveryLevel(writer.serialize(input: input, output: output, multiplyAccumulates: 0).bytes, "65,536 inputs")
+        try expectSameOnEveryLevel(try writer.serialize(input: input, output: output, multiplyAccumulates: 0).bytes, "65,536 inputs")
     }
 
     /// A model asking for more work per inference than `ModelFormat.maximumWork` is refused.
-    func testWorkIsBounded() {
-        expectRefused(convolution(input: [1024, 1024, 1], kernel: Extent(64, 64), outputs: 16, padding: Extent(0, 0), dilation: Extent(1, 1)),
+    func testWorkIsBounded() throws {
+        expectRefused(try convolution(input: [1024, 1024, 1], kernel: Extent(64, 64), outputs: 16, padding: Extent(0, 0), dilation: Extent(1, 1)),
                       "operations per inference", "64x64 over 1024x1024")
     }
 
@@ -146,7 +146,10 @@ final class HostileModelTests: XCTestCase {
         XCTAssertFalse(corpus.isEmpty)
         let findings = try FileManager.default.contentsOfDirectory(atPath: fuzz.appendingPathComponent("field-crashes").path)
             .filter { !$0.hasPrefix(".") }.sorted().map { [UInt8](try Data(contentsOf: fuzz.appendingPathComponent("field-crashes/" + $0))) }
-        let sweep: [[UInt8]] = (0..<256).map { [0, 0, UInt8($0), UInt8($0 * 7 % 256), UInt8($0 % 2), 1, UInt8($0 % 23)] }
+        let sweep: [[UInt8]] = (0..<256).map { (i: Int) -> [UInt8] in
+            let (field, value) = (UInt8(i), UInt8(i * 7 % 256))
+            return [0, 0, field, value, UInt8(i % 2), 1, UInt8(i % 23)]
+        }
         var loaded = 0
         for choices in findings + sweep {
             let file = FieldMutation.mutate(corpus[Int(choices.first ?? 0) % corpus.count], choices: Array(choices.dropFirst()))

@@ -8,7 +8,7 @@ import XCTest
 /// was wrong, never a trap; a valid file runs without allocating.
 final class ModelLoaderTests: XCTestCase {
     /// A small valid model: a 3x3 convolution (ReLU fused), global average pooling, a linear layer.
-    func validModel(channels c: Int = 8) -> [UInt8] {
+    func validModel(channels c: Int = 8) throws -> [UInt8] {
         var writer = ModelWriter()
         let p = QuantizationParameters(scale: 0.05, zeroPoint: -3)
         let input = writer.addActivation(shape: [4, 4, 2], parameters: p)
@@ -32,7 +32,7 @@ final class ModelLoaderTests: XCTestCase {
         let logits = writer.addActivation(shape: [3], parameters: QuantizationParameters(scale: 0.2, zeroPoint: 0))
         writer.addOperator(.fullyConnected(FullyConnected(input: pooled, weight: weight, bias: fcBias, multipliers: fcMultipliers, shifts: fcShifts,
                                                           output: logits, clamp: CodeRange(minimum: -128, maximum: 127))))
-        return writer.serialize(input: input, output: logits, multiplyAccumulates: 4 * 4 * 9 * 2 * c + 3 * c).bytes
+        return try writer.serialize(input: input, output: logits, multiplyAccumulates: 4 * 4 * 9 * 2 * c + 3 * c).bytes
     }
 
     func load(_ bytes: [UInt8]) throws -> RuntimeModel {
@@ -60,7 +60,7 @@ final class ModelLoaderTests: XCTestCase {
     }
 
     func testValidModelLoadsAndRuns() throws {
-        let bytes = validModel()
+        let bytes = try validModel()
         try bytes.withUnsafeBytes { raw in
             let model = try RuntimeModel(bytes: raw)
             let interpreter = try Interpreter(model: model)
@@ -80,7 +80,7 @@ final class ModelLoaderTests: XCTestCase {
     /// convolution wide enough that its accumulators would not fit a stack temporary).
     func testInferenceAllocatesNothing() throws {
         XCTAssertEqual(minnow_allocation_counting(), 1, "allocation counting works on Linux/glibc")
-        let bytes = validModel(channels: 600)
+        let bytes = try validModel(channels: 600)
         try bytes.withUnsafeBytes { raw in
             let interpreter = try Interpreter(model: try RuntimeModel(bytes: raw))
             interpreter.invoke()
@@ -94,7 +94,7 @@ final class ModelLoaderTests: XCTestCase {
     }
 
     func testMalformedFilesGiveTypedErrors() throws {
-        let good = validModel()
+        let good = try validModel()
         let layout = TableLayout(good)
         // Truncated anywhere: the header, the tables, the data.
         for length in [0, 10, 63, 64, 100, good.count - 1] {
@@ -200,7 +200,7 @@ final class ModelLoaderTests: XCTestCase {
     /// size, the file size, the checksum (left stale), a version byte out of 1...3, a tensor's
     /// type, rank or storage byte out of range, an operator code out of 1...7.
     func testEveryByteOfTheTablesCorruptedIsHandled() throws {
-        let good = validModel(), layout = TableLayout(good)
+        let good = try validModel(), layout = TableLayout(good)
         _ = try load(good)
         var refused = 0, mustRefuse = 0
         for offset in 0..<layout.tablesEnd {

@@ -100,7 +100,8 @@ struct ModelRecipe {
                 writer.addOperator(.lookupTable(LookupTable(input: x.index, output: output(x.shape), table: table)))
             }
         }
-        return writer.serialize(input: input, output: activations.last!.index, multiplyAccumulates: 0).bytes
+        // A model past the format's limits cannot be written: an empty file, which the loader refuses.
+        return (try? writer.serialize(input: input, output: activations.last!.index, multiplyAccumulates: 0))?.bytes ?? []
     }
 
     /// A random three-dimensional activation, when there is one.

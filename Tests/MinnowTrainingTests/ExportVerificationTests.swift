@@ -19,7 +19,7 @@ final class ExportVerificationTests: XCTestCase {
         try quantized.calibrate((0..<2).map { _ in Tensor.randomNormal([8, 12, 12, 1], generator: &generator) })
         quantized.eval()
         let integer = try IntegerModel(quantized: quantized)
-        let bytes = integer.exportForRuntime().bytes
+        let bytes = try integer.exportForRuntime().bytes
         let batches = (0..<3).map { index in
             Batch(images: Tensor.randomNormal([4, 12, 12, 1], generator: &generator), labels: (0..<4).map { ($0 + index) % 10 },
                   indices: Array(0..<4))

@@ -111,6 +111,26 @@ public enum DescriptionError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+extension LayerDescription {
+    /// The most weights one layer of a description may ask for (2^27, 512 MB of float32): checked
+    /// before the weights are allocated, so that a hand-edited description cannot ask for memory no
+    /// machine has.
+    public static let maximumParameters = 1 << 27
+}
+
+/// Fails with `DescriptionError.invalidSpec` unless the product of `factors` (a layer's weight
+/// count) is at most `LayerDescription.maximumParameters`; no product overflows.
+func requireParameters(_ factors: [Int], _ kind: String) throws(DescriptionError) {
+    var product = 1
+    for factor in factors {
+        let (next, overflow) = product.multipliedReportingOverflow(by: max(factor, 0))
+        guard !overflow, next <= LayerDescription.maximumParameters else {
+            throw .invalidSpec(kind: kind, detail: "\(factors.map(String.init).joined(separator: " x ")) weights: more than \(LayerDescription.maximumParameters)")
+        }
+        product = next
+    }
+}
+
 /// Fails with `DescriptionError.invalidSpec` unless `condition` holds.
 func requireSpec(_ condition: Bool, _ kind: String, _ detail: @autoclosure () -> String) throws(DescriptionError) {
     guard condition else { throw .invalidSpec(kind: kind, detail: detail()) }

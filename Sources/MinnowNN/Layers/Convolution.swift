@@ -123,6 +123,7 @@ extension Conv2D: DescribableLayer {
                         Self.kind, "channels, groups, kernel, stride and dilation must be positive and padding >= 0, got \(spec)")
         try requireSpec(spec.inputChannels % spec.groups == 0 && spec.outputChannels % spec.groups == 0, Self.kind,
                         "groups \(spec.groups) must divide the input (\(spec.inputChannels)) and output (\(spec.outputChannels)) channels")
+        try requireParameters([spec.kernelSize[0], spec.kernelSize[1], spec.inputChannels / spec.groups, spec.outputChannels], Self.kind)
         self.init(inputChannels: spec.inputChannels, outputChannels: spec.outputChannels,
                   kernelSize: (spec.kernelSize[0], spec.kernelSize[1]), stride: (spec.stride[0], spec.stride[1]),
                   padding: (spec.padding[0], spec.padding[1]), dilation: (spec.dilation[0], spec.dilation[1]),
@@ -155,6 +156,7 @@ extension Linear: DescribableLayer {
 
     public convenience init(spec: Spec, generator: inout SeededGenerator, registry: LayerRegistry) throws(DescriptionError) {
         try requireSpec(spec.inputFeatures > 0 && spec.outputFeatures > 0, Self.kind, "features must be positive, got \(spec)")
+        try requireParameters([spec.inputFeatures, spec.outputFeatures], Self.kind)
         self.init(inputFeatures: spec.inputFeatures, outputFeatures: spec.outputFeatures, useBias: spec.bias, generator: &generator)
     }
 }

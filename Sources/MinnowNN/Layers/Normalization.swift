@@ -53,6 +53,7 @@ extension BatchNorm: DescribableLayer {
     public convenience init(spec: Spec, generator: inout SeededGenerator, registry: LayerRegistry) throws(DescriptionError) {
         try requireSpec(spec.channels > 0 && (0...1).contains(spec.momentum) && spec.epsilon > 0 && spec.epsilon.isFinite, Self.kind,
                         "channels must be positive, momentum in [0, 1] and epsilon positive, got \(spec)")
+        try requireParameters([spec.channels], Self.kind)
         self.init(channels: spec.channels, momentum: spec.momentum, epsilon: spec.epsilon)
     }
 }

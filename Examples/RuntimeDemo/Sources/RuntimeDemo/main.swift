@@ -8,7 +8,7 @@ import MinnowRuntime
 import QuantMath
 
 /// A tiny valid model: a 3x3 convolution to 8 channels (ReLU fused), global average pooling, a linear layer to 3 classes.
-func tinyModel() -> [UInt8] {
+func tinyModel() throws -> [UInt8] {
     var writer = ModelWriter()
     let input = writer.addActivation(shape: [6, 6, 1], parameters: QuantizationParameters(scale: 0.02, zeroPoint: 0))
     let filter = writer.addConstant(type: .int8, shape: [3, 3, 1, 8], parameters: QuantizationParameters(scale: 1, zeroPoint: 0),
@@ -31,7 +31,7 @@ func tinyModel() -> [UInt8] {
                                              writer.addConstant(Array(repeating: f.shift, count: 3)))
     writer.addOperator(.fullyConnected(FullyConnected(input: pooled, weight: weight, bias: fcBias, multipliers: fcMultipliers, shifts: fcShifts,
                                                       output: logits, clamp: CodeRange(minimum: -128, maximum: 127))))
-    return writer.serialize(input: input, output: logits, multiplyAccumulates: 6 * 6 * 9 * 8 + 24).bytes
+    return try writer.serialize(input: input, output: logits, multiplyAccumulates: 6 * 6 * 9 * 8 + 24).bytes
 }
 
 func readFile(_ path: String) -> [UInt8]? {
@@ -48,12 +48,11 @@ func readFile(_ path: String) -> [UInt8]? {
 }
 
 let arguments = CommandLine.arguments
-let bytes = arguments.count > 1 ? readFile(arguments[1]) : tinyModel()
-guard let bytes else {
-    print("cannot read \(arguments[1])")
-    exit(1)
-}
 do {
+    guard let bytes = arguments.count > 1 ? readFile(arguments[1]) : try tinyModel() else {
+        print("cannot read \(arguments[1])")
+        exit(1)
+    }
     try bytes.withUnsafeBytes { raw in
         let model = try RuntimeModel(bytes: raw)
         let interpreter = try Interpreter(model: model)
