@@ -48,6 +48,11 @@ let package = Package(
         // Counts the process's heap allocations (replaces malloc & co. in the executables that link it): what
         // shows that the runtime's inference allocates nothing.
         .target(name: "CAllocationCounter"),
+        // What the build targeted (MINNOW_TARGET_CPU and the vector instruction set it allows), for benchmark reports.
+        .target(name: "CBuildInfo", cSettings: [
+            .define("MINNOW_TARGET_CPU", to: "\"\(targetCPU)\""),
+            .unsafeFlags(targetCPU == "generic" ? [] : ["-march=\(targetCPU)"], .when(configuration: .release)),
+        ]),
 
         // C libraries.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -89,7 +94,7 @@ let package = Package(
                                                         "MinnowQuantization", "MinnowRuntime", "MinnowTensor", "MinnowTraining"]),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation", "MinnowQuantization",
-                                                    "MinnowTraining", "MinnowData", "MinnowRuntime", "CAllocationCounter"]),
+                                                    "MinnowTraining", "MinnowData", "MinnowRuntime", "CAllocationCounter", "CBuildInfo"]),
         // The command-line tool: parses arguments, calls the modules.
         .executableTarget(
             name: "minnow",

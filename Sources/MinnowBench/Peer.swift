@@ -19,12 +19,14 @@ public struct PeerRunner: Sendable {
     }
 
     /// PyTorch's conv2d times per shape (`bench_ops.py`): shape text → (forward, forward+backward)
-    /// milliseconds, the median of its runs.
-    public func convTimes(shapes: [String], iterations: Int, repeats: Int) throws -> [String: (forward: Double, forwardBackward: Double)] {
+    /// milliseconds, the median of its runs; and PyTorch's version.
+    public func convTimes(shapes: [String], iterations: Int, repeats: Int) throws
+        -> (times: [String: (forward: Double, forwardBackward: Double)], version: String) {
         struct Row: Decodable {
             let shape: String
             let forward: [Double], forwardBackward: [Double]
-            enum CodingKeys: String, CodingKey { case shape, forward = "fwd_ms", forwardBackward = "fwd_bwd_ms" }
+            let torch: String?
+            enum CodingKeys: String, CodingKey { case shape, forward = "fwd_ms", forwardBackward = "fwd_bwd_ms", torch }
         }
         let rows: [Row] = try run(script: "bench_ops.py", arguments: ["--threads", "2", "--iters", "\(iterations)", "--repeats", "\(repeats)",
                                                                       "--shapes"] + shapes, output: "bench_ops.json")
@@ -33,11 +35,12 @@ public struct PeerRunner: Sendable {
             guard let forward = row.forward.first, let backward = row.forwardBackward.first else { continue }
             times[row.shape] = (forward, backward)
         }
-        return times
+        return (times, rows.first?.torch ?? "?")
     }
 
-    /// PyTorch's training images/s per preset (`bench_train.py`, no distillation), the median of its runs.
-    public func trainingRates(models: [String], batch: Int, steps: Int, repeats: Int) throws -> [String: Double] {
+    /// PyTorch's training images/s per preset (`bench_train.py`, no distillation), the median of
+    /// its runs; and PyTorch's version.
+    public func trainingRates(models: [String], batch: Int, steps: Int, repeats: Int) throws -> (rates: [String: Double], version: String) {
         struct Output: Decodable {
             struct Row: Decodable {
                 let model: String
@@ -45,10 +48,12 @@ public struct PeerRunner: Sendable {
                 enum CodingKeys: String, CodingKey { case model, imagesPerSecond = "img_s_median" }
             }
             let results: [Row]
+            let versions: [String: String]?
         }
         let output: Output = try run(script: "bench_train.py", arguments: ["--threads", "2", "--no-kd", "--batch", "\(batch)", "--steps", "\(steps)",
                                                                            "--repeats", "\(repeats)", "--models"] + models, output: "bench_train.json")
-        return Dictionary(output.results.map { ($0.model, $0.imagesPerSecond) }, uniquingKeysWith: { first, _ in first })
+        return (Dictionary(output.results.map { ($0.model, $0.imagesPerSecond) }, uniquingKeysWith: { first, _ in first }),
+                output.versions?["torch"] ?? "?")
     }
 
     /// ONNX Runtime's batch-1, one-thread latency of a preset (`export_onnx.py`: QDQ int8 with u8

@@ -12,9 +12,10 @@ import MinnowTraining
 struct JSONOutput: ParsableArguments {
     @Option(help: "Also write the results as JSON to this file.") var json: String?
 
-    func write<T: Encodable>(_ value: T) throws {
+    /// Writes `value` with the machine it was measured on and the peers' versions (`BenchRecord`).
+    func write<T: Encodable>(_ value: T, peers: [String: String] = [:]) throws {
         guard let json else { return }
-        try JSONFile.write(value, to: URL(fileURLWithPath: json))
+        try JSONFile.write(BenchRecord(value, peers: peers), to: URL(fileURLWithPath: json))
         print("wrote \(json)")
     }
 }
@@ -88,15 +89,16 @@ struct Bench: ParsableCommand {
         }
 
         func execute() throws {
+            print(Machine.current)
             let parsed = shapes.compactMap(ConvShape.init), (iterations, repeats) = (timing.iterations, timing.repeats)
             let minnow = parsed.map { shape in
                 let t = benchmarkConv(shape, iterations: iterations, repeats: repeats)
                 print("  minnow \(shape): fwd \(format(t.forward.median)) ms, fwd+bwd \(format(t.forwardBackward.median)) ms")
                 return t
             }
-            let peerRows = try peer.runner()?.convTimes(shapes: shapes, iterations: iterations, repeats: repeats) ?? [:]
-            print("\n" + BenchReport.convolutions(parsed, minnow, peer: peerRows, iterations: iterations, repeats: repeats))
-            try peer.output.write(minnow)
+            let torch = try peer.runner()?.convTimes(shapes: shapes, iterations: iterations, repeats: repeats)
+            print("\n" + BenchReport.convolutions(parsed, minnow, peer: torch?.times ?? [:], iterations: iterations, repeats: repeats))
+            try peer.output.write(minnow, peers: torch.map { ["torch": $0.version] } ?? [:])
         }
     }
 
@@ -115,6 +117,7 @@ struct Bench: ParsableCommand {
         }
 
         func execute() throws {
+            print(Machine.current)
             let results = sizes.map { benchmarkGemm(size: $0, iterations: timing.iterations, repeats: timing.repeats) }
             print(BenchReport.gemm(results, iterations: timing.iterations, repeats: timing.repeats))
             try output.write(results)
@@ -137,15 +140,16 @@ struct Bench: ParsableCommand {
         }
 
         func execute() throws {
+            print(Machine.current)
             let (batch, steps, repeats) = (timing.batch, timing.steps, timing.repeats)
             let results = try models.map { name in
                 let t = try benchmarkTraining(ModelConfig.preset(name)!, name: name, batch: batch, steps: steps, repeats: repeats)
                 print("  minnow \(name): \(format(t.imagesPerSecond.median, 1)) img/s")
                 return t
             }
-            let peerRates = try peer.runner()?.trainingRates(models: models, batch: batch, steps: steps, repeats: repeats) ?? [:]
-            print("\n" + BenchReport.training(results, peer: peerRates, batch: batch))
-            try peer.output.write(results)
+            let torch = try peer.runner()?.trainingRates(models: models, batch: batch, steps: steps, repeats: repeats)
+            print("\n" + BenchReport.training(results, peer: torch?.rates ?? [:], batch: batch))
+            try peer.output.write(results, peers: torch.map { ["torch": $0.version] } ?? [:])
         }
     }
 }
@@ -169,6 +173,7 @@ extension Bench {
         }
 
         func execute() throws {
+            print(Machine.current)
             let cacheDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("minnow-bench-distill-\(getpid())")
             defer { try? FileManager.default.removeItem(at: cacheDirectory) }
             let result = try benchmarkDistillation(
@@ -204,11 +209,12 @@ extension Bench {
         }
 
         func execute() throws {
+            print(Machine.current)
             let (batch, steps, repeats) = (timing.batch, timing.steps, timing.repeats)
             let result = try benchmarkQAT(ModelConfig.preset(model)!, name: model, method: method, batch: batch, steps: steps, repeats: repeats)
             let peerResult = try peer.runner()?.qatStep(script: peerScript, model: model, batch: batch, steps: steps, repeats: repeats)
             print(BenchReport.qat(result, peer: peerResult, steps: steps, repeats: repeats))
-            try peer.output.write(result)
+            try peer.output.write(result, peers: peerResult.map { ["torch": $0.torch] } ?? [:])
         }
     }
 }
@@ -240,6 +246,7 @@ extension Bench {
         }
 
         func execute() throws {
+            print(Machine.current)
             let models = try checkpoints.map { path -> (name: String, model: any Layer, inputShape: [Int], classes: Int) in
                 let (model, config) = try ModelCheckpoint.loadModel(from: URL(fileURLWithPath: path))
                 return (path, model, config.inputShape, config.classes)
@@ -284,24 +291,28 @@ extension Bench {
         }
 
         func execute() throws {
+            print(Machine.current)
             guard let bytes = FileManager.default.contents(atPath: model).map({ [UInt8]($0) }) else { throw CLIError(message: "\(model): cannot read") }
             let t = try benchmarkRuntime(bytes, runs: runs, warmup: warmup, batch: batch, kernels: kernels.choice)
             print(BenchReport.runtime(t, model: model, warmup: warmup, kernels: kernels == .fastest ? KernelChoice.detected : kernels.rawValue))
             if operators {
                 print(BenchReport.operators(try profileRuntime(bytes, runs: runs, warmup: warmup, kernels: kernels.choice), runs: runs))
             }
+            var peers: [String: String] = [:]
             if let peerModel, let runner = try peer.runner() {
                 let ort = try runner.onnxRuntimeLatency(model: peerModel, calls: 300, repeats: 3)
+                peers["onnxruntime"] = ort.version
                 print(BenchReport.peerRuntime("ONNX Runtime", version: ort.version, model: peerModel, int8: ort.int8, fp32: ort.fp32, minnowP50: t.p50))
                 let litert = PeerRunner.liteRTPython(litertPython)
                 if FileManager.default.isExecutableFile(atPath: litert) {
                     let lite = try PeerRunner(python: litert, scriptsDirectory: runner.scriptsDirectory).liteRTLatency(model: peerModel, calls: 300, repeats: 3)
+                    peers["ai_edge_litert"] = lite.version
                     print(BenchReport.peerRuntime("LiteRT", version: lite.version + " (XNNPACK)", model: peerModel, int8: lite.int8, fp32: lite.fp32, minnowP50: t.p50))
                 } else {
                     print("LiteRT: no venv at \(litert) (shared/peers/setup-litert.sh makes one); not measured")
                 }
             }
-            try peer.output.write(t)
+            try peer.output.write(t, peers: peers)
         }
     }
 }

@@ -26,6 +26,27 @@ final class CLITests: XCTestCase {
         return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
     }
 
+    /// Every benchmark says where it ran: its report starts with the machine (the CPU's model name
+    /// from /proc/cpuinfo, the build's target and vector set, the int8 kernel level, the threads),
+    /// and its JSON holds the same beside the results.
+    func testBenchmarksNameTheirMachine() throws {
+        let json = NSTemporaryDirectory() + "minnow-bench-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: json) }
+        let result = try run(["bench", "gemm", "--sizes", "32", "--iterations", "1", "--repeats", "1", "--json", json])
+        XCTAssertEqual(result.status, 0, result.output)
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let model = try XCTUnwrap(cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":", maxSplits: 1).last)
+            .trimmingCharacters(in: .whitespaces)
+        XCTAssertTrue(result.output.hasPrefix("machine: \(model) ["), result.output)
+        let record = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let machine = try XCTUnwrap(record["machine"] as? [String: Any])
+        XCTAssertEqual(machine["cpu"] as? String, model)
+        XCTAssertEqual(machine["buildTarget"] as? String, ProcessInfo.processInfo.environment["MINNOW_TARGET_CPU"] ?? "native")
+        XCTAssertTrue(["avx512", "avx2", "sse2", "arm64-neon"].contains(machine["buildVectorISA"] as? String ?? ""), "\(machine)")
+        XCTAssertTrue(["avx512-vnni", "avx-vnni", "avx2", "reference"].contains(machine["runtimeKernels"] as? String ?? ""), "\(machine)")
+        XCTAssertEqual((record["results"] as? [Any])?.count, 1)
+    }
+
     func testHelpExplainsTheCommands() throws {
         let result = try run(["--help"])
         XCTAssertEqual(result.status, 0)
