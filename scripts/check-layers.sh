@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 levels=(
-    "CBLAS CZlib CHDF5 CAllocationCounter CRuntimeKernels QuantMath"
+    "CBLAS CZlib CHDF5 CAllocationCounter CBuildInfo CRuntimeKernels QuantMath"
     "MinnowKernels MinnowRuntime"
     "MinnowTensor"
     "MinnowNN MinnowData MinnowHDF5 MinnowTestSupport"
