@@ -47,13 +47,14 @@ public struct PeerRunner: Sendable {
                 let imagesPerSecond: Double
                 enum CodingKeys: String, CodingKey { case model, imagesPerSecond = "img_s_median" }
             }
+            struct Versions: Decodable { let torch: String? }
             let results: [Row]
-            let versions: [String: String]?
+            let versions: Versions?
         }
         let output: Output = try run(script: "bench_train.py", arguments: ["--threads", "2", "--no-kd", "--batch", "\(batch)", "--steps", "\(steps)",
                                                                            "--repeats", "\(repeats)", "--models"] + models, output: "bench_train.json")
         return (Dictionary(output.results.map { ($0.model, $0.imagesPerSecond) }, uniquingKeysWith: { first, _ in first }),
-                output.versions?["torch"] ?? "?")
+                output.versions?.torch ?? "?")
     }
 
     /// ONNX Runtime's batch-1, one-thread latency of a preset (`export_onnx.py`: QDQ int8 with u8
