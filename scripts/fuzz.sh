@@ -19,8 +19,8 @@ shift $(( $# >= 2 ? 2 : 1 ))
 build=${FUZZ_BUILD:-/tmp/minnow-fuzz}/$kind
 case $kind in
     loader) sources=(Tests/Fuzz/LoaderFuzzer.swift); crashes=Tests/Fuzz/crashes ;;
-    structure) sources=(Tests/Fuzz/StructureFuzzer.swift Tests/MinnowRuntimeTests/ModelRecipe.swift); crashes=Tests/Fuzz/structure-crashes ;;
-    fields) sources=(Tests/Fuzz/FieldFuzzer.swift Tests/MinnowRuntimeTests/FieldMutation.swift Tests/MinnowRuntimeTests/TableLayout.swift)
+    structure) sources=(Tests/Fuzz/StructureFuzzer.swift Tests/Fuzz/EveryLevel.swift Tests/MinnowRuntimeTests/ModelRecipe.swift); crashes=Tests/Fuzz/structure-crashes ;;
+    fields) sources=(Tests/Fuzz/FieldFuzzer.swift Tests/Fuzz/EveryLevel.swift Tests/MinnowRuntimeTests/FieldMutation.swift Tests/MinnowRuntimeTests/TableLayout.swift)
             crashes=Tests/Fuzz/field-crashes ;;
     *) echo "fuzz.sh: unknown fuzzer '$kind' (loader, structure or fields)" >&2; exit 2 ;;
 esac
