@@ -59,6 +59,19 @@ final class HostileModelTests: XCTestCase {
         }
     }
 
+    /// Whether `file` loads; a file that does not must be refused with a `ModelFormatError`.
+    func loads(_ file: [UInt8], _ what: String, line: UInt = #line) -> Bool {
+        do {
+            _ = try file.withUnsafeBytes { try RuntimeModel(bytes: $0) }
+            return true
+        } catch is ModelFormatError {
+            return false
+        } catch {
+            XCTFail("\(what): \(error) is not a ModelFormatError", line: line)
+            return false
+        }
+    }
+
     func expectRefused(_ bytes: [UInt8], _ detail: String, _ what: String, line: UInt = #line) {
         XCTAssertThrowsError(try bytes.withUnsafeBytes { try RuntimeModel(bytes: $0) }, what, line: line) { error in
             guard case ModelFormatError.invalidOperator(0, let message) = error else { return XCTFail("\(what): \(error)", line: line) }
@@ -130,7 +143,7 @@ final class HostileModelTests: XCTestCase {
         XCTAssertFalse(names.isEmpty, "no committed findings in \(folder.path)")
         for name in names {
             let file = ModelRecipe.model([UInt8](try Data(contentsOf: folder.appendingPathComponent(name))))
-            guard (try? file.withUnsafeBytes({ try RuntimeModel(bytes: $0) })) != nil else { continue }
+            guard loads(file, name) else { continue }
             try expectSameOnEveryLevel(file, name)
         }
     }
@@ -153,7 +166,7 @@ final class HostileModelTests: XCTestCase {
         var loaded = 0
         for choices in findings + sweep {
             let file = FieldMutation.mutate(corpus[Int(choices.first ?? 0) % corpus.count], choices: Array(choices.dropFirst()))
-            guard (try? file.withUnsafeBytes({ try RuntimeModel(bytes: $0) })) != nil else { continue }
+            guard loads(file, "field mutation \(choices)") else { continue }
             loaded += 1
             try expectSameOnEveryLevel(file, "field mutation \(choices)")
         }

@@ -156,7 +156,12 @@ final class ModelLoaderTests: XCTestCase {
         for name in names {
             let bytes = [UInt8](try Data(contentsOf: folder.appendingPathComponent(name)))
             try bytes.withUnsafeBytes { raw in
-                guard let model = try? RuntimeModel(bytes: raw) else { return }
+                let model: RuntimeModel
+                do {
+                    model = try RuntimeModel(bytes: raw)
+                } catch {
+                    return XCTAssertTrue(error is ModelFormatError, "\(name): \(error) is not a ModelFormatError")
+                }
                 var expected: [Int8]?
                 for kernels in [KernelChoice.reference, .fastest, .avxVNNI, .avx2] {
                     let interpreter = try Interpreter(model: model, kernels: kernels)
