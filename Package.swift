@@ -62,7 +62,7 @@ let package = Package(
         // Raw-pointer fp32 kernels (no tensors, no shape checks): conv, depthwise, pooling, BN.
         .target(
             name: "MinnowKernels",
-            dependencies: ["CBLAS", "QuantMath", .product(name: "Numerics", package: "swift-numerics")],
+            dependencies: ["CBLAS", "CBuildInfo", "QuantMath", .product(name: "Numerics", package: "swift-numerics")],
             swiftSettings: kernelSettings),
         // Tensors, shapes, reverse-mode autodiff, differentiable ops.
         .target(

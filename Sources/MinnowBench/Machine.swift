@@ -1,11 +1,12 @@
 import CBuildInfo
 import Foundation
+import MinnowKernels
 import MinnowRuntime
 import MinnowTensor
 
 /// Where a benchmark ran, written beside every number it reports (a ratio means nothing without
-/// its machine): the CPU, its vector features, what the build targeted, the runtime's kernel
-/// level and the threads.
+/// its machine): the CPU, its vector features, what the build targeted, the fp32 convolutions'
+/// register tiles, the runtime's kernel level and the threads.
 public struct Machine: Codable, Sendable, CustomStringConvertible {
     /// The CPU's model name (`/proc/cpuinfo`), or "unknown".
     public let cpu: String
@@ -13,6 +14,8 @@ public struct Machine: Codable, Sendable, CustomStringConvertible {
     public let cpuFeatures: [String]
     /// `MINNOW_TARGET_CPU` of the build and the widest vector instruction set its code may use.
     public let buildTarget: String, buildVectorISA: String
+    /// The register tiles of the fp32 direct convolutions this build uses (`RegisterTiles.forThisBuild`).
+    public let convolutionTiles: String
     /// The int8 runtime's kernel level `fastest` picks on this CPU.
     public let runtimeKernels: String
     /// Threads of the fp32 kernels (`MINNOW_NUM_THREADS`, else the cores).
@@ -29,11 +32,12 @@ public struct Machine: Codable, Sendable, CustomStringConvertible {
         return Machine(cpu: field("model name") ?? field("CPU part").map { "ARM part \($0)" } ?? "unknown",
                        cpuFeatures: ["avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "asimd", "asimddp"].filter(flags.contains),
                        buildTarget: String(cString: mnw_build_target_cpu()), buildVectorISA: String(cString: mnw_build_vector_isa()),
+                       convolutionTiles: RegisterTiles.forThisBuild.rawValue,
                        runtimeKernels: KernelChoice.detected, threads: Threads.count)
     }
 
     public var description: String {
-        "machine: \(cpu) [\(cpuFeatures.joined(separator: " "))]; build for \(buildTarget) (\(buildVectorISA)); int8 kernels \(runtimeKernels); \(threads) threads"
+        "machine: \(cpu) [\(cpuFeatures.joined(separator: " "))]; build for \(buildTarget) (\(buildVectorISA)); fp32 tiles \(convolutionTiles); int8 kernels \(runtimeKernels); \(threads) threads"
     }
 }
 

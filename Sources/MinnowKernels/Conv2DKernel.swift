@@ -6,7 +6,7 @@ public enum Conv2DKernel {
     public enum Algorithm: Sendable {
         /// `groups == inChannels == outChannels`: rows of taps, vectorized over channels (`DepthwiseConv`).
         case depthwise
-        /// Everything else: register tiles of 8 pixels x 32 output channels on zero-padded images.
+        /// Everything else: register tiles of pixels x output channels (`RegisterTiles`) on zero-padded images.
         case direct
     }
 
@@ -17,13 +17,14 @@ public enum Conv2DKernel {
     }
 
     /// `output[N, Ho, Wo, Cout] = conv(input[N, H, W, Cin], filter[kh, kw, Cin/groups, Cout]) + bias[Cout]`.
+    /// `tiles` (the direct algorithm's register tiles) changes the speed, never the result.
     public static func forward(
         _ geometry: ConvGeometry, input: UnsafePointer<Float>, filter: UnsafePointer<Float>,
-        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
+        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, tiles: RegisterTiles = .forThisBuild
     ) {
         switch algorithm(for: geometry) {
         case .depthwise: DepthwiseConv.forward(geometry, input: input, filter: filter, bias: bias, output: output)
-        case .direct: DirectConv.forward(geometry, input: input, filter: filter, bias: bias, output: output)
+        case .direct: DirectConv.forward(geometry, input: input, filter: filter, bias: bias, output: output, tiles: tiles)
         }
     }
 
@@ -32,7 +33,7 @@ public enum Conv2DKernel {
     public static func backward(
         _ geometry: ConvGeometry, input: UnsafePointer<Float>, filter: UnsafePointer<Float>,
         gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
-        gradFilter: UnsafeMutablePointer<Float>?, gradBias: UnsafeMutablePointer<Float>?
+        gradFilter: UnsafeMutablePointer<Float>?, gradBias: UnsafeMutablePointer<Float>?, tiles: RegisterTiles = .forThisBuild
     ) {
         switch algorithm(for: geometry) {
         case .depthwise:
@@ -45,11 +46,11 @@ public enum Conv2DKernel {
             }
         case .direct:
             if let gradInput {
-                DirectConv.inputGradient(geometry, gradOutput: gradOutput, filter: filter, gradInput: gradInput)
+                DirectConv.inputGradient(geometry, gradOutput: gradOutput, filter: filter, gradInput: gradInput, tiles: tiles)
             }
             if gradFilter != nil || gradBias != nil {
                 DirectConv.filterGradient(geometry, input: input, gradOutput: gradOutput,
-                                          gradFilter: gradFilter, gradBias: gradBias)
+                                          gradFilter: gradFilter, gradBias: gradBias, tiles: tiles)
             }
         }
     }

@@ -7,7 +7,7 @@ extension DirectConv {
     /// tile kernel over the (zero-margined) output gradient, with the filter's channel axes swapped.
     static func inputGradient(
         _ g: ConvGeometry, gradOutput: UnsafePointer<Float>, filter: UnsafePointer<Float>,
-        gradInput: UnsafeMutablePointer<Float>
+        gradInput: UnsafeMutablePointer<Float>, tiles: RegisterTiles
     ) {
         let classes = residueClasses(g)
         let (top, bottom) = margins(classes.map { ($0.rows, $0.gridHeight) }, extent: g.outHeight)
@@ -15,7 +15,7 @@ extension DirectConv {
         let source = PaddedImages(source: gradOutput, batch: g.batch, height: g.outHeight, width: g.outWidth,
                                   channels: g.outChannels, top: top, left: left, bottom: bottom, right: right)
         let target = Target(pointer: gradInput, height: g.height, width: g.width, groups: g.groups,
-                            groupChannels: g.groupInChannels)
+                            groupChannels: g.groupInChannels, tiles: tiles)
         let (groupIn, groupOut) = (g.groupInChannels, g.groupOutChannels)
         var sweeps: [Sweep] = []
         var filters: [UnsafeMutablePointer<Float>] = []

@@ -44,6 +44,8 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(machine["buildTarget"] as? String, ProcessInfo.processInfo.environment["MINNOW_TARGET_CPU"] ?? "native")
         XCTAssertTrue(["avx512", "avx2", "sse2", "arm64-neon"].contains(machine["buildVectorISA"] as? String ?? ""), "\(machine)")
         XCTAssertTrue(["avx512-vnni", "avx-vnni", "avx2", "reference"].contains(machine["runtimeKernels"] as? String ?? ""), "\(machine)")
+        let tiles = machine["convolutionTiles"] as? String
+        XCTAssertEqual(tiles, machine["buildVectorISA"] as? String == "avx512" ? "wide" : "narrow", "\(machine)")
         XCTAssertEqual((record["results"] as? [Any])?.count, 1)
     }
 

@@ -162,6 +162,41 @@ final class Conv2DTests: XCTestCase {
         compareWithReference(Case(input: [2, 5, 6, 3], kernel: (1, 1), outChannels: 4, padding: (1, 2)))
     }
 
+    /// The wide and narrow register tiles add every term in the same order, so each gives the same
+    /// bits (forward, input, filter and bias gradients) on any CPU; the geometries cover whole and
+    /// partial tiles and blocks of both (8, 16, 24, 32, 40 and 48 channels), strides, dilation and groups.
+    /// Batches of at least twice the threads (each image on one thread, as in training).
+    func testRegisterTilesGiveTheSameBits() {
+        let batch = 2 * ThreadPool.shared.threadCount + 1
+        let cases = [
+            Case(input: [batch, 7, 7, 5], kernel: (3, 3), outChannels: 3, padding: (1, 1)),
+            Case(input: [batch, 6, 7, 40], kernel: (3, 3), outChannels: 64, padding: (1, 1)),
+            Case(input: [batch, 7, 6, 16], kernel: (3, 3), outChannels: 48, padding: (1, 1)),
+            Case(input: [batch, 7, 7, 24], kernel: (1, 1), outChannels: 8),
+            Case(input: [batch, 5, 9, 32], kernel: (1, 1), outChannels: 24),
+            Case(input: [batch, 8, 8, 8], kernel: (3, 3), outChannels: 40, stride: (2, 2), padding: (1, 1)),
+            Case(input: [batch, 9, 11, 3], kernel: (2, 3), outChannels: 5, stride: (3, 2), padding: (1, 2), dilation: (2, 1)),
+            Case(input: [batch, 6, 5, 12], kernel: (3, 3), outChannels: 36, padding: (1, 1), groups: 3),
+            Case(input: [batch, 5, 5, 64], kernel: (1, 1), outChannels: 64, groups: 2),
+        ]
+        for c in cases {
+            let g = c.geometry
+            let x = random(c.input).scalars, w = random(c.filter).scalars, b = random([c.outChannels]).scalars
+            let dy = random([g.batch, g.outHeight, g.outWidth, g.outChannels]).scalars
+            let results = RegisterTiles.allCases.map { tiles in
+                var (y, dx, dw, db) = ([Float](repeating: .nan, count: dy.count), [Float](repeating: .nan, count: x.count),
+                                       [Float](repeating: .nan, count: w.count), [Float](repeating: .nan, count: b.count))
+                Conv2DKernel.forward(g, input: x, filter: w, bias: b, output: &y, tiles: tiles)
+                Conv2DKernel.backward(g, input: x, filter: w, gradOutput: dy, gradInput: &dx, gradFilter: &dw, gradBias: &db, tiles: tiles)
+                return [y, dx, dw, db].map { $0.map(\.bitPattern) }
+            }
+            for (index, name) in ["output", "input gradient", "filter gradient", "bias gradient"].enumerated() {
+                XCTAssertFalse(results[0][index].contains(Float.nan.bitPattern), "\(name) not written, input \(c.input) filter \(c.filter)")
+                XCTAssertEqual(results[0][index], results[1][index], "\(name): wide and narrow tiles differ, input \(c.input) filter \(c.filter)")
+            }
+        }
+    }
+
     func testDepthwiseMatchesReference() {
         for channels in [20, 33, 48] {
             compareWithReference(Case(input: [9, 7, 7, channels], kernel: (3, 3), outChannels: channels,
