@@ -24,7 +24,7 @@ public enum Conv2DKernel {
     ) {
         switch algorithm(for: geometry) {
         case .depthwise: DepthwiseConv.forward(geometry, input: input, filter: filter, bias: bias, output: output)
-        case .direct: DirectConv.forward(geometry, input: input, filter: filter, bias: bias, output: output, tiles: tiles)
+        case .direct: DirectConv.forward(DirectConv.pixelRun(geometry), input: input, filter: filter, bias: bias, output: output, tiles: tiles)
         }
     }
 
@@ -46,7 +46,7 @@ public enum Conv2DKernel {
             }
         case .direct:
             if let gradInput {
-                DirectConv.inputGradient(geometry, gradOutput: gradOutput, filter: filter, gradInput: gradInput, tiles: tiles)
+                DirectConv.inputGradient(DirectConv.pixelRun(geometry), gradOutput: gradOutput, filter: filter, gradInput: gradInput, tiles: tiles)
             }
             if gradFilter != nil || gradBias != nil {
                 DirectConv.filterGradient(geometry, input: input, gradOutput: gradOutput,

@@ -60,6 +60,17 @@ enum DirectConv {
             bias: packedBias, target: target)
     }
 
+    /// `g` itself, or for a 1x1 convolution with stride 1 and no padding (each output pixel reads its
+    /// own input pixel) the same convolution as one image of N·H·W pixels in a row, so that its tiles
+    /// run across image boundaries instead of ending each image with a partial tile (the forward
+    /// pass and the input gradient; the filter gradient keeps images, whose output gradient stays
+    /// in cache while every tile of an image reads it).
+    static func pixelRun(_ g: ConvGeometry) -> ConvGeometry {
+        guard g.kernelHeight == 1, g.kernelWidth == 1, g.strideY == 1, g.strideX == 1, g.padY == 0, g.padX == 0 else { return g }
+        return ConvGeometry(batch: 1, height: 1, width: g.batch * g.height * g.width, inChannels: g.inChannels,
+                            outChannels: g.outChannels, kernelHeight: 1, kernelWidth: 1, groups: g.groups)
+    }
+
     /// Offsets of the taps `(i, j)` of `g` in an image of row length `paddedWidth`, in floats.
     static func tapOffsets(_ g: ConvGeometry, paddedWidth: Int) -> [Int] {
         (0 ..< g.kernelHeight * g.kernelWidth).map { tap in
@@ -97,6 +108,9 @@ enum DirectConv {
         bias: UnsafeMutablePointer<Float>?, target: Target
     ) {
         let (rows, columns) = (target.tiles.rows, target.tiles.columns)
+        // Tiles run in chunks whose source pixels (about 64 KB of them) stay in cache while every
+        // block of output channels reads them.
+        let chunk = max(1, 16_384 / (rows * max(1, groupSourceChannels)))
         source.forEachPart(units: sweeps.reduce(0) { $0 + $1.tiles(rows: rows) }) { n, range, image, _ in
             let scratch = TileScratch(target.tiles)
             defer { scratch.deallocate() }
@@ -105,12 +119,12 @@ enum DirectConv {
                 // This part's tiles of this sweep, counted from the sweep's first.
                 let count = sweep.tiles(rows: rows)
                 let (low, high) = (max(range.lowerBound, firstTile) - firstTile, min(range.upperBound, firstTile + count) - firstTile)
-                if low < high {
+                for start in stride(from: low, to: high, by: chunk) {
                     sweep.taps.withUnsafeBufferPointer { taps in
                         for group in 0..<target.groups {
                             for block in 0..<target.blocks {
                                 let index = group * target.blocks + block
-                                runBlock(sweep, taps: taps, tiles: low ..< high,
+                                runBlock(sweep, taps: taps, tiles: start ..< min(high, start + chunk),
                                          image: image, imageIndex: n, group: group, block: block,
                                          sourceChannel: group * groupSourceChannels, channels: groupSourceChannels,
                                          weights: filter + index * taps.count * groupSourceChannels * columns,

@@ -69,12 +69,17 @@ extension DirectConv {
                         }
                         for block in 0..<blocks {
                             let half = groupOut - block * tileColumns <= halfColumns
-                            if half { tile.update(repeating: 0, count: tileRows * tileColumns) }
                             let blockGradient = gradient + group * groupStride + block * tileColumns
-                            tiles.sum(rows, rowStep: rowStep, columnStep: columnStep, outHeight: g.outHeight, outWidth: g.outWidth,
-                                      gradient: blockGradient, gradientStride: pixelStride, result: tile, half: half)
                             let target = partial + ((group * blocks + block) * patchSize + tap * groupIn + firstChannel) * tileColumns
-                            for k in 0..<(count * tileColumns) { target[k] += tile[k] }
+                            // A whole tile adds its sums to the partial filter in place; the group's last
+                            // rows (fewer than a tile) go through a zeroed tile, whose rows past them repeat.
+                            let whole = count == tileRows
+                            if !whole { tile.update(repeating: 0, count: tileRows * tileColumns) }
+                            tiles.sum(rows, rowStep: rowStep, columnStep: columnStep, outHeight: g.outHeight, outWidth: g.outWidth,
+                                      gradient: blockGradient, gradientStride: pixelStride, result: whole ? target : tile, half: half)
+                            if !whole {
+                                for k in 0..<(count * tileColumns) { target[k] += tile[k] }
+                            }
                         }
                     }
                 }

@@ -73,7 +73,7 @@ enum NarrowTiles {
         a3.store(to: outputs[3]); a4.store(to: outputs[4]); a5.store(to: outputs[5])
     }
 
-    /// `result[r][0..<16] = Σ_{oh, ow} rows[r][oh * rowStep + ow * columnStep] * gradient[(oh * outWidth + ow) * gradientStride][0..<16]`
+    /// `result[r][0..<16] += Σ_{oh, ow} rows[r][oh * rowStep + ow * columnStep] * gradient[(oh * outWidth + ow) * gradientStride][0..<16]`
     /// for 6 rows (input channels).
     @inline(never)
     static func sum(
@@ -105,9 +105,9 @@ enum NarrowTiles {
                 dy += gradientStride
             }
         }
-        a00.store(to: result); a01.store(to: result + 8); a10.store(to: result + 16); a11.store(to: result + 24)
-        a20.store(to: result + 32); a21.store(to: result + 40); a30.store(to: result + 48); a31.store(to: result + 56)
-        a40.store(to: result + 64); a41.store(to: result + 72); a50.store(to: result + 80); a51.store(to: result + 88)
+        (V(loading: result) + a00).store(to: result); (V(loading: result + 8) + a01).store(to: result + 8); (V(loading: result + 16) + a10).store(to: result + 16); (V(loading: result + 24) + a11).store(to: result + 24)
+        (V(loading: result + 32) + a20).store(to: result + 32); (V(loading: result + 40) + a21).store(to: result + 40); (V(loading: result + 48) + a30).store(to: result + 48); (V(loading: result + 56) + a31).store(to: result + 56)
+        (V(loading: result + 64) + a40).store(to: result + 64); (V(loading: result + 72) + a41).store(to: result + 72); (V(loading: result + 80) + a50).store(to: result + 80); (V(loading: result + 88) + a51).store(to: result + 88)
     }
 
     /// `sum` for 8 columns: `result[r][0..<8]`.
@@ -134,7 +134,7 @@ enum NarrowTiles {
                 dy += gradientStride
             }
         }
-        a0.store(to: result); a1.store(to: result + 16); a2.store(to: result + 32)
-        a3.store(to: result + 48); a4.store(to: result + 64); a5.store(to: result + 80)
+        (V(loading: result) + a0).store(to: result); (V(loading: result + 16) + a1).store(to: result + 16); (V(loading: result + 32) + a2).store(to: result + 32)
+        (V(loading: result + 48) + a3).store(to: result + 48); (V(loading: result + 64) + a4).store(to: result + 64); (V(loading: result + 80) + a5).store(to: result + 80)
     }
 }

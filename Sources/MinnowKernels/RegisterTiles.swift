@@ -39,8 +39,9 @@ public enum RegisterTiles: String, Sendable, CaseIterable {
         }
     }
 
-    /// `result[r][0..<columns] = Σ_{oh, ow} rows[r][oh * rowStep + ow * columnStep] * gradient[(oh * outWidth + ow) * gradientStride][0..<columns]`
-    /// for every row (`half`: the first `halfColumns` columns only; the rest of `result` is left as it is).
+    /// `result[r][0..<columns] += Σ_{oh, ow} rows[r][oh * rowStep + ow * columnStep] * gradient[(oh * outWidth + ow) * gradientStride][0..<columns]`
+    /// for every row (`half`: the first `halfColumns` columns only). The sum starts from zero and is then added to
+    /// `result`, so a whole tile and a zeroed tile added afterwards give the same bits.
     @inline(__always)
     func sum(
         _ rows: UnsafePointer<UnsafePointer<Float>>, rowStep: Int, columnStep: Int, outHeight: Int, outWidth: Int,

@@ -79,7 +79,7 @@ enum WideTiles {
         a4.store(to: outputs[4]); a5.store(to: outputs[5]); a6.store(to: outputs[6]); a7.store(to: outputs[7])
     }
 
-    /// `result[r][0..<32] = Σ_{oh, ow} rows[r][oh * rowStep + ow * columnStep] * gradient[(oh * outWidth + ow) * gradientStride][0..<32]`
+    /// `result[r][0..<32] += Σ_{oh, ow} rows[r][oh * rowStep + ow * columnStep] * gradient[(oh * outWidth + ow) * gradientStride][0..<32]`
     /// for 8 rows (input channels).
     @inline(never)
     static func sum(
@@ -117,10 +117,10 @@ enum WideTiles {
                 dy += gradientStride
             }
         }
-        a00.store(to: result); a01.store(to: result + 16); a10.store(to: result + 32); a11.store(to: result + 48)
-        a20.store(to: result + 64); a21.store(to: result + 80); a30.store(to: result + 96); a31.store(to: result + 112)
-        a40.store(to: result + 128); a41.store(to: result + 144); a50.store(to: result + 160); a51.store(to: result + 176)
-        a60.store(to: result + 192); a61.store(to: result + 208); a70.store(to: result + 224); a71.store(to: result + 240)
+        (V(loading: result) + a00).store(to: result); (V(loading: result + 16) + a01).store(to: result + 16); (V(loading: result + 32) + a10).store(to: result + 32); (V(loading: result + 48) + a11).store(to: result + 48)
+        (V(loading: result + 64) + a20).store(to: result + 64); (V(loading: result + 80) + a21).store(to: result + 80); (V(loading: result + 96) + a30).store(to: result + 96); (V(loading: result + 112) + a31).store(to: result + 112)
+        (V(loading: result + 128) + a40).store(to: result + 128); (V(loading: result + 144) + a41).store(to: result + 144); (V(loading: result + 160) + a50).store(to: result + 160); (V(loading: result + 176) + a51).store(to: result + 176)
+        (V(loading: result + 192) + a60).store(to: result + 192); (V(loading: result + 208) + a61).store(to: result + 208); (V(loading: result + 224) + a70).store(to: result + 224); (V(loading: result + 240) + a71).store(to: result + 240)
     }
 
     /// `sum` for 16 columns: `result[r][0..<16]`.
@@ -150,7 +150,7 @@ enum WideTiles {
                 dy += gradientStride
             }
         }
-        a0.store(to: result); a1.store(to: result + 32); a2.store(to: result + 64); a3.store(to: result + 96)
-        a4.store(to: result + 128); a5.store(to: result + 160); a6.store(to: result + 192); a7.store(to: result + 224)
+        (V(loading: result) + a0).store(to: result); (V(loading: result + 32) + a1).store(to: result + 32); (V(loading: result + 64) + a2).store(to: result + 64); (V(loading: result + 96) + a3).store(to: result + 96)
+        (V(loading: result + 128) + a4).store(to: result + 128); (V(loading: result + 160) + a5).store(to: result + 160); (V(loading: result + 192) + a6).store(to: result + 192); (V(loading: result + 224) + a7).store(to: result + 224)
     }
 }
