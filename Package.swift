@@ -100,7 +100,7 @@ let package = Package(
             name: "minnow",
             dependencies: [
                 "MinnowTensor", "MinnowNN", "MinnowModels", "MinnowData", "MinnowTraining", "MinnowBench", "MinnowCheckpoint", "MinnowHDF5",
-                "MinnowDistillation", "MinnowQuantization", "MinnowPruning", "MinnowRuntime", "MinnowWorkflows",
+                "MinnowDistillation", "MinnowQuantization", "MinnowPruning", "QuantMath", "MinnowRuntime", "MinnowWorkflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

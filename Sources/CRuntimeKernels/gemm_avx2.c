@@ -1,4 +1,5 @@
-// AVX2 and AVX-VNNI: the GEMM on 256-bit tiles (vpmaddwd on 16-bit pairs; vpdpbusd with AVX-VNNI).
+// AVX2 and AVX-VNNI: the GEMM on 256-bit tiles (vpmaddwd on 16-bit pairs, or vpmaddubsw on bytes
+// when the weights fit in 7 bits; vpdpbusd with AVX-VNNI).
 #include "Levels.h"
 
 #if defined(__x86_64__)
@@ -58,7 +59,7 @@ typedef void (*tile8_function)(const mnw_gemm *, const int16_t *, const uint8_t 
 /// it: `two` for a pair of 8-output blocks, `one` for the last single block.
 MNW_AVX2_INLINE void gemm_rows8(const mnw_gemm *a, const int16_t *packed, const int R, tile8_function two, tile8_function one) {
     if (a->convolution) pad_input_portable(a->input, a->convolution, (int8_t)a->zero_point, 0x80, (int8_t *)a->scratch);
-    else for (int i = 0; i < a->rows * a->k; i++) a->scratch[i] = (uint8_t)(a->input[i] ^ 0x80);
+    else flip_codes(a->input, (size_t)a->rows * a->k, a->scratch);
     gemm_rows layout = gemm_layout(a);
     int blocks8 = (a->n + 7) / 8;
     const uint8_t *rows[6];
@@ -71,8 +72,6 @@ MNW_AVX2_INLINE void gemm_rows8(const mnw_gemm *a, const int16_t *packed, const 
     }
 }
 
-__attribute__((target("avx2")))
-void mnw_gemm_avx2(const mnw_gemm *a) { gemm_rows8(a, a->packed_words, 4, tile8_2, tile8_1); }
 
 // MARK: GEMM with AVX-VNNI
 
@@ -138,4 +137,59 @@ __attribute__((target("avx2,avxvnni"))) static void tile8_vnni_1(const mnw_gemm 
 /// (The tiles read the AVX-512 packing, `a->packed`: no 16-bit weights.)
 __attribute__((target("avx2,avxvnni")))
 void mnw_gemm_avxvnni(const mnw_gemm *a) { gemm_rows8(a, NULL, 6, tile8_vnni_2, tile8_vnni_1); }
+
+// MARK: GEMM on bytes without VNNI (7-bit weights)
+
+/// `gemm_tile8_vnni` without VNNI, for weights in [-64, 63] (7 bits): vpmaddubsw multiplies the
+/// unsigned input codes by the weight bytes and adds adjacent pairs into int16, at most 2 x 255 x
+/// 64 = 32640 in magnitude, so it never saturates and the sums are exact; vpmaddwd by ones adds
+/// the pairs of pairs into int32. Three instructions per 32 products, where `gemm_tile8` needs five
+/// (and twice the weight loads). Reads the byte packing (`a->packed`); 4 rows x 2 blocks keep 8
+/// accumulators, 2 weights, the ones, the broadcast and a product in 13 ymm registers.
+__attribute__((always_inline, target("avx2")))
+static inline void gemm_tile8_bytes(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0, const int R, const int NB) {
+    __m256i acc[4][2];
+    for (int j = 0; j < NB; j++) {
+        __m256i base = _mm256_loadu_si256((const __m256i *)(a->base + 8 * (b0 + j)));
+        for (int r = 0; r < R; r++) acc[r][j] = base;
+    }
+    __m256i ones = _mm256_set1_epi16(1);
+    int groups = a->groups;
+    const int32_t *offsets = a->offsets;
+    const int8_t *packed = a->packed;
+    for (int g = 0; g < groups; g++) {
+        __m256i w[2];
+        for (int j = 0; j < NB; j++) {
+            int b = b0 + j;
+            w[j] = _mm256_loadu_si256((const __m256i *)(packed + ((size_t)(b / 2) * groups + g) * 64 + 32 * (b % 2)));
+        }
+        int32_t offset = offsets[g];
+        for (int r = 0; r < R; r++) {
+            int32_t word;
+            memcpy(&word, rows[r] + offset, 4);
+            __m256i q = _mm256_set1_epi32(word);
+            for (int j = 0; j < NB; j++) acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(_mm256_maddubs_epi16(q, w[j]), ones));
+        }
+    }
+    store_tile8(a, acc, row0, valid, b0, R, NB);
+}
+
+__attribute__((target("avx2"))) static void tile8_bytes_2(const mnw_gemm *a, const int16_t *unused, const uint8_t *const *rows, int row0,
+                                                          int valid, int b0) {
+    (void)unused;
+    gemm_tile8_bytes(a, rows, row0, valid, b0, 4, 2);
+}
+__attribute__((target("avx2"))) static void tile8_bytes_1(const mnw_gemm *a, const int16_t *unused, const uint8_t *const *rows, int row0,
+                                                          int valid, int b0) {
+    (void)unused;
+    gemm_tile8_bytes(a, rows, row0, valid, b0, 4, 1);
+}
+
+/// The byte tiles when the preparation found every weight in [-64, 63] (it then packs no 16-bit
+/// words), else the word tiles.
+__attribute__((target("avx2")))
+void mnw_gemm_avx2(const mnw_gemm *a) {
+    if (a->packed_words) gemm_rows8(a, a->packed_words, 4, tile8_2, tile8_1);
+    else gemm_rows8(a, NULL, 4, tile8_bytes_2, tile8_bytes_1);
+}
 #endif

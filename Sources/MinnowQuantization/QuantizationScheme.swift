@@ -17,7 +17,7 @@ public struct QuantizationScheme: ForwardCompatible, Equatable, Sendable {
     }
 
     public var method: Method
-    /// Weight bit width of every layer not in `layerWeightBits`: 8 or 4.
+    /// Weight bit width of every layer not in `layerWeightBits`: 8, 7 or 4.
     public var weightBits: Int
     /// Per-layer weight bit widths by module path (mixed precision).
     public var layerWeightBits: [String: Int]
@@ -58,7 +58,7 @@ public struct QuantizationScheme: ForwardCompatible, Equatable, Sendable {
     public func validate(modules: Set<String>? = nil) throws(QuantizationError) {
         for (path, bits) in [("", weightBits)] + layerWeightBits.sorted(by: { $0.key < $1.key }).map({ ($0.key, $0.value) }) {
             guard QuantizedType(rawValue: bits) != nil else {
-                throw .invalidScheme("weight bits must be 8 or 4, got \(bits)\(path.isEmpty ? "" : " for '\(path)'")")
+                throw .invalidScheme("weight bits must be 8, 7 or 4, got \(bits)\(path.isEmpty ? "" : " for '\(path)'")")
             }
         }
         guard averagingConstant > 0, averagingConstant <= 1 else {

@@ -147,7 +147,7 @@ final class QuantizationCLITests: CLITestCase {
         XCTAssertTrue(try file.read("/quantization/fc/weight", as: Int8.self).values.allSatisfy { (-7...7).contains($0) })
         // Bad input: a bit width that is not supported, a layer that does not exist.
         _ = try expectFailure(qatArguments(checkpoint, epochs: 1, out: folder.appendingPathComponent("x")) + ["--weight-bits", "3"], status: 2,
-                          ["--weight-bits must be 8 or 4, got 3"])
+                          ["--weight-bits must be 8, 7 or 4, got 3"])
         result = try minnow(qatArguments(checkpoint, epochs: 1, out: folder.appendingPathComponent("y")) + ["--layer-bits", "nope=4"])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.standardError.contains("'nope' is not a convolution or linear layer of the model"), result.standardError)

@@ -96,8 +96,9 @@ typedef struct {
     int32_t output_zero_point, minimum, maximum;
     int8_t *output;              // rows x n codes
     uint8_t *scratch;            // mnw_gemm_input_size bytes
-    /// The weights as 16-bit pairs (`mnw_gemm_words_pack`) for a level whose GEMM multiplies
-    /// words (`mnw_kernels.gemm_words`); NULL otherwise.
+    /// The weights as 16-bit pairs (`mnw_gemm_words_pack`) for a level whose byte products need
+    /// 7-bit weights (`mnw_kernels.bytes_need_seven_bits`) when some weight is outside [-64, 63];
+    /// NULL otherwise.
     const int16_t *packed_words;
 } mnw_gemm;
 
@@ -243,8 +244,11 @@ typedef struct {
     /// 1 when the kernels requantize in a short form only (a table for which
     /// `mnw_requant_prepare` returned at least `MNW_REQUANT_HIGH`); 0 when they take every form.
     int short_forms_only;
-    /// 1 when the GEMM reads `packed_words` (`mnw_gemm_words_pack`) besides `packed`.
-    int gemm_words;
+    /// 1 when the level multiplies bytes with vpmaddubsw (no VNNI), whose pair sums are exact only
+    /// for weights in [-64, 63] (7 bits): a GEMM with other weights reads `packed_words`
+    /// (`mnw_gemm_words_pack`) besides `packed`, and a depthwise convolution with other weights
+    /// runs the tap kernel, not the column kernel.
+    int bytes_need_seven_bits;
     /// 1 when `depthwise` runs the column kernel for arguments with `columns` set.
     int depthwise_columns;
     /// 1 when `concatenate` rescales inputs with a table; 0 when it only copies.

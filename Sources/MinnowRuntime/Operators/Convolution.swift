@@ -140,7 +140,7 @@ public struct Convolution: RuntimeOperator {
         d.tap_offsets = UnsafePointer(offsets)
         (d.minimum, d.maximum, d.output) = (clamp.minimum, clamp.maximum, p.codes(output).baseAddress)
         let columnShape = w[0] == 3 && w[1] == 3 && dilation == Extent(1, 1) && stride.height == stride.width && (stride.width == 1 || stride.width == 2)
-        if columnShape && kernels.depthwise_columns == 1 {
+        if columnShape && kernels.depthwise_columns == 1 && kernels.multipliesBytes(weights) {
             let columns = p.allocate(Int8.self, count: (channels + 15) / 16 * 192), unsignedBase = p.allocate(Int32.self, count: padded)
             mnw_depthwise_columns_prepare(weights.baseAddress, Int32(channels), p.int32s(bias).baseAddress, zeroPoint, columns, unsignedBase)
             (d.columns, d.column_weights, d.unsigned_base) = (1, UnsafePointer(columns), UnsafePointer(unsignedBase))
@@ -187,7 +187,7 @@ struct GEMMPreparation {
                                                       UnsafePointer(convolution))
         (g.zero_point, g.packed, g.offsets, g.groups, g.base) = (zeroPoint, UnsafePointer(packed), UnsafePointer(offsets), Int32(groups), UnsafePointer(base))
         (g.minimum, g.maximum, g.output) = (clamp.minimum, clamp.maximum, p.codes(output).baseAddress)
-        if kernels.gemm_words == 1 {
+        if !kernels.multipliesBytes(weights) {
             let words = p.allocate(Int16.self, count: mnw_gemm_words_size(Int32(inputs), Int32(outputs), convolution) / 2)
             mnw_gemm_words_pack(packed, Int32(inputs), Int32(outputs), convolution, words)
             g.packed_words = UnsafePointer(words)
@@ -265,5 +265,14 @@ extension ReferenceKernels {
                 }
             }
         }
+    }
+}
+
+extension mnw_kernels {
+    /// Whether this level's byte kernels (the GEMM on `packed`, the depthwise column kernel) are
+    /// exact for `weights`: always with VNNI; without it (vpmaddubsw) only when every weight is in
+    /// [-64, 63], as in a 7- or 4-bit model, so that a pair of products cannot saturate int16.
+    func multipliesBytes(_ weights: UnsafeBufferPointer<Int8>) -> Bool {
+        bytes_need_seven_bits == 0 || weights.allSatisfy { (-64...63).contains($0) }
     }
 }
