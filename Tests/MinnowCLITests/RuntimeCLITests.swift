@@ -1,5 +1,6 @@
 import Foundation
 import MinnowData
+import MinnowHDF5
 import MinnowTensor
 import MinnowTestSupport
 import XCTest
@@ -42,6 +43,29 @@ final class RuntimeCLITests: CLITestCase {
                               ["holds a float model: quantize it first"])
         _ = try expectFailure(["run", folder.appendingPathComponent("missing.mnw").path], status: 1, ["missing.mnw"])
         try checkInputsAndOutputs(model: file, quantized: ptq.appendingPathComponent("quantized.h5"))
+    }
+
+    /// `quantize --weight-bits 7` stores every weight in [-64, 63]; the exported file checks itself
+    /// bit for bit and gives the integer evaluation's accuracy on every kernel level (on AVX2 its
+    /// layers run the byte kernels, `bytes_need_seven_bits`).
+    func testSevenBitWeightsExportAndRunBitExactOnEveryLevel() throws {
+        let float = folder.appendingPathComponent("float"), ptq = folder.appendingPathComponent("ptq7")
+        XCTAssertTrue(try minnow(trainArguments(epochs: 1, out: float)).succeeded)
+        var result = try minnow(["quantize", float.appendingPathComponent("last.h5").path, "--calibrate", "64", "--weight-bits", "7", "--out", ptq.path])
+        XCTAssertTrue(result.succeeded, result.standardError)
+        let quantized = ptq.appendingPathComponent("quantized.h5")
+        let weights = try HDF5File.open(quantized).read("/quantization/fc/weight", as: Int8.self).values
+        XCTAssertTrue(weights.allSatisfy { (-64...63).contains($0) } && weights.contains { $0 == -64 || $0 == 63 }, "\(weights.min()!)...\(weights.max()!)")
+        let eval = try minnow(["eval", quantized.path, "--json"])
+        let evaluated = try JSONDecoder().decode([String: Double?].self, from: Data(eval.standardOutput.utf8))
+        let top1 = String(format: "%.2f%%", 100 * ((evaluated["top1"] ?? nil) ?? -1))
+        let file = folder.appendingPathComponent("model7.mnw")
+        for kernels in ["fastest", "avx-vnni", "avx2", "reference"] {
+            result = try minnow(["export", quantized.path, "-o", file.path, "--check-images", "64", "--kernels", kernels])
+            XCTAssertTrue(result.standardOutput.contains("for 64 (bit-exact)"), "\(kernels): \(result.standardOutput) \(result.standardError)")
+            let run = try minnow(["run", file.path, "--kernels", kernels])
+            XCTAssertTrue(run.standardOutput.contains("top-1 \(top1)"), "\(kernels): \(run.standardOutput) \(run.standardError)")
+        }
     }
 
     /// `run --input` takes [N, 28, 28, 1] or [N, 28, 28] and refuses other layouts naming the

@@ -50,18 +50,21 @@ final class FastKernelTests: XCTestCase {
         }
     }
 
-    /// The VNNI GEMM equals the reference fully connected layer for row counts around its tile
+    /// Every level's GEMM equals the reference fully connected layer for row counts around its tile
     /// heights (1, 4, 8), inputs that are not multiples of 4, outputs around multiples of 16 (one
     /// to five output blocks) and exactly 8 (rows in pairs), every input zero point and a fused
-    /// ReLU, in every requantization form the table allows.
+    /// ReLU, in every requantization form the table allows; with 8-bit weights, and with 7-bit ones
+    /// (AVX2 then multiplies bytes: `bytesPaths`) including the extreme products (inputs 127, weights
+    /// -64 and 63).
     func testGEMMEqualsTheReference() throws {
         let levels = try levels()
         var generator = SeededGenerator(seed: 5)
         for (rows, k, n) in [(1, 1, 1), (1, 256, 10), (3, 5, 5), (4, 16, 16), (8, 8, 48), (9, 17, 33), (13, 64, 48), (7, 336, 56),
                              (12, 57, 80), (17, 24, 144), (2, 40, 257), (70, 12, 16), (45, 20, 64), (19, 16, 8), (25, 12, 8), (7, 4, 8),
                              (22, 8, 80), (10, 8, 32)] {
-            let weight = (0..<(k * n)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
-            let input = (0..<(rows * k)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
+          for sevenBits in [false, true] {
+            let weight = randomWeights(k * n, sevenBits: sevenBits, &generator)
+            let input = (0..<(rows * k)).map { i in i < k ? 127 : Int8(truncatingIfNeeded: generator.next()) }
             let bias = (0..<n).map { _ in Int32(truncatingIfNeeded: generator.next()) >> 12 }
             let requantization = Requantization(multipliers: randomMultipliers(n, &generator, below: [1.0, 1.0 / 256, 0.5][rows % 3]), outputZeroPoint: -7,
                                                 minimum: rows % 2 == 0 ? -7 : -128, maximum: 127)
@@ -78,12 +81,31 @@ final class FastKernelTests: XCTestCase {
                     }
                 }
                 for (level, form) in kernelRuns(levels, requantization) {
-                    let output = runGEMM(rows: rows, k: k, n: n, input: input, zeroPoint: zeroPoint, weight: weight, bias: bias,
-                                         requantization: requantization, convolution: nil, level: level, form: form)
-                    XCTAssertEqual(output, expected, "rows \(rows), k \(k), n \(n), zero point \(zeroPoint), \(String(cString: level.name)), form \(form)")
+                    for bytes in bytesPaths(level, weight) {
+                        let output = runGEMM(rows: rows, k: k, n: n, input: input, zeroPoint: zeroPoint, weight: weight, bias: bias,
+                                             requantization: requantization, convolution: nil, level: level, form: form, bytes: bytes)
+                        XCTAssertEqual(output, expected, "rows \(rows), k \(k), n \(n), 7-bit \(sevenBits), bytes \(bytes), zero point \(zeroPoint), \(String(cString: level.name)), form \(form)")
+                    }
                 }
             }
+          }
         }
+    }
+
+    /// `count` random weights of 8 bits, or of 7 bits ([-64, 63]) with the extremes -64 and 63 first.
+    private func randomWeights(_ count: Int, sevenBits: Bool, _ generator: inout SeededGenerator) -> [Int8] {
+        (0..<count).map { i in
+            let w = Int8(truncatingIfNeeded: generator.next())
+            guard sevenBits else { return w }
+            return i % 5 == 0 ? -64 : i % 5 == 1 ? 63 : w >> 1
+        }
+    }
+
+    /// The GEMM or depthwise paths to run on `level` for `weights`: words (false) on a level whose
+    /// byte products need 7-bit weights, and bytes (true) where they are exact (VNNI, or 7 bits).
+    private func bytesPaths(_ level: mnw_kernels, _ weights: [Int8]) -> [Bool] {
+        let sevenBits = weights.allSatisfy { (-64...63).contains($0) }
+        return level.bytes_need_seven_bits == 0 ? [true] : sevenBits ? [false, true] : [false]
     }
 
     /// The VNNI GEMM over padded windows (k x k convolutions) and the depthwise kernels equal the
@@ -97,6 +119,7 @@ final class FastKernelTests: XCTestCase {
             (10, 9, 4, 3, 17, 1, 2, 2), (5, 5, 40, 3, 48, 2, 1, 1),
         ]
         for (trial, s) in shapes.enumerated() {
+          for sevenBits in [false, true] {
             let input = (0..<(s.height * s.width * s.channels)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
             for depthwise in [false, true] {
                 let outputs = depthwise ? s.channels * 4 : s.outputs
@@ -105,7 +128,7 @@ final class FastKernelTests: XCTestCase {
                 let g = ConvolutionGeometry(batch: 1, height: s.height, width: s.width, inputChannels: channels, kernelHeight: s.kernel,
                                             kernelWidth: s.kernel, outputChannels: outputs, stride: (s.stride, s.stride),
                                             padding: (s.padding, s.padding), dilation: (s.dilation, s.dilation), groups: depthwise ? channels : 1)
-                let filter = (0..<(s.kernel * s.kernel * (depthwise ? 1 : channels) * outputs)).map { _ in Int8(truncatingIfNeeded: generator.next()) }
+                let filter = randomWeights(s.kernel * s.kernel * (depthwise ? 1 : channels) * outputs, sevenBits: sevenBits, &generator)
                 let bias = (0..<outputs).map { _ in Int32(truncatingIfNeeded: generator.next()) >> 14 }
                 let requantization = Requantization(multipliers: randomMultipliers(outputs, &generator, below: trial % 2 == 0 ? 1.0 / 512 : 1.0), outputZeroPoint: 3,
                                                     minimum: trial % 2 == 0 ? 3 : -128, maximum: trial % 2 == 0 ? 100 : 127)
@@ -130,26 +153,30 @@ final class FastKernelTests: XCTestCase {
                     (geometry.output_height, geometry.output_width, geometry.output_channels) = (Int32(g.outputHeight), Int32(g.outputWidth), Int32(outputs))
                     if depthwise {
                         // The multiply-add kernel, and the column kernel where it applies (3 x 3,
-                        // stride 1 or 2, no dilation, a level that has it).
+                        // stride 1 or 2, no dilation, a level that has it, weights it multiplies exactly).
                         let columnShape = s.kernel == 3 && s.dilation == 1 && s.stride <= 2
                         for (level, form) in kernelRuns(levels, requantization) {
-                            for useColumns in columnShape && level.depthwise_columns == 1 ? [false, true] : [false] {
+                            let columns = columnShape && level.depthwise_columns == 1 && bytesPaths(level, filter).contains(true)
+                            for useColumns in columns ? [false, true] : [false] {
                                 let output = runDepthwise(geometry, input: image, zeroPoint: zeroPoint, filter: filter, bias: bias,
                                                           requantization: requantization, columns: useColumns, level: level, form: form)
                                 XCTAssertEqual(output, expected,
-                                               "shape \(trial), depthwise, columns \(useColumns), \(String(cString: level.name)), form \(form), zero point \(zeroPoint)")
+                                               "shape \(trial), depthwise, 7-bit \(sevenBits), columns \(useColumns), \(String(cString: level.name)), form \(form), zero point \(zeroPoint)")
                             }
                         }
                     } else {
                         for (level, form) in kernelRuns(levels, requantization) {
-                            let output = runGEMM(rows: g.outputHeight * g.outputWidth, k: s.kernel * s.kernel * channels, n: outputs, input: image,
-                                                 zeroPoint: zeroPoint, weight: filter, bias: bias, requantization: requantization, convolution: geometry,
-                                                 level: level, form: form)
-                            XCTAssertEqual(output, expected, "shape \(trial), zero point \(zeroPoint), \(String(cString: level.name)), form \(form)")
+                            for bytes in bytesPaths(level, filter) {
+                                let output = runGEMM(rows: g.outputHeight * g.outputWidth, k: s.kernel * s.kernel * channels, n: outputs, input: image,
+                                                     zeroPoint: zeroPoint, weight: filter, bias: bias, requantization: requantization, convolution: geometry,
+                                                     level: level, form: form, bytes: bytes)
+                                XCTAssertEqual(output, expected, "shape \(trial), 7-bit \(sevenBits), bytes \(bytes), zero point \(zeroPoint), \(String(cString: level.name)), form \(form)")
+                            }
                         }
                     }
                 }
             }
+          }
         }
     }
 
@@ -305,7 +332,7 @@ final class FastKernelTests: XCTestCase {
     }
 
     private func runGEMM(rows: Int, k: Int, n: Int, input: [Int8], zeroPoint: Int32, weight: [Int8], bias: [Int32],
-                         requantization: Requantization, convolution: mnw_conv_geometry?, level: mnw_kernels, form: Int32) -> [Int8] {
+                         requantization: Requantization, convolution: mnw_conv_geometry?, level: mnw_kernels, form: Int32, bytes: Bool) -> [Int8] {
         var geometry = convolution ?? mnw_conv_geometry()
         return withUnsafePointer(to: &geometry) { geometryPointer in
             let g = convolution == nil ? nil : geometryPointer
@@ -314,7 +341,7 @@ final class FastKernelTests: XCTestCase {
             var offsets = [Int32](repeating: 0, count: groups)
             mnw_gemm_pack(weight, Int32(k), Int32(n), g, &packed, &offsets)
             var words = [Int16](repeating: 0, count: mnw_gemm_words_size(Int32(k), Int32(n), g) / 2)
-            if level.gemm_words == 1 { mnw_gemm_words_pack(packed, Int32(k), Int32(n), g, &words) }
+            if !bytes { mnw_gemm_words_pack(packed, Int32(k), Int32(n), g, &words) }
             var base = [Int32](repeating: 0, count: (n + 15) / 16 * 16)
             mnw_weight_base(weight, Int32(k), Int32(n), bias, 128 + zeroPoint, &base)
             let requant = table(requantization).0
@@ -334,7 +361,7 @@ final class FastKernelTests: XCTestCase {
                                         (a.output_zero_point, a.minimum, a.maximum) = (requantization.outputZeroPoint, requantization.minimum, requantization.maximum)
                                         (a.output, a.scratch) = (out.baseAddress, s.baseAddress)
                                         words.withUnsafeBufferPointer { w in
-                                            a.packed_words = w.baseAddress
+                                            a.packed_words = bytes ? nil : w.baseAddress
                                             level.gemm(&a)
                                         }
                                     }

@@ -72,6 +72,11 @@ struct ModelRecipe {
         return (0..<count).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 7 ^ seed &* 31) }
     }
 
+    /// `randomBytes` as int8 codes in [-64, 63].
+    private mutating func sevenBitBytes(_ count: Int) -> [UInt8] {
+        randomBytes(count).map { UInt8(bitPattern: Int8(bitPattern: $0) >> 1) }
+    }
+
     private mutating func activation() -> (index: Int, shape: [Int]) { activations[byte() % activations.count] }
 
     private mutating func output(_ shape: [Int]) -> Int {
@@ -129,9 +134,10 @@ struct ModelRecipe {
         let (sh, sw) = (edge(1...ModelFormat.maximumStride, huge: true), edge(1...ModelFormat.maximumStride))
         let (ph, pw) = (padding(kh, dh), padding(kw, dw))
         let groupInputs = channels / max(groups, 1), count = max(kh, 1) * max(kw, 1) * groupInputs * outputs
-        let int4 = byte() % 5 == 0
+        // One filter in five is int4, one in five has 7-bit int8 weights (AVX2's byte kernels).
+        let kind = byte() % 5, int4 = kind == 0
         let filter = writer.addConstant(type: int4 ? .int4 : .int8, shape: [max(kh, 1), max(kw, 1), groupInputs, outputs], parameters: parameters(),
-                                        bytes: randomBytes(int4 ? (count + 1) / 2 : count))
+                                        bytes: int4 ? randomBytes((count + 1) / 2) : kind == 1 ? sevenBitBytes(count) : randomBytes(count))
         let bias = writer.addConstant((0..<outputs).map { Int32($0 * 977 % 2001 - 1000) })
         let m = multiplier()
         let multipliers = writer.addConstant(Array(repeating: m.multiplier, count: outputs)), shifts = writer.addConstant(Array(repeating: m.shift, count: outputs))
@@ -144,7 +150,8 @@ struct ModelRecipe {
     private mutating func fullyConnected() {
         let x = activation(), inputs = x.shape.reduce(1, *), outputs = pick(1...16)
         guard inputs * outputs <= 1 << 16 else { return }
-        let weight = writer.addConstant(type: .int8, shape: [inputs, outputs], parameters: parameters(), bytes: randomBytes(inputs * outputs))
+        let weight = writer.addConstant(type: .int8, shape: [inputs, outputs], parameters: parameters(),
+                                        bytes: byte() % 3 == 0 ? sevenBitBytes(inputs * outputs) : randomBytes(inputs * outputs))
         let bias = writer.addConstant((0..<outputs).map { Int32($0 * 31 - 40) })
         let m = multiplier()
         let multipliers = writer.addConstant(Array(repeating: m.multiplier, count: outputs)), shifts = writer.addConstant(Array(repeating: m.shift, count: outputs))
