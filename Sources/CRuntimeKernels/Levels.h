@@ -38,14 +38,14 @@ void mnw_add_avx2(const mnw_add *a);
 void mnw_max_pool_avx2(const mnw_max_pool *p);
 void mnw_global_average_pool_avx2(const mnw_global_average_pool *p);
 void mnw_clamp_avx2(const mnw_clamp *c);
+/// Copies, or rescales in a short form (`mnw_rescale_prepare`), each input in turn.
+void mnw_concatenate_avx2(const mnw_concatenate *c);
 /// The requantization alone, in a short form (`form` at least `MNW_REQUANT_HIGH`).
 void mnw_requantize_avx2(const int32_t *accumulators, int count, const int64_t *table, int form, int32_t zero_point, int32_t minimum,
                          int32_t maximum, int8_t *output);
 /// A 256-entry table lookup, 32 codes at a time (vpshufb on each 16-entry block, blended by the
 /// high nibble); every x86 level uses it (AVX-512 CPUs have AVX2).
 void mnw_lookup_avx2(const mnw_lookup *l);
-/// Plain C: a concatenation none of whose inputs is rescaled (each pixel's inputs copied in turn).
-void mnw_concatenate_copy(const mnw_concatenate *c);
 
 // AVX-VNNI (gemm_avx2.c, depthwise_avx2.c): 256-bit vpdpbusd on `mnw_gemm_pack`'s bytes, tiles of 6
 // rows x 16 outputs; the column depthwise kernel on 8 channels.

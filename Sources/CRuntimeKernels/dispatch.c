@@ -8,12 +8,12 @@
 static void depthwise_avx_vnni(const mnw_depthwise *a) { (a->columns ? mnw_depthwise_avxvnni : mnw_depthwise_avx2)(a); }
 
 #define MNW_AVX512_TABLE(COLUMNS)                                                                                    \
-    {"avx512-vnni", 0, 0, COLUMNS, 1, mnw_gemm_vnni, mnw_depthwise_avx512, mnw_add_avx512, mnw_concatenate_avx512, \
+    {"avx512-vnni", 0, 0, COLUMNS, mnw_gemm_vnni, mnw_depthwise_avx512, mnw_add_avx512, mnw_concatenate_avx512, \
      mnw_max_pool_avx512, mnw_global_average_pool_avx512, mnw_clamp_avx512, mnw_lookup_avx2, mnw_requantize_avx512}
 static const mnw_kernels avx512_vnni = MNW_AVX512_TABLE(0), avx512_vbmi = MNW_AVX512_TABLE(1);
-static const mnw_kernels avx_vnni = {"avx-vnni", 1, 0, 1, 0, mnw_gemm_avxvnni, depthwise_avx_vnni, mnw_add_avx2, mnw_concatenate_copy,
+static const mnw_kernels avx_vnni = {"avx-vnni", 1, 0, 1, mnw_gemm_avxvnni, depthwise_avx_vnni, mnw_add_avx2, mnw_concatenate_avx2,
                                      mnw_max_pool_avx2, mnw_global_average_pool_avx2, mnw_clamp_avx2, mnw_lookup_avx2, mnw_requantize_avx2};
-static const mnw_kernels avx2 = {"avx2", 1, 1, 1, 0, mnw_gemm_avx2, mnw_depthwise_avx2, mnw_add_avx2, mnw_concatenate_copy,
+static const mnw_kernels avx2 = {"avx2", 1, 1, 1, mnw_gemm_avx2, mnw_depthwise_avx2, mnw_add_avx2, mnw_concatenate_avx2,
                                  mnw_max_pool_avx2, mnw_global_average_pool_avx2, mnw_clamp_avx2, mnw_lookup_avx2, mnw_requantize_avx2};
 
 const mnw_kernels *mnw_kernels_for(int level) {

@@ -1,4 +1,4 @@
-// AVX2: the residual add and clamp; the concatenation that copies (plain C, every level without a rescaling one).
+// AVX2: the residual add, clamp and concatenation.
 #include "Levels.h"
 
 #include <string.h>
@@ -36,19 +36,33 @@ void mnw_clamp_avx2(const mnw_clamp *c) {
         _mm256_storeu_si256((__m256i *)(output + i), _mm256_min_epi8(_mm256_max_epi8(_mm256_loadu_si256((const __m256i *)(input + i)), low), high));
     for (; i < count; i++) output[i] = (int8_t)(input[i] < minimum ? minimum : input[i] > maximum ? maximum : input[i]);
 }
-#endif
-
-void mnw_concatenate_copy(const mnw_concatenate *c) {
-    int pixels = c->pixels, count = c->count;
+/// One input at a time over every pixel, its fields in locals (the output stores may alias the
+/// array); a rescaled input 8 channels at a time in its table's short form.
+__attribute__((target("avx2")))
+void mnw_concatenate_avx2(const mnw_concatenate *c) {
+    int pixels = c->pixels, count = c->count, total = 0;
     const mnw_concat_input *inputs = c->inputs;
-    int8_t *output = c->output;
-    int total = 0;
     for (int i = 0; i < count; i++) total += inputs[i].channels;
-    for (int pixel = 0; pixel < pixels; pixel++) {
-        int8_t *out = output + (size_t)pixel * total;
-        for (int i = 0; i < count; i++) {
-            memcpy(out, inputs[i].codes + (size_t)pixel * inputs[i].channels, (size_t)inputs[i].channels);
-            out += inputs[i].channels;
+    __m256i zero_point = _mm256_set1_epi32(c->output_zero_point);
+    __m128i minimum = _mm_set1_epi8((char)-128), maximum = _mm_set1_epi8((char)127);
+    int8_t *column = c->output;
+    for (int i = 0; i < count; i++) {
+        const mnw_concat_input input = inputs[i];
+        if (input.table) {
+            __m256i zp = _mm256_set1_epi32(input.zero_point);
+            __m128i shift = _mm_cvtsi32_si128(input.left_shift);
+            int rounded = input.form == MNW_REQUANT_ROUNDED;
+            for (int pixel = 0; pixel < pixels; pixel++)
+                for (int j = 0; j < input.channels; j += 8) {
+                    int left = input.channels - j;
+                    __m256i x = _mm256_sll_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(load8(input.codes + (size_t)pixel * input.channels + j, left)), zp), shift);
+                    requant_store8(column + (size_t)pixel * total + j, left, x, input.table, 0, zero_point, minimum, maximum, rounded);
+                }
+        } else {
+            for (int pixel = 0; pixel < pixels; pixel++)
+                memcpy(column + (size_t)pixel * total, input.codes + (size_t)pixel * input.channels, (size_t)input.channels);
         }
+        column += input.channels;
     }
 }
+#endif

@@ -60,10 +60,12 @@ static void concatenate_avx512(int pixels, const mnw_concat_input *inputs, int c
         const mnw_concat_input input = inputs[i];
         if (input.table) {
             __m512i zp = _mm512_set1_epi32(input.zero_point);
+            __m128i shift = _mm_cvtsi32_si128(input.left_shift);
             for (int pixel = 0; pixel < pixels; pixel++)
                 for (int j = 0; j < input.channels; j += 16) {
                     __mmask16 mask = mask16(input.channels - j);
                     __m512i x = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, input.codes + (size_t)pixel * input.channels + j)), zp);
+                    x = _mm512_sll_epi32(x, shift);
                     store_codes(column + (size_t)pixel * total + j, mask, requant16(x, input.table, c));
                 }
         } else if (input.channels <= 64) {

@@ -3,6 +3,13 @@
 
 #include <string.h>
 
+int mnw_rescale_prepare(int32_t multiplier, int32_t shift, int32_t zero_point, int64_t *table, int32_t *left_shift) {
+    int32_t extra = shift + 1 <= 0 ? 0 : shift + 1 < 8 ? shift + 1 : 8, multipliers[16], shifts[16];
+    for (int lane = 0; lane < 16; lane++) multipliers[lane] = multiplier, shifts[lane] = shift - extra;
+    *left_shift = extra;
+    return mnw_requant_prepare(multipliers, shifts, 16, zero_point, table);
+}
+
 size_t mnw_requant_table_size(int count) { return (size_t)((count + 15) / 16) * MNW_REQUANT_BLOCK * sizeof(int64_t); }
 
 int mnw_requant_prepare(const int32_t *multipliers, const int32_t *shifts, int count, int32_t zero_point, int64_t *table) {

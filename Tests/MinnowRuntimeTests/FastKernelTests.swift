@@ -181,8 +181,8 @@ final class FastKernelTests: XCTestCase {
     }
 
     /// Max pooling (kernels 2 and 3, strides 1 and 2, with and without padding, channel counts
-    /// around 64) and concatenation (inputs copied or rescaled, 3 to 70 channels) equal the
-    /// reference kernels on every level.
+    /// around 64) and concatenation (inputs copied or rescaled by real multipliers from 0.3 to 60,
+    /// 3 to 70 channels) equal the reference kernels on every level.
     func testPoolingAndConcatenationEqualTheReference() throws {
         let levels = try levels()
         var generator = SeededGenerator(seed: 17)
@@ -211,10 +211,12 @@ final class FastKernelTests: XCTestCase {
                 XCTAssertEqual(output, expected, "max pool \(height)x\(width)x\(channels), kernel \(kernel), stride \(stride), padding \(padding), \(String(cString: level.name))")
             }
         }
-        let pixels = 11, multiplier = FixedPointMultiplier(0.7)
-        var table = [Int64](repeating: 0, count: mnw_requant_table_size(16) / 8)
-        _ = mnw_requant_prepare([Int32](repeating: multiplier.multiplier, count: 16), [Int32](repeating: multiplier.shift, count: 16), 16, 3, &table)
-        for channels in [[32, 32], [3, 70, 16], [64, 5]] {
+        for (channels, ratio) in [([32, 32], 0.7), ([3, 70, 16], 1.0), ([64, 5], 0.3), ([17, 9], 1.9), ([8, 40], 60.0)] {
+            // Real multipliers below 1/2 (a short form as they are), from 1/2 to 2^7 (codes shifted left first).
+            let pixels = 11, multiplier = FixedPointMultiplier(ratio)
+            var table = [Int64](repeating: 0, count: mnw_requant_table_size(16) / 8), leftShift: Int32 = 0
+            let form = mnw_rescale_prepare(multiplier.multiplier, multiplier.shift, 3, &table, &leftShift)
+            XCTAssertGreaterThanOrEqual(form, Int32(MNW_REQUANT_HIGH), "\(ratio)")
             // The inputs in memory of their own (the kernels take pointers to them).
             let buffers = channels.map { c in UnsafeMutableBufferPointer<Int8>.allocate(capacity: pixels * c) }
             defer { for buffer in buffers { buffer.deallocate() } }
@@ -227,12 +229,12 @@ final class FastKernelTests: XCTestCase {
                 }
                 var expected = [Int8](repeating: 0, count: pixels * channels.reduce(0, +))
                 expected.withUnsafeMutableBufferPointer { ReferenceKernels.concatenateChannels(pixels: pixels, inputs: inputs, outputZeroPoint: 3, output: $0) }
-                for level in levels where !rescaled || level.concatenate_rescales == 1 {
+                for level in levels {
                     var output = [Int8](repeating: 0, count: expected.count)
                     table.withUnsafeBufferPointer { rescaling in
                         let c = channels.indices.map { i in
                             mnw_concat_input(codes: buffers[i].baseAddress, channels: Int32(channels[i]), zero_point: zeroPoints[i],
-                                             table: rescaled && i == 1 ? rescaling.baseAddress : nil)
+                                             table: rescaled && i == 1 ? rescaling.baseAddress : nil, left_shift: leftShift, form: form)
                         }
                         c.withUnsafeBufferPointer { inputs in
                             output.withUnsafeMutableBufferPointer { y in
@@ -242,7 +244,7 @@ final class FastKernelTests: XCTestCase {
                             }
                         }
                     }
-                    XCTAssertEqual(output, expected, "concatenation of \(channels), rescaled \(rescaled), \(String(cString: level.name))")
+                    XCTAssertEqual(output, expected, "concatenation of \(channels), rescaled by \(ratio): \(rescaled), \(String(cString: level.name))")
                 }
             }
         }

@@ -46,6 +46,14 @@ size_t mnw_requant_table_size(int count);
 /// either shorter form serves `_HIGH` kernels.
 int mnw_requant_prepare(const int32_t *multipliers, const int32_t *shifts, int count, int32_t zero_point, int64_t *table);
 
+/// Fills a table of one multiplier in all sixteen lanes (a per-tensor rescaling of codes less their
+/// zero point) for an output zero point, with the codes first shifted left by `*left_shift` bits
+/// and the total shift longer by as many: the same result, exactly (`(x 2^e M + 2^(k+e-1)) >> (k+e)`
+/// equals `(x M + 2^(k-1)) >> k`), and a real multiplier of 1/2 up to 2^7 gets a short form (total
+/// shift at least 32), which the AVX2 kernels need. At most 8 bits, so `|x| <= 255 x 2^8`.
+/// Returns the table's form.
+int mnw_rescale_prepare(int32_t multiplier, int32_t shift, int32_t zero_point, int64_t *table, int32_t *left_shift);
+
 /// Requantizes `count` accumulators to int8 codes exactly as QuantMath's `requantize`
 /// (single rounding: `(x * multiplier + 2^(k-1)) >> k` with `k = 31 - shift` on 64 bits,
 /// saturated to int32, plus the zero point, clamped to [minimum, maximum]), in the `form` given
@@ -180,12 +188,15 @@ typedef struct {
 
 /// One input of a channel concatenation: its codes [pixels][channels], and when its parameters
 /// differ from the output's, its zero point and the one-channel table of `inputScale /
-/// outputScale` (NULL: the codes are copied).
+/// outputScale` (NULL: the codes are copied) from `mnw_rescale_prepare`: the codes less the zero
+/// point are shifted left by `left_shift` bits first, and `form` is the table's form.
 typedef struct {
     const int8_t *codes;
     int channels;
     int32_t zero_point;
     const int64_t *table;
+    int32_t left_shift;
+    int form;
 } mnw_concat_input;
 
 /// A concatenation along channels of `count` inputs of `pixels` rows each.
@@ -251,8 +262,6 @@ typedef struct {
     int bytes_need_seven_bits;
     /// 1 when `depthwise` runs the column kernel for arguments with `columns` set.
     int depthwise_columns;
-    /// 1 when `concatenate` rescales inputs with a table; 0 when it only copies.
-    int concatenate_rescales;
     void (*gemm)(const mnw_gemm *);
     void (*depthwise)(const mnw_depthwise *);
     void (*add)(const mnw_add *);

@@ -63,17 +63,23 @@ public struct Concatenation: RuntimeOperator {
 
     func prepare(_ p: OperatorPreparation) -> PreparedKernel {
         let out = p.model.tensors[output], pixels = out.elementCount / out.shape.last!, result = p.codes(output)
-        if let kernels = p.kernels, kernels.pointee.concatenate_rescales == 1 || inputs.allSatisfy({ $0.rescale == nil }),
-           let kernel = kernels.pointee.concatenate {
+        if let kernel = p.kernels?.pointee.concatenate {
             let parts = p.allocate(mnw_concat_input.self, count: inputs.count)
             for (i, input) in inputs.enumerated() {
                 parts[i] = mnw_concat_input(codes: UnsafePointer(p.codes(input.tensor).baseAddress), channels: Int32(p.model.tensors[input.tensor].shape.last!),
-                                            zero_point: p.parameters(input.tensor).zeroPoint,
-                                            table: input.rescale.map { p.requantizationTable($0).table })
+                                            zero_point: p.parameters(input.tensor).zeroPoint, table: nil, left_shift: 0, form: Int32(MNW_REQUANT_ROUNDED))
+                if let rescale = input.rescale {
+                    let table = p.allocate(Int64.self, count: mnw_requant_table_size(16) / 8)
+                    parts[i].form = mnw_rescale_prepare(rescale.multiplier, rescale.shift, out.parameters.zeroPoint, table, &parts[i].left_shift)
+                    parts[i].table = UnsafePointer(table)
+                }
             }
-            let arguments = p.store(mnw_concatenate(pixels: Int32(pixels), count: Int32(inputs.count), inputs: UnsafePointer(parts),
-                                                    output_zero_point: out.parameters.zeroPoint, output: result.baseAddress))
-            return { kernel(arguments) }
+            // A rescaling whose form the level does not run (a real multiplier of 2^7 or more on AVX2) takes the reference.
+            if (0..<inputs.count).allSatisfy({ p.runs(parts[$0].form) }) {
+                let arguments = p.store(mnw_concatenate(pixels: Int32(pixels), count: Int32(inputs.count), inputs: UnsafePointer(parts),
+                                                        output_zero_point: out.parameters.zeroPoint, output: result.baseAddress))
+                return { kernel(arguments) }
+            }
         }
         let parts = inputs.map { input in
             ReferenceKernels.ConcatenationInput(codes: UnsafeBufferPointer(p.codes(input.tensor)), channels: p.model.tensors[input.tensor].shape.last!,
