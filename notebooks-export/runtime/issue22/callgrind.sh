@@ -6,6 +6,7 @@
 # debug info of a Swift binary built here: run a copy made with `strip --strip-debug`.
 #   MINNOW=path/to/minnow MODELS=/tmp/rt PEERS_OUT=/tmp/peers-out callgrind.sh [minnow|peers]
 set -u
+export MINNOW_NUM_THREADS=1
 here=$(cd "$(dirname "$0")" && pwd)
 MINNOW=${MINNOW:-.build/release/minnow}; MODELS=${MODELS:-/tmp/rt}; PEERS_OUT=${PEERS_OUT:-/tmp/peers-out}
 ORT_PY=${PEERS_VENV:-$HOME/.cache/minnow-peers-venv}/bin/python
@@ -22,7 +23,7 @@ if [[ ${1:-minnow} == minnow ]]; then
   strip --strip-debug -o /tmp/minnow-cg "$MINNOW"
   for m in student squeeze teacher; do
     for bits in 8 7; do
-      per_inference "minnow $m $bits-bit avx2" 1000 1100 env MINNOW_NUM_THREADS=1 /tmp/minnow-cg bench model "$MODELS/$m-w$bits.mnw" \
+      per_inference "minnow $m $bits-bit avx2" 1000 1100 /tmp/minnow-cg bench model "$MODELS/$m-w$bits.mnw" \
         --warmup 0 --batch 1 --no-peer --runs
     done
   done
