@@ -29,7 +29,7 @@ void mnw_requantize_avx512(const int32_t *accumulators, int count, const int64_t
 // AVX2 (gemm_avx2.c, depthwise_avx2.c, elementwise_avx2.c, pooling_avx2.c): short requantization
 // forms only.
 /// vpmaddwd on 16-bit pairs (`packed_words`), or, when `packed_words` is NULL (every weight in
-/// [-64, 63]), vpmaddubsw on the bytes (`packed`); tiles of 4 rows x 16 outputs.
+/// [-64, 63]), vpmaddubsw on the bytes (`packed`); tiles of 4 (words) or 5 (bytes) rows x 16 outputs.
 void mnw_gemm_avx2(const mnw_gemm *a);
 /// The depthwise kernel on 8 channels at a time: with `columns` (3 x 3, stride 1 or 2, weights in
 /// [-64, 63]) the column kernel on bytes (vpmaddubsw), else every tap widened and multiplied.

@@ -144,11 +144,11 @@ void mnw_gemm_avxvnni(const mnw_gemm *a) { gemm_rows8(a, NULL, 6, tile8_vnni_2, 
 /// unsigned input codes by the weight bytes and adds adjacent pairs into int16, at most 2 x 255 x
 /// 64 = 32640 in magnitude, so it never saturates and the sums are exact; vpmaddwd by ones adds
 /// the pairs of pairs into int32. Three instructions per 32 products, where `gemm_tile8` needs five
-/// (and twice the weight loads). Reads the byte packing (`a->packed`); 4 rows x 2 blocks keep 8
-/// accumulators, 2 weights, the ones, the broadcast and a product in 13 ymm registers.
+/// (and twice the weight loads). Reads the byte packing (`a->packed`); 5 rows x 2 blocks keep 10
+/// accumulators, 2 weights, the ones, the broadcast and a product in 15 ymm registers.
 __attribute__((always_inline, target("avx2")))
 static inline void gemm_tile8_bytes(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0, const int R, const int NB) {
-    __m256i acc[4][2];
+    __m256i acc[5][2];
     for (int j = 0; j < NB; j++) {
         __m256i base = _mm256_loadu_si256((const __m256i *)(a->base + 8 * (b0 + j)));
         for (int r = 0; r < R; r++) acc[r][j] = base;
@@ -177,12 +177,12 @@ static inline void gemm_tile8_bytes(const mnw_gemm *a, const uint8_t *const *row
 __attribute__((target("avx2"))) static void tile8_bytes_2(const mnw_gemm *a, const int16_t *unused, const uint8_t *const *rows, int row0,
                                                           int valid, int b0) {
     (void)unused;
-    gemm_tile8_bytes(a, rows, row0, valid, b0, 4, 2);
+    gemm_tile8_bytes(a, rows, row0, valid, b0, 5, 2);
 }
 __attribute__((target("avx2"))) static void tile8_bytes_1(const mnw_gemm *a, const int16_t *unused, const uint8_t *const *rows, int row0,
                                                           int valid, int b0) {
     (void)unused;
-    gemm_tile8_bytes(a, rows, row0, valid, b0, 4, 1);
+    gemm_tile8_bytes(a, rows, row0, valid, b0, 5, 1);
 }
 
 /// The byte tiles when the preparation found every weight in [-64, 63] (it then packs no 16-bit
@@ -190,6 +190,6 @@ __attribute__((target("avx2"))) static void tile8_bytes_1(const mnw_gemm *a, con
 __attribute__((target("avx2")))
 void mnw_gemm_avx2(const mnw_gemm *a) {
     if (a->packed_words) gemm_rows8(a, a->packed_words, 4, tile8_2, tile8_1);
-    else gemm_rows8(a, NULL, 4, tile8_bytes_2, tile8_bytes_1);
+    else gemm_rows8(a, NULL, 5, tile8_bytes_2, tile8_bytes_1);
 }
 #endif
