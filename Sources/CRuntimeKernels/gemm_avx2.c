@@ -92,46 +92,53 @@ MNW_AVX2_INLINE void store_tile8(const mnw_gemm *a, __m256i acc[][2], int row0, 
     }
 }
 
-/// `gemm_tile8` with 256-bit `vpdpbusd` (AVX-VNNI: Intel's client cores since Alder Lake, AMD's
-/// since Zen 5), on the AVX-512 GEMM's packed weights (a block of 8 outputs is half of one of
-/// its 16-output blocks); the accumulators start from the zero-point constants. R rows: 6 x 2
-/// blocks keeps 12 accumulators in flight (of 16 ymm registers), enough to cover the latency.
-__attribute__((always_inline, target("avx2,avxvnni")))
-static inline void gemm_tile8_vnni(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0, const int R, const int NB) {
-    __m256i acc[6][2];
-    for (int j = 0; j < NB; j++) {
-        __m256i base = _mm256_loadu_si256((const __m256i *)(a->base + 8 * (b0 + j)));
-        for (int r = 0; r < R; r++) acc[r][j] = base;
-    }
-    int groups = a->groups;
-    const int32_t *offsets = a->offsets;
-    const int8_t *packed = a->packed;
-    for (int g = 0; g < groups; g++) {
-        __m256i w[2];
-        for (int j = 0; j < NB; j++) {
-            int b = b0 + j;
-            w[j] = _mm256_loadu_si256((const __m256i *)(packed + ((size_t)(b / 2) * groups + g) * 64 + 32 * (b % 2)));
-        }
-        int32_t offset = offsets[g];
-        for (int r = 0; r < R; r++) {
-            int32_t word;
-            memcpy(&word, rows[r] + offset, 4);
-            __m256i q = _mm256_set1_epi32(word);
-            for (int j = 0; j < NB; j++) acc[r][j] = _mm256_dpbusd_avx_epi32(acc[r][j], q, w[j]);
-        }
-    }
+/// The byte tiles' body: R rows x NB blocks of 8 outputs on the AVX-512 GEMM's packed weights (a
+/// block of 8 outputs is half of one of its 16-output blocks), the accumulators starting from the
+/// zero-point constants, `DOT(acc, q, w)` adding a broadcast word's four products per lane. A
+/// macro: the AVX-VNNI and AVX2 tiles differ in that one expression, and a VNNI intrinsic may not
+/// be inlined into a function compiled without VNNI.
+#define MNW_GEMM_TILE8_BYTES(a, rows, row0, valid, b0, R, NB, DOT)                                                        \
+    __m256i acc[R][2];                                                                                                   \
+    for (int j = 0; j < NB; j++) {                                                                                       \
+        __m256i base = _mm256_loadu_si256((const __m256i *)((a)->base + 8 * ((b0) + j)));                              \
+        for (int r = 0; r < R; r++) acc[r][j] = base;                                                                    \
+    }                                                                                                                    \
+    int groups = (a)->groups;                                                                                            \
+    const int32_t *offsets = (a)->offsets;                                                                               \
+    const int8_t *packed = (a)->packed;                                                                                  \
+    for (int g = 0; g < groups; g++) {                                                                                   \
+        __m256i w[2];                                                                                                    \
+        for (int j = 0; j < NB; j++) {                                                                                   \
+            int b = (b0) + j;                                                                                            \
+            w[j] = _mm256_loadu_si256((const __m256i *)(packed + ((size_t)(b / 2) * groups + g) * 64 + 32 * (b % 2)));   \
+        }                                                                                                                \
+        int32_t offset = offsets[g];                                                                                     \
+        for (int r = 0; r < R; r++) {                                                                                    \
+            int32_t word;                                                                                                \
+            memcpy(&word, (rows)[r] + offset, 4);                                                                        \
+            __m256i q = _mm256_set1_epi32(word);                                                                         \
+            for (int j = 0; j < NB; j++) acc[r][j] = DOT(acc[r][j], q, w[j]);                                            \
+        }                                                                                                                \
+    }                                                                                                                    \
     store_tile8(a, acc, row0, valid, b0, R, NB);
+
+/// `gemm_tile8` with 256-bit `vpdpbusd` (AVX-VNNI: Intel's client cores since Alder Lake, AMD's
+/// since Zen 5). R rows: 6 x 2 blocks keeps 12 accumulators in flight (of 16 ymm registers),
+/// enough to cover the latency.
+__attribute__((always_inline, target("avx2,avxvnni")))
+static inline void gemm_tile8_vnni(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0, const int NB) {
+    MNW_GEMM_TILE8_BYTES(a, rows, row0, valid, b0, 6, NB, _mm256_dpbusd_avx_epi32)
 }
 
 __attribute__((target("avx2,avxvnni"))) static void tile8_vnni_2(const mnw_gemm *a, const int16_t *unused, const uint8_t *const *rows, int row0,
                                                                  int valid, int b0) {
     (void)unused;
-    gemm_tile8_vnni(a, rows, row0, valid, b0, 6, 2);
+    gemm_tile8_vnni(a, rows, row0, valid, b0, 2);
 }
 __attribute__((target("avx2,avxvnni"))) static void tile8_vnni_1(const mnw_gemm *a, const int16_t *unused, const uint8_t *const *rows, int row0,
                                                                  int valid, int b0) {
     (void)unused;
-    gemm_tile8_vnni(a, rows, row0, valid, b0, 6, 1);
+    gemm_tile8_vnni(a, rows, row0, valid, b0, 1);
 }
 
 /// (The tiles read the AVX-512 packing, `a->packed`: no 16-bit weights.)
@@ -140,49 +147,32 @@ void mnw_gemm_avxvnni(const mnw_gemm *a) { gemm_rows8(a, NULL, 6, tile8_vnni_2, 
 
 // MARK: GEMM on bytes without VNNI (7-bit weights)
 
-/// `gemm_tile8_vnni` without VNNI, for weights in [-64, 63] (7 bits): vpmaddubsw multiplies the
-/// unsigned input codes by the weight bytes and adds adjacent pairs into int16, at most 2 x 255 x
-/// 64 = 32640 in magnitude, so it never saturates and the sums are exact; vpmaddwd by ones adds
-/// the pairs of pairs into int32. Three instructions per 32 products, where `gemm_tile8` needs five
-/// (and twice the weight loads). Reads the byte packing (`a->packed`); 5 rows x 2 blocks keep 10
-/// accumulators, 2 weights, the ones, the broadcast and a product in 15 ymm registers.
+/// Four products of a broadcast word per lane without VNNI, for weights in [-64, 63] (7 bits):
+/// vpmaddubsw multiplies the unsigned input codes by the weight bytes and adds adjacent pairs into
+/// int16, at most 2 x 255 x 64 = 32640 in magnitude, so it never saturates and the sums are exact;
+/// vpmaddwd by ones adds the pairs of pairs into int32.
 __attribute__((always_inline, target("avx2")))
-static inline void gemm_tile8_bytes(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0, const int R, const int NB) {
-    __m256i acc[5][2];
-    for (int j = 0; j < NB; j++) {
-        __m256i base = _mm256_loadu_si256((const __m256i *)(a->base + 8 * (b0 + j)));
-        for (int r = 0; r < R; r++) acc[r][j] = base;
-    }
-    __m256i ones = _mm256_set1_epi16(1);
-    int groups = a->groups;
-    const int32_t *offsets = a->offsets;
-    const int8_t *packed = a->packed;
-    for (int g = 0; g < groups; g++) {
-        __m256i w[2];
-        for (int j = 0; j < NB; j++) {
-            int b = b0 + j;
-            w[j] = _mm256_loadu_si256((const __m256i *)(packed + ((size_t)(b / 2) * groups + g) * 64 + 32 * (b % 2)));
-        }
-        int32_t offset = offsets[g];
-        for (int r = 0; r < R; r++) {
-            int32_t word;
-            memcpy(&word, rows[r] + offset, 4);
-            __m256i q = _mm256_set1_epi32(word);
-            for (int j = 0; j < NB; j++) acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(_mm256_maddubs_epi16(q, w[j]), ones));
-        }
-    }
-    store_tile8(a, acc, row0, valid, b0, R, NB);
+static inline __m256i dot_bytes4(__m256i acc, __m256i q, __m256i w) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q, w), _mm256_set1_epi16(1)));
+}
+
+/// `gemm_tile8_vnni` on `dot_bytes4`: three instructions per 32 products, where `gemm_tile8`
+/// needs five (and twice the weight loads). 5 rows x 2 blocks keep 10 accumulators, 2 weights,
+/// the ones, the broadcast and a product in 15 ymm registers.
+__attribute__((always_inline, target("avx2")))
+static inline void gemm_tile8_bytes(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b0, const int NB) {
+    MNW_GEMM_TILE8_BYTES(a, rows, row0, valid, b0, 5, NB, dot_bytes4)
 }
 
 __attribute__((target("avx2"))) static void tile8_bytes_2(const mnw_gemm *a, const int16_t *unused, const uint8_t *const *rows, int row0,
                                                           int valid, int b0) {
     (void)unused;
-    gemm_tile8_bytes(a, rows, row0, valid, b0, 5, 2);
+    gemm_tile8_bytes(a, rows, row0, valid, b0, 2);
 }
 __attribute__((target("avx2"))) static void tile8_bytes_1(const mnw_gemm *a, const int16_t *unused, const uint8_t *const *rows, int row0,
                                                           int valid, int b0) {
     (void)unused;
-    gemm_tile8_bytes(a, rows, row0, valid, b0, 5, 1);
+    gemm_tile8_bytes(a, rows, row0, valid, b0, 1);
 }
 
 /// The byte tiles when the preparation found every weight in [-64, 63] (it then packs no 16-bit

@@ -1,6 +1,6 @@
 #!/bin/bash
-# Issue 22's models: the float checkpoints of make-float-models.sh (one epoch each; made for issue 20's
-# runtime benchmark), quantized with 8-bit and with 7-bit weights (PTQ, 512 calibration images,
+# Issue 22's models: the float checkpoints of ../issue20/make-models.sh (its train lines, one epoch
+# each; made for issue 20's runtime benchmark, in /work/bench), quantized with 8-bit and with 7-bit weights (PTQ, 512 calibration images,
 # integer evaluation of the full test set) and exported with a bit-exactness check on the full test
 # set (AVX2 kernels on this CPU). Logs: ptq/.
 set -eu
