@@ -92,6 +92,11 @@ let package = Package(
         // objectives a run folder can hold), callable from Swift; the CLI and experiment runners call them.
         .target(name: "MinnowWorkflows", dependencies: ["MinnowCheckpoint", "MinnowData", "MinnowDistillation", "MinnowModels", "MinnowNN", "MinnowPruning",
                                                         "MinnowQuantization", "MinnowRuntime", "MinnowTensor", "MinnowTraining"]),
+        // The options of the commands that train, compress, export and evaluate, as argument groups with their
+        // ranges and their mapping to the library's settings: one vocabulary that the CLI and experiment files parse.
+        .target(name: "MinnowOptions", dependencies: ["MinnowData", "MinnowDistillation", "MinnowModels", "MinnowNN", "MinnowPruning",
+                                                      "MinnowQuantization", "MinnowRuntime", "MinnowTensor", "MinnowTraining", "MinnowWorkflows",
+                                                      .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation", "MinnowQuantization",
                                                     "MinnowTraining", "MinnowData", "MinnowRuntime", "CAllocationCounter", "CBuildInfo"]),
@@ -100,7 +105,7 @@ let package = Package(
             name: "minnow",
             dependencies: [
                 "MinnowTensor", "MinnowNN", "MinnowModels", "MinnowData", "MinnowTraining", "MinnowBench", "MinnowCheckpoint", "MinnowHDF5",
-                "MinnowDistillation", "MinnowQuantization", "MinnowPruning", "QuantMath", "MinnowRuntime", "MinnowWorkflows",
+                "MinnowDistillation", "MinnowQuantization", "MinnowPruning", "QuantMath", "MinnowRuntime", "MinnowWorkflows", "MinnowOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -132,6 +137,9 @@ let package = Package(
         .testTarget(name: "MinnowWorkflowsTests",
                     dependencies: ["MinnowWorkflows", "MinnowData", "MinnowDistillation", "MinnowModels", "MinnowNN", "MinnowPruning", "MinnowTensor",
                                    "MinnowTestSupport", "MinnowTraining"]),
+        .testTarget(name: "MinnowOptionsTests",
+                    dependencies: ["MinnowOptions", "MinnowDistillation", "MinnowModels", "MinnowPruning", "MinnowQuantization", "MinnowTraining",
+                                   .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Runs the built `minnow` command (a dependency, so `swift test` builds it first): kills, resumes, bad files.
         .testTarget(name: "MinnowCLITests",
                     dependencies: ["minnow", "MinnowCheckpoint", "MinnowData", "MinnowHDF5", "MinnowModels", "MinnowNN", "MinnowQuantization", "MinnowTensor",

@@ -16,6 +16,7 @@ levels=(
     "MinnowTraining"
     "MinnowDistillation MinnowPruning"
     "MinnowWorkflows MinnowBench"
+    "MinnowOptions"
     "minnow"
 )
 

@@ -33,6 +33,25 @@ extension PeerRunner {
     }
 }
 
+extension PeerRunner {
+    /// ONNX Runtime's, then LiteRT's (when a venv is at `liteRTPython(litertPython)`) int8 and fp32
+    /// batch-1 latency of the peers' `model` beside Minnow's `minnowP50`: the report lines and the
+    /// versions measured.
+    public func runtimeComparison(model: String, litertPython: String?, minnowP50: Double) throws -> (lines: [String], versions: [String: String]) {
+        let ort = try onnxRuntimeLatency(model: model, calls: 300, repeats: 3)
+        var lines = [BenchReport.peerRuntime("ONNX Runtime", version: ort.version, model: model, int8: ort.int8, fp32: ort.fp32, minnowP50: minnowP50)]
+        var versions = ["onnxruntime": ort.version]
+        let litert = Self.liteRTPython(litertPython)
+        guard FileManager.default.isExecutableFile(atPath: litert) else {
+            return (lines + ["LiteRT: no venv at \(litert) (shared/peers/setup-litert.sh makes one); not measured"], versions)
+        }
+        let lite = try PeerRunner(python: litert, scriptsDirectory: scriptsDirectory).liteRTLatency(model: model, calls: 300, repeats: 3)
+        versions["ai_edge_litert"] = lite.version
+        lines.append(BenchReport.peerRuntime("LiteRT", version: lite.version + " (XNNPACK)", model: model, int8: lite.int8, fp32: lite.fp32, minnowP50: minnowP50))
+        return (lines, versions)
+    }
+}
+
 /// The tables `minnow bench` prints: each takes Minnow's timings and the peer's (absent: "-").
 public enum BenchReport {
     /// conv2d forward and forward+backward per shape; ratio = PyTorch time / Minnow time.

@@ -52,6 +52,19 @@ public struct FineTuning {
         return FineTuning(run: run, distillation: nil)
     }
 
+    /// Reopens a `minnow distill` run (`DistillationRun.resume`) with the teacher-logits cache that
+    /// `cacheDirectory` names for its folder; a pruning run, which holds distillation settings too,
+    /// is refused with the command that continues it.
+    public static func resumeDistillation(from location: URL, teachers: [URL]?, dataDirectory: URL?,
+                                          cacheDirectory: (URL) -> URL?) throws -> DistillationRun {
+        let folder = try TrainingRun.resumePoint(from: location).folder
+        if FileManager.default.fileExists(atPath: folder.settings(of: PruningRecord.declaration).path) {
+            throw DistillationError.invalidSetting("\(folder.url.path) is a pruning run: continue it with `\(PruningRecord.declaration.resumeCommand)`")
+        }
+        return try DistillationRun.resume(from: location, teachers: teachers, dataDirectory: dataDirectory,
+                                          cacheDirectory: cacheDirectory(folder.url))
+    }
+
     /// Trains to the end of the recipe (through the distillation when there is one).
     @discardableResult
     public func train(observer: TrainingObserver?) throws -> [EpochRecord] {

@@ -1,4 +1,5 @@
 import Foundation
+import MinnowData
 import MinnowQuantization
 import MinnowRuntime
 import MinnowTensor
@@ -82,5 +83,13 @@ public enum RuntimeWorkflow {
                 return interpreter.argmax
             }
         }
+    }
+
+    /// The first `limit` images (all without it) of a data set's split, normalized as in
+    /// training, with their labels: what `classify` takes to measure accuracy.
+    public static func labelledImages(_ dataset: DatasetChoice, split: Split, first limit: Int?, dataDirectory: URL?) throws -> (images: Tensor, labels: [Int]) {
+        let set = try dataset.load(split, directory: dataDirectory)
+        let subset = limit.map { set.subset(first: min($0, set.count)) } ?? set
+        return (subset.images(normalization: dataset.normalization), subset.labels)
     }
 }

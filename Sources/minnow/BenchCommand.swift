@@ -4,6 +4,7 @@ import MinnowBench
 import MinnowCheckpoint
 import MinnowModels
 import MinnowNN
+import MinnowOptions
 import MinnowQuantization
 import MinnowRuntime
 import MinnowTraining
@@ -274,45 +275,25 @@ extension Bench {
                 """)
 
         @Argument(help: "A model file (.mnw) from minnow export.") var model: String
-        @Option(help: "Timed inferences (1000 to 10^7).") var runs = 2000
-        @Option(help: "Untimed inferences first (at most 10^7).") var warmup = 200
-        @Option(help: "Images classified in a row for the throughput (at most 10^6).") var batch = 32
+        @OptionGroup var timing: RuntimeTimingOptions
         @Flag(help: "Also time each operator alone (median of --runs) and list them, slowest first.") var operators = false
-        @Option(help: "Kernels: fastest (what this CPU allows), avx-vnni, avx2 (where they apply), or reference.") var kernels: RuntimeKernels = .fastest
         @Option(help: "The peers' preset of the same architecture (student_mbv2, student_squeeze, teacher).") var peerModel: String?
         @Option(help: "Python of the LiteRT venv (shared/peers/setup-litert.sh). Default: $PEERS_LITERT_VENV/bin/python or ~/.cache/minnow-peers-litert-venv/bin/python; skipped when absent.")
         var litertPython: String?
         @OptionGroup var peer: PeerOptions
 
-        func validate() throws {
-            try OptionCheck.within("--runs", runs, 1000...10_000_000)
-            try OptionCheck.within("--warmup", warmup, 0...10_000_000)
-            try OptionCheck.within("--batch", batch, 1...1_000_000)
-        }
-
         func execute() throws {
             print(Machine.current)
             guard let bytes = FileManager.default.contents(atPath: model).map({ [UInt8]($0) }) else { throw CLIError(message: "\(model): cannot read") }
-            let t = try benchmarkRuntime(bytes, runs: runs, warmup: warmup, batch: batch, kernels: kernels.choice)
+            let (runs, warmup, kernels) = (timing.runs, timing.warmup, timing.kernels)
+            let t = try benchmarkRuntime(bytes, runs: runs, warmup: warmup, batch: timing.batch, kernels: kernels.choice)
             print(BenchReport.runtime(t, model: model, warmup: warmup, kernels: kernels == .fastest ? KernelChoice.detected : kernels.rawValue))
             if operators {
                 print(BenchReport.operators(try profileRuntime(bytes, runs: runs, warmup: warmup, kernels: kernels.choice), runs: runs))
             }
-            var peers: [String: String] = [:]
-            if let peerModel, let runner = try peer.runner() {
-                let ort = try runner.onnxRuntimeLatency(model: peerModel, calls: 300, repeats: 3)
-                peers["onnxruntime"] = ort.version
-                print(BenchReport.peerRuntime("ONNX Runtime", version: ort.version, model: peerModel, int8: ort.int8, fp32: ort.fp32, minnowP50: t.p50))
-                let litert = PeerRunner.liteRTPython(litertPython)
-                if FileManager.default.isExecutableFile(atPath: litert) {
-                    let lite = try PeerRunner(python: litert, scriptsDirectory: runner.scriptsDirectory).liteRTLatency(model: peerModel, calls: 300, repeats: 3)
-                    peers["ai_edge_litert"] = lite.version
-                    print(BenchReport.peerRuntime("LiteRT", version: lite.version + " (XNNPACK)", model: peerModel, int8: lite.int8, fp32: lite.fp32, minnowP50: t.p50))
-                } else {
-                    print("LiteRT: no venv at \(litert) (shared/peers/setup-litert.sh makes one); not measured")
-                }
-            }
-            try peer.output.write(t, peers: peers)
+            let peers = try peerModel.flatMap { model in try peer.runner()?.runtimeComparison(model: model, litertPython: litertPython, minnowP50: t.p50) }
+            peers?.lines.forEach { print($0) }
+            try peer.output.write(t, peers: peers?.versions ?? [:])
         }
     }
 }

@@ -1,11 +1,9 @@
 import ArgumentParser
 import Foundation
 import MinnowDistillation
-import MinnowModels
-import MinnowPruning
+import MinnowOptions
 import MinnowTraining
-
-extension DistillationSettings.ResponseLoss: ExpressibleByArgument {}
+import MinnowWorkflows
 
 struct Distill: MinnowCommand {
     static let configuration = CommandConfiguration(
@@ -35,58 +33,15 @@ struct Distill: MinnowCommand {
 
     @Option(help: "A teacher checkpoint (.h5); repeat for an ensemble. With --resume: where the run's teachers are now (their weights must be the ones the run started with).")
     var teacher: [String] = []
-    @Option(help: "The student: a preset (\(ModelConfig.presetNames.joined(separator: ", "))) or an architecture (\(ModelConfig.Architecture.allCases.map(\.rawValue).joined(separator: ", "))).")
-    var student: String?
-    @Option(help: "Width multiplier of the student architecture.") var width: Float?
-    @Option(help: "ResNet depth of the student, 6n+2.") var depth: Int?
-    @Option(help: "Dropout before the student's classifier.") var dropout: Float?
-    @Option(help: "Seed of the student's weight initialization (default: 0).") var initSeed: UInt64?
-
-    @Option(help: "Response loss: kd, dkd, or ce (feature losses only) (default: kd).") var loss: DistillationSettings.ResponseLoss?
-    @Option(help: "Softmax temperature (kd, dkd) (default: \(Self.defaults.temperature)).") var temperature: Float?
-    @Option(help: "kd: weight of the soft-target term, in [0, 1]; the label term gets 1 - alpha (default: \(Self.defaults.alpha)).")
-    var alpha: Float?
-    @Option(help: "dkd: weight of the target-class term TCKD (default: \(Self.defaults.dkdAlpha)).") var dkdAlpha: Float?
-    @Option(help: "dkd: weight of the non-target-class term NCKD (default: \(Self.defaults.dkdBeta)).") var dkdBeta: Float?
-    @Option(help: "dkd: epochs over which TCKD and NCKD ramp up from 0 (default: 0).") var dkdWarmupEpochs: Double?
-    @Option(help: "FitNets hint studentPath:teacherPath (a 1x1 adapter and MSE); repeatable.") var hint: [String] = []
-    @Option(help: "Weight of each hint's MSE (default: \(Self.defaults.hintWeight)).") var hintWeight: Float?
-    @Option(help: "Attention-transfer pair studentPath:teacherPath; repeatable.") var attention: [String] = []
-    @Option(help: "Attention-transfer beta; each pair adds beta/2 * mean squared map difference (default: \(Self.defaults.attentionBeta)).")
-    var attentionBeta: Float?
-    @Option(help: "Folder of the teacher-logits cache (default: .teacher-cache next to the run folder).")
-    var teacherCacheDir: String?
-    @Flag(help: "Run the teachers every step instead of caching their logits.") var noTeacherCache = false
-
+    @OptionGroup var distillation: DistillationOptions
     @OptionGroup var training: TrainingOptions
     @OptionGroup var runOptions: RunOptions
 
-    private static let defaults = DistillationSettings()
-
-    /// The student and distillation options given on the command line (a resumed run keeps its saved ones).
-    private var distillationOptionsGiven: [String] {
-        [
-            ("--student", student != nil), ("--width", width != nil), ("--depth", depth != nil), ("--dropout", dropout != nil),
-            ("--init-seed", initSeed != nil), ("--loss", loss != nil), ("--temperature", temperature != nil),
-            ("--alpha", alpha != nil), ("--dkd-alpha", dkdAlpha != nil), ("--dkd-beta", dkdBeta != nil),
-            ("--dkd-warmup-epochs", dkdWarmupEpochs != nil), ("--hint", !hint.isEmpty), ("--hint-weight", hintWeight != nil),
-            ("--attention", !attention.isEmpty), ("--attention-beta", attentionBeta != nil),
-        ].filter(\.1).map(\.0)
-    }
-
     func validate() throws {
-        try ModelOptions.validate(width: width, depth: depth, dropout: dropout)
-        try OptionCheck.positive("--temperature", temperature)
-        try OptionCheck.fraction("--alpha", alpha, includingUpper: true)
-        try OptionCheck.nonNegative("--dkd-alpha", dkdAlpha)
-        try OptionCheck.nonNegative("--dkd-beta", dkdBeta)
-        try OptionCheck.nonNegative("--dkd-warmup-epochs", dkdWarmupEpochs)
-        try OptionCheck.nonNegative("--hint-weight", hintWeight)
-        try OptionCheck.nonNegative("--attention-beta", attentionBeta)
-        try runOptions.validate(recipeOptions: distillationOptionsGiven + training.given)
+        try runOptions.validate(recipeOptions: distillation.given + training.given)
         guard runOptions.resume == nil else { return }
         guard !teacher.isEmpty else { throw ValidationError("give at least one --teacher checkpoint") }
-        guard student != nil, training.out != nil else { throw ValidationError("--student and --out are required (or --resume RUN)") }
+        guard distillation.student != nil, training.out != nil else { throw ValidationError("--student and --out are required (or --resume RUN)") }
     }
 
     func execute() throws {
@@ -99,37 +54,18 @@ struct Distill: MinnowCommand {
     }
 
     private func newRun() throws -> DistillationRun {
-        let model = try ModelOptions.config(model: student ?? "", width: width, depth: depth, dropout: dropout, initSeed: initSeed ?? 0)
-        let defaults = Self.defaults
-        let settings = DistillationSettings(
-            loss: loss ?? defaults.loss, temperature: temperature ?? defaults.temperature, alpha: alpha ?? defaults.alpha,
-            dkdAlpha: dkdAlpha ?? defaults.dkdAlpha, dkdBeta: dkdBeta ?? defaults.dkdBeta,
-            dkdWarmupEpochs: dkdWarmupEpochs ?? defaults.dkdWarmupEpochs, hints: try hint.map(LayerPair.init(parsing:)),
-            hintWeight: hintWeight ?? defaults.hintWeight, attention: try attention.map(LayerPair.init(parsing:)),
-            attentionBeta: attentionBeta ?? defaults.attentionBeta)
-        return try DistillationRun(
-            config: try training.config(model: model), settings: settings, teachers: teacher.map { URL(fileURLWithPath: $0) },
-            data: training.data, dataDirectory: training.dataDirectory, trainSubset: training.trainSubset,
-            augmentation: training.augmentation, checkpoints: runOptions.checkpointPolicy(CheckpointPolicy()),
-            directory: training.outDirectory, cacheDirectory: cacheDirectory(runFolder: training.outDirectory))
+        try DistillationRun(
+            config: try training.config(model: try distillation.studentConfig()), settings: try distillation.settings(),
+            teachers: teacher.map { URL(fileURLWithPath: $0) }, data: training.data, dataDirectory: training.dataDirectory,
+            trainSubset: training.trainSubset, augmentation: training.augmentation, checkpoints: runOptions.checkpointPolicy(CheckpointPolicy()),
+            directory: training.outDirectory, cacheDirectory: distillation.cacheDirectory(runFolder: training.outDirectory))
     }
 
     private func resumedRun(_ location: String) throws -> DistillationRun {
-        let url = URL(fileURLWithPath: location)
-        let point = try TrainingRun.resumePoint(from: url)
-        if FileManager.default.fileExists(atPath: point.folder.settings(of: PruningRecord.declaration).path) {
-            throw CLIError(message: "\(point.folder.url.path) is a pruning run: continue it with `minnow prune --resume`")
-        }
-        let run = try DistillationRun.resume(
-            from: url, teachers: teacher.isEmpty ? nil : teacher.map { URL(fileURLWithPath: $0) },
-            dataDirectory: training.dataDirectory, cacheDirectory: cacheDirectory(runFolder: point.folder.url))
-        try runOptions.prepareResumed(run.training)
+        let run = try FineTuning.resumeDistillation(
+            from: URL(fileURLWithPath: location), teachers: teacher.isEmpty ? nil : teacher.map { URL(fileURLWithPath: $0) },
+            dataDirectory: training.dataDirectory, cacheDirectory: distillation.cacheDirectory(runFolder:))
+        try printResumed(runOptions.prepareResumed(run.training))
         return run
-    }
-
-    /// The teacher-logits cache folder of a run in `runFolder`; nil with --no-teacher-cache.
-    private func cacheDirectory(runFolder: URL) -> URL? {
-        noTeacherCache ? nil : URL(fileURLWithPath: teacherCacheDir
-            ?? runFolder.standardizedFileURL.deletingLastPathComponent().appendingPathComponent(".teacher-cache").path)
     }
 }

@@ -6,6 +6,7 @@ import MinnowDistillation
 import MinnowHDF5
 import MinnowModels
 import MinnowNN
+import MinnowOptions
 import MinnowTraining
 import MinnowWorkflows
 

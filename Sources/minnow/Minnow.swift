@@ -69,3 +69,9 @@ func printJSON(_ value: some Encodable, pretty: Bool = true) throws {
     encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
+
+/// Prints where a resumed run continues from, and its warning (if any) on standard error.
+func printResumed(_ resumed: (message: String, warning: String?)) {
+    print(resumed.message)
+    if let warning = resumed.warning { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+}

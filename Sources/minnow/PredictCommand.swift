@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MinnowCheckpoint
 import MinnowData
+import MinnowOptions
 import MinnowTensor
 import MinnowTraining
 

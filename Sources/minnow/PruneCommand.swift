@@ -1,13 +1,9 @@
 import ArgumentParser
 import Foundation
-import MinnowNN
+import MinnowOptions
 import MinnowPruning
 import MinnowTraining
 import MinnowWorkflows
-
-extension PruningCriterion: ExpressibleByArgument {}
-extension PruningScope: ExpressibleByArgument {}
-extension PruningSchedule.Kind: ExpressibleByArgument {}
 
 struct Prune: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,26 +11,6 @@ struct Prune: ParsableCommand {
         abstract: "Structured (channel) pruning of a float checkpoint, with fine-tuning.",
         subcommands: [PruneRun.self, PruneSensitivity.self],
         defaultSubcommand: PruneRun.self)
-}
-
-/// Which channels to remove and how far: the options `prune` and `prune sensitivity` share.
-struct PruningChoice: ParsableArguments {
-    @Option(help: "Channel ranking: l1, l2 (filter norms), bn (batch-norm scale), taylor.") var criterion: PruningCriterion = .l1
-    @Option(help: ArgumentHelp("Keep output channels of this layer (or of the layers under this path); repeatable.", valueName: "path"))
-    var exclude: [String] = []
-    @Flag(help: "Prune the first convolution and the classifier too (excluded by default).") var noDefaultExclusions = false
-    @Option(help: "Kept channel counts are multiples of this (default: 8).") var roundTo = 8
-    @Option(help: "Training batches the taylor criterion averages over.") var importanceBatches = 16
-
-    func validate() throws {
-        try OptionCheck.within("--round-to", roundTo, 1...4096)
-        try OptionCheck.within("--importance-batches", importanceBatches, 1...OptionCheck.maximumSteps)
-    }
-
-    /// The excluded layers for `model`: the defaults (unless switched off) and `--exclude`.
-    func excluded(_ model: any Layer, inputShape: [Int]) throws -> [String] {
-        try PruningWorkflow.excludedLayers(model, inputShape: inputShape, defaults: !noDefaultExclusions, extra: exclude)
-    }
 }
 
 struct PruneRun: MinnowCommand {
@@ -69,59 +45,32 @@ struct PruneRun: MinnowCommand {
             """)
 
     @Argument(help: "A Minnow checkpoint (.h5): a float model, or a QAT one (QAT goes on).") var checkpoint: String?
-    @Option(help: "Keep this fraction of the model's MACs, in (0, 1).") var targetMacs: Double?
-    @Option(help: "Keep this fraction of the model's parameters, in (0, 1).") var targetParams: Double?
-    @Option(help: "Keep this fraction of the prunable channels, in (0, 1).") var targetChannels: Double?
-    @Option(help: "global: one ranking across layers; layer: every group loses the same fraction.") var scope: PruningScope = .global
-    @OptionGroup var choice: PruningChoice
-    @Option(help: "oneshot, iterative or agp.") var schedule: PruningSchedule.Kind = .oneshot
-    @Option(help: "Epochs of training before the first pruning (default: 0).") var pruneStart: Double = 0
-    @Option(help: "Pruning events after the first (default: 3 iterative, 8 agp).") var pruneSteps: Int?
-    @Option(help: "Epochs between pruning events (default: 1 iterative, 0.25 agp).") var pruneEvery: Double?
-    @Option(help: "agp: fraction removed at the first event (default: 0).") var initialRatio: Double = 0
-    @Option(help: "Network slimming: L1 penalty weight on batch-norm scales (default: 0, off).") var sparsity: Float = 0
+    @OptionGroup var pruning: PruningOptions
     @OptionGroup var kd: TeacherOptions
     @OptionGroup var training: TrainingOptions
     @OptionGroup var runOptions: RunOptions
 
     func validate() throws {
-        try OptionCheck.nonNegative("--prune-start", pruneStart)
-        try OptionCheck.within("--prune-steps", pruneSteps, 1...OptionCheck.maximumSteps)
-        try OptionCheck.check("--prune-every", pruneEvery, "a positive number of epochs") { $0 > 0 && $0.isFinite }
-        try OptionCheck.check("--initial-ratio", initialRatio, "in [0, 1)") { $0 >= 0 && $0 < 1 }
-        try OptionCheck.nonNegative("--sparsity", sparsity)
-        for (flag, value) in [("--target-macs", targetMacs), ("--target-params", targetParams), ("--target-channels", targetChannels)] {
-            try OptionCheck.check(flag, value, "a fraction in (0, 1)") { $0 > 0 && $0 < 1 }
-        }
         if runOptions.resume != nil {
             guard checkpoint == nil else { throw ValidationError("--resume continues a run; give no checkpoint with it") }
             try runOptions.validate(recipeOptions: training.given)
             return
         }
         guard checkpoint != nil, training.out != nil else { throw ValidationError("a checkpoint and --out are required (or --resume RUN)") }
-        guard [targetMacs, targetParams, targetChannels].compactMap({ $0 }).count == 1 else {
-            throw ValidationError("give exactly one of --target-macs, --target-params, --target-channels")
-        }
-    }
-
-    var request: PruningWorkflow.Request {
-        let target: PruningTarget = targetMacs.map { .macs($0) } ?? targetParams.map { .parameters($0) } ?? .channels(targetChannels ?? 0)
-        return PruningWorkflow.Request(criterion: choice.criterion, target: target, scope: scope, roundTo: choice.roundTo, excluded: choice.exclude,
-                                       defaultExclusions: !choice.noDefaultExclusions, schedule: schedule, startEpoch: pruneStart, steps: pruneSteps,
-                                       everyEpochs: pruneEvery, initialRatio: initialRatio, importanceBatches: choice.importanceBatches, sparsity: sparsity)
+        try pruning.validateTarget()
     }
 
     func execute() throws {
         if let resume = runOptions.resume {
             let (fineTuning, record) = try PruningWorkflow.resume(from: URL(fileURLWithPath: resume), dataDirectory: training.dataDirectory)
-            try runOptions.prepareResumed(fineTuning.run)
+            try printResumed(runOptions.prepareResumed(fineTuning.run))
             return try train(fineTuning, settings: record.settings)
         }
         let start = try CheckpointStart(checkpoint: URL(fileURLWithPath: checkpoint!), dataDirectory: training.dataDirectory, allowQuantized: true)
-        let request = request
+        let request = pruning.request
         let (fineTuning, settings, top1) = try PruningWorkflow.start(start, request: request, setup: try training.fineTuningSetup(model: start.config, teacher: kd, run: runOptions),
                                                                     checkpoint: checkpoint!)
-        print("\(checkpoint!): \(top1 * 100)% test top-1 before pruning; \(settings.baseline.macs) MACs, \(settings.baseline.parameters) parameters; pruning to \(request.target) (\(choice.criterion.rawValue), \(scope.rawValue), \(schedule.rawValue) at steps \(settings.schedule.events(finalKept: request.target.fraction).map(\.step)))")
+        print("\(checkpoint!): \(top1 * 100)% test top-1 before pruning; \(settings.baseline.macs) MACs, \(settings.baseline.parameters) parameters; pruning to \(request.target) (\(request.criterion.rawValue), \(request.scope.rawValue), \(request.schedule.rawValue) at steps \(settings.schedule.events(finalKept: request.target.fraction).map(\.step)))")
         try train(fineTuning, settings: settings)
     }
 

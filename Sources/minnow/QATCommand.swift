@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MinnowOptions
 import MinnowQuantization
 import MinnowTraining
 import MinnowWorkflows
@@ -35,17 +36,12 @@ struct QAT: MinnowCommand {
             """)
 
     @Argument(help: "A Minnow checkpoint (.h5) of a float model.") var checkpoint: String?
-    @OptionGroup var quantization: QuantizationOptions
-    @Option(help: "observers (moving-average ranges) or lsq (learned step sizes).") var method: QuantizationScheme.Method = .observers
-    @Option(help: "Epochs after which activation ranges stop moving (default: max(1, epochs - 1)).") var freezeObserversEpoch: Double?
-    @Option(help: "Epochs after which batch norms use running statistics (default: max(1, epochs - 1)).") var freezeBnEpoch: Double?
+    @OptionGroup var qat: QATOptions
     @OptionGroup var kd: TeacherOptions
     @OptionGroup var training: TrainingOptions
     @OptionGroup var runOptions: RunOptions
 
     func validate() throws {
-        try OptionCheck.nonNegative("--freeze-observers-epoch", freezeObserversEpoch)
-        try OptionCheck.nonNegative("--freeze-bn-epoch", freezeBnEpoch)
         if runOptions.resume != nil {
             guard checkpoint == nil else { throw ValidationError("--resume continues a run; give no checkpoint with it") }
             try runOptions.validate(recipeOptions: training.given)
@@ -67,11 +63,9 @@ struct QAT: MinnowCommand {
     private func newRun() throws -> TrainingRun {
         let start = try CheckpointStart(checkpoint: URL(fileURLWithPath: checkpoint!), dataDirectory: training.dataDirectory)
         let setup = try training.fineTuningSetup(model: start.config, teacher: kd, run: runOptions)
-        let scheme = try QuantizationWorkflow.qatScheme(method: method, weightBits: quantization.weightBits, layerWeightBits: try quantization.layerWeightBits(),
-                                                        freezeObserversEpoch: freezeObserversEpoch, freezeBatchNormEpoch: freezeBnEpoch,
-                                                        setup: setup, trainImages: start.train.count)
-        print("\(checkpoint!): quantization-aware training (\(method.rawValue), \(quantization.weightBits)-bit weights), \(quantization.calibrate) calibration images; freezes at steps \(scheme.freezeObserversAfter!) (observers), \(scheme.freezeBatchNormAfter!) (batch norms)")
-        let fineTuning = try QuantizationWorkflow.startQAT(start, scheme: scheme, calibrationImages: quantization.calibrate, setup: setup)
+        let scheme = try qat.scheme(setup: setup, trainImages: start.train.count), calibrate = qat.quantization.calibrate
+        print("\(checkpoint!): quantization-aware training (\(scheme.method.rawValue), \(scheme.weightBits)-bit weights), \(calibrate) calibration images; freezes at steps \(scheme.freezeObserversAfter!) (observers), \(scheme.freezeBatchNormAfter!) (batch norms)")
+        let fineTuning = try QuantizationWorkflow.startQAT(start, scheme: scheme, calibrationImages: calibrate, setup: setup)
         try fineTuning.train(observer: ProgressPrinter(style: training.progress))
         return fineTuning.run
     }
@@ -79,7 +73,7 @@ struct QAT: MinnowCommand {
     /// Continues a QAT run (plain or distilled) where its checkpoint left off.
     private func resumedRun(_ location: String) throws -> TrainingRun {
         let fineTuning = try FineTuning.resume(from: URL(fileURLWithPath: location), dataDirectory: training.dataDirectory)
-        try runOptions.prepareResumed(fineTuning.run)
+        try printResumed(runOptions.prepareResumed(fineTuning.run))
         try fineTuning.train(observer: ProgressPrinter(style: training.progress))
         return fineTuning.run
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MinnowCheckpoint
 import MinnowNN
+import MinnowOptions
 import MinnowQuantization
 import MinnowWorkflows
 

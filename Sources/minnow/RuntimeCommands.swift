@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MinnowBench
 import MinnowData
+import MinnowOptions
 import MinnowRuntime
 import MinnowTensor
 import MinnowTraining
@@ -27,18 +28,13 @@ struct Export: MinnowCommand {
 
     @Argument(help: "A quantized Minnow checkpoint (.h5).") var checkpoint: String
     @Option(name: [.customShort("o"), .long], help: "The model file to write.") var output: String
-    @Option(help: "Test images to check the exported model on (0: no check).") var checkImages = 1000
-    @Option(help: "Kernels the check runs: fastest, avx-vnni, avx2 or reference.") var kernels: RuntimeKernels = .fastest
+    @OptionGroup var check: ExportOptions
     @Option(help: "Folder with the data set's files.") var dataDir: String?
-
-    func validate() throws {
-        try OptionCheck.within("--check-images", checkImages, 0...OptionCheck.maximumImages)
-    }
 
     func execute() throws {
         let url = URL(fileURLWithPath: checkpoint)
         let start = try CheckpointStart(checkpoint: url, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) }, allowQuantized: true)
-        let result = try RuntimeWorkflow.export(start, checkpoint: url, to: URL(fileURLWithPath: output), checkImages: checkImages, kernels: kernels.choice)
+        let result = try RuntimeWorkflow.export(start, checkpoint: url, to: URL(fileURLWithPath: output), checkImages: check.checkImages, kernels: check.kernels.choice)
         let export = result.export, (file, parameters) = (result.export.bytes.count, result.export.parameterBytes)
         print("\(output): \(file) bytes = parameters \(parameters) (weights \(export.weightBytes), biases \(export.biasBytes), per-channel multipliers and shifts \(parameters - export.weightBytes - export.biasBytes)) + header, tables and alignment \(file - parameters): \(format(Double(file) / Double(parameters), 3))x the parameters; arena \(export.arena.size) bytes (lower bound \(export.arena.lowerBound)); \(export.multiplyAccumulates) MACs per inference")
         guard let check = result.verification else { return }
@@ -60,7 +56,7 @@ struct RunModel: MinnowCommand {
 
     @Argument(help: "A model file (.mnw).") var model: String
     @Option(help: "Data set (default: fashion-mnist).") var dataset: DatasetChoice = .fashionMNIST
-    @Option(help: "Split: train or test.") var split: String = "test"
+    @Option(help: "Split: train or test.") var split: Split = .test
     @Option(help: "Classify only the first N images.") var limit: Int?
     @Option(help: "Images, a .npy file of normalized images, instead of a data set.") var input: String?
     @Option(help: "Where to write the predicted classes (.npy).") var output: String?
@@ -69,7 +65,6 @@ struct RunModel: MinnowCommand {
 
     func validate() throws {
         try OptionCheck.within("--limit", limit, 1...OptionCheck.maximumImages)
-        guard split == "test" || split == "train" else { throw ValidationError("--split must be train or test, got \(split)") }
     }
 
     func execute() throws {
@@ -77,7 +72,7 @@ struct RunModel: MinnowCommand {
         let predictions = try RuntimeWorkflow.classify(model: URL(fileURLWithPath: model), images: images, count: limit, kernels: kernels.choice)
         if let labels {
             let correct = zip(predictions, labels).filter { $0 == $1 }.count
-            print("\(model): top-1 \(percent(correct, predictions.count)) on \(predictions.count) \(dataset.rawValue) \(split) images (int8 runtime)")
+            print("\(model): top-1 \(percent(correct, predictions.count)) on \(predictions.count) \(dataset.rawValue) \(split.rawValue) images (int8 runtime)")
         } else {
             print("\(model): classified \(predictions.count) images")
         }
@@ -88,24 +83,7 @@ struct RunModel: MinnowCommand {
 
     private func images() throws -> (Tensor, [Int]?) {
         if let input { return (try NPY.read(URL(fileURLWithPath: input)), nil) }
-        let set = try dataset.load(split == "test" ? .test : .train, directory: dataDir.map { URL(fileURLWithPath: $0) })
-        let subset = limit.map { set.subset(first: min($0, set.count)) } ?? set
-        return (subset.images(normalization: dataset.normalization), subset.labels)
-    }
-}
-
-/// `--kernels` of the runtime commands.
-enum RuntimeKernels: String, ExpressibleByArgument, CaseIterable {
-    case fastest
-    case avxVNNI = "avx-vnni"
-    case avx2, reference
-
-    var choice: KernelChoice {
-        switch self {
-        case .fastest: .fastest
-        case .avxVNNI: .avxVNNI
-        case .avx2: .avx2
-        case .reference: .reference
-        }
+        let dataDirectory = dataDir.map { URL(fileURLWithPath: $0) }
+        return try RuntimeWorkflow.labelledImages(dataset, split: split, first: limit, dataDirectory: dataDirectory)
     }
 }

@@ -6,37 +6,39 @@ import MinnowWorkflows
 
 /// The data and recipe options shared by `train` and `distill`. Every recipe option is optional, so
 /// `train --resume` can tell which were given; an option not given takes `TrainingConfig`'s default.
-struct TrainingOptions: ParsableArguments {
+public struct TrainingOptions: ParsableArguments {
+    public init() {}
+
     /// The library's defaults, shown in the help.
     private static let defaults = TrainingConfig(model: ModelConfig(architecture: .cnn))
 
-    @Option(help: "Data set (default: fashion-mnist).") var dataset: DatasetChoice?
+    @Option(help: "Data set (default: fashion-mnist).") public var dataset: DatasetChoice?
     @Option(help: "Folder with the data set's files (default: its standard location, or MINNOW_FASHION_MNIST_DIR / MINNOW_CIFAR10_DIR).")
-    var dataDir: String?
-    @Option(help: "Train on a seeded random subset of this many images.") var trainSubset: Int?
-    @Option(help: "Epochs (default: \(defaults.epochs)).") var epochs: Int?
-    @Option(help: "Images per batch (default: \(defaults.batchSize)).") var batchSize: Int?
-    @Option(help: "Optimizer: sgd, adam, adamw (default: \(defaults.optimizer.rawValue)).") var optimizer: TrainingConfig.OptimizerKind?
-    @Option(help: "Learning rate, the maximum for onecycle (default: \(defaults.learningRate)).") var lr: Float?
-    @Option(help: "SGD momentum (default: \(defaults.momentum)).") var momentum: Float?
-    @Flag(inversion: .prefixedNo, help: "Nesterov momentum (SGD; default: on).") var nesterov: Bool?
-    @Option(help: "Weight decay, L2 for sgd/adam, decoupled for adamw (default: \(defaults.weightDecay)).") var weightDecay: Float?
+    public var dataDir: String?
+    @Option(help: "Train on a seeded random subset of this many images.") public var trainSubset: Int?
+    @Option(help: "Epochs (default: \(defaults.epochs)).") public var epochs: Int?
+    @Option(help: "Images per batch (default: \(defaults.batchSize)).") public var batchSize: Int?
+    @Option(help: "Optimizer: sgd, adam, adamw (default: \(defaults.optimizer.rawValue)).") public var optimizer: TrainingConfig.OptimizerKind?
+    @Option(help: "Learning rate, the maximum for onecycle (default: \(defaults.learningRate)).") public var lr: Float?
+    @Option(help: "SGD momentum (default: \(defaults.momentum)).") public var momentum: Float?
+    @Flag(inversion: .prefixedNo, help: "Nesterov momentum (SGD; default: on).") public var nesterov: Bool?
+    @Option(help: "Weight decay, L2 for sgd/adam, decoupled for adamw (default: \(defaults.weightDecay)).") public var weightDecay: Float?
     @Option(help: "Learning-rate schedule: constant, step, cosine, onecycle (default: \(defaults.schedule.rawValue)).")
-    var schedule: TrainingConfig.ScheduleKind?
-    @Option(help: "Linear warmup steps (cosine schedule; default: 0).") var warmupSteps: Int?
-    @Option(help: "Step schedule: epochs between decays (default: \(defaults.stepEpochs)).") var stepEpochs: Int?
-    @Option(help: "Step schedule: decay factor (default: \(defaults.stepGamma)).") var stepGamma: Float?
-    @Option(help: "Clip the global gradient norm to this value.") var clipNorm: Float?
-    @Option(help: "Label smoothing for the cross-entropy (default: 0).") var labelSmoothing: Float?
-    @Option(help: "Augmentation: zero padding before a random crop (default: 0, off).") var cropPadding: Int?
-    @Flag(help: "Augmentation: random horizontal flips.") var flip = false
-    @Option(help: "Seed of data order, augmentation and dropout (default: 0).") var seed: UInt64?
-    @Option(help: "Run folder.") var out: String?
+    public var schedule: TrainingConfig.ScheduleKind?
+    @Option(help: "Linear warmup steps (cosine schedule; default: 0).") public var warmupSteps: Int?
+    @Option(help: "Step schedule: epochs between decays (default: \(defaults.stepEpochs)).") public var stepEpochs: Int?
+    @Option(help: "Step schedule: decay factor (default: \(defaults.stepGamma)).") public var stepGamma: Float?
+    @Option(help: "Clip the global gradient norm to this value.") public var clipNorm: Float?
+    @Option(help: "Label smoothing for the cross-entropy (default: 0).") public var labelSmoothing: Float?
+    @Option(help: "Augmentation: zero padding before a random crop (default: 0, off).") public var cropPadding: Int?
+    @Flag(help: "Augmentation: random horizontal flips.") public var flip = false
+    @Option(help: "Seed of data order, augmentation and dropout (default: 0).") public var seed: UInt64?
+    @Option(help: "Run folder.") public var out: String?
     @Option(help: "Progress display: auto (a bar on a terminal, lines otherwise), bar, lines, none.")
-    var progress: ProgressPrinter.Style = .auto
+    public var progress: ProgressPrinter.Style = .auto
 
     /// Checks the range of every numeric option given, naming the flag.
-    func validate() throws {
+    public func validate() throws {
         try OptionCheck.within("--train-subset", trainSubset, 1...Int(Int32.max))
         try OptionCheck.within("--epochs", epochs, 1...OptionCheck.maximumEpochs)
         try OptionCheck.within("--batch-size", batchSize, 1...OptionCheck.maximumBatch)
@@ -52,7 +54,7 @@ struct TrainingOptions: ParsableArguments {
     }
 
     /// The recipe options given on the command line (a resumed run keeps its saved recipe).
-    var given: [String] {
+    public var given: [String] {
         [
             ("--dataset", dataset != nil), ("--train-subset", trainSubset != nil), ("--epochs", epochs != nil),
             ("--batch-size", batchSize != nil), ("--optimizer", optimizer != nil), ("--lr", lr != nil),
@@ -64,7 +66,7 @@ struct TrainingOptions: ParsableArguments {
     }
 
     /// The recipe for `model`: the options given, the library's defaults for the rest; validated.
-    func config(model: ModelConfig) throws -> TrainingConfig {
+    public func config(model: ModelConfig) throws -> TrainingConfig {
         var config = TrainingConfig(model: model)
         config.epochs = epochs ?? config.epochs
         config.batchSize = batchSize ?? config.batchSize
@@ -86,7 +88,7 @@ struct TrainingOptions: ParsableArguments {
 
     /// The recipe of a fine-tuning run (`qat`, `prune`) of `model`: the options given, and for
     /// those not given 3 epochs of a cosine schedule from 0.01 (the library's defaults for the rest).
-    func fineTuningConfig(model: ModelConfig) throws -> TrainingConfig {
+    public func fineTuningConfig(model: ModelConfig) throws -> TrainingConfig {
         var config = try self.config(model: model)
         if epochs == nil { config.epochs = 3 }
         if lr == nil { config.learningRate = 0.01 }
@@ -96,16 +98,16 @@ struct TrainingOptions: ParsableArguments {
     }
 
     /// The fine-tuning of `model` (`qat`, `prune`): `fineTuningConfig`, the teacher and the run options.
-    func fineTuningSetup(model: ModelConfig, teacher: TeacherOptions, run: RunOptions) throws -> FineTuningSetup {
+    public func fineTuningSetup(model: ModelConfig, teacher: TeacherOptions, run: RunOptions) throws -> FineTuningSetup {
         FineTuningSetup(config: try fineTuningConfig(model: model), teacher: teacher.teacher.map { URL(fileURLWithPath: $0) },
                         distillation: teacher.settings, data: data, dataDirectory: dataDirectory, trainSubset: trainSubset,
                         augmentation: augmentation, checkpoints: run.checkpointPolicy(CheckpointPolicy()), directory: outDirectory)
     }
 
-    var data: DatasetChoice { dataset ?? .fashionMNIST }
-    var augmentation: TrainingRun.AugmentationSettings { .init(cropPadding: cropPadding ?? 0, horizontalFlip: flip) }
-    var dataDirectory: URL? { dataDir.map { URL(fileURLWithPath: $0) } }
+    public var data: DatasetChoice { dataset ?? .fashionMNIST }
+    public var augmentation: TrainingRun.AugmentationSettings { .init(cropPadding: cropPadding ?? 0, horizontalFlip: flip) }
+    public var dataDirectory: URL? { dataDir.map { URL(fileURLWithPath: $0) } }
 
     /// The run folder; `validate()` of the command makes sure `--out` was given.
-    var outDirectory: URL { URL(fileURLWithPath: out ?? ".") }
+    public var outDirectory: URL { URL(fileURLWithPath: out ?? ".") }
 }
