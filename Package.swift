@@ -138,7 +138,7 @@ let package = Package(
                     dependencies: ["MinnowWorkflows", "MinnowData", "MinnowDistillation", "MinnowModels", "MinnowNN", "MinnowPruning", "MinnowTensor",
                                    "MinnowTestSupport", "MinnowTraining"]),
         .testTarget(name: "MinnowOptionsTests",
-                    dependencies: ["MinnowOptions", "MinnowDistillation", "MinnowModels", "MinnowPruning", "MinnowQuantization", "MinnowTraining",
+                    dependencies: ["MinnowOptions", "MinnowDistillation", "MinnowModels", "MinnowPruning", "MinnowQuantization", "MinnowTraining", "MinnowWorkflows",
                                    .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Runs the built `minnow` command (a dependency, so `swift test` builds it first): kills, resumes, bad files.
         .testTarget(name: "MinnowCLITests",

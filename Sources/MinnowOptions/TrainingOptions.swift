@@ -111,3 +111,28 @@ public struct TrainingOptions: ParsableArguments {
     /// The run folder; `validate()` of the command makes sure `--out` was given.
     public var outDirectory: URL { URL(fileURLWithPath: out ?? ".") }
 }
+
+/// The options of a fine-tuning that starts from a checkpoint or resumes (`qat`, `prune`): the
+/// teacher, the recipe and the run folder.
+public struct FineTuningOptions: ParsableArguments {
+    public init() {}
+
+    @OptionGroup public var kd: TeacherOptions
+    @OptionGroup public var training: TrainingOptions
+    @OptionGroup public var run: RunOptions
+
+    /// Checks that a new run has `checkpoint` and `--out`, and that a resumed one has neither a
+    /// checkpoint nor recipe options.
+    public func validate(checkpoint: String?) throws {
+        guard run.resume == nil else {
+            guard checkpoint == nil else { throw ValidationError("--resume continues a run; give no checkpoint with it") }
+            return try run.validate(recipeOptions: training.given)
+        }
+        guard checkpoint != nil, training.out != nil else { throw ValidationError("a checkpoint and --out are required (or --resume RUN)") }
+    }
+
+    /// The fine-tuning of `model` these options describe (`TrainingOptions.fineTuningSetup`).
+    public func setup(model: ModelConfig) throws -> FineTuningSetup {
+        try training.fineTuningSetup(model: model, teacher: kd, run: run)
+    }
+}

@@ -46,29 +46,22 @@ struct PruneRun: MinnowCommand {
 
     @Argument(help: "A Minnow checkpoint (.h5): a float model, or a QAT one (QAT goes on).") var checkpoint: String?
     @OptionGroup var pruning: PruningOptions
-    @OptionGroup var kd: TeacherOptions
-    @OptionGroup var training: TrainingOptions
-    @OptionGroup var runOptions: RunOptions
+    @OptionGroup var tuning: FineTuningOptions
 
     func validate() throws {
-        if runOptions.resume != nil {
-            guard checkpoint == nil else { throw ValidationError("--resume continues a run; give no checkpoint with it") }
-            try runOptions.validate(recipeOptions: training.given)
-            return
-        }
-        guard checkpoint != nil, training.out != nil else { throw ValidationError("a checkpoint and --out are required (or --resume RUN)") }
-        try pruning.validateTarget()
+        try tuning.validate(checkpoint: checkpoint)
+        if tuning.run.resume == nil { try pruning.validateTarget() }
     }
 
     func execute() throws {
-        if let resume = runOptions.resume {
-            let (fineTuning, record) = try PruningWorkflow.resume(from: URL(fileURLWithPath: resume), dataDirectory: training.dataDirectory)
-            try printResumed(runOptions.prepareResumed(fineTuning.run))
+        if let resume = tuning.run.resume {
+            let (fineTuning, record) = try PruningWorkflow.resume(from: URL(fileURLWithPath: resume), dataDirectory: tuning.training.dataDirectory)
+            try printResumed(tuning.run.prepareResumed(fineTuning.run))
             return try train(fineTuning, settings: record.settings)
         }
-        let start = try CheckpointStart(checkpoint: URL(fileURLWithPath: checkpoint!), dataDirectory: training.dataDirectory, allowQuantized: true)
+        let start = try CheckpointStart(checkpoint: URL(fileURLWithPath: checkpoint!), dataDirectory: tuning.training.dataDirectory, allowQuantized: true)
         let request = pruning.request
-        let (fineTuning, settings, top1) = try PruningWorkflow.start(start, request: request, setup: try training.fineTuningSetup(model: start.config, teacher: kd, run: runOptions),
+        let (fineTuning, settings, top1) = try PruningWorkflow.start(start, request: request, setup: try tuning.setup(model: start.config),
                                                                     checkpoint: checkpoint!)
         print("\(checkpoint!): \(top1 * 100)% test top-1 before pruning; \(settings.baseline.macs) MACs, \(settings.baseline.parameters) parameters; pruning to \(request.target) (\(request.criterion.rawValue), \(request.scope.rawValue), \(request.schedule.rawValue) at steps \(settings.schedule.events(finalKept: request.target.fraction).map(\.step)))")
         try train(fineTuning, settings: settings)
@@ -76,7 +69,7 @@ struct PruneRun: MinnowCommand {
 
     /// Trains with the pruning schedule (`PruningWorkflow.train`) and prints the report.
     private func train(_ fineTuning: FineTuning, settings: PruningSettings) throws {
-        let report = try PruningWorkflow.train(fineTuning, settings: settings, observer: ProgressPrinter(style: training.progress))
+        let report = try PruningWorkflow.train(fineTuning, settings: settings, observer: ProgressPrinter(style: tuning.training.progress))
         print(report.text)
         print("run folder: \(fineTuning.run.directory.path)")
     }

@@ -37,22 +37,15 @@ struct QAT: MinnowCommand {
 
     @Argument(help: "A Minnow checkpoint (.h5) of a float model.") var checkpoint: String?
     @OptionGroup var qat: QATOptions
-    @OptionGroup var kd: TeacherOptions
-    @OptionGroup var training: TrainingOptions
-    @OptionGroup var runOptions: RunOptions
+    @OptionGroup var tuning: FineTuningOptions
 
     func validate() throws {
-        if runOptions.resume != nil {
-            guard checkpoint == nil else { throw ValidationError("--resume continues a run; give no checkpoint with it") }
-            try runOptions.validate(recipeOptions: training.given)
-            return
-        }
-        guard checkpoint != nil, training.out != nil else { throw ValidationError("a checkpoint and --out are required (or --resume RUN)") }
+        try tuning.validate(checkpoint: checkpoint)
     }
 
     func execute() throws {
-        let run = try runOptions.resume.map(resumedRun) ?? newRun()
-        let (quantized, start) = try QuantizationWorkflow.finished(run, dataDirectory: training.dataDirectory)
+        let run = try tuning.run.resume.map(resumedRun) ?? newRun()
+        let (quantized, start) = try QuantizationWorkflow.finished(run, dataDirectory: tuning.training.dataDirectory)
         let report = try QuantizationReport(quantized, start: start, testImages: nil)
         print(report.text)
         try report.write(to: run.directory, extra: ["method": "qat-\(quantized.scheme.method.rawValue)", "weight_bits": "\(quantized.scheme.weightBits)"])
@@ -61,20 +54,20 @@ struct QAT: MinnowCommand {
 
     /// Starts a QAT run from the float checkpoint, trains it, and returns its training run.
     private func newRun() throws -> TrainingRun {
-        let start = try CheckpointStart(checkpoint: URL(fileURLWithPath: checkpoint!), dataDirectory: training.dataDirectory)
-        let setup = try training.fineTuningSetup(model: start.config, teacher: kd, run: runOptions)
+        let start = try CheckpointStart(checkpoint: URL(fileURLWithPath: checkpoint!), dataDirectory: tuning.training.dataDirectory)
+        let setup = try tuning.setup(model: start.config)
         let scheme = try qat.scheme(setup: setup, trainImages: start.train.count), calibrate = qat.quantization.calibrate
         print("\(checkpoint!): quantization-aware training (\(scheme.method.rawValue), \(scheme.weightBits)-bit weights), \(calibrate) calibration images; freezes at steps \(scheme.freezeObserversAfter!) (observers), \(scheme.freezeBatchNormAfter!) (batch norms)")
         let fineTuning = try QuantizationWorkflow.startQAT(start, scheme: scheme, calibrationImages: calibrate, setup: setup)
-        try fineTuning.train(observer: ProgressPrinter(style: training.progress))
+        try fineTuning.train(observer: ProgressPrinter(style: tuning.training.progress))
         return fineTuning.run
     }
 
     /// Continues a QAT run (plain or distilled) where its checkpoint left off.
     private func resumedRun(_ location: String) throws -> TrainingRun {
-        let fineTuning = try FineTuning.resume(from: URL(fileURLWithPath: location), dataDirectory: training.dataDirectory)
-        try printResumed(runOptions.prepareResumed(fineTuning.run))
-        try fineTuning.train(observer: ProgressPrinter(style: training.progress))
+        let fineTuning = try FineTuning.resume(from: URL(fileURLWithPath: location), dataDirectory: tuning.training.dataDirectory)
+        try printResumed(tuning.run.prepareResumed(fineTuning.run))
+        try fineTuning.train(observer: ProgressPrinter(style: tuning.training.progress))
         return fineTuning.run
     }
 }

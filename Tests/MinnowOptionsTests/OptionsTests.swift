@@ -6,6 +6,7 @@ import MinnowOptions
 import MinnowPruning
 import MinnowQuantization
 import MinnowTraining
+import MinnowWorkflows
 import XCTest
 
 /// The option groups parse the same flags for the CLI and for anything else that calls them (an
@@ -115,5 +116,19 @@ final class OptionsTests: XCTestCase {
             XCTAssertTrue(RunOptions.message(for: error).contains("remove --epochs"))
         }
         XCTAssertEqual(run.checkpointPolicy(CheckpointPolicy()).keepLast, 3)
+    }
+
+    func testAFineTuningStartsFromACheckpointOrResumesNeverBoth() throws {
+        XCTAssertNoThrow(try FineTuningOptions.parse(["--out", "runs/q"]).validate(checkpoint: "a.h5"))
+        XCTAssertNoThrow(try FineTuningOptions.parse(["--resume", "runs/q"]).validate(checkpoint: nil))
+        XCTAssertThrowsError(try FineTuningOptions.parse(["--out", "runs/q"]).validate(checkpoint: nil))
+        XCTAssertThrowsError(try FineTuningOptions.parse([]).validate(checkpoint: "a.h5"))
+        XCTAssertThrowsError(try FineTuningOptions.parse(["--resume", "runs/q"]).validate(checkpoint: "a.h5"))
+        XCTAssertThrowsError(try FineTuningOptions.parse(["--resume", "runs/q", "--lr", "0.1"]).validate(checkpoint: nil))
+        let setup = try FineTuningOptions.parse(["--out", "runs/q", "--teacher", "t.h5", "--temperature", "2"])
+            .setup(model: try ModelConfig.named("student_mbv2"))
+        XCTAssertEqual(setup.teacher?.lastPathComponent, "t.h5")
+        XCTAssertEqual(setup.distillation.temperature, 2)
+        XCTAssertEqual(setup.config.epochs, 3)
     }
 }
