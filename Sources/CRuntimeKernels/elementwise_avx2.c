@@ -7,22 +7,50 @@
 #include <immintrin.h>
 #include "AVX2Common.h"
 
-__attribute__((target("avx2")))
-void mnw_add_avx2(const mnw_add *a) {
-    int8_t *output = a->output;
-    __m256i azp = _mm256_set1_epi32(a->a_zero_point), bzp = _mm256_set1_epi32(a->b_zero_point), zero_point = _mm256_set1_epi32(a->output_zero_point);
-    __m128i minimum = _mm_set1_epi8((char)a->minimum), maximum = _mm_set1_epi8((char)a->maximum);
-    int rounded = a->form == MNW_REQUANT_ROUNDED;
-    __m128i a_shift = _mm_cvtsi32_si128(a->a_left_shift), b_shift = _mm_cvtsi32_si128(a->b_left_shift);
-    for (int i = 0; i < a->count; i += 8) {
-        int count = a->count - i;
-        __m256i x = _mm256_sll_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(load8(a->a + i, count)), azp), a_shift);
-        __m256i y = _mm256_sll_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(load8(a->b + i, count)), bzp), b_shift);
-        __m256i sum = _mm256_add_epi32(multiply8(x, a->a_table), multiply8(y, a->b_table));
-        requant_store8(output + i, count, sum, a->output_table, 0, zero_point, minimum, maximum, rounded);
-    }
+/// The add's fields and tables in registers (`uniform_table8`).
+typedef struct {
+    uniform_table8 a_table, b_table, out_table;
+    __m256i a_zero_point, b_zero_point, zero_point;
+    __m128i a_shift, b_shift, minimum, maximum;
+} add_registers;
+
+/// Eight sums of the add, requantized (int32 codes before narrowing).
+MNW_AVX2_INLINE __m256i add8(__m128i x8, __m128i y8, const add_registers *r, int rounded) {
+    __m256i x = _mm256_sll_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(x8), r->a_zero_point), r->a_shift);
+    __m256i y = _mm256_sll_epi32(_mm256_sub_epi32(_mm256_cvtepi8_epi32(y8), r->b_zero_point), r->b_shift);
+    return uniform_requant8(_mm256_add_epi32(uniform_multiply8(x, r->a_table), uniform_multiply8(y, r->b_table)), r->out_table, r->zero_point, rounded);
 }
 
+/// Sixteen codes of the add from sixteen of each input.
+MNW_AVX2_INLINE __m128i add16(__m128i x, __m128i y, const add_registers *r, int rounded) {
+    __m256i low = add8(x, y, r, rounded), high = add8(_mm_srli_si128(x, 8), _mm_srli_si128(y, 8), r, rounded);
+    __m256i words = _mm256_packs_epi32(low, high);  // lanes 0-3 8-11 | 4-7 12-15
+    __m128i packed = _mm_packs_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
+    return _mm_shuffle_epi32(_mm_min_epi8(_mm_max_epi8(packed, r->minimum), r->maximum), _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+/// Whole blocks of sixteen, then the rest through a copy; `rounded` is a constant in each caller.
+MNW_AVX2_INLINE void add_codes(const int8_t *first, const int8_t *second, int count, int8_t *output, const add_registers *r, int rounded) {
+    int i = 0;
+    for (; i + 16 <= count; i += 16)
+        _mm_storeu_si128((__m128i *)(output + i), add16(_mm_loadu_si128((const __m128i *)(first + i)), _mm_loadu_si128((const __m128i *)(second + i)), r, rounded));
+    if (i == count) return;
+    int8_t xs[16] = {0}, ys[16] = {0}, codes[16];
+    memcpy(xs, first + i, (size_t)(count - i));
+    memcpy(ys, second + i, (size_t)(count - i));
+    _mm_storeu_si128((__m128i *)codes, add16(_mm_loadu_si128((const __m128i *)xs), _mm_loadu_si128((const __m128i *)ys), r, rounded));
+    memcpy(output + i, codes, (size_t)(count - i));
+}
+
+__attribute__((target("avx2")))
+void mnw_add_avx2(const mnw_add *a) {
+    add_registers r = {uniform_table8_load(a->a_table), uniform_table8_load(a->b_table), uniform_table8_load(a->output_table),
+                       _mm256_set1_epi32(a->a_zero_point), _mm256_set1_epi32(a->b_zero_point), _mm256_set1_epi32(a->output_zero_point),
+                       _mm_cvtsi32_si128(a->a_left_shift), _mm_cvtsi32_si128(a->b_left_shift), _mm_set1_epi8((char)a->minimum),
+                       _mm_set1_epi8((char)a->maximum)};
+    if (a->form == MNW_REQUANT_ROUNDED) add_codes(a->a, a->b, a->count, a->output, &r, 1);
+    else add_codes(a->a, a->b, a->count, a->output, &r, 0);
+}
 
 __attribute__((target("avx2")))
 void mnw_clamp_avx2(const mnw_clamp *c) {

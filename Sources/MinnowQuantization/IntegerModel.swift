@@ -25,6 +25,17 @@ public struct IntegerModel {
         /// `output = table[input + 128]`.
         case lookupTable(table: [Int8], input: Int, output: Int)
         case alias(input: Int, output: Int)
+
+        /// The values the step reads.
+        var inputs: [Int] {
+            switch self {
+            case let .convolution(_, _, _, _, _, input, _), let .fullyConnected(_, _, _, _, _, _, input, _), let .maxPool(_, _, _, input, _),
+                 let .globalAveragePool(_, input, _), let .clamp(_, _, input, _), let .lookupTable(_, input, _), let .alias(input, _):
+                [input]
+            case let .add(a, b, _, _, _, _): [a, b]
+            case let .concatenate(inputs, _, _): inputs
+            }
+        }
     }
 
     /// The float model's traced graph the integer model was lowered from.

@@ -52,7 +52,8 @@ extension IntegerModel {
         }
         func range(_ requantization: Requantization) -> CodeRange { CodeRange(minimum: requantization.minimum, maximum: requantization.maximum) }
         _ = activation(graph.input)
-        for step in steps {
+        var fusedClamps: Set<Int> = []
+        for (index, step) in steps.enumerated() where !fusedClamps.contains(index) {
             switch step {
             case let .convolution(g, filter, bias, _, requantization, input, output):
                 let x = activation(input)
@@ -70,8 +71,10 @@ extension IntegerModel {
                 writer.addOperator(.fullyConnected(FullyConnected(input: x, weight: w, bias: b, multipliers: m, shifts: s, output: activation(output),
                                                                   clamp: range(requantization))))
             case let .add(a, b, aInput, bInput, multiplier, output):
-                writer.addOperator(.add(Add(a: activation(a), b: activation(b), output: activation(output), aMultiplier: aInput.multiplier,
-                                            bMultiplier: bInput.multiplier, outputMultiplier: multiplier, clamp: CodeRange(minimum: -128, maximum: 127))))
+                let fused = clampFollowing(add: index)
+                if fused != nil { fusedClamps.insert(index + 1) }
+                writer.addOperator(.add(Add(a: activation(a), b: activation(b), output: activation(fused?.output ?? output), aMultiplier: aInput.multiplier,
+                                            bMultiplier: bInput.multiplier, outputMultiplier: multiplier, clamp: fused?.range ?? CodeRange(minimum: -128, maximum: 127))))
             case let .concatenate(inputs, multipliers, output):
                 let parts = zip(inputs, multipliers).map { Concatenation.Input(tensor: activation($0), rescale: $1) }
                 writer.addOperator(.concatenate(Concatenation(output: activation(output), inputs: parts)))
@@ -94,5 +97,17 @@ extension IntegerModel {
         let (bytes, plan) = try writer.serialize(input: tensorOf[graph.input]!, output: activation(graph.output), multiplyAccumulates: graph.totalMACs)
         return RuntimeExport(bytes: bytes, arena: plan, parameterBytes: parameterBytes, weightBytes: weightBytes, biasBytes: biasBytes,
                              multiplyAccumulates: graph.totalMACs)
+    }
+
+    /// The clamp (a ReLU or ReLU6 after a residual add) that the add at `index` can apply itself:
+    /// the next step, reading the add's output and nothing else reading it. The add then writes
+    /// the clamp's output with the clamp's range, which is exactly the two steps (the add saturates
+    /// to int8 first, then clamps; one clamp to the intersection is the same), and the runtime
+    /// saves an operator and a pass over the tensor.
+    private func clampFollowing(add index: Int) -> (output: Int, range: CodeRange)? {
+        guard case let .add(_, _, _, _, _, output) = steps[index], index + 1 < steps.count, output != graph.output,
+              case let .clamp(minimum, maximum, input, clampOutput) = steps[index + 1], input == output,
+              steps.reduce(0, { $0 + $1.inputs.filter { $0 == output }.count }) == 1 else { return nil }
+        return (clampOutput, CodeRange(minimum: max(minimum, -128), maximum: min(maximum, 127)))
     }
 }

@@ -41,6 +41,21 @@ final class RuntimeExportTests: XCTestCase {
             }
         }
     }
+
+    /// A ResNet's ReLU after each residual add is the add's own clamp in the file (one operator
+    /// and one pass fewer); nothing reads the add's output besides it, and the codes stay exact
+    /// (the test above).
+    func testTheReLUAfterAResidualAddIsTheAddsClamp() throws {
+        let integer = try integerModel(.resnet)
+        let bytes = try integer.exportForRuntime().bytes
+        let model = try bytes.withUnsafeBytes { try RuntimeModel(bytes: $0) }
+        let adds = model.operators.filter { $0.code == .add }, clamps = model.operators.filter { $0.code == .clamp }
+        XCTAssertFalse(adds.isEmpty)
+        let addOutputs = Set(adds.map { $0.tensors.writes[0] })
+        XCTAssertTrue(clamps.allSatisfy { !addOutputs.contains($0.tensors.reads[0]) }, "a clamp still reads an add's output")
+        // The traced graph has a ReLU after every add; each add clamps below at its output's zero point.
+        XCTAssertTrue(adds.allSatisfy { $0.arguments[9] > -128 }, "an add without the ReLU's lower bound: \(adds.map { $0.arguments[9] })")
+    }
 }
 
 /// Runs `bytes` in the runtime on each image and returns the output codes.

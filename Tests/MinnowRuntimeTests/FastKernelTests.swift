@@ -254,14 +254,17 @@ final class FastKernelTests: XCTestCase {
     /// multiples of 16 and 64 (the AVX-512 kernel narrows 64 lanes at once) and a fused ReLU.
     func testAddEqualsTheReference() throws {
         var generator = SeededGenerator(seed: 29)
-        for (shape, relu) in [([3, 7, 5], false), ([4, 4, 4], true), ([1, 1, 17], false), ([5, 8, 5], true), ([2, 3, 10], false)] {
+        // Output scales 0.08 and 0.5: the output table's rounded form, and the high form (its real
+        // multiplier below 2^-21).
+        let shapes = [([3, 7, 5], false), ([4, 4, 4], true), ([1, 1, 17], false), ([5, 8, 5], true), ([2, 3, 10], false)]
+        for ((shape, relu), outputScale) in shapes.flatMap({ s in [0.08, 0.5].map { (s, $0) } }) {
             var writer = ModelWriter()
             let p = QuantizationParameters(scale: 0.05, zeroPoint: -7)
             let x = writer.addActivation(shape: shape, parameters: p), y = writer.addActivation(shape: shape, parameters: p)
             writer.addOperator(.clamp(Clamp(input: x, output: y, clamp: CodeRange(minimum: -90, maximum: 100))))
-            let out = writer.addActivation(shape: shape, parameters: QuantizationParameters(scale: 0.08, zeroPoint: 3))
+            let out = writer.addActivation(shape: shape, parameters: QuantizationParameters(scale: Float(outputScale), zeroPoint: 3))
             // TFLite's add: inputs scaled by 2^20 and by s / (2 max s); the sum by 2 max s / (2^20 s_out).
-            let (input, output) = (FixedPointMultiplier(0.05 / 0.1), FixedPointMultiplier(0.1 / (Double(1 << 20) * 0.08)))
+            let (input, output) = (FixedPointMultiplier(0.05 / 0.1), FixedPointMultiplier(0.1 / (Double(1 << 20) * outputScale)))
             writer.addOperator(.add(Add(a: x, b: y, output: out, aMultiplier: input, bMultiplier: input, outputMultiplier: output,
                                         clamp: CodeRange(minimum: relu ? 3 : -128, maximum: 127))))
             let bytes = try writer.serialize(input: x, output: out, multiplyAccumulates: 0).bytes
@@ -277,7 +280,7 @@ final class FastKernelTests: XCTestCase {
             let expected = try codes(.reference)
             _ = try levels()
             for kernels in [KernelChoice.fastest, .avxVNNI, .avx2] {
-                XCTAssertEqual(try codes(kernels), expected, "add of \(shape), ReLU \(relu), \(kernels)")
+                XCTAssertEqual(try codes(kernels), expected, "add of \(shape), ReLU \(relu), output scale \(outputScale), \(kernels)")
             }
         }
     }
