@@ -56,48 +56,6 @@ MNW_AVX2_INLINE void flip_codes(const int8_t *source, size_t count, uint8_t *des
     for (; i < count; i++) destination[i] = (uint8_t)(source[i] ^ 0x80);
 }
 
-/// `count` codes of `source` with `flip` xored in, 32, then 8 at a time (the rest one by one).
-MNW_AVX2_INLINE void copy_codes_avx2(const int8_t *source, size_t count, uint8_t flip, int8_t *destination) {
-    __m256i flips = _mm256_set1_epi8((char)flip);
-    size_t i = 0;
-    for (; i + 32 <= count; i += 32)
-        _mm256_storeu_si256((__m256i *)(destination + i), _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(source + i)), flips));
-    for (; i + 8 <= count; i += 8)
-        _mm_storel_epi64((__m128i *)(destination + i), _mm_xor_si128(_mm_loadl_epi64((const __m128i *)(source + i)), _mm256_castsi256_si128(flips)));
-    for (; i < count; i++) destination[i] = (int8_t)(source[i] ^ (int8_t)flip);
-}
-
-/// `count` copies of `value`, 32, then 8 at a time (the rest one by one).
-MNW_AVX2_INLINE void fill_codes_avx2(int8_t value, size_t count, int8_t *destination) {
-    __m256i v = _mm256_set1_epi8(value);
-    size_t i = 0;
-    for (; i + 32 <= count; i += 32) _mm256_storeu_si256((__m256i *)(destination + i), v);
-    for (; i + 8 <= count; i += 8) _mm_storel_epi64((__m128i *)(destination + i), _mm256_castsi256_si128(v));
-    for (; i < count; i++) destination[i] = value;
-}
-
-/// The padded copy (KernelsCommon.h) with 32- and 8-byte moves: plain loops became calls to
-/// memset and byte loops, 0.47 M of the teacher's 12.6 M instructions per inference (callgrind).
-MNW_AVX2_INLINE void pad_input_avx2(const int8_t *input, const mnw_conv_geometry *g, int8_t zero_point, uint8_t flip, int8_t *destination) {
-    size_t c = (size_t)g->channels;
-    int rows = padded_extent(g->output_height, g->stride_height, g->kernel_height, g->dilation_height);
-    int padded_width = padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
-    int8_t padding = (int8_t)(zero_point ^ (int8_t)flip);
-    int left = g->padding_width, inside = g->width < padded_width - left ? g->width : padded_width - left, height = g->height, top = g->padding_height;
-    size_t width = (size_t)g->width;
-    for (int py = 0; py < rows; py++) {
-        int8_t *row = destination + (size_t)py * padded_width * c;
-        int iy = py - top;
-        if (iy < 0 || iy >= height) {
-            fill_codes_avx2(padding, (size_t)padded_width * c, row);
-            continue;
-        }
-        fill_codes_avx2(padding, (size_t)left * c, row);
-        copy_codes_avx2(input + (size_t)iy * width * c, (size_t)inside * c, flip, row + (size_t)left * c);
-        fill_codes_avx2(padding, (size_t)(padded_width - left - inside) * c, row + (size_t)(left + inside) * c);
-    }
-}
-
 /// Eight codes from `source` (only `count` of them when fewer remain, the rest 0).
 MNW_AVX2_INLINE __m128i load8(const int8_t *source, int count) {
     if (count >= 8) return _mm_loadl_epi64((const __m128i *)source);

@@ -127,7 +127,7 @@ MNW_INLINE void fill_codes(int8_t value, int count, int8_t *destination) {
     for (int i = 0; i < count; i += 64) _mm512_mask_storeu_epi8(destination + i, mask64(count - i), v);
 }
 
-/// The padded copy (KernelsCommon.h) with 64-byte masked moves: with plain loops instead
+/// `pad_input_portable` (KernelsCommon.h) with 64-byte masked moves: with the plain loops instead
 /// the student's inference took 1.7x as long (measured; its depthwise layers copy their input).
 MNW_INLINE void pad_input(const int8_t *input, const mnw_conv_geometry *g, int8_t zero_point, uint8_t flip, int8_t *destination) {
     int c = g->channels, rows = padded_extent(g->output_height, g->stride_height, g->kernel_height, g->dilation_height);

@@ -8,10 +8,28 @@
 /// The rows and columns of the zero-padded input a convolution reads.
 static inline int padded_extent(int outputs, int stride, int kernel, int dilation) { return (outputs - 1) * stride + (kernel - 1) * dilation + 1; }
 
-/// The padded copy of a convolution's input (`pad_input` in AVX512Common.h, `pad_input_avx2` in
-/// AVX2Common.h): rows of `padded_extent` columns, the padding (and whatever the windows reach
-/// past the last row or column) set to the input zero point, every code `^ flip` (0x80: unsigned
-/// codes), so that every window reads inside the copy.
+/// Copies a convolution's input into `destination` with its padding (and whatever the windows
+/// reach past the last row or column) set to the input zero point, every code `^ flip` (0x80:
+/// unsigned codes): then every window reads inside the copy. Plain C (the AVX-512 kernels have
+/// their own vector copy).
+static inline void pad_input_portable(const int8_t *input, const mnw_conv_geometry *g, int8_t zero_point, uint8_t flip, int8_t *destination) {
+    int c = g->channels, rows = padded_extent(g->output_height, g->stride_height, g->kernel_height, g->dilation_height);
+    int padded_width = padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
+    int8_t padding = (int8_t)(zero_point ^ (int8_t)flip);
+    int left = g->padding_width, inside = g->width < padded_width - left ? g->width : padded_width - left;
+    for (int py = 0; py < rows; py++) {
+        int8_t *row = destination + (size_t)py * padded_width * c;
+        int iy = py - g->padding_height;
+        if (iy < 0 || iy >= g->height) {
+            for (int i = 0; i < padded_width * c; i++) row[i] = padding;
+            continue;
+        }
+        for (int i = 0; i < left * c; i++) row[i] = padding;
+        const int8_t *source = input + (size_t)iy * g->width * c;
+        for (int i = 0; i < inside * c; i++) row[left * c + i] = (int8_t)(source[i] ^ (int8_t)flip);
+        for (int i = (left + inside) * c; i < padded_width * c; i++) row[i] = padding;
+    }
+}
 
 /// The positions `begin ..< end` of a pooling window of `kernel` starting at `origin` (negative
 /// in the padding) that fall inside `0 ..< size`: the loops visit only those, so a window larger
@@ -22,7 +40,7 @@ static inline void window_span(int origin, int kernel, int size, int *begin, int
 }
 
 /// Each tap's offset from its window's first code in a padded input (the layout of
-/// the padded copy), kernel rows then columns: every tap reads inside the copy.
+/// `pad_input_portable`), kernel rows then columns: every tap reads inside the copy.
 static inline void padded_tap_offsets(const mnw_conv_geometry *g, size_t *offsets) {
     size_t padded_width = (size_t)padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
     for (int ky = 0; ky < g->kernel_height; ky++)

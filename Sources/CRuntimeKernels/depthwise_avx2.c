@@ -12,7 +12,7 @@ static void depthwise_taps8(const mnw_depthwise *a) {
     const mnw_conv_geometry *g = a->geometry;
     int c = g->channels, taps = g->kernel_height * g->kernel_width, padded = (c + 15) / 16 * 16;
     int padded_width = padded_extent(g->output_width, g->stride_width, g->kernel_width, g->dilation_width);
-    pad_input_avx2(a->input, g, (int8_t)a->zero_point, 0, a->padded);
+    pad_input_portable(a->input, g, (int8_t)a->zero_point, 0, a->padded);
     const size_t *offsets = a->tap_offsets;
     __m256i zero_point = _mm256_set1_epi32(a->output_zero_point);
     __m128i minimum = _mm_set1_epi8((char)a->minimum), maximum = _mm_set1_epi8((char)a->maximum);
@@ -62,7 +62,7 @@ static inline __m256i column_quads8(const int8_t *top, size_t row_bytes) {
     const mnw_conv_geometry *g = (a)->geometry;                                                                                   \
     int c = g->channels, output_height = g->output_height, output_width = g->output_width;                                        \
     size_t padded_width = (size_t)padded_extent(output_width, S, 3, 1), row_bytes = padded_width * c;                            \
-    pad_input_avx2((a)->input, g, (int8_t)(a)->zero_point, 0x80, (a)->padded);                                                \
+    pad_input_portable((a)->input, g, (int8_t)(a)->zero_point, 0x80, (a)->padded);                                                \
     const int8_t *padded = (a)->padded, *weights = (a)->column_weights;                                                           \
     const int64_t *requant = (a)->requant;                                                                                        \
     __m256i zero_point = _mm256_set1_epi32((a)->output_zero_point);                                                               \

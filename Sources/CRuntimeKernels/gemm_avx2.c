@@ -58,7 +58,7 @@ typedef void (*tile8_function)(const mnw_gemm *, const int16_t *, const uint8_t 
 /// The input copied as unsigned codes (with a convolution's padding), then tiles of R rows over
 /// it: `two` for a pair of 8-output blocks, `one` for the last single block.
 MNW_AVX2_INLINE void gemm_rows8(const mnw_gemm *a, const int16_t *packed, const int R, tile8_function two, tile8_function one) {
-    if (a->convolution) pad_input_avx2(a->input, a->convolution, (int8_t)a->zero_point, 0x80, (int8_t *)a->scratch);
+    if (a->convolution) pad_input_portable(a->input, a->convolution, (int8_t)a->zero_point, 0x80, (int8_t *)a->scratch);
     else flip_codes(a->input, (size_t)a->rows * a->k, a->scratch);
     gemm_rows layout = gemm_layout(a);
     int blocks8 = (a->n + 7) / 8;
