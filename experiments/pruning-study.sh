@@ -33,7 +33,7 @@ lane() {  # name checkpoint
 lane student $S > runs/pruning-student.log 2>&1 &
 lane teacher $T > runs/pruning-teacher.log 2>&1 &
 wait
-prune prune50-agp-kd-student $S --target-macs 0.5 --teacher $T --schedule agp --prune-steps 8 --prune-every 0.125 > runs/pruning-extra.log 2>&1 &
+prune prune50-agp-kd-student $S --target-macs 0.5 --teacher $T --prune-schedule agp --prune-steps 8 --prune-every 0.125 > runs/pruning-extra.log 2>&1 &
 prune prune50-taylor-kd-student $S --target-macs 0.5 --teacher $T --criterion taylor >> runs/pruning-extra2.log 2>&1 &
 wait
 echo "pruning study done"

@@ -34,7 +34,7 @@ public struct PruningOptions: ParsableArguments {
     @Option(help: "Keep this fraction of the prunable channels, in (0, 1).") public var targetChannels: Double?
     @Option(help: "global: one ranking across layers; layer: every group loses the same fraction.") public var scope: PruningScope = .global
     @OptionGroup public var choice: PruningChoice
-    @Option(help: "oneshot, iterative or agp.") public var schedule: PruningSchedule.Kind = .oneshot
+    @Option(help: "Pruning schedule: oneshot, iterative or agp (--schedule is the learning rate's).") public var pruneSchedule: PruningSchedule.Kind = .oneshot
     @Option(help: "Epochs of training before the first pruning (default: 0).") public var pruneStart: Double = 0
     @Option(help: "Pruning events after the first (default: 3 iterative, 8 agp).") public var pruneSteps: Int?
     @Option(help: "Epochs between pruning events (default: 1 iterative, 0.25 agp).") public var pruneEvery: Double?
@@ -64,7 +64,7 @@ public struct PruningOptions: ParsableArguments {
     public var request: PruningWorkflow.Request {
         let target: PruningTarget = targetMacs.map { .macs($0) } ?? targetParams.map { .parameters($0) } ?? .channels(targetChannels ?? 0)
         return PruningWorkflow.Request(criterion: choice.criterion, target: target, scope: scope, roundTo: choice.roundTo, excluded: choice.exclude,
-                                       defaultExclusions: !choice.noDefaultExclusions, schedule: schedule, startEpoch: pruneStart, steps: pruneSteps,
+                                       defaultExclusions: !choice.noDefaultExclusions, schedule: pruneSchedule, startEpoch: pruneStart, steps: pruneSteps,
                                        everyEpochs: pruneEvery, initialRatio: initialRatio, importanceBatches: choice.importanceBatches, sparsity: sparsity)
     }
 }

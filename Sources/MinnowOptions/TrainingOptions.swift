@@ -19,11 +19,11 @@ public struct TrainingOptions: ParsableArguments {
     @Option(help: "Epochs (default: \(defaults.epochs)).") public var epochs: Int?
     @Option(help: "Images per batch (default: \(defaults.batchSize)).") public var batchSize: Int?
     @Option(help: "Optimizer: sgd, adam, adamw (default: \(defaults.optimizer.rawValue)).") public var optimizer: TrainingConfig.OptimizerKind?
-    @Option(help: "Learning rate, the maximum for onecycle (default: \(defaults.learningRate)).") public var lr: Float?
+    @Option(help: "Learning rate, the maximum for onecycle (default: \(defaults.learningRate); qat, prune: 0.01).") public var lr: Float?
     @Option(help: "SGD momentum (default: \(defaults.momentum)).") public var momentum: Float?
     @Flag(inversion: .prefixedNo, help: "Nesterov momentum (SGD; default: on).") public var nesterov: Bool?
     @Option(help: "Weight decay, L2 for sgd/adam, decoupled for adamw (default: \(defaults.weightDecay)).") public var weightDecay: Float?
-    @Option(help: "Learning-rate schedule: constant, step, cosine, onecycle (default: \(defaults.schedule.rawValue)).")
+    @Option(help: "Learning-rate schedule: constant, step, cosine, onecycle (default: \(defaults.schedule.rawValue); qat, prune: cosine).")
     public var schedule: TrainingConfig.ScheduleKind?
     @Option(help: "Linear warmup steps (cosine schedule; default: 0).") public var warmupSteps: Int?
     @Option(help: "Step schedule: epochs between decays (default: \(defaults.stepEpochs)).") public var stepEpochs: Int?

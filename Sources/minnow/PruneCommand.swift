@@ -27,7 +27,7 @@ struct PruneRun: MinnowCommand {
             (--target-channels). Channels are removed for real: the layers are rebuilt smaller, \
             and fine-tuning (with --teacher: Hinton KD) runs on the small model.
 
-            --schedule oneshot prunes at --prune-start; iterative prunes in --prune-steps equal \
+            --prune-schedule oneshot prunes at --prune-start; iterative prunes in --prune-steps equal \
             parts --prune-every epochs apart; agp follows Zhu & Gupta's cubic schedule over \
             --prune-steps intervals of --prune-every epochs from --initial-ratio. --sparsity adds \
             network slimming's L1 penalty on batch-norm scales until the last pruning (use with \

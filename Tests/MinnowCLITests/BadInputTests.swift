@@ -127,8 +127,8 @@ final class BadInputTests: CLITestCase {
         let checkpoint = try trainedRun().appendingPathComponent("last.h5").path
         let prune = ["prune", checkpoint, "--target-macs", "0.5", "--epochs", "1", "--batch-size", "32", "--out", folder.path + "/p"]
         try expectFailure(prune + ["--prune-start", "1e300"], status: 1, ["schedule's last pruning comes after the run's 16 steps"])
-        try expectFailure(prune + ["--schedule", "iterative", "--prune-every", "1e300"], status: 1, ["schedule's last pruning comes after"])
-        try expectFailure(prune + ["--schedule", "agp", "--prune-steps", "100000"], status: 1, ["--prune-steps must be at most the run's 16 training steps"])
+        try expectFailure(prune + ["--prune-schedule", "iterative", "--prune-every", "1e300"], status: 1, ["schedule's last pruning comes after"])
+        try expectFailure(prune + ["--prune-schedule", "agp", "--prune-steps", "100000"], status: 1, ["--prune-steps must be at most the run's 16 training steps"])
         // A freeze past the run's end means "never during this run": it trains.
         let qat = try minnow(["qat", checkpoint, "--epochs", "1", "--freeze-bn-epoch", "1e300", "--batch-size", "32", "--calibrate", "32",
                               "--progress", "none", "--out", folder.path + "/q"])

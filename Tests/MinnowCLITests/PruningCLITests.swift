@@ -43,7 +43,7 @@ final class PruningCLITests: CLITestCase {
     /// with the same checkpoint, bit for bit, as an uninterrupted one.
     func testAGPRunResumesExactlyMidSchedule() throws {
         let checkpoint = try floatRun()
-        let agp = ["--schedule", "agp", "--prune-steps", "4", "--prune-every", "0.5"]
+        let agp = ["--prune-schedule", "agp", "--prune-steps", "4", "--prune-every", "0.5"]
         let straight = folder.appendingPathComponent("straight"), split = folder.appendingPathComponent("split")
         var result = try minnow(pruneArguments(checkpoint, epochs: 3, out: straight) + agp)
         XCTAssertTrue(result.succeeded, result.standardError)

@@ -88,13 +88,17 @@ final class OptionsTests: XCTestCase {
     }
 
     func testPruningOptionsMakeTheRequestAndNeedOneTarget() throws {
-        let options = try PruningOptions.parse(["--target-params", "0.4", "--criterion", "bn", "--schedule", "agp", "--prune-steps", "4",
+        let options = try PruningOptions.parse(["--target-params", "0.4", "--criterion", "bn", "--prune-schedule", "agp", "--prune-steps", "4",
                                                 "--exclude", "features.1", "--no-default-exclusions"])
         try options.validateTarget()
         let request = options.request
         XCTAssertEqual(request.target, .parameters(0.4))
         XCTAssertEqual(request.criterion, .bn)
         XCTAssertEqual(request.schedule, .agp)
+        // `prune` takes both groups: `--prune-schedule` is the pruning's, `--schedule` the learning rate's.
+        let both = try PruneArguments.parse(["--prune-schedule", "iterative", "--schedule", "step", "--out", "runs/p"])
+        XCTAssertEqual(both.pruning.request.schedule, .iterative)
+        XCTAssertEqual(try both.tuning.setup(model: try ModelConfig.named("student_mbv2")).config.schedule, .step)
         XCTAssertEqual(request.steps, 4)
         XCTAssertEqual(request.excluded, ["features.1"])
         XCTAssertFalse(request.defaultExclusions)
@@ -131,4 +135,10 @@ final class OptionsTests: XCTestCase {
         XCTAssertEqual(setup.distillation.temperature, 2)
         XCTAssertEqual(setup.config.epochs, 3)
     }
+}
+
+/// The option groups of `minnow prune`, as its command declares them.
+private struct PruneArguments: ParsableArguments {
+    @OptionGroup var pruning: PruningOptions
+    @OptionGroup var tuning: FineTuningOptions
 }
