@@ -76,8 +76,8 @@ MNW_AVX2_INLINE __m256i multiply8(__m256i x, const int64_t *block) {
 
 /// A one-channel table (all lanes alike) held in registers: its multiplier, its even-lane 64-bit
 /// addend (rounding half of the high form), its int32 constant (rounded form) and its shift
-/// (total - 32). Loaded once per kernel call: a loop that reloads the table after each byte store
-/// (which may alias it) spends a third of its instructions on loads.
+/// (total - 32). Loaded once per kernel call, where a loop over `multiply8` reloads the table
+/// after each byte store (which may alias it).
 typedef struct {
     __m256i multiplier, addend, constant;
     __m128i shift;
