@@ -96,6 +96,16 @@ public struct Dataset: Sendable {
         return subset(indices: Array(Shuffle.permutation(count, generator: &generator).prefix(max(n, 0))))
     }
 
+    /// Splits off `n` images drawn without replacement (the same ones for the same `seed`) as a
+    /// held-out set; the rest keep their order. `n` is clamped to `0...count`.
+    public func holdOut(count n: Int, seed: UInt64) -> (rest: Dataset, heldOut: Dataset) {
+        var generator = SeededGenerator(seed: seed)
+        let order = Shuffle.permutation(count, generator: &generator)
+        let heldOut = Array(order.prefix(min(max(n, 0), count)))
+        let held = Set(heldOut)
+        return (subset(indices: (0..<count).filter { !held.contains($0) }), subset(indices: heldOut))
+    }
+
     /// All images as one NHWC tensor, normalized with `normalization`.
     public func images(normalization: Normalization) -> Tensor {
         BatchAssembler(dataset: self, normalization: normalization, augmentation: Augmentation())

@@ -44,14 +44,14 @@ public final class DistillationRun {
     /// recipe's model config: a quantized one for QAT with a teacher) and the objective.
     /// `cacheDirectory` nil disables the teacher-output cache.
     public convenience init(config: TrainingConfig, settings: DistillationSettings, teachers teacherURLs: [URL], data: DatasetChoice,
-                            dataDirectory: URL? = nil, trainSubset: Int? = nil,
+                            dataDirectory: URL? = nil, trainSubset: Int? = nil, validation: ValidationSplit? = nil,
                             augmentation: TrainingRun.AugmentationSettings = .init(), checkpoints: CheckpointPolicy = .init(),
                             directory: URL, cacheDirectory: URL?, student: (any Layer)? = nil,
                             commandLine: [String] = CommandLine.arguments) throws {
         try settings.validate()  // before loading anything
         let teachers = try TeacherEnsemble(checkpoints: teacherURLs)
         let training = try TrainingRun(config: config, data: data, dataDirectory: dataDirectory, trainSubset: trainSubset,
-                                       augmentation: augmentation, checkpoints: checkpoints, objective: Self.objective,
+                                       validation: validation, augmentation: augmentation, checkpoints: checkpoints, objective: Self.objective,
                                        directory: directory, model: student, commandLine: commandLine)
         try self.init(training: training, settings: settings, teachers: teachers, teacherURLs: teacherURLs,
                       cacheDirectory: cacheDirectory)

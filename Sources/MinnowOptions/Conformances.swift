@@ -10,6 +10,7 @@ extension TrainingConfig.OptimizerKind: ExpressibleByArgument {}
 extension TrainingConfig.ScheduleKind: ExpressibleByArgument {}
 extension DatasetChoice: ExpressibleByArgument {}
 extension Split: ExpressibleByArgument {}
+extension EvaluationSplit: ExpressibleByArgument {}
 extension ProgressPrinter.Style: ExpressibleByArgument {}
 extension CheckpointPolicy.Metric: ExpressibleByArgument {}
 extension DistillationSettings.ResponseLoss: ExpressibleByArgument {}

@@ -13,7 +13,8 @@ public struct RunOptions: ParsableArguments {
     @Option(help: "Write last.h5 every N epochs, and after the last (default: 1).") public var checkpointEvery: Int?
     @Option(help: "Checkpoints to keep: 1 keeps last.h5 alone; K > 1 also keeps epoch-NNNN.h5 of the last K (default: 1).")
     public var keepLast: Int?
-    @Option(help: "Metric that picks best.h5: test_top1 or test_loss (default: test_top1).") public var bestMetric: CheckpointPolicy.Metric?
+    @Option(help: "Metric that picks best.h5: val_top1, val_loss (need --validation), test_top1, test_loss (default: val_top1 with a validation split, else test_top1).")
+    public var bestMetric: CheckpointPolicy.Metric?
 
     /// Checks the range of the checkpoint options given, naming the flag.
     public func validate() throws {

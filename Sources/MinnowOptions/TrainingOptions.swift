@@ -16,6 +16,10 @@ public struct TrainingOptions: ParsableArguments {
     @Option(help: "Folder with the data set's files (default: its standard location, or MINNOW_FASHION_MNIST_DIR / MINNOW_CIFAR10_DIR).")
     public var dataDir: String?
     @Option(help: "Train on a seeded random subset of this many images.") public var trainSubset: Int?
+    @Option(help: ArgumentHelp("Hold out this many training images to choose best.h5 on (default: 0, none; experiments: 5000).",
+                               discussion: "The same images for every run with the same --validation-seed, whatever --seed is."))
+    public var validation: Int?
+    @Option(help: "Seed of which training images are held out (default: 0).") public var validationSeed: UInt64?
     @Option(help: "Epochs (default: \(defaults.epochs)).") public var epochs: Int?
     @Option(help: "Images per batch (default: \(defaults.batchSize)).") public var batchSize: Int?
     @Option(help: "Optimizer: sgd, adam, adamw (default: \(defaults.optimizer.rawValue)).") public var optimizer: TrainingConfig.OptimizerKind?
@@ -40,6 +44,8 @@ public struct TrainingOptions: ParsableArguments {
     /// Checks the range of every numeric option given, naming the flag.
     public func validate() throws {
         try OptionCheck.within("--train-subset", trainSubset, 1...Int(Int32.max))
+        try OptionCheck.within("--validation", validation, 0...Int(Int32.max))
+        if validationSeed != nil, (validation ?? 0) == 0 { throw ValidationError("--validation-seed needs --validation N") }
         try OptionCheck.within("--epochs", epochs, 1...OptionCheck.maximumEpochs)
         try OptionCheck.within("--batch-size", batchSize, 1...OptionCheck.maximumBatch)
         try OptionCheck.positive("--lr", lr)
@@ -56,7 +62,8 @@ public struct TrainingOptions: ParsableArguments {
     /// The recipe options given on the command line (a resumed run keeps its saved recipe).
     public var given: [String] {
         [
-            ("--dataset", dataset != nil), ("--train-subset", trainSubset != nil), ("--epochs", epochs != nil),
+            ("--dataset", dataset != nil), ("--train-subset", trainSubset != nil), ("--validation", validation != nil),
+            ("--validation-seed", validationSeed != nil), ("--epochs", epochs != nil),
             ("--batch-size", batchSize != nil), ("--optimizer", optimizer != nil), ("--lr", lr != nil),
             ("--momentum", momentum != nil), ("--[no-]nesterov", nesterov != nil), ("--weight-decay", weightDecay != nil),
             ("--schedule", schedule != nil), ("--warmup-steps", warmupSteps != nil), ("--step-epochs", stepEpochs != nil),
@@ -101,7 +108,20 @@ public struct TrainingOptions: ParsableArguments {
     public func fineTuningSetup(model: ModelConfig, teacher: TeacherOptions, run: RunOptions) throws -> FineTuningSetup {
         FineTuningSetup(config: try fineTuningConfig(model: model), teacher: teacher.teacher.map { URL(fileURLWithPath: $0) },
                         distillation: teacher.settings, data: data, dataDirectory: dataDirectory, trainSubset: trainSubset,
-                        augmentation: augmentation, checkpoints: run.checkpointPolicy(CheckpointPolicy()), directory: outDirectory)
+                        validation: validationSplit, augmentation: augmentation, checkpoints: checkpointPolicy(run: run),
+                        directory: outDirectory)
+    }
+
+    /// The held-out validation images `--validation` asks for (nil for none).
+    public var validationSplit: ValidationSplit? {
+        guard let validation, validation > 0 else { return nil }
+        return ValidationSplit(count: validation, seed: validationSeed ?? 0)
+    }
+
+    /// The checkpoint policy of a new run: `run`'s options, and `best.h5` chosen on validation top-1
+    /// when there is a validation split (else on test top-1) unless `--best-metric` says otherwise.
+    public func checkpointPolicy(run: RunOptions) -> CheckpointPolicy {
+        run.checkpointPolicy(CheckpointPolicy(bestMetric: .defaultMetric(validation: validationSplit != nil)))
     }
 
     public var data: DatasetChoice { dataset ?? .fashionMNIST }

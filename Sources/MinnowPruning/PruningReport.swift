@@ -34,11 +34,16 @@ public struct PruningReport: Codable, Sendable {
     public var after: ModelSize
     public var top1Before: Double
     public var top1After: Double?
+    /// Test top-1 of the epoch `best.h5` holds, chosen by `selectedBy` (not the best test top-1).
     public var bestTop1: Double?
+    public var bestEpoch: Int?
+    /// The metric that chose `best.h5` (`val_top1` for a run with a validation split).
+    public var selectedBy: String?
     public var events: [PruningEvent]
     public var settings: PruningSettings
 
-    public init(record: PruningRecord, model: any Layer, inputShape: [Int], history: [EpochRecord], events: [PruningEvent]) throws(PruningError) {
+    public init(record: PruningRecord, model: any Layer, inputShape: [Int], history: [EpochRecord], events: [PruningEvent],
+                bestMetric: CheckpointPolicy.Metric) throws(PruningError) {
         let analysis = try PruningSettings.analyze(model, inputShape: inputShape, excluded: record.settings.excluded)
         let now = Dictionary(uniqueKeysWithValues: LayerSize.all(analysis.graph).map { ($0.layer, $0) })
         rows = record.settings.layersBefore.map { Row(layer: $0.layer, before: $0, after: now[$0.layer]) }
@@ -46,7 +51,13 @@ public struct PruningReport: Codable, Sendable {
         after = ModelSize(analysis)
         top1Before = record.top1Before
         top1After = history.last?.test?.top1
-        bestTop1 = history.compactMap { $0.test?.top1 }.max()
+        var best: (epoch: Int, value: Double)?
+        for record in history {
+            if let value = bestMetric.value(of: record), bestMetric.improves(value, on: best?.value) { best = (record.epoch, value) }
+        }
+        bestEpoch = best?.epoch
+        bestTop1 = best.flatMap { best in history.first { $0.epoch == best.epoch }?.test?.top1 }
+        selectedBy = bestMetric.rawValue
         self.events = events
         settings = record.settings
     }
@@ -83,7 +94,7 @@ public struct PruningReport: Codable, Sendable {
         }
         let final = top1After.map { String(format: "%.2f%%", 100 * $0) } ?? "-"
         let best = bestTop1.map { String(format: "%.2f%%", 100 * $0) } ?? "-"
-        lines.append("test top-1: \(String(format: "%.2f%%", 100 * top1Before)) before pruning, \(final) after fine-tuning (best epoch \(best))")
+        lines.append("test top-1: \(String(format: "%.2f%%", 100 * top1Before)) before pruning, \(final) after fine-tuning (\(best) at epoch \(bestEpoch.map(String.init) ?? "-"), best by \(selectedBy ?? "-"))")
         return lines.joined(separator: "\n")
     }
 

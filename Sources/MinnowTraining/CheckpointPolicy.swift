@@ -6,14 +6,27 @@ public struct CheckpointPolicy: ForwardCompatible, Sendable, Equatable {
     public static let requiredKeys: Set<String> = []
     /// The metrics that can choose `best.h5`.
     public enum Metric: String, Codable, Sendable, CaseIterable {
-        /// Test top-1 accuracy, higher is better.
+        /// Validation top-1 accuracy (the held-out training images), higher is better.
+        case validationTop1 = "val_top1"
+        /// Validation loss, lower is better.
+        case validationLoss = "val_loss"
+        /// Test top-1 accuracy, higher is better: chooses on the numbers it reports (a run without
+        /// a validation split has nothing else).
         case testTop1 = "test_top1"
         /// Test loss, lower is better.
         case testLoss = "test_loss"
 
+        /// The default for a run with or without a validation split: `val_top1`, else `test_top1`.
+        public static func defaultMetric(validation: Bool) -> Metric { validation ? .validationTop1 : .testTop1 }
+
+        /// Whether the metric reads the validation set.
+        public var needsValidation: Bool { self == .validationTop1 || self == .validationLoss }
+
         /// The metric's value in `record`, nil when the epoch was not evaluated.
         public func value(of record: EpochRecord) -> Double? {
             switch self {
+            case .validationTop1: record.validation?.top1
+            case .validationLoss: record.validation?.loss
             case .testTop1: record.test?.top1
             case .testLoss: record.test?.loss
             }
@@ -22,7 +35,7 @@ public struct CheckpointPolicy: ForwardCompatible, Sendable, Equatable {
         /// Whether `value` beats `best` (any value beats nil).
         public func improves(_ value: Double, on best: Double?) -> Bool {
             guard let best else { return true }
-            return self == .testTop1 ? value > best : value < best
+            return self == .testTop1 || self == .validationTop1 ? value > best : value < best
         }
     }
 

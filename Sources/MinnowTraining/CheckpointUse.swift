@@ -6,9 +6,10 @@ import MinnowNN
 import MinnowQuantization
 import MinnowTensor
 
-/// A checkpoint's model evaluated on a data set's test split: what `minnow eval` prints.
+/// A checkpoint's model evaluated on a data set's test split, or on held-out training images:
+/// what `minnow eval` prints.
 public struct CheckpointEvaluation: Sendable {
-    /// Loss, top-1 and top-5 on the test split.
+    /// Loss, top-1 and top-5 on the images evaluated.
     public let result: EvaluationResult
     /// The data set evaluated on.
     public let dataset: DatasetChoice
@@ -20,11 +21,14 @@ public struct CheckpointEvaluation: Sendable {
     public let note: String?
 
     /// Evaluates the model of `checkpoint` on `dataset` (default: the one its provenance names,
-    /// else the one whose images fit the model), reading only the test split from `dataDirectory`.
-    public init(checkpoint url: URL, dataset: DatasetChoice? = nil, dataDirectory: URL? = nil, batchSize: Int = 256) throws {
+    /// else the one whose images fit the model): on the test split read from `dataDirectory`, or,
+    /// with `validation`, on the training images that split holds out (`ValidationSplit`).
+    public init(checkpoint url: URL, dataset: DatasetChoice? = nil, dataDirectory: URL? = nil, batchSize: Int = 256,
+                validation: ValidationSplit? = nil) throws {
         let (model, config) = try ModelCheckpoint.loadModel(from: url)
         let choice = try dataset ?? Self.trainedDataset(of: url, config: config)
-        let test = try choice.load(.test, directory: dataDirectory)
+        let test = try validation.map { try $0.split(choice.load(.train, directory: dataDirectory)).validation }
+            ?? choice.load(.test, directory: dataDirectory)
         guard test.imageShape == config.inputShape, test.classCount == config.classes else {
             throw TrainingError.mismatch("\(url.path): the model takes \(config.inputShape) images with \(config.classes) classes; \(choice.rawValue) has \(test.imageShape) and \(test.classCount)")
         }
@@ -38,7 +42,16 @@ public struct CheckpointEvaluation: Sendable {
             arithmetic = "fp32"
         }
         self.dataset = choice
-        note = try Self.differentTestData(test, checkpoint: url)
+        note = validation == nil ? try Self.differentTestData(test, checkpoint: url) : nil
+    }
+
+    /// The validation split the run that wrote `checkpoint` held out, nil when it had none (or the
+    /// checkpoint records no run: a post-training quantization's).
+    public static func recordedValidation(of url: URL) throws -> ValidationSplit? {
+        let file = try ModelCheckpoint.open(url)
+        guard file.exists("/training/config") else { return nil }
+        let manifest = try JSONDecoder().decode(TrainingRun.Manifest.self, from: Data(try file.readString("/training/config").utf8))
+        return manifest.validation
     }
 
     /// The data set named in the checkpoint's provenance, else the one whose images fit the model.

@@ -54,6 +54,9 @@ public final class ProgressPrinter: TrainingObserver {
         var text = String(format: "epoch %d/%d  train loss %.4f", record.epoch, epochs, record.trainLoss) + terms
             + String(format: " acc %.2f%%  %.0f img/s  %.1fs", record.trainAccuracy * 100, record.imagesPerSecond,
                      record.trainSeconds)
+        if let validation = record.validation {
+            text += String(format: "  |  val loss %.4f top-1 %.2f%%", validation.loss, validation.top1 * 100)
+        }
         if let test = record.test {
             text += String(format: "  |  test loss %.4f top-1 %.2f%%", test.loss, test.top1 * 100)
             if let top5 = test.top5 { text += String(format: " top-5 %.2f%%", top5 * 100) }

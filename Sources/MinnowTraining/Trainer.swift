@@ -17,6 +17,8 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var learningRate: Float
     /// Mean of each named loss term over the epoch (for objectives with several terms).
     public var lossTerms: [String: Double]? = nil
+    /// The epoch's result on the held-out validation images, when the run has a validation split.
+    public var validation: EvaluationResult? = nil
 }
 
 /// Receives progress while a trainer runs (the CLI draws a progress bar or prints lines).
@@ -81,6 +83,17 @@ public final class Trainer {
         batches: some Sequence<Batch>, steps: Int, testBatches: (some Sequence<Batch>)?,
         observer: TrainingObserver?, lastCheckpoint: String? = nil
     ) throws -> EpochRecord {
+        try trainEpoch(batches: batches, steps: steps, validationBatches: [Batch]?.none, testBatches: testBatches,
+                       observer: observer, lastCheckpoint: lastCheckpoint)
+    }
+
+    /// Trains one epoch on `batches` (`steps` of them), then evaluates on `validationBatches` and
+    /// `testBatches`, each if given.
+    /// Stops with `TrainingError.nonFiniteLoss` before applying a step whose loss is NaN or infinite.
+    public func trainEpoch(
+        batches: some Sequence<Batch>, steps: Int, validationBatches: (some Sequence<Batch>)?,
+        testBatches: (some Sequence<Batch>)?, observer: TrainingObserver?, lastCheckpoint: String? = nil
+    ) throws -> EpochRecord {
         let epoch = completedEpochs + 1
         let schedule = config.makeSchedule(stepsPerEpoch: steps)
         observer?.epochStarted(epoch: epoch, epochs: config.epochs, steps: steps)
@@ -117,6 +130,7 @@ public final class Trainer {
         }
         let trainSeconds = seconds(clock.now - start)
         let evalStart = clock.now
+        let validation = validationBatches.map { evaluate(model, batches: $0, classes: config.model.classes) }
         let test = testBatches.map { evaluate(model, batches: $0, classes: config.model.classes) }
         let train = meter.result(classes: config.model.classes)
         completedEpochs = epoch
@@ -124,7 +138,7 @@ public final class Trainer {
             epoch: epoch, globalStep: globalStep, trainLoss: train.loss, trainAccuracy: train.top1, test: test,
             imagesPerSecond: Double(train.count) / max(trainSeconds, 1e-9), trainSeconds: trainSeconds,
             evalSeconds: seconds(clock.now - evalStart), learningRate: optimizer.learningRate,
-            lossTerms: termSums.isEmpty ? nil : termSums.mapValues { $0 / Double(max(step, 1)) })
+            lossTerms: termSums.isEmpty ? nil : termSums.mapValues { $0 / Double(max(step, 1)) }, validation: validation)
         history.append(record)
         observer?.epochFinished(record)
         return record

@@ -24,6 +24,8 @@ public final class TrainingRun {
         public var training: TrainingConfig
         public var dataset: DatasetChoice
         public var trainSubset: Int?
+        /// Training images held out to choose on (nil: none; older files).
+        public var validation: ValidationSplit?
         public var augmentation: AugmentationSettings
         public var commandLine: [String]
         public var checkpoints: CheckpointPolicy
@@ -32,12 +34,13 @@ public final class TrainingRun {
         /// only through the code that knows its objective.
         public var objective: String?
 
-        public init(training: TrainingConfig, dataset: DatasetChoice, trainSubset: Int? = nil,
+        public init(training: TrainingConfig, dataset: DatasetChoice, trainSubset: Int? = nil, validation: ValidationSplit? = nil,
                     augmentation: AugmentationSettings = AugmentationSettings(), commandLine: [String] = [],
                     checkpoints: CheckpointPolicy = CheckpointPolicy(), objective: String? = nil) {
             self.training = training
             self.dataset = dataset
             self.trainSubset = trainSubset
+            self.validation = validation
             self.augmentation = augmentation
             self.commandLine = commandLine
             self.checkpoints = checkpoints
@@ -45,11 +48,11 @@ public final class TrainingRun {
         }
 
         /// Decodes a manifest; a field missing from an older file takes its default (no subset, no
-        /// augmentation, no command line, the default checkpoint policy, cross-entropy).
+        /// validation split, no augmentation, no command line, the default checkpoint policy, cross-entropy).
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.init(training: try c.decode(TrainingConfig.self, forKey: .training), dataset: try c.decode(DatasetChoice.self, forKey: .dataset),
-                      trainSubset: try c.decode(.trainSubset, or: nil), augmentation: try c.decode(.augmentation, or: AugmentationSettings()),
+                      trainSubset: try c.decode(.trainSubset, or: nil), validation: try c.decode(.validation, or: nil), augmentation: try c.decode(.augmentation, or: AugmentationSettings()),
                       commandLine: try c.decode(.commandLine, or: []), checkpoints: try c.decode(.checkpoints, or: CheckpointPolicy()),
                       objective: try c.decode(.objective, or: nil))
         }
@@ -63,6 +66,12 @@ public final class TrainingRun {
             try checkpoints.validate()
             if let trainSubset, trainSubset <= 0 {
                 throw .invalidConfig("train subset must be positive, got \(trainSubset)")
+            }
+            if let validation, validation.count <= 0 {
+                throw .invalidConfig("the validation split (--validation) must hold out at least one image, got \(validation.count)")
+            }
+            if checkpoints.bestMetric.needsValidation, validation == nil {
+                throw .invalidConfig("best.h5 is chosen by \(checkpoints.bestMetric.rawValue), which needs a validation split (--validation N)")
             }
         }
     }
@@ -98,27 +107,31 @@ public final class TrainingRun {
     public let trainer: Trainer
     public let trainLoader: DataLoader
     public let testLoader: DataLoader
+    /// The held-out validation images, when the run has a validation split.
+    public let validationLoader: DataLoader?
     /// The checkpoint this run was resumed from and what it recorded, if it was resumed.
     public internal(set) var resumedFrom: (checkpoint: URL, state: TrainingState)?
     /// The run's files.
     public var folder: RunFolder { RunFolder(directory) }
     /// Content fingerprints of the training data (the subset, when the run uses one) and the test
     /// data, recorded in every checkpoint's provenance and checked on resume.
-    public private(set) lazy var dataFingerprints: [String: String] = [
-        "train": Fingerprint.of(dataset: trainLoader.dataset).hex, "test": Fingerprint.of(dataset: testLoader.dataset).hex,
-    ]
+    public private(set) lazy var dataFingerprints: [String: String] = {
+        var prints = ["train": Fingerprint.of(dataset: trainLoader.dataset).hex, "test": Fingerprint.of(dataset: testLoader.dataset).hex]
+        if let validationLoader { prints["validation"] = Fingerprint.of(dataset: validationLoader.dataset).hex }
+        return prints
+    }()
 
     /// Loads the data and builds the model (or takes `model`, built for the recipe's model config:
     /// an edited or quantized one); the model's input shape and class count follow the data set.
     public convenience init(config: TrainingConfig, data: DatasetChoice, dataDirectory: URL? = nil, trainSubset: Int? = nil,
-                            augmentation: AugmentationSettings = AugmentationSettings(),
+                            validation: ValidationSplit? = nil, augmentation: AugmentationSettings = AugmentationSettings(),
                             checkpoints: CheckpointPolicy = CheckpointPolicy(), objective: String? = nil, directory: URL,
                             model: (any Layer)? = nil, commandLine: [String] = CommandLine.arguments) throws {
         var config = config
         let splits = try data.load(directory: dataDirectory)
         config.model.inputShape = splits.train.imageShape
         config.model.classes = splits.train.classCount
-        try self.init(manifest: Manifest(training: config, dataset: data, trainSubset: trainSubset, augmentation: augmentation,
+        try self.init(manifest: Manifest(training: config, dataset: data, trainSubset: trainSubset, validation: validation, augmentation: augmentation,
                                          commandLine: commandLine, checkpoints: checkpoints, objective: objective),
                       splits: splits, directory: directory, model: model)
     }
@@ -137,12 +150,14 @@ public final class TrainingRun {
     private init(manifest: Manifest, splits: (train: Dataset, test: Dataset), directory: URL, model: (any Layer)? = nil) throws {
         let config = manifest.training
         try manifest.validate()
+        let held = try manifest.validation.map { split throws(TrainingError) in try split.split(splits.train) }
+        let pool = held?.train ?? splits.train
         let train = try manifest.trainSubset.map { n throws(TrainingError) in
-            guard n > 0, n <= splits.train.count else {
-                throw TrainingError.invalidConfig("train subset must be in 1...\(splits.train.count), got \(n)")
+            guard n > 0, n <= pool.count else {
+                throw TrainingError.invalidConfig("train subset must be in 1...\(pool.count), got \(n)")
             }
-            return splits.train.randomSubset(count: n, seed: config.seed)
-        } ?? splits.train
+            return pool.randomSubset(count: n, seed: config.seed)
+        } ?? pool
         self.manifest = manifest
         self.directory = directory
         trainer = try Trainer(config: config, model: model)
@@ -151,6 +166,9 @@ public final class TrainingRun {
                                  augmentation: Augmentation(cropPadding: manifest.augmentation.cropPadding,
                                                             horizontalFlip: manifest.augmentation.horizontalFlip))
         testLoader = DataLoader(dataset: splits.test, batchSize: 256, normalization: manifest.dataset.normalization, shuffle: false)
+        validationLoader = held.map {
+            DataLoader(dataset: $0.validation, batchSize: 256, normalization: manifest.dataset.normalization, shuffle: false)
+        }
         guard trainLoader.batchesPerEpoch > 0 else {
             throw TrainingError.invalidConfig("batch size \(config.batchSize) is larger than the \(train.count) training images")
         }
@@ -158,8 +176,10 @@ public final class TrainingRun {
 
     /// Changes where and how often checkpoints are written (it does not change the numbers).
     public func setCheckpointPolicy(_ policy: CheckpointPolicy) throws(TrainingError) {
-        try policy.validate()
-        manifest.checkpoints = policy
+        var changed = manifest
+        changed.checkpoints = policy
+        try changed.validate()
+        manifest = changed
     }
 
     /// Trains the remaining epochs, evaluating after each. `metrics.jsonl` is rewritten with the
@@ -178,7 +198,8 @@ public final class TrainingRun {
         var best = try bestSoFar()
         while trainer.completedEpochs < epochs {
             let record = try trainer.trainEpoch(batches: trainLoader.epoch(trainer.completedEpochs),
-                                                steps: trainLoader.batchesPerEpoch, testBatches: testLoader.epoch(0),
+                                                steps: trainLoader.batchesPerEpoch, validationBatches: validationLoader?.epoch(0),
+                                                testBatches: testLoader.epoch(0),
                                                 observer: observer, lastCheckpoint: lastCheckpoint)
             try log.write(record)
             let value = policy.bestMetric.value(of: record)
@@ -224,7 +245,8 @@ public final class TrainingRun {
                                   recipe: String(decoding: try encoder.encode(manifest), as: UTF8.self))
         let provenance = Provenance(
             minnowVersion: MinnowVersion.current, commandLine: manifest.commandLine,
-            dataset: manifest.dataset.rawValue + (manifest.trainSubset.map { " (random subset of \($0))" } ?? ""),
+            dataset: manifest.dataset.rawValue + (manifest.validation.map { " (\($0.count) held out for validation, seed \($0.seed))" } ?? "")
+                + (manifest.trainSubset.map { " (random subset of \($0))" } ?? ""),
             dataFingerprints: dataFingerprints, seed: manifest.training.seed, createdUTC: ISO8601DateFormatter().string(from: Date()))
         try ModelCheckpoint.save(trainer.model, config: manifest.training.model, to: url, optimizer: trainer.optimizer,
                                  training: state, metricsHistoryJSON: history, best: best, provenance: provenance,

@@ -26,11 +26,12 @@ public struct FineTuning {
         let s = setup
         guard let teacher = s.teacher else {
             return FineTuning(run: try TrainingRun(config: s.config, data: s.data, dataDirectory: s.dataDirectory, trainSubset: s.trainSubset,
-                                                   augmentation: s.augmentation, checkpoints: s.checkpoints, directory: s.directory, model: model),
+                                                   validation: s.validation, augmentation: s.augmentation, checkpoints: s.checkpoints, directory: s.directory, model: model),
                               distillation: nil)
         }
         let distillation = try DistillationRun(config: s.config, settings: s.distillation, teachers: [teacher], data: s.data,
-                                               dataDirectory: s.dataDirectory, trainSubset: s.trainSubset, augmentation: s.augmentation,
+                                               dataDirectory: s.dataDirectory, trainSubset: s.trainSubset, validation: s.validation,
+                                               augmentation: s.augmentation,
                                                checkpoints: s.checkpoints, directory: s.directory,
                                                cacheDirectory: teacherCache(beside: s.directory), student: model)
         return FineTuning(run: distillation.training, distillation: distillation)

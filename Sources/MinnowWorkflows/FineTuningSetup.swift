@@ -13,21 +13,25 @@ public struct FineTuningSetup {
     public var data: DatasetChoice
     public var dataDirectory: URL?
     public var trainSubset: Int?
+    /// Training images held out to choose on (nil: none).
+    public var validation: ValidationSplit?
     public var augmentation: TrainingRun.AugmentationSettings
     public var checkpoints: CheckpointPolicy
     public var directory: URL
 
     public init(config: TrainingConfig, teacher: URL? = nil, distillation: DistillationSettings = DistillationSettings(), data: DatasetChoice,
-                dataDirectory: URL?, trainSubset: Int? = nil, augmentation: TrainingRun.AugmentationSettings = .init(),
+                dataDirectory: URL?, trainSubset: Int? = nil, validation: ValidationSplit? = nil, augmentation: TrainingRun.AugmentationSettings = .init(),
                 checkpoints: CheckpointPolicy = CheckpointPolicy(), directory: URL) {
         (self.config, self.teacher, self.distillation, self.data, self.dataDirectory) = (config, teacher, distillation, data, dataDirectory)
         (self.trainSubset, self.augmentation, self.checkpoints, self.directory) = (trainSubset, augmentation, checkpoints, directory)
+        self.validation = validation
     }
 
-    /// Optimizer steps per epoch on a training split of `trainImages` images (the subset's size
-    /// when `trainSubset` is set; the last partial batch is dropped).
+    /// Optimizer steps per epoch on a training split of `trainImages` images (less the validation
+    /// split; the subset's size when `trainSubset` is set; the last partial batch is dropped).
     public func stepsPerEpoch(trainImages: Int) -> Int {
-        (trainSubset.map { min($0, trainImages) } ?? trainImages) / config.batchSize
+        let pool = max(trainImages - (validation?.count ?? 0), 0)
+        return (trainSubset.map { min($0, pool) } ?? pool) / config.batchSize
     }
 
     /// The run's optimizer steps in all.

@@ -141,7 +141,8 @@ public enum PruningWorkflow {
         driver.install(on: run.trainer)
         try fineTuning.train(observer: observer)
         let report = try PruningReport(record: try record(in: run.directory), model: run.trainer.model,
-                                       inputShape: run.manifest.training.model.inputShape, history: run.trainer.history, events: driver.events)
+                                       inputShape: run.manifest.training.model.inputShape, history: run.trainer.history, events: driver.events,
+                                       bestMetric: run.manifest.checkpoints.bestMetric)
         try report.write(to: run.directory)
         return report
     }

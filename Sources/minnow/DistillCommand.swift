@@ -57,7 +57,8 @@ struct Distill: MinnowCommand {
         try DistillationRun(
             config: try training.config(model: try distillation.studentConfig()), settings: try distillation.settings(),
             teachers: teacher.map { URL(fileURLWithPath: $0) }, data: training.data, dataDirectory: training.dataDirectory,
-            trainSubset: training.trainSubset, augmentation: training.augmentation, checkpoints: runOptions.checkpointPolicy(CheckpointPolicy()),
+            trainSubset: training.trainSubset, validation: training.validationSplit, augmentation: training.augmentation,
+            checkpoints: training.checkpointPolicy(run: runOptions),
             directory: training.outDirectory, cacheDirectory: distillation.cacheDirectory(runFolder: training.outDirectory))
     }
 

@@ -57,7 +57,7 @@ struct Train: MinnowCommand {
         let config = try training.config(model: try start?.config ?? modelOptions.config())
         return try TrainingRun(
             config: config, data: training.data, dataDirectory: training.dataDirectory, trainSubset: training.trainSubset,
-            augmentation: training.augmentation, checkpoints: runOptions.checkpointPolicy(CheckpointPolicy()),
+            validation: training.validationSplit, augmentation: training.augmentation, checkpoints: training.checkpointPolicy(run: runOptions),
             directory: training.outDirectory, model: start?.model)
     }
 
