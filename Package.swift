@@ -34,6 +34,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // Int8/int4 quantization arithmetic shared by training and the runtime: a leaf, no Foundation.
@@ -97,6 +98,10 @@ let package = Package(
         .target(name: "MinnowOptions", dependencies: ["MinnowData", "MinnowDistillation", "MinnowModels", "MinnowNN", "MinnowPruning",
                                                       "MinnowQuantization", "MinnowRuntime", "MinnowTensor", "MinnowTraining", "MinnowWorkflows",
                                                       .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Experiments as files: YAML experiment files (Yams) resolved into stage runs (sweeps, seeds, inputs), a
+        // runner that caches each run by its options and inputs and resumes killed ones, results tables and reports.
+        .target(name: "MinnowExperiments", dependencies: ["MinnowCheckpoint", "MinnowData", "MinnowNN", "MinnowTraining", "MinnowWorkflows",
+                                                          .product(name: "Yams", package: "Yams")]),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation", "MinnowQuantization",
                                                     "MinnowTraining", "MinnowData", "MinnowRuntime", "CAllocationCounter", "CBuildInfo"]),
@@ -106,7 +111,7 @@ let package = Package(
             dependencies: [
                 "MinnowTensor", "MinnowNN", "MinnowModels", "MinnowData", "MinnowTraining", "MinnowBench", "MinnowCheckpoint", "MinnowHDF5",
                 "MinnowDistillation", "MinnowQuantization", "MinnowPruning", "QuantMath", "MinnowRuntime", "MinnowWorkflows", "MinnowOptions",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MinnowExperiments", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Data sets: IDX and CIFAR-10 readers, batches, augmentation, prefetching.

@@ -16,7 +16,7 @@ levels=(
     "MinnowTraining"
     "MinnowDistillation MinnowPruning"
     "MinnowWorkflows MinnowBench"
-    "MinnowOptions"
+    "MinnowOptions MinnowExperiments"
     "minnow"
 )
 

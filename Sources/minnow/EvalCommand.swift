@@ -52,10 +52,26 @@ struct Eval: MinnowCommand {
                                                   batchSize: batchSize, validation: split == .validation ? held : nil)
         if let note = evaluation.note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         let result = evaluation.result
-        guard !json else { return try printJSON(result, pretty: false) }
+        guard !json else { return try printJSON(EvaluationReport(result: result, arithmetic: evaluation.arithmetic, split: split), pretty: false) }
         print(String(format: "%@ on %@ \(split.rawValue) (%d images, %@): loss %.4f  top-1 %.2f%%", checkpoint, evaluation.dataset.rawValue,
                      result.count, evaluation.arithmetic, result.loss, result.top1 * 100) + (result.top5.map { String(format: "  top-5 %.2f%%", $0 * 100) } ?? ""))
     }
+}
+
+/// What `eval --json` prints: the result's fields, the arithmetic and the images evaluated.
+struct EvaluationReport: Encodable {
+    let result: EvaluationResult
+    let arithmetic: String
+    let split: EvaluationSplit
+
+    func encode(to encoder: any Encoder) throws {
+        try result.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(arithmetic, forKey: .arithmetic)
+        try container.encode(split, forKey: .split)
+    }
+
+    private enum Keys: String, CodingKey { case arithmetic, split }
 }
 
 struct Inspect: MinnowCommand {

@@ -18,7 +18,8 @@ struct Minnow: ParsableCommand {
             value out of range). Every error, on standard error, names the flag or the file and \
             what is wrong.
             """,
-        subcommands: [Train.self, Distill.self, Quantize.self, QAT.self, Prune.self, Export.self, RunModel.self, Eval.self, Inspect.self, Predict.self, Bench.self])
+        subcommands: [Train.self, Distill.self, Quantize.self, QAT.self, Prune.self, Export.self, RunModel.self, Eval.self, Inspect.self, Predict.self, Bench.self,
+                      Experiment.self])
 
     /// Parses and runs the command; a usage error exits with status 2 (the argument parser's own
     /// default, 64, is unusual for a command-line tool), any other failure with 1.

@@ -62,6 +62,7 @@ struct RunModel: MinnowCommand {
     @Option(help: "Where to write the predicted classes (.npy).") var output: String?
     @Option(help: "Folder with the data set's files.") var dataDir: String?
     @Option(help: "Kernels: fastest (what this CPU allows), avx-vnni, avx2 or reference.") var kernels: RuntimeKernels = .fastest
+    @Flag(help: "With a data set: print the accuracy as one JSON object.") var json = false
 
     func validate() throws {
         try OptionCheck.within("--limit", limit, 1...OptionCheck.maximumImages)
@@ -72,6 +73,9 @@ struct RunModel: MinnowCommand {
         let predictions = try RuntimeWorkflow.classify(model: URL(fileURLWithPath: model), images: images, count: limit, kernels: kernels.choice)
         if let labels {
             let correct = zip(predictions, labels).filter { $0 == $1 }.count
+            if json {
+                return try printJSON(["count": Double(predictions.count), "top1": Double(correct) / Double(max(predictions.count, 1))], pretty: false)
+            }
             print("\(model): top-1 \(percent(correct, predictions.count)) on \(predictions.count) \(dataset.rawValue) \(split.rawValue) images (int8 runtime)")
         } else {
             print("\(model): classified \(predictions.count) images")

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import MinnowExperiments
+
+struct Experiment: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run an experiment file (YAML): stages, sweeps and seeds, cached and resumable.",
+        discussion: "See experiments/README.md for the file format.",
+        subcommands: [ExperimentRun.self, ExperimentStatus.self], defaultSubcommand: ExperimentRun.self)
+
+    /// The plan of `file`, every stage's command line checked by this CLI's own parser.
+    static func plan(_ file: String) throws -> ExperimentPlan {
+        try ExperimentPlan(ExperimentSpec.load(URL(fileURLWithPath: file))) { arguments in
+            do {
+                _ = try Minnow.parseAsRoot(arguments)
+                return nil
+            } catch {
+                return Minnow.message(for: error)
+            }
+        }
+    }
+}
+
+struct ExperimentRun: MinnowCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the stages of an experiment file that are not done yet.",
+        discussion: """
+            Each stage run is a `minnow` command in its own folder under the experiment's runs \
+            folder, cached under a key of its options, inputs and Minnow's version: a second run \
+            skips what is done, a changed option reruns that stage and what depends on it, and a \
+            training stage that was killed resumes from its last checkpoint. Writes results.csv, \
+            results.json and summary.csv (mean and std over seeds) into the runs folder.
+
+            Example:
+              minnow experiment run experiments/quick.yaml
+            """)
+
+    @Argument(help: "An experiment file (.yaml).") var file: String
+    @Flag(help: "Check the file and print the stage runs and their commands; run nothing.") var dryRun = false
+    @Option(help: "Run only this stage (and the inputs it needs that are not done).") var only: String?
+
+    func execute() throws {
+        let plan = try Experiment.plan(file)
+        let runner = ExperimentRunner(plan: plan, executor: ProcessExecutor.current)
+        if dryRun {
+            for index in try runner.selection(only: only) {
+                let run = plan.runs[index]
+                print("\(run.title): \(runner.state(of: run).rawValue)")
+                run.commands.forEach { print("  minnow " + $0.joined(separator: " ")) }
+            }
+            return
+        }
+        let results = try runner.run(only: only) { print($0) }
+        print(results.summaryText)
+        print("results: \(plan.root.appendingPathComponent("results.csv").path)")
+    }
+}
+
+struct ExperimentStatus: MinnowCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "What of an experiment is done, interrupted, failed, stale or pending.")
+
+    @Argument(help: "An experiment file (.yaml).") var file: String
+
+    func execute() throws {
+        let plan = try Experiment.plan(file)
+        let runner = ExperimentRunner(plan: plan, executor: ProcessExecutor.current)
+        for run in plan.runs { print("\(runner.state(of: run).rawValue.padding(toLength: 12, withPad: " ", startingAt: 0))\(run.title)  \(run.folder.path)") }
+    }
+}
