@@ -142,6 +142,7 @@ let package = Package(
         .testTarget(name: "MinnowWorkflowsTests",
                     dependencies: ["MinnowWorkflows", "MinnowData", "MinnowDistillation", "MinnowModels", "MinnowNN", "MinnowPruning", "MinnowTensor",
                                    "MinnowTestSupport", "MinnowTraining"]),
+        .testTarget(name: "MinnowExperimentsTests", dependencies: ["MinnowExperiments"]),
         .testTarget(name: "MinnowOptionsTests",
                     dependencies: ["MinnowOptions", "MinnowDistillation", "MinnowModels", "MinnowPruning", "MinnowQuantization", "MinnowTraining", "MinnowWorkflows",
                                    .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -264,7 +264,8 @@ struct PlanBuilder {
             let named = stage.options.sorted { $0.key.count > $1.key.count }
                 .first { message.contains("--\($0.key)") || message.contains("--no-\($0.key)") }
             let path = "stages.\(stage.name).\(stage.kind.rawValue)" + (named.map { ".\($0.key)" } ?? "")
-            throw ExperimentError("minnow \(command.prefix(2).joined(separator: " ")) refuses it: \(message)",
+            let name = command[0] == "bench" ? command.prefix(2).joined(separator: " ") : command[0]
+            throw ExperimentError("minnow \(name) refuses it: \(message)",
                                   at: named?.location ?? stage.location, key: path)
         }
     }

@@ -130,9 +130,10 @@ public struct ExperimentRunner {
             let (status, output) = try executor.run(arguments, log: log)
             guard status == 0 else {
                 record.status = .failed
-                record.failure = "minnow \(arguments.prefix(2).joined(separator: " ")) exited with status \(status)"
+                record.failure = "minnow \(arguments[0] == "bench" ? arguments.prefix(2).joined(separator: " ") : arguments[0]) exited with status \(status)"
                 try write(record, of: run)
-                throw ExperimentError("stage \(run.title) failed: \(record.failure!); its output is in \(log.path)")
+                let tail = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").suffix(3).joined(separator: "\n  ")
+                throw ExperimentError("stage \(run.title) failed: \(record.failure!); the end of its log (\(log.path)):\n  \(tail)")
             }
             outputs.append(output)
         }

@@ -205,6 +205,9 @@ public final class TrainingRun {
             let value = policy.bestMetric.value(of: record)
             let improved = value.map { policy.bestMetric.improves($0, on: best.map { Double($0.value) }) } ?? false
             if improved, let value { best = BestMetric(name: policy.bestMetric.rawValue, value: Float(value), epoch: record.epoch) }
+            // best.h5 before last.h5: a run killed between the two resumes from the previous
+            // last.h5 and writes this epoch's best.h5 again; the other order would lose it.
+            if improved { try saveCheckpoint(to: folder.best, best: best) }
             if policy.writesCheckpoint(afterEpoch: record.epoch, of: epochs) {
                 lastCheckpoint = try saveCheckpoint(to: folder.last, best: best).path
                 if policy.keepLast > 1 {
@@ -212,7 +215,6 @@ public final class TrainingRun {
                     try folder.pruneEpochCheckpoints(after: record.epoch, keep: policy.keepLast)
                 }
             }
-            if improved { try saveCheckpoint(to: folder.best, best: best) }
         }
         return trainer.history
     }

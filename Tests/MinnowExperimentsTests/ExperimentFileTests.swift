@@ -1,0 +1,107 @@
+import Foundation
+@testable import MinnowExperiments
+import XCTest
+
+/// Experiment files: what a good one expands to (sweeps, seeds, inputs, cache keys), and the one
+/// clear error, with file, line and key, that each kind of bad file gets before anything runs.
+final class ExperimentFileTests: XCTestCase {
+    private let file = URL(fileURLWithPath: "/tmp/study.yaml")
+
+    private func plan(_ text: String) throws -> ExperimentPlan {
+        try ExperimentPlan(ExperimentSpec.parse(text, file: file)) { _ in nil }
+    }
+
+    private func expectError(_ text: String, line: Int, key: String?, _ message: String, file: StaticString = #filePath, at: UInt = #line) {
+        XCTAssertThrowsError(try plan(text), file: file, line: at) { error in
+            guard let error = error as? ExperimentError else { return XCTFail("\(error)", file: file, line: at) }
+            XCTAssertEqual(error.location?.file, "/tmp/study.yaml", file: file, line: at)
+            XCTAssertEqual(error.location?.line, line, "\(error)", file: file, line: at)
+            XCTAssertEqual(error.key, key, "\(error)", file: file, line: at)
+            XCTAssertTrue(error.message.contains(message), "\(error)", file: file, line: at)
+            XCTAssertTrue(error.description.hasPrefix("/tmp/study.yaml:\(line):"), error.description, file: file, line: at)
+        }
+    }
+
+    private let good = """
+        seeds: [0, 1, 2]
+        models:
+          teacher: {preset: teacher}
+          student: {preset: student_mbv2}
+        stages:
+          big:
+            train: {model: teacher, epochs: 2, seeds: [0]}
+          kd:
+            distill: {teacher: big, student: student, alpha: [0.5, 0.9]}
+          qat:
+            qat: {input: kd, epochs: 1}
+          export:
+            export: {input: qat}
+        """
+
+    func testSweepsAndSeedsExpandIntoRunsWithTheirInputs() throws {
+        let plan = try plan(good)
+        XCTAssertEqual(plan.spec.name, "study")
+        XCTAssertEqual(plan.root.path, FileManager.default.currentDirectoryPath + "/runs/study")
+        let counts = Dictionary(grouping: plan.runs, by: \.stage).mapValues(\.count)
+        XCTAssertEqual(counts, ["big": 1, "kd": 6, "qat": 6, "export": 6], "2 alphas x 3 seeds from one teacher")
+        XCTAssertEqual(Set(plan.runs.map(\.key)).count, plan.runs.count, "every run has its own key")
+        let kd = plan.runs.filter { $0.stage == "kd" }
+        XCTAssertEqual(Set(kd.map(\.variant)), [["kd.alpha=0.5"], ["kd.alpha=0.9"]])
+        XCTAssertEqual(Set(kd.compactMap(\.seed)), [0, 1, 2])
+        for (index, run) in plan.runs.enumerated() {
+            XCTAssertTrue(run.dependencies.allSatisfy { $0 < index }, "inputs come first")
+        }
+        let export = plan.runs.first { $0.stage == "export" && $0.seed == 2 && $0.variant == ["kd.alpha=0.9"] }!
+        let qat = plan.runs[export.dependencies[0]]
+        XCTAssertEqual(qat.seed, 2)
+        XCTAssertEqual(export.commands, [["export", qat.folder.appendingPathComponent("best.h5").path, "-o", export.output!.path]])
+        let command = kd.first { $0.seed == 1 && $0.variant == ["kd.alpha=0.5"] }!.commands[0]
+        XCTAssertEqual(Array(command.prefix(5)), ["distill", "--teacher", plan.runs[0].output!.path, "--student", "student_mbv2"])
+        for expected in [["--validation", "5000"], ["--alpha", "0.5"], ["--seed", "1"]] {
+            XCTAssertTrue(command.indices.contains { Array(command[$0...].prefix(2)) == expected }, "\(command) lacks \(expected)")
+        }
+    }
+
+    func testAChangedOptionChangesTheKeysOfItsStageAndDependantsOnly() throws {
+        let before = try plan(good)
+        let after = try plan(good.replacingOccurrences(of: "qat: {input: kd, epochs: 1}", with: "qat: {input: kd, epochs: 2}"))
+        for (old, new) in zip(before.runs, after.runs) {
+            XCTAssertEqual(old.key == new.key, old.stage == "big" || old.stage == "kd", "\(old.title)")
+        }
+    }
+
+    func testBadFilesNameFileLineAndKey() {
+        expectError("stages:\n  a:\n    train: {model: x\n", line: 4, key: nil, "malformed YAML")
+        expectError("stages: [1, 2]\n", line: 1, key: "stages", "must be a mapping")
+        expectError("colour: red\nstages: {}\n", line: 1, key: "colour", "unknown key; expected one of")
+        expectError("models:\n  m: {preset: teacher}\nstages:\n  a:\n    fit: {model: m}\n", line: 5, key: "stages.a.fit", "unknown stage kind 'fit'")
+        expectError("stages:\n  a:\n    train: {epochs: 3}\n", line: 2, key: "stages.a.train", "needs 'model'")
+        expectError("stages:\n  a:\n    train: {model: nobody}\n", line: 3, key: "stages.a.train.model", "no model or stage is named 'nobody'")
+        expectError("models:\n  m: {preset: teacher}\nstages:\n  a:\n    train: {model: m, lr: []}\n", line: 5, key: "stages.a.train.lr",
+                    "an empty sweep expands to nothing")
+        expectError("stages:\n  a:\n    quantize: {input: b}\n  b:\n    qat: {input: a}\n", line: 5, key: "stages.b.qat.input",
+                    "the stages form a cycle: a -> b -> a")
+        expectError("models:\n  m: {preset: teacher}\nstages:\n  a:\n    train: {model: m, seed: 3}\n", line: 5, key: "stages.a.train.seed",
+                    "set by the runner")
+        expectError("seeds: []\nstages: {}\n", line: 1, key: "seeds", "at least one seed")
+        expectError("data: {validation: -5}\nstages: {}\n", line: 1, key: "data.validation", "must be an integer in 0...")
+        expectError("models:\n  m: {preset: teacher, width: 2}\nstages:\n  a:\n    train: {model: m}\n", line: 2, key: "models.m.width",
+                    "size options go with model: ARCHITECTURE only")
+        expectError("models:\n  m: {preset: teacher}\nstages:\n  a:\n    quantize: {input: m}\n", line: 5, key: "stages.a.quantize.input",
+                    "has no weights")
+        expectError("models:\n  m: {preset: teacher}\nstages:\n  a:\n    train: {model: m}\n  e:\n    evaluate: {input: a}\n  b:\n    bench: {input: e}\n",
+                    line: 9, key: "stages.b.bench.input", "leaves results, not a model")
+    }
+
+    func testTheCLIParserMessageGoesToTheOptionItNames() {
+        let text = "models:\n  m: {preset: teacher}\nstages:\n  a:\n    train: {model: m,\n      epochs: 0}\n"
+        XCTAssertThrowsError(try ExperimentPlan(ExperimentSpec.parse(text, file: file)) { arguments in
+            arguments.contains("0") ? "--epochs must be in 1...100000, got 0" : nil
+        }) { error in
+            let error = error as! ExperimentError
+            XCTAssertEqual(error.location?.line, 6)
+            XCTAssertEqual(error.key, "stages.a.train.epochs")
+            XCTAssertTrue(error.message.contains("minnow train refuses it: --epochs must be in"), error.message)
+        }
+    }
+}
