@@ -100,7 +100,7 @@ let package = Package(
                                                       .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Experiments as files: YAML experiment files (Yams) resolved into stage runs (sweeps, seeds, inputs), a
         // runner that caches each run by its options and inputs and resumes killed ones, results tables and reports.
-        .target(name: "MinnowExperiments", dependencies: ["MinnowCheckpoint", "MinnowData", "MinnowNN", "MinnowTraining", "MinnowWorkflows",
+        .target(name: "MinnowExperiments", dependencies: ["MinnowBench", "MinnowCheckpoint", "MinnowData", "MinnowNN", "MinnowPruning", "MinnowTraining", "MinnowWorkflows",
                                                           .product(name: "Yams", package: "Yams")]),
         // Op and training benchmarks behind `minnow bench`.
         .target(name: "MinnowBench", dependencies: ["MinnowTensor", "MinnowNN", "MinnowModels", "MinnowKernels", "MinnowDistillation", "MinnowQuantization",

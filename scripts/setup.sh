@@ -2,8 +2,9 @@
 # Installs what Minnow needs on a Debian machine that has the Swift toolchain, and nothing that is
 # already there. Both commands in README.md start with it, and so does .ci/run.
 #
-#   scripts/setup.sh              everything: system libraries, the Fashion-MNIST data set, h5py
-#   scripts/setup.sh system data  only some parts (system, data, python)
+#   scripts/setup.sh              everything: system libraries, the Fashion-MNIST data set, h5py,
+#                                 nbformat, and Chromium (the report tests render HTML with it)
+#   scripts/setup.sh system data  only some parts (system, data, python, browser)
 #
 # Idempotent: when everything is installed it prints nothing and takes well under a second
 # (`apt-get update` runs only when a package must be installed). Runs as root, or through sudo.
@@ -12,8 +13,11 @@ set -euo pipefail
 # The Debian packages of each part.
 system_packages=(pkg-config zlib1g-dev libopenblas-dev liblapacke-dev libhdf5-dev hdf5-tools)
 data_packages=(dataset-fashion-mnist)
-# The Python modules the interoperability tests import (they read Minnow's checkpoints with h5py).
-python_modules=(h5py numpy)
+# Headless Chromium: the report test renders an experiment's HTML page to a PNG.
+browser_packages=(chromium)
+# The Python modules the tests import: h5py and numpy (they read Minnow's checkpoints), nbformat
+# (it validates the experiment reports' notebooks).
+python_modules=(h5py numpy nbformat)
 
 usage() {
     sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
@@ -69,7 +73,7 @@ for name in sys.argv[1:]:
 EOF
 }
 
-# h5py and numpy for the python3 on the PATH: plain pip for a pyenv or venv Python, and
+# The Python modules for the python3 on the PATH: plain pip for a pyenv or venv Python, and
 # --break-system-packages for Debian's own (which refuses plain pip installs).
 install_python_modules() {
     command -v python3 >/dev/null || install_packages python3
@@ -85,13 +89,14 @@ install_python_modules() {
 }
 
 parts=("$@")
-[[ ${#parts[@]} -eq 0 ]] && parts=(system data python)
+[[ ${#parts[@]} -eq 0 ]] && parts=(system data python browser)
 for part in "${parts[@]}"; do
     case $part in
         system) install_packages "${system_packages[@]}" ;;
         data) install_packages "${data_packages[@]}" ;;
         python) install_python_modules ;;
+        browser) install_packages "${browser_packages[@]}" ;;
         -h | --help) usage; exit 0 ;;
-        *) usage >&2; fail "unknown part '$part' (choose from: system data python)" ;;
+        *) usage >&2; fail "unknown part '$part' (choose from: system data python browser)" ;;
     esac
 done

@@ -89,7 +89,10 @@ public struct DataSpec: Sendable {
 /// `ExperimentPlan` then resolves inputs, sweeps and seeds into the stage runs.
 public struct ExperimentSpec: Sendable {
     public var name: String
+    public var description: String?
     public var file: URL
+    /// The file's text, as read.
+    public var text: String = ""
     public var data: DataSpec
     public var seeds: [UInt64]
     public var models: [String: ModelSpec]
@@ -109,13 +112,15 @@ public struct ExperimentSpec: Sendable {
 
     /// Parses experiment YAML `text` read from `file`.
     public static func parse(_ text: String, file: URL) throws(ExperimentError) -> ExperimentSpec {
-        let reader = SpecReader(file: file.path)
+        let reader = SpecReader(file: file.relativePath)
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch { throw reader.yamlError(error) }
         guard let root, case .mapping(let top) = root else {
             throw ExperimentError("an experiment file is a mapping with data, models, seeds and stages", at: reader.location(root), key: nil)
         }
-        return try reader.experiment(top, node: root, defaultName: file.deletingPathExtension().lastPathComponent)
+        var spec = try reader.experiment(top, node: root, defaultName: file.deletingPathExtension().lastPathComponent)
+        spec.text = text
+        return spec
     }
 }
 
@@ -190,11 +195,12 @@ struct SpecReader {
 
     func experiment(_ top: Node.Mapping, node: Node, defaultName: String) throws(ExperimentError) -> ExperimentSpec {
         var spec = ExperimentSpec(name: defaultName, file: URL(fileURLWithPath: file), data: DataSpec(), seeds: [0], models: [:], stages: [], runs: "")
+        spec.description = nil
         var stagesNode: Node?
         for (key, _, value) in try pairs(node, "", allowed: ["name", "description", "runs", "data", "seeds", "models", "stages"]) {
             switch key {
             case "name": spec.name = try name(value, key)
-            case "description": _ = try scalar(value, key)
+            case "description": spec.description = try scalar(value, key)
             case "runs": spec.runs = try scalar(value, key)
             case "data": spec.data = try data(value)
             case "seeds": spec.seeds = try seeds(value, key)

@@ -127,6 +127,13 @@ public struct ExperimentResults: Sendable {
             rows[index] = ResultRow(stage: run.stage, kind: run.kind, variant: run.variant.joined(separator: " "), seed: run.seed,
                                     results: results, evaluations: [:])
         }
+        // Quantization and export keep the architecture: their size is their input's.
+        for (index, run) in plan.runs.enumerated() where [.quantize, .qat, .export].contains(run.kind) {
+            guard var row = rows[index], let input = run.dependencies.first.flatMap({ rows[$0] }) else { continue }
+            row.results.parameters = row.results.parameters ?? input.results.parameters
+            row.results.macs = row.results.macs ?? input.results.macs
+            rows[index] = row
+        }
         for (index, run) in plan.runs.enumerated() {
             guard let measured = run.measuredRun, var row = rows[measured], let results = records[index]?.results else { continue }
             if run.kind == .bench {

@@ -1,4 +1,5 @@
 import Foundation
+import MinnowBench
 import MinnowTraining
 
 /// Runs `minnow` commands for the runner: the CLI runs itself, so a stage does exactly what its
@@ -92,7 +93,7 @@ public struct ExperimentRunner {
     public func run(only: String? = nil, progress: (String) -> Void) throws -> ExperimentResults {
         try FileManager.default.createDirectory(at: plan.root, withIntermediateDirectories: true)
         let selected = try selection(only: only)
-        let clock = ContinuousClock(), started = clock.now
+        let clock = ContinuousClock(), started = clock.now, startedUTC = ISO8601DateFormatter().string(from: Date())
         var executed = 0
         for (position, index) in selected.enumerated() {
             let run = plan.runs[index], prefix = "[\(position + 1)/\(selected.count)] \(run.title)"
@@ -109,7 +110,20 @@ public struct ExperimentRunner {
             record(of: run).flatMap { $0.key == run.key && $0.status == .done ? $0 : nil }
         })
         try results.write(to: plan.root)
+        try experimentRecord(started: startedUTC, seconds: Self.seconds(clock.now - started)).write(to: plan.root)
         return results
+    }
+
+    /// What `experiment.json` holds after a run that started at `started` and took `seconds`.
+    func experimentRecord(started: String, seconds: Double) -> ExperimentRecord {
+        let spec = plan.spec
+        return ExperimentRecord(name: spec.name, description: spec.description, file: spec.file.relativePath, runsFolder: plan.root.relativePath,
+                                fileText: spec.text,
+                                minnowVersion: MinnowVersion.current, machine: .current, startedUTC: started, seconds: seconds,
+                                runs: plan.runs.map { run in
+                                    ExperimentRecord.Run(title: run.title, stage: run.stage, kind: run.kind, folder: run.folder.path,
+                                                         state: state(of: run).rawValue, seconds: record(of: run)?.seconds, commands: run.commands)
+                                })
     }
 
     /// Runs one stage run's commands in its folder; a training run that was killed continues with

@@ -49,12 +49,26 @@ public struct QuantizationReport {
     public let evaluation: QuantizedEvaluation
     /// The summary and the per-layer table, as printed.
     public let text: String
+    /// Each rescaling layer's output SQNR in dB against the float model, on the table's images.
+    public let layerSQNR: [LayerSQNR]
+
+    /// One layer's signal-to-quantization-noise ratio, as `quantization-layers.json` holds it.
+    public struct LayerSQNR: Codable, Sendable {
+        public var layer: String
+        public var kind: String
+        /// nil where the layer's codes equal the float values exactly (no noise: infinite SQNR).
+        public var sqnrDecibels: Double?
+    }
 
     public init(_ quantized: QuantizedModel, start: CheckpointStart, testImages: Int?) throws {
         let integer = try IntegerModel(quantized: quantized)
         evaluation = QuantizedEvaluation(quantized, integer: integer, batches: start.testBatches(limit: testImages), classes: start.config.classes)
         let reportImages = Tensor.concatenate(start.testBatches(limit: 64).map(\.images), axis: 0)
-        let table = try integer.reportTable(reportImages, tensors: quantized.graph.tensors(of: quantized.model))
+        let tensors = quantized.graph.tensors(of: quantized.model)
+        let table = try integer.reportTable(reportImages, tensors: tensors)
+        layerSQNR = try integer.layerReports(reportImages, tensors: tensors).map {
+            LayerSQNR(layer: $0.module, kind: $0.kind.rawValue, sqnrDecibels: $0.sqnr.isFinite ? $0.sqnr : nil)
+        }
         text = evaluation.summary + "\n\nper layer, on the first \(reportImages.shape[0]) test images:\n" + table
     }
 
@@ -68,10 +82,12 @@ public struct QuantizationReport {
         ]) { $1 }
     }
 
-    /// Writes quantization-report.txt and quantization.json (the numbers with `extra`) into `folder`.
+    /// Writes quantization-report.txt, quantization.json (the numbers with `extra`) and
+    /// quantization-layers.json (`layerSQNR`) into `folder`.
     public func write(to folder: URL, extra: [String: String]) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Data((text + "\n").utf8).write(to: folder.appendingPathComponent("quantization-report.txt"), options: .atomic)
         try JSONFile.write(numbers(extra), to: folder.appendingPathComponent("quantization.json"))
+        try JSONFile.write(layerSQNR, to: folder.appendingPathComponent("quantization-layers.json"))
     }
 }

@@ -39,6 +39,8 @@ struct ExperimentRun: MinnowCommand {
     @Argument(help: "An experiment file (.yaml).") var file: String
     @Flag(help: "Check the file and print the stage runs and their commands; run nothing.") var dryRun = false
     @Option(help: "Run only this stage (and the inputs it needs that are not done).") var only: String?
+    @Option(help: "Folder for the report (NAME.ipynb, NAME.html, NAME/).") var reportDir = "notebooks-export"
+    @Flag(help: "Write no report.") var noReport = false
 
     func execute() throws {
         let plan = try Experiment.plan(file)
@@ -51,9 +53,15 @@ struct ExperimentRun: MinnowCommand {
             }
             return
         }
-        let results = try runner.run(only: only) { print($0) }
+        let results = try runner.run(only: only) { line in
+            print(line)
+            fflush(nil)  // each progress line reaches a log file as it happens
+        }
         print(results.summaryText)
         print("results: \(plan.root.appendingPathComponent("results.csv").path)")
+        guard !noReport else { return }
+        let report = try ExperimentReport(runs: plan.root).write(to: URL(fileURLWithPath: reportDir))
+        print("report: \(report.html.path) (notebook: \(report.notebook.path))")
     }
 }
 
@@ -67,5 +75,26 @@ struct ExperimentStatus: MinnowCommand {
         let plan = try Experiment.plan(file)
         let runner = ExperimentRunner(plan: plan, executor: ProcessExecutor.current)
         for run in plan.runs { print("\(runner.state(of: run).rawValue.padding(toLength: 12, withPad: " ", startingAt: 0))\(run.title)  \(run.folder.path)") }
+    }
+}
+
+struct Report: MinnowCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the report of an experiment's runs folder: a notebook and an HTML page with figures.",
+        discussion: """
+            Reads RUN_DIR (the runs folder of `minnow experiment run`: experiment.json, results.json, \
+            the stage folders) and writes OUT/NAME.ipynb (nbformat 4), OUT/NAME.html (one \
+            self-contained page) and OUT/NAME/ (the SVG figures, results.csv, summary.csv).
+
+            Example:
+              minnow report runs/quick
+            """)
+
+    @Argument(help: "An experiment's runs folder, e.g. runs/quick.") var runDir: String
+    @Option(help: "Folder to write the report into.") var out = "notebooks-export"
+
+    func execute() throws {
+        let report = try ExperimentReport(runs: URL(fileURLWithPath: runDir)).write(to: URL(fileURLWithPath: out))
+        print("report: \(report.html.path)\nnotebook: \(report.notebook.path)")
     }
 }

@@ -19,7 +19,7 @@ struct Minnow: ParsableCommand {
             what is wrong.
             """,
         subcommands: [Train.self, Distill.self, Quantize.self, QAT.self, Prune.self, Export.self, RunModel.self, Eval.self, Inspect.self, Predict.self, Bench.self,
-                      Experiment.self])
+                      Experiment.self, Report.self])
 
     /// Parses and runs the command; a usage error exits with status 2 (the argument parser's own
     /// default, 64, is unusual for a command-line tool), any other failure with 1.

@@ -48,8 +48,10 @@ final class ExperimentCLITests: CLITestCase {
 
     func testAnExperimentRunsCachesRerunsWhatChangedAndResumes() throws {
         let file = try write(experiment(studentEpochs: 1))
-        let first = try minnow(["experiment", "run", file.path])
+        let reports = folder.appendingPathComponent("reports")
+        let first = try minnow(["experiment", "run", file.path, "--report-dir", reports.path])
         XCTAssertTrue(first.succeeded, first.standardError + first.standardOutput)
+        try checkReport(in: reports)
         XCTAssertEqual(ran(first.standardOutput), ["teacher", "student", "ptq", "export", "eval", "speed"])
         let csv = try String(contentsOf: folder.appendingPathComponent("runs/results.csv"), encoding: .utf8)
         let rows = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
@@ -63,13 +65,13 @@ final class ExperimentCLITests: CLITestCase {
         XCTAssertNotNil(Double(cell("export", "latency_p50_ms")), csv)
         XCTAssertGreaterThan(Int(cell("export", "arena_bytes")) ?? 0, 0, csv)
 
-        let second = try minnow(["experiment", "run", file.path])
+        let second = try minnow(["experiment", "run", file.path, "--no-report"])
         XCTAssertTrue(second.succeeded, second.standardError)
         XCTAssertEqual(ran(second.standardOutput), [], "a second run skips every stage: \(second.standardOutput)")
         XCTAssertEqual(second.standardOutput.components(separatedBy: "(cached)").count - 1, 7)
 
         _ = try write(experiment(studentEpochs: 2))
-        let changed = try minnow(["experiment", "run", file.path])
+        let changed = try minnow(["experiment", "run", file.path, "--no-report"])
         XCTAssertTrue(changed.succeeded, changed.standardError)
         XCTAssertEqual(ran(changed.standardOutput), ["student", "ptq", "export", "eval", "speed"], "the teacher is not rerun")
         let status = try minnow(["experiment", "status", file.path])
@@ -78,7 +80,7 @@ final class ExperimentCLITests: CLITestCase {
         // Kill the runner and its training child once the student's first epoch is checkpointed.
         _ = try write(experiment(studentEpochs: 4))
         let log = folder.appendingPathComponent("killed.out")
-        let runner = try Subprocess.start(minnow, ["experiment", "run", file.path], environment: environment, output: log)
+        let runner = try Subprocess.start(minnow, ["experiment", "run", file.path, "--no-report"], environment: environment, output: log)
         let students = folder.appendingPathComponent("runs/student")
         let earlier = Set(try FileManager.default.contentsOfDirectory(atPath: students.path))
         var killed = false
@@ -98,7 +100,7 @@ final class ExperimentCLITests: CLITestCase {
         XCTAssertTrue(killed, "the runner finished before a kill landed: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         let interrupted = try minnow(["experiment", "status", file.path])
         XCTAssertTrue(interrupted.standardOutput.contains("interrupted student"), interrupted.standardOutput)
-        let resumed = try minnow(["experiment", "run", file.path])
+        let resumed = try minnow(["experiment", "run", file.path, "--no-report"])
         XCTAssertTrue(resumed.succeeded, resumed.standardError)
         XCTAssertTrue(resumed.standardOutput.contains("student [seed 0]: resuming"), resumed.standardOutput)
         let studentLog = try FileManager.default.contentsOfDirectory(at: students, includingPropertiesForKeys: nil)
@@ -108,6 +110,30 @@ final class ExperimentCLITests: CLITestCase {
             .compactMap { try? String(contentsOf: $0.appendingPathComponent("metrics.jsonl"), encoding: .utf8) }
             .first { $0.split(separator: "\n").count == 4 }, "the resumed student has its 4 epochs")
         XCTAssertEqual(metrics.split(separator: "\n").count, 4)
+    }
+
+    /// The report of the tiny experiment: a notebook `nbformat` validates, with its figures as SVG
+    /// outputs, and an HTML page that headless Chromium renders with its figures (not blank).
+    private func checkReport(in reports: URL) throws {
+        let notebook = reports.appendingPathComponent("tiny.ipynb"), page = reports.appendingPathComponent("tiny.html")
+        let python = try Requirements.require(Subprocess.which("python3"), "python3 (scripts/setup.sh python)")
+        let validation = try Subprocess.run(python, ["-c", """
+            import sys, nbformat
+            notebook = nbformat.read(sys.argv[1], as_version=4)
+            nbformat.validate(notebook)
+            svgs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if "image/svg+xml" in o.get("data", {})]
+            print(len(notebook.cells), len(svgs))
+            """, notebook.path])
+        XCTAssertTrue(validation.succeeded, "nbformat refuses the notebook: \(validation.standardError)")
+        let counts = validation.standardOutput.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        XCTAssertGreaterThanOrEqual(counts.last ?? 0, 5, "curves of 2 training stages and 3 trade-off figures: \(validation.standardOutput)")
+        let html = try String(contentsOf: page, encoding: .utf8)
+        XCTAssertFalse(html.contains("http://") && html.contains("<script"), "the page loads nothing")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: reports.appendingPathComponent("tiny/results.csv").path))
+        _ = try Requirements.require(Subprocess.which("chromium"), "chromium (scripts/setup.sh browser)")
+        let render = try Subprocess.run(URL(fileURLWithPath: Self.packageRoot.appendingPathComponent("scripts/render-report.sh").path),
+                                        [page.path, folder.appendingPathComponent("tiny.png").path, "5"])
+        XCTAssertTrue(render.succeeded, "the page renders blank or without figures: \(render.standardOutput) \(render.standardError)")
     }
 
     /// Process ids whose parent is `pid` (from /proc).
@@ -129,7 +155,7 @@ final class ExperimentCLITests: CLITestCase {
         ]
         for (extra, expected) in cases {
             let file = try write(experiment(studentEpochs: 1, extra: extra))
-            try expectFailure(["experiment", "run", file.path], status: 1, expected)
+            try expectFailure(["experiment", "run", file.path, "--no-report"], status: 1, expected)
             XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("runs/teacher").path), "nothing ran")
         }
     }
