@@ -94,16 +94,15 @@ public struct ExperimentRunner {
         try FileManager.default.createDirectory(at: plan.root, withIntermediateDirectories: true)
         let selected = try selection(only: only)
         let clock = ContinuousClock(), started = clock.now, startedUTC = ISO8601DateFormatter().string(from: Date())
-        var executed = 0
+        var executed: [(kind: StageKind, seconds: Double)] = []
         for (position, index) in selected.enumerated() {
             let run = plan.runs[index], prefix = "[\(position + 1)/\(selected.count)] \(run.title)"
             let state = state(of: run)
             if state == .done { progress("\(prefix): done (cached)"); continue }
-            let remaining = selected.count - position
-            let eta = executed == 0 ? "" : String(format: ", about %@ left", Self.duration(Self.seconds(clock.now - started) / Double(executed) * Double(remaining)))
-            progress("\(prefix): \(state == .interrupted ? "resuming" : "running")\(eta)")
+            let left = Self.estimate(selected[position...].map { plan.runs[$0].kind }, from: executed)
+            progress("\(prefix): \(state == .interrupted ? "resuming" : "running")" + (left.map { ", about \(Self.duration($0)) left" } ?? ""))
             let seconds = try execute(run, resuming: state == .interrupted)
-            executed += 1
+            executed.append((run.kind, seconds))
             progress("\(prefix): done in \(Self.duration(seconds))")
         }
         let results = ExperimentResults(plan: plan, records: plan.runs.map { run in
@@ -112,6 +111,18 @@ public struct ExperimentRunner {
         try results.write(to: plan.root)
         try experimentRecord(started: startedUTC, seconds: Self.seconds(clock.now - started)).write(to: plan.root)
         return results
+    }
+
+    /// The time the runs of `kinds` will take, from the runs done so far: each as the mean of the
+    /// runs of its kind, else of those that train (or do not) as it does, else of all; nil before any.
+    static func estimate(_ kinds: [StageKind], from done: [(kind: StageKind, seconds: Double)]) -> Double? {
+        guard !done.isEmpty else { return nil }
+        func mean(_ runs: [(kind: StageKind, seconds: Double)]) -> Double? {
+            runs.isEmpty ? nil : runs.reduce(0) { $0 + $1.seconds } / Double(runs.count)
+        }
+        return kinds.reduce(0) { total, kind in
+            total + (mean(done.filter { $0.kind == kind }) ?? mean(done.filter { $0.kind.trains == kind.trains }) ?? mean(done)!)
+        }
     }
 
     /// What `experiment.json` holds after a run that started at `started` and took `seconds`.

@@ -126,7 +126,7 @@ public struct ExperimentReport {
         var blocks: [ReportBlock] = []
         let axes: [(name: String, label: String, value: (ResultRow) -> Double?)] = [
             ("parameters", "parameters (count, log scale)", { $0.results.parameters.map(Double.init) }),
-            ("macs", "multiply-accumulates per image (log scale)", { $0.results.macs.map(Double.init) }),
+            ("MACs", "multiply-accumulates per image (log scale)", { $0.results.macs.map(Double.init) }),
             ("latency", "runtime latency p50, batch 1 (ms, log scale)", { $0.results.latencyP50Milliseconds }),
         ]
         for axis in axes {
