@@ -1,3 +1,4 @@
+import Foundation
 import MinnowTensor
 
 /// Random training-time transforms, applied per image with a seeded generator. All off by default.
@@ -9,16 +10,22 @@ public struct Augmentation: Sendable, Equatable {
     public var cropPadding: Int
     /// Mirror each image left-right with probability 1/2.
     public var horizontalFlip: Bool
+    /// Random erasing (Zhong et al. 2020, as torchvision's `RandomErasing` with its defaults):
+    /// with this probability, a rectangle of 2-33% of the image's area and aspect ratio 0.3-3.3
+    /// (log-uniform) is set to 0 after normalization (the data set's mean), up to 10 draws.
+    public var erasingProbability: Double
 
     /// Augmentation with the given transforms (none by default).
-    public init(cropPadding: Int = 0, horizontalFlip: Bool = false) {
+    public init(cropPadding: Int = 0, horizontalFlip: Bool = false, erasingProbability: Double = 0) {
         require(cropPadding >= 0, "Augmentation: cropPadding must be >= 0, got \(cropPadding)")
+        require((0...1).contains(erasingProbability), "Augmentation: erasingProbability must be in [0, 1], got \(erasingProbability)")
         self.cropPadding = cropPadding
         self.horizontalFlip = horizontalFlip
+        self.erasingProbability = erasingProbability
     }
 
     /// True when no transform is enabled.
-    public var isIdentity: Bool { cropPadding == 0 && !horizontalFlip }
+    public var isIdentity: Bool { cropPadding == 0 && !horizontalFlip && erasingProbability == 0 }
 }
 
 /// One mini-batch: normalized NHWC images and their labels.
@@ -61,6 +68,25 @@ struct BatchAssembler: Sendable {
               labels: indices.map { dataset.labels[$0] }, indices: indices)
     }
 
+    /// The rectangle random erasing sets to zero in one image, or nil (not this time, or no draw of
+    /// 10 fitted), drawn as torchvision's `RandomErasing` draws it.
+    static func erasedBox(height: Int, width: Int, probability: Double, generator: inout SeededGenerator)
+        -> (top: Int, left: Int, height: Int, width: Int)? {
+        func unit() -> Double { Double(generator.next() >> 11) * 0x1p-53 }
+        guard unit() < probability else { return nil }
+        let area = Double(height * width)
+        for _ in 0..<10 {
+            let target = area * (0.02 + 0.31 * unit())
+            let ratio = exp(log(0.3) + (log(3.3) - log(0.3)) * unit())
+            let h = Int((target * ratio).squareRoot().rounded()), w = Int((target / ratio).squareRoot().rounded())
+            guard h > 0, w > 0, h < height, w < width else { continue }
+            let top = Shuffle.uniform(below: height - h + 1, generator: &generator)
+            let left = Shuffle.uniform(below: width - w + 1, generator: &generator)
+            return (top, left, h, w)
+        }
+        return nil
+    }
+
     /// The images at `indices` as one NHWC tensor.
     func images(indices: [Int], generator: SeededGenerator?) -> Tensor {
         let (height, width, channels) = (dataset.imageShape[0], dataset.imageShape[1], dataset.imageShape[2])
@@ -92,6 +118,14 @@ struct BatchAssembler: Sendable {
                                 for c in 0..<channels {
                                     target[to + c] = table[c * 256 + (inside ? Int(source[from + c]) : 0)]
                                 }
+                            }
+                        }
+                        // Drawn after the crop and flip, and only when enabled, so that runs
+                        // without erasing keep their random streams.
+                        if generator != nil, augmentation.erasingProbability > 0,
+                           let box = Self.erasedBox(height: height, width: width, probability: augmentation.erasingProbability, generator: &generator!) {
+                            for y in box.top..<(box.top + box.height) {
+                                (target + (y * width + box.left) * channels).update(repeating: 0, count: box.width * channels)
                             }
                         }
                     }

@@ -36,6 +36,8 @@ public struct TrainingOptions: ParsableArguments {
     @Option(help: "Label smoothing for the cross-entropy (default: 0).") public var labelSmoothing: Float?
     @Option(help: "Augmentation: zero padding before a random crop (default: 0, off).") public var cropPadding: Int?
     @Flag(help: "Augmentation: random horizontal flips.") public var flip = false
+    @Option(help: "Augmentation: random erasing probability, torchvision's defaults otherwise (default: 0, off).")
+    public var randomErasing: Double?
     @Option(help: "Seed of data order, augmentation and dropout (default: 0).") public var seed: UInt64?
     @Option(help: "Run folder.") public var out: String?
     @Option(help: "Progress display: auto (a bar on a terminal, lines otherwise), bar, lines, none.")
@@ -57,19 +59,26 @@ public struct TrainingOptions: ParsableArguments {
         try OptionCheck.positive("--clip-norm", clipNorm)
         try OptionCheck.fraction("--label-smoothing", labelSmoothing)
         try OptionCheck.within("--crop-padding", cropPadding, 0...OptionCheck.maximumExtent)
+        try OptionCheck.check("--random-erasing", randomErasing, "in [0, 1]") { (0...1).contains($0) }
     }
 
     /// The recipe options given on the command line (a resumed run keeps its saved recipe).
     public var given: [String] {
-        [
+        let data: [(String, Bool)] = [
             ("--dataset", dataset != nil), ("--train-subset", trainSubset != nil), ("--validation", validation != nil),
-            ("--validation-seed", validationSeed != nil), ("--epochs", epochs != nil),
-            ("--batch-size", batchSize != nil), ("--optimizer", optimizer != nil), ("--lr", lr != nil),
+            ("--validation-seed", validationSeed != nil),
+        ]
+        let recipe: [(String, Bool)] = [
+            ("--epochs", epochs != nil), ("--batch-size", batchSize != nil), ("--optimizer", optimizer != nil), ("--lr", lr != nil),
             ("--momentum", momentum != nil), ("--[no-]nesterov", nesterov != nil), ("--weight-decay", weightDecay != nil),
             ("--schedule", schedule != nil), ("--warmup-steps", warmupSteps != nil), ("--step-epochs", stepEpochs != nil),
             ("--step-gamma", stepGamma != nil), ("--clip-norm", clipNorm != nil), ("--label-smoothing", labelSmoothing != nil),
-            ("--crop-padding", cropPadding != nil), ("--flip", flip), ("--seed", seed != nil), ("--out", out != nil),
-        ].filter(\.1).map(\.0)
+        ]
+        let augmentation: [(String, Bool)] = [
+            ("--crop-padding", cropPadding != nil), ("--flip", flip), ("--random-erasing", randomErasing != nil),
+            ("--seed", seed != nil), ("--out", out != nil),
+        ]
+        return (data + recipe + augmentation).filter(\.1).map(\.0)
     }
 
     /// The recipe for `model`: the options given, the library's defaults for the rest; validated.
@@ -125,7 +134,9 @@ public struct TrainingOptions: ParsableArguments {
     }
 
     public var data: DatasetChoice { dataset ?? .fashionMNIST }
-    public var augmentation: TrainingRun.AugmentationSettings { .init(cropPadding: cropPadding ?? 0, horizontalFlip: flip) }
+    public var augmentation: TrainingRun.AugmentationSettings {
+        .init(cropPadding: cropPadding ?? 0, horizontalFlip: flip, randomErasing: randomErasing ?? 0)
+    }
     public var dataDirectory: URL? { dataDir.map { URL(fileURLWithPath: $0) } }
 
     /// The run folder; `validate()` of the command makes sure `--out` was given.

@@ -80,16 +80,20 @@ public final class TrainingRun {
     public struct AugmentationSettings: ForwardCompatible, Sendable, Equatable {
         public static let requiredKeys: Set<String> = []
         public var cropPadding: Int
+        /// Random erasing probability (0: off).
+        public var randomErasing: Double
         public var horizontalFlip: Bool
-        public init(cropPadding: Int = 0, horizontalFlip: Bool = false) {
+        public init(cropPadding: Int = 0, horizontalFlip: Bool = false, randomErasing: Double = 0) {
             self.cropPadding = cropPadding
+            self.randomErasing = randomErasing
             self.horizontalFlip = horizontalFlip
         }
 
         /// Decodes settings; a field missing from an older file is off.
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.init(cropPadding: try c.decode(.cropPadding, or: 0), horizontalFlip: try c.decode(.horizontalFlip, or: false))
+            self.init(cropPadding: try c.decode(.cropPadding, or: 0), horizontalFlip: try c.decode(.horizontalFlip, or: false),
+                      randomErasing: try c.decode(.randomErasing, or: 0))
         }
 
         /// Checks the settings for images of `imageShape` ([H, W, C]): the crop padding is in
@@ -98,6 +102,9 @@ public final class TrainingRun {
             let limit = imageShape.prefix(2).min() ?? 0
             guard (0...limit).contains(cropPadding) else {
                 throw .invalidConfig("crop padding must be in 0...\(limit) for \(imageShape) images, got \(cropPadding)")
+            }
+            guard (0...1).contains(randomErasing) else {
+                throw .invalidConfig("random erasing probability must be in [0, 1], got \(randomErasing)")
             }
         }
     }
@@ -164,7 +171,8 @@ public final class TrainingRun {
         trainLoader = DataLoader(dataset: train, batchSize: config.batchSize, normalization: manifest.dataset.normalization,
                                  shuffle: true, seed: config.seed, dropLast: true,
                                  augmentation: Augmentation(cropPadding: manifest.augmentation.cropPadding,
-                                                            horizontalFlip: manifest.augmentation.horizontalFlip))
+                                                            horizontalFlip: manifest.augmentation.horizontalFlip,
+                                                            erasingProbability: manifest.augmentation.randomErasing))
         testLoader = DataLoader(dataset: splits.test, batchSize: 256, normalization: manifest.dataset.normalization, shuffle: false)
         validationLoader = held.map {
             DataLoader(dataset: $0.validation, batchSize: 256, normalization: manifest.dataset.normalization, shuffle: false)

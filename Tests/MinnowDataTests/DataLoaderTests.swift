@@ -133,6 +133,37 @@ final class DataLoaderTests: XCTestCase {
         }
     }
 
+    /// Random erasing: every erased image equals the original outside one rectangle of zeros
+    /// (the normalized mean) of 2-33% of the image with aspect ratio in [0.3, 3.3]; about the
+    /// given share of the images is erased; with probability 0 the stream is the one without it.
+    func testRandomErasingZeroesOneRectangleOfTheDocumentedSizes() {
+        let data = Dataset(name: "ones", pixels: [UInt8](repeating: 200, count: 400 * 20 * 20), labels: Array(repeating: 0, count: 400),
+                           imageShape: [20, 20, 1], classCount: 10)
+        let normalization = Normalization(mean: [0.1], std: [0.5])
+        let loader = DataLoader(dataset: data, batchSize: 400, normalization: normalization, seed: 9,
+                                augmentation: Augmentation(erasingProbability: 0.5))
+        let images = collect(loader.epoch(0))[0].images.scalars
+        var erased = 0
+        for slot in 0..<400 {
+            let pixels = Array(images[(slot * 400)..<((slot + 1) * 400)])
+            let zeros = pixels.indices.filter { pixels[$0] == 0 }
+            XCTAssertTrue(pixels.allSatisfy { $0 == 0 || abs($0 - (200.0 / 255 - 0.1) / 0.5) < 1e-6 })
+            guard !zeros.isEmpty else { continue }
+            erased += 1
+            let rows = zeros.map { $0 / 20 }, columns = zeros.map { $0 % 20 }
+            let height = rows.max()! - rows.min()! + 1, width = columns.max()! - columns.min()! + 1
+            XCTAssertEqual(zeros.count, height * width, "one filled rectangle")
+            XCTAssertTrue((Int(0.02 * 400 * 0.5)...Int(0.33 * 400 * 1.5)).contains(zeros.count), "\(zeros.count) pixels")
+            XCTAssertTrue((0.3 / 2...3.3 * 2).contains(Double(height) / Double(width)), "\(height)x\(width)")
+        }
+        XCTAssertTrue((150...250).contains(erased), "\(erased) of 400 erased at probability 0.5")
+        let off = DataLoader(dataset: data, batchSize: 400, normalization: normalization, seed: 9,
+                             augmentation: Augmentation(cropPadding: 1, horizontalFlip: true, erasingProbability: 0))
+        let plain = DataLoader(dataset: data, batchSize: 400, normalization: normalization, seed: 9,
+                               augmentation: Augmentation(cropPadding: 1, horizontalFlip: true))
+        XCTAssertEqual(collect(off.epoch(0))[0].images.scalars, collect(plain.epoch(0))[0].images.scalars)
+    }
+
     func testAugmentationIsOffByDefault() {
         let data = makeDataset()
         let loader = DataLoader(dataset: data, batchSize: 37, normalization: unit(data), shuffle: false)
