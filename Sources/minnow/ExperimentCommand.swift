@@ -25,7 +25,7 @@ struct ExperimentRun: MinnowCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the stages of an experiment file that are not done yet.",
-        usage: "minnow experiment run <file.yaml> [--dry-run] [--only <stage>] [<options>]",
+        usage: "minnow experiment run <file.yaml> [--dry-run] [--only <stage>]",
         discussion: """
             Each stage run is a `minnow` command in its own folder under the experiment's runs \
             folder, cached under a key of its options, inputs and Minnow's version: a second run \
