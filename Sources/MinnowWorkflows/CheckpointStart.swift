@@ -20,6 +20,9 @@ public struct CheckpointStart {
     public let config: ModelConfig
     public let data: DatasetChoice
     public let train: Dataset, test: Dataset
+    /// The validation split the checkpoint's run held out (nil: none recorded): calibration and
+    /// importance images are drawn from the rest, so nothing a run chooses on shaped the model.
+    public let heldOut: ValidationSplit?
 
     /// The model of `checkpoint` (a float one; with `allowQuantized`, a quantized one too) and both
     /// splits of its data set, which must fit the model's input shape and classes.
@@ -29,6 +32,7 @@ public struct CheckpointStart {
             throw WorkflowError("\(checkpoint.path) already holds a quantized model; start from a float checkpoint")
         }
         data = try CheckpointEvaluation.trainedDataset(of: checkpoint, config: config)
+        heldOut = try CheckpointEvaluation.recordedValidation(of: checkpoint)
         (train, test) = (try data.load(.train, directory: dataDirectory), try data.load(.test, directory: dataDirectory))
         guard train.imageShape == config.inputShape, train.classCount == config.classes else {
             throw WorkflowError("\(checkpoint.path): the model takes \(config.inputShape) images of \(config.classes) classes; \(data.rawValue) has \(train.imageShape) and \(train.classCount)")
@@ -40,12 +44,17 @@ public struct CheckpointStart {
         self.model = model
         config = run.manifest.training.model
         data = run.manifest.dataset
+        heldOut = run.manifest.validation
         (train, test) = (try data.load(.train, directory: dataDirectory), try data.load(.test, directory: dataDirectory))
     }
 
-    /// `count` seeded random training images, normalized, in batches of `batchSize`.
+    /// The training images the run did not hold out.
+    public var trainingPool: Dataset { heldOut.flatMap { try? $0.split(train).train } ?? train }
+
+    /// `count` seeded random training images (of `trainingPool`), normalized, in batches of `batchSize`.
     public func calibrationBatches(_ count: Int, batchSize: Int = 128) -> [Tensor] {
-        let images = train.randomSubset(count: min(count, train.count), seed: 0).images(normalization: data.normalization)
+        let pool = trainingPool
+        let images = pool.randomSubset(count: min(count, pool.count), seed: 0).images(normalization: data.normalization)
         let n = images.shape[0]
         return stride(from: 0, to: n, by: batchSize).map { images.sliced(axis: 0, $0..<min(n, $0 + batchSize)) }
     }
@@ -56,9 +65,9 @@ public struct CheckpointStart {
         return Array(DataLoader(dataset: set, batchSize: batchSize, normalization: data.normalization, shuffle: false).epoch(0))
     }
 
-    /// `batches` seeded, shuffled training batches of 128 (the taylor criterion's importance data).
+    /// `batches` seeded, shuffled training batches of 128 of `trainingPool` (the taylor criterion's importance data).
     public func importanceBatches(_ batches: Int) -> [Batch] {
-        Array(DataLoader(dataset: train, batchSize: 128, normalization: data.normalization, shuffle: true, seed: 0x7a7, prefetchDepth: 0)
+        Array(DataLoader(dataset: trainingPool, batchSize: 128, normalization: data.normalization, shuffle: true, seed: 0x7a7, prefetchDepth: 0)
             .epoch(0).prefix(batches))
     }
 }
