@@ -70,3 +70,19 @@ class CLITestCase: XCTestCase {
         return result
     }
 }
+
+/// What `minnow eval --json` prints.
+struct EvaluationJSON: Decodable {
+    let count: Int
+    let loss: Double
+    let top1: Double
+    let top5: Double?
+    /// `fp32`, or `int8` for a quantized checkpoint evaluated in integer arithmetic.
+    let arithmetic: String
+    /// `test` or `validation`.
+    let split: String
+
+    static func decode(_ output: String) throws -> EvaluationJSON {
+        try JSONDecoder().decode(EvaluationJSON.self, from: Data(output.utf8))
+    }
+}

@@ -28,8 +28,10 @@ final class QuantizationCLITests: CLITestCase {
         let reported = try XCTUnwrap(numbers["int8_top1"].flatMap(Double.init))
         let eval = try minnow(["eval", out.appendingPathComponent("quantized.h5").path, "--json"])
         XCTAssertTrue(eval.succeeded, eval.standardError)
-        let evaluated = try JSONDecoder().decode([String: Double?].self, from: Data(eval.standardOutput.utf8))
-        XCTAssertEqual(evaluated["top1"] ?? nil, reported, "eval and quantize report the same integer accuracy")
+        let evaluated = try EvaluationJSON.decode(eval.standardOutput)
+        XCTAssertEqual(evaluated.top1, reported, "eval and quantize report the same integer accuracy")
+        XCTAssertEqual(evaluated.arithmetic, "int8")
+        XCTAssertEqual(evaluated.split, "test")
         let text = try minnow(["eval", out.appendingPathComponent("quantized.h5").path])
         XCTAssertTrue(text.standardOutput.contains("int8"), text.standardOutput)
     }

@@ -21,8 +21,8 @@ final class RuntimeCLITests: CLITestCase {
         result = try minnow(["run", file.path])
         XCTAssertTrue(result.succeeded, result.standardError)
         let eval = try minnow(["eval", ptq.appendingPathComponent("quantized.h5").path, "--json"])
-        let evaluated = try JSONDecoder().decode([String: Double?].self, from: Data(eval.standardOutput.utf8))
-        let top1 = String(format: "%.2f%%", 100 * ((evaluated["top1"] ?? nil) ?? -1))
+        let evaluated = try EvaluationJSON.decode(eval.standardOutput)
+        let top1 = String(format: "%.2f%%", 100 * evaluated.top1)
         XCTAssertTrue(result.standardOutput.contains("top-1 \(top1)"), "runtime \(result.standardOutput) vs integer evaluation \(top1)")
         // Every kernel level gives the same accuracy, and the export's check passes on each.
         for kernels in ["avx-vnni", "avx2", "reference"] {
@@ -57,8 +57,8 @@ final class RuntimeCLITests: CLITestCase {
         let weights = try HDF5File.open(quantized).read("/quantization/fc/weight", as: Int8.self).values
         XCTAssertTrue(weights.allSatisfy { (-64...63).contains($0) } && weights.contains { $0 == -64 || $0 == 63 }, "\(weights.min()!)...\(weights.max()!)")
         let eval = try minnow(["eval", quantized.path, "--json"])
-        let evaluated = try JSONDecoder().decode([String: Double?].self, from: Data(eval.standardOutput.utf8))
-        let top1 = String(format: "%.2f%%", 100 * ((evaluated["top1"] ?? nil) ?? -1))
+        let evaluated = try EvaluationJSON.decode(eval.standardOutput)
+        let top1 = String(format: "%.2f%%", 100 * evaluated.top1)
         let file = folder.appendingPathComponent("model7.mnw")
         for kernels in ["fastest", "avx-vnni", "avx2", "reference"] {
             result = try minnow(["export", quantized.path, "-o", file.path, "--check-images", "64", "--kernels", kernels])
