@@ -219,8 +219,10 @@ struct PlanBuilder {
     }
 
     func commands(_ stage: StageSpec, run: inout StageRun, inputs: [(key: String, value: Input)], options: [String]) -> [[String]] {
-        let folder = run.folder.path
-        let file = { (key: String) in inputs.filter { $0.key == key }.map(\.value.file.path) }
+        // Paths as the file gives them (relative to where `minnow` runs when the runs folder is):
+        // the commands, logs and reports read the same on any machine.
+        let folder = run.folder.relativePath
+        let file = { (key: String) in inputs.filter { $0.key == key }.map(\.value.file.relativePath) }
         let training = spec.data.trainingArguments + options + ["--seed", "\(run.seed ?? 0)", "--out", folder, "--progress", "none"]
         let dataDirectory = spec.data.dataDirectory.map { ["--data-dir", $0] } ?? []
         let teachers = file("teacher").flatMap { ["--teacher", $0] }
@@ -228,7 +230,7 @@ struct PlanBuilder {
         case .train:
             let model = stage.inputs["model"]![0].value
             let start = inputs[0].value.run != nil || spec.models[model].map { if case .checkpoint = $0.source { true } else { false } } == true
-            return [["train"] + (start ? ["--init-from", inputs[0].value.file.path] : modelArguments(model, flag: "--model")) + training]
+            return [["train"] + (start ? ["--init-from", inputs[0].value.file.relativePath] : modelArguments(model, flag: "--model")) + training]
         case .distill:
             return [["distill"] + teachers + modelArguments(stage.inputs["student"]![0].value, flag: "--student") + training]
         case .qat, .prune:
@@ -236,24 +238,24 @@ struct PlanBuilder {
         case .quantize:
             return [["quantize"] + file("input") + dataDirectory + options + ["--out", folder]]
         case .export:
-            return [["export"] + file("input") + ["-o", run.output!.path] + dataDirectory + options]
+            return [["export"] + file("input") + ["-o", run.output!.relativePath] + dataDirectory + options]
         case .evaluate:
             let measured = inputs[0].value.file
             (run.measured, run.measuredRun) = (measured, inputs[0].value.run)
             run.measuredStage = inputs[0].value.run.map { runs[$0].stage }
             if measured.pathExtension == "mnw" {
-                return [["run", measured.path, "--json"] + (spec.data.dataset.map { ["--dataset", $0] } ?? []) + dataDirectory + options]
+                return [["run", measured.relativePath, "--json"] + (spec.data.dataset.map { ["--dataset", $0] } ?? []) + dataDirectory + options]
             }
-            let test = ["eval", measured.path, "--json"] + dataDirectory + options
+            let test = ["eval", measured.relativePath, "--json"] + dataDirectory + options
             let held = spec.data.validation > 0
-                ? [["eval", measured.path, "--split", "validation", "--validation", "\(spec.data.validation)",
+                ? [["eval", measured.relativePath, "--split", "validation", "--validation", "\(spec.data.validation)",
                     "--validation-seed", "\(spec.data.validationSeed)", "--json"] + dataDirectory + options] : []
             return held + [test]
         case .bench:
             let measured = inputs[0].value.file
             (run.measured, run.measuredRun) = (measured, inputs[0].value.run)
             run.measuredStage = inputs[0].value.run.map { runs[$0].stage }
-            return [["bench", "model", measured.path, "--no-peer", "--json", run.folder.appendingPathComponent("bench.json").path] + options]
+            return [["bench", "model", measured.relativePath, "--no-peer", "--json", run.folder.appendingPathComponent("bench.json").relativePath] + options]
         }
     }
 

@@ -171,7 +171,7 @@ public struct ExperimentRunner {
 
     /// `minnow KIND --resume FOLDER` with the data folder and progress options of `command`.
     static func resumeArguments(_ command: [String], folder: URL) -> [String] {
-        var arguments = [command[0], "--resume", folder.path, "--progress", "none"]
+        var arguments = [command[0], "--resume", folder.relativePath, "--progress", "none"]
         if let index = command.firstIndex(of: "--data-dir"), index + 1 < command.count { arguments += ["--data-dir", command[index + 1]] }
         return arguments
     }

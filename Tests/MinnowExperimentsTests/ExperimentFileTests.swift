@@ -54,9 +54,9 @@ final class ExperimentFileTests: XCTestCase {
         let export = plan.runs.first { $0.stage == "export" && $0.seed == 2 && $0.variant == ["kd.alpha=0.9"] }!
         let qat = plan.runs[export.dependencies[0]]
         XCTAssertEqual(qat.seed, 2)
-        XCTAssertEqual(export.commands, [["export", qat.folder.appendingPathComponent("best.h5").path, "-o", export.output!.path]])
+        XCTAssertEqual(export.commands, [["export", "runs/study/qat/\(qat.folder.lastPathComponent)/best.h5", "-o", export.output!.relativePath]])
         let command = kd.first { $0.seed == 1 && $0.variant == ["kd.alpha=0.5"] }!.commands[0]
-        XCTAssertEqual(Array(command.prefix(5)), ["distill", "--teacher", plan.runs[0].output!.path, "--student", "student_mbv2"])
+        XCTAssertEqual(Array(command.prefix(5)), ["distill", "--teacher", plan.runs[0].output!.relativePath, "--student", "student_mbv2"])
         for expected in [["--validation", "5000"], ["--alpha", "0.5"], ["--seed", "1"]] {
             XCTAssertTrue(command.indices.contains { Array(command[$0...].prefix(2)) == expected }, "\(command) lacks \(expected)")
         }
