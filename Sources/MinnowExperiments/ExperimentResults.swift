@@ -176,15 +176,17 @@ public struct ExperimentResults: Sendable {
             (rows.firstIndex { "\($0.stage)|\($0.variant)" == a }!) < (rows.firstIndex { "\($0.stage)|\($0.variant)" == b }!)
         }.map { key in
             let members = groups[key]!
-            func stats(_ pick: (ResultRow) -> Double?) -> (Double, Double)? {
-                let values = members.compactMap(pick)
-                guard !values.isEmpty else { return nil }
-                let mean = values.reduce(0, +) / Double(values.count)
-                let variance = values.count > 1 ? values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1) : 0
-                return (mean, variance.squareRoot())
-            }
+            func stats(_ pick: (ResultRow) -> Double?) -> (Double, Double)? { Self.meanAndDeviation(members.compactMap(pick)) }
             return (members[0].stage, members[0].variant, members.count, stats { Self.headline($0).validation }, stats { Self.headline($0).test })
         }
+    }
+
+    /// The mean and the sample standard deviation (n − 1; 0 for one value) of `values`, nil for none.
+    public static func meanAndDeviation(_ values: [Double]) -> (mean: Double, deviation: Double)? {
+        guard !values.isEmpty else { return nil }
+        let mean = values.reduce(0, +) / Double(values.count)
+        let variance = values.count > 1 ? values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1) : 0
+        return (mean, variance.squareRoot())
     }
 
     /// The top-1 a row stands for: its evaluation in the model's own arithmetic (fp32, int8 or

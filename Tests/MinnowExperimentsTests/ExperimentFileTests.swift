@@ -93,6 +93,18 @@ final class ExperimentFileTests: XCTestCase {
                     line: 9, key: "stages.b.bench.input", "leaves results, not a model")
     }
 
+    /// The spread the summary and the report give: the sample standard deviation (n − 1), as
+    /// docs/results.md's earlier tables and numpy's `std(ddof=1)`.
+    func testMeanAndSampleDeviation() throws {
+        let (mean, deviation) = try XCTUnwrap(ExperimentResults.meanAndDeviation([0.93, 0.94, 0.95]))
+        XCTAssertEqual(mean, 0.94, accuracy: 1e-12)
+        XCTAssertEqual(deviation, 0.01, accuracy: 1e-12)
+        XCTAssertEqual(ExperimentResults.meanAndDeviation([0.5])?.deviation, 0)
+        XCTAssertNil(ExperimentResults.meanAndDeviation([]))
+        let front = Chart.paretoFront([(x: 3, y: 0.9), (x: 1, y: 0.8), (x: 2, y: 0.7), (x: 4, y: 0.85)])
+        XCTAssertEqual(front.map(\.x), [1, 3], "a point is on the front when nothing smaller is as accurate")
+    }
+
     func testTheCLIParserMessageGoesToTheOptionItNames() {
         let text = "models:\n  m: {preset: teacher}\nstages:\n  a:\n    train: {model: m,\n      epochs: 0}\n"
         XCTAssertThrowsError(try ExperimentPlan(ExperimentSpec.parse(text, file: file)) { arguments in

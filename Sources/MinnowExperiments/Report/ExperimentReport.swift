@@ -50,11 +50,8 @@ public struct ExperimentReport {
         for row in rows where seen.insert("\(row.stage)|\(row.variant)").inserted {
             let members = groups["\(row.stage)|\(row.variant)"]!
             func spread(_ values: [Double]) -> String {
-                guard !values.isEmpty else { return "" }
-                let mean = values.reduce(0, +) / Double(values.count)
-                guard values.count > 1 else { return String(format: "%.2f", mean * 100) }
-                let std = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)).squareRoot()
-                return String(format: "%.2f ± %.2f", mean * 100, std * 100)
+                guard let (mean, deviation) = ExperimentResults.meanAndDeviation(values) else { return "" }
+                return values.count > 1 ? String(format: "%.2f ± %.2f", mean * 100, deviation * 100) : String(format: "%.2f", mean * 100)
             }
             let headline = members.map(ExperimentResults.headline)
             let arithmetic = ["runtime", "int8", "fp32"].first { row.evaluations[$0] != nil } ?? row.results.arithmetic ?? ""
@@ -153,9 +150,9 @@ public struct ExperimentReport {
         var seeds: [(x: Double, y: Double)] = [], means: [(x: Double, y: Double)] = [], stds: [Double] = []
         for (index, group) in groups.enumerated() {
             seeds += group.1.map { (Double(index + 1), $0) }
-            let mean = group.1.reduce(0, +) / Double(group.1.count)
+            let (mean, deviation) = ExperimentResults.meanAndDeviation(group.1)!
             means.append((Double(index + 1) + 0.2, mean))
-            stds.append(group.1.count > 1 ? (group.1.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(group.1.count - 1)).squareRoot() : 0)
+            stds.append(deviation)
         }
         let chart = Chart(title: "seed spread: test top-1", xLabel: "row (numbered as in the legend of labels)", yLabel: "test top-1 (%)",
                           series: [Chart.Series(name: "one seed", points: seeds, mark: .points),
