@@ -59,6 +59,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
 
         // Raw-pointer fp32 kernels (no tensors, no shape checks): conv, depthwise, pooling, BN.
         .target(
@@ -114,8 +116,10 @@ let package = Package(
                 "MinnowExperiments", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        // Data sets: IDX and CIFAR-10 readers, batches, augmentation, prefetching.
-        .target(name: "MinnowData", dependencies: ["MinnowTensor", "CZlib"], swiftSettings: numericSettings),
+        // Data sets: IDX, CIFAR-10, arrays (.npy, HDF5) and image folders (PNG, JPEG); batches,
+        // augmentation, prefetching.
+        .target(name: "MinnowData", dependencies: ["MinnowTensor", "MinnowHDF5", "CZlib", "CPNG", "CTurboJPEG"],
+                swiftSettings: numericSettings),
         // Gradient checks, golden fixtures and tolerances shared by the test targets.
         .target(name: "MinnowTestSupport", dependencies: ["MinnowTensor"], path: "Sources/MinnowTestSupport"),
 
@@ -132,7 +136,7 @@ let package = Package(
         .testTarget(name: "MinnowTrainingTests",
                     dependencies: ["MinnowTraining", "MinnowData", "MinnowModels", "MinnowCheckpoint", "MinnowNN", "MinnowQuantization", "MinnowRuntime",
                                    "MinnowTensor", "MinnowTestSupport"]),
-        .testTarget(name: "MinnowDataTests", dependencies: ["MinnowData", "MinnowTestSupport"]),
+        .testTarget(name: "MinnowDataTests", dependencies: ["MinnowData", "MinnowHDF5", "MinnowTestSupport", "CPNG", "CTurboJPEG"]),
         .testTarget(name: "MinnowHDF5Tests", dependencies: ["MinnowHDF5", "MinnowCheckpoint", "MinnowTensor", "MinnowTestSupport"]),
         .testTarget(name: "MinnowDistillationTests",
                     dependencies: ["MinnowDistillation", "MinnowTraining", "MinnowCheckpoint", "MinnowHDF5", "MinnowData",

@@ -7,10 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 levels=(
-    "CBLAS CZlib CHDF5 CAllocationCounter CBuildInfo CRuntimeKernels QuantMath"
-    "MinnowKernels MinnowRuntime"
+    "CBLAS CZlib CHDF5 CPNG CTurboJPEG CAllocationCounter CBuildInfo CRuntimeKernels QuantMath"
+    "MinnowKernels MinnowRuntime MinnowHDF5"
     "MinnowTensor"
-    "MinnowNN MinnowData MinnowHDF5 MinnowTestSupport"
+    "MinnowNN MinnowData MinnowTestSupport"
     "MinnowModels MinnowQuantization"
     "MinnowCheckpoint"
     "MinnowTraining"

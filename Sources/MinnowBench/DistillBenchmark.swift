@@ -32,7 +32,7 @@ public func benchmarkDistillation(student: ModelConfig, studentName: String, tea
     let pixels = (0..<(count * 784)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
     let labels = (0..<count).map { _ in Int(generator.next() % 10) }
     let dataset = Dataset(name: "random", pixels: pixels, labels: labels, imageShape: [28, 28, 1], classCount: 10)
-    let normalization = DatasetChoice.fashionMNIST.normalization
+    let normalization = FashionMNIST.normalization
     let loader = DataLoader(dataset: dataset, batchSize: batch, normalization: normalization, seed: 1, dropLast: true)
     let batches = Array(loader.epoch(0))
 

@@ -8,7 +8,7 @@ public enum Split: String, Sendable, CaseIterable {
 }
 
 /// Per-channel normalization of pixels scaled to [0, 1]: `(pixel / 255 - mean[c]) / std[c]`.
-public struct Normalization: Sendable, Equatable {
+public struct Normalization: Sendable, Equatable, Codable {
     /// The mean of each channel on the [0, 1] scale.
     public let mean: [Float]
     /// The standard deviation of each channel on the [0, 1] scale.
@@ -23,9 +23,45 @@ public struct Normalization: Sendable, Equatable {
         self.std = std
     }
 
+    private enum CodingKeys: String, CodingKey { case mean, std }
+
+    /// Decodes a normalization, refusing what `init(mean:std:)` would trap on.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let mean = try c.decode([Float].self, forKey: .mean), std = try c.decode([Float].self, forKey: .std)
+        guard mean.count == std.count, !mean.isEmpty, mean.allSatisfy(\.isFinite), std.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw DecodingError.dataCorruptedError(forKey: .std, in: c,
+                debugDescription: "a normalization needs as many means as standard deviations, finite, the deviations positive: got \(mean) and \(std)")
+        }
+        self.init(mean: mean, std: std)
+    }
+
     /// Pixels scaled to [0, 1] and nothing else.
     public static func unitRange(channels: Int) -> Normalization {
         Normalization(mean: Array(repeating: 0, count: channels), std: Array(repeating: 1, count: channels))
+    }
+
+    /// The per-channel mean and (population) standard deviation of `dataset`'s pixels on the
+    /// [0, 1] scale: what torchvision users compute for their own data. A channel whose pixels are
+    /// all equal gets a standard deviation of 1, so it is only centred.
+    public static func measured(on dataset: Dataset) -> Normalization {
+        let channels = dataset.imageShape[2]
+        var histogram = [Int](repeating: 0, count: channels * 256)
+        dataset.pixels.withUnsafeBufferPointer { pixels in
+            for (index, value) in pixels.enumerated() { histogram[(index % channels) * 256 + Int(value)] += 1 }
+        }
+        var mean = [Float](), std = [Float]()
+        for c in 0..<channels {
+            let counts = histogram[(c * 256)..<((c + 1) * 256)]
+            let n = Double(counts.reduce(0, +))
+            let sum = counts.enumerated().reduce(0.0) { $0 + Double($1.element) * Double($1.offset) / 255 }
+            let squares = counts.enumerated().reduce(0.0) { $0 + Double($1.element) * pow(Double($1.offset) / 255, 2) }
+            let m = sum / max(n, 1)
+            let deviation = (max(squares / max(n, 1) - m * m, 0)).squareRoot()
+            mean.append(Float(m))
+            std.append(deviation > 1e-6 ? Float(deviation) : 1)
+        }
+        return Normalization(mean: mean, std: std)
     }
 
     /// `table[c * 256 + v]` is the normalized value of byte `v` in channel `c`.

@@ -30,8 +30,15 @@ public enum DatasetError: Error, Equatable, Sendable {
     case noImages(path: String, shape: [Int])
     /// An image file and a label file that disagree on the number of samples.
     case countMismatch(imagesPath: String, images: Int, labelsPath: String, labels: Int)
-    /// A `.npy` array file that cannot be read as a float tensor.
+    /// A `.npy` array file that cannot be read as the array it should hold.
     case invalidArray(path: String, reason: String)
+    /// A data set given as arrays or as an image folder whose content breaks a rule (a missing
+    /// split, images of another size, a class with no images, labels that do not fit).
+    case invalidDataset(path: String, reason: String)
+    /// An image file that libpng or libjpeg-turbo cannot decode.
+    case undecodableImage(path: String, reason: String)
+    /// `--data-dir` given with a data set that names its own location (`arrays:`, `images:`).
+    case directoryNotApplicable(dataset: String)
 }
 
 extension DatasetError: CustomStringConvertible, LocalizedError {
@@ -67,7 +74,13 @@ extension DatasetError: CustomStringConvertible, LocalizedError {
         case .countMismatch(let imagesPath, let images, let labelsPath, let labels):
             return "\(imagesPath) has \(images) images but \(labelsPath) has \(labels) labels"
         case .invalidArray(let path, let reason):
-            return "\(path): not a readable .npy float array: \(reason)"
+            return "\(path): not a readable .npy array: \(reason)"
+        case .invalidDataset(let path, let reason):
+            return "\(path): \(reason)"
+        case .undecodableImage(let path, let reason):
+            return "\(path): cannot decode the image: \(reason)"
+        case .directoryNotApplicable(let dataset):
+            return "--data-dir does not apply to \(dataset), which names its own location"
         }
     }
 

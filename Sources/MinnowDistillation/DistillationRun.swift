@@ -118,7 +118,7 @@ public final class DistillationRun {
         case .online(let reason):
             source = "online: \(reason)"
         case .cache(let directory):
-            let cache = try TeacherCache.open(teachers: teachers, dataset: train, normalization: dataset.normalization,
+            let cache = try TeacherCache.open(teachers: teachers, dataset: train, normalization: training.normalization,
                                               directory: directory)
             try distiller.useCache(cache)
             source = "cache: \(cache.url.path) (\(cache.status))"

@@ -90,6 +90,8 @@ public struct ExperimentPlan: Sendable {
 struct PlanBuilder {
     let spec: ExperimentSpec
     let root: URL
+    /// The key of the user's own data files (empty for the built-in data sets, fixed releases).
+    lazy var dataKey: String = Self.dataKey(spec.data.dataset)
     var runs: [StageRun] = []
     var runsOf: [String: [Int]] = [:]
 
@@ -171,6 +173,28 @@ struct PlanBuilder {
         return (seed != nil && !sameSeed.isEmpty ? sameSeed : all).map { Input(file: runs[$0].output!, key: runs[$0].key, run: $0) }
     }
 
+    /// A fingerprint of the files of an `arrays:` or `images:` data set (paths, sizes and
+    /// modification times), so editing the data reruns what used it; empty for a built-in data set.
+    static func dataKey(_ dataset: String?) -> String {
+        guard let dataset, let choice = DatasetChoice(rawValue: dataset), !choice.isBuiltIn else { return "" }
+        let location: URL
+        switch choice.source {
+        case .arrays(let path), .imageFolder(let path): location = URL(fileURLWithPath: path)
+        case .fashionMNIST, .cifar10: return ""
+        }
+        let keys: [URLResourceKey] = [.fileSizeKey, .contentModificationDateKey]
+        var files = [location]
+        if let walker = FileManager.default.enumerator(at: location, includingPropertiesForKeys: keys) {
+            files += walker.compactMap { $0 as? URL }
+        }
+        var fingerprint = Fingerprint()
+        for file in files.sorted(by: { $0.path < $1.path }) {
+            let values = try? file.resourceValues(forKeys: Set(keys))
+            fingerprint.combine("\(file.path.dropFirst(location.path.count))|\(values?.fileSize ?? -1)|\(values?.contentModificationDate?.timeIntervalSince1970 ?? 0)")
+        }
+        return fingerprint.hex
+    }
+
     /// A fingerprint of a file's size and first and last megabyte (checkpoints are rewritten whole).
     static func contentKey(of file: URL) -> String {
         guard let data = try? Data(contentsOf: file, options: .mappedIfSafe) else { return "missing:" + file.path }
@@ -189,7 +213,8 @@ struct PlanBuilder {
         for part in inherited + own where !variant.contains(part) { variant.append(part) }
         var fingerprint = Fingerprint()
         let modelKeys = inputs.map { "\($0.key)=\($0.value.key)" }
-        for part in [MinnowVersion.current, stage.kind.rawValue, seed.map(String.init) ?? "-"] + spec.data.trainingArguments + options + modelKeys {
+        let data = dataKey.isEmpty ? [] : ["data=" + dataKey]
+        for part in [MinnowVersion.current, stage.kind.rawValue, seed.map(String.init) ?? "-"] + spec.data.trainingArguments + options + modelKeys + data {
             fingerprint.combine(part)
         }
         let key = fingerprint.hex

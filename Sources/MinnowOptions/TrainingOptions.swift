@@ -12,7 +12,7 @@ public struct TrainingOptions: ParsableArguments {
     /// The library's defaults, shown in the help.
     private static let defaults = TrainingConfig(model: ModelConfig(architecture: .cnn))
 
-    @Option(help: "Data set (default: fashion-mnist).") public var dataset: DatasetChoice?
+    @Option(help: "Data set: fashion-mnist (default), cifar10, arrays:PATH (.npy folder or HDF5 file) or images:DIR.") public var dataset: DatasetChoice?
     @Option(help: "Folder with the data set's files (default: its standard location, or MINNOW_FASHION_MNIST_DIR / MINNOW_CIFAR10_DIR).")
     public var dataDir: String?
     @Option(help: "Train on a seeded random subset of this many images.") public var trainSubset: Int?
@@ -48,6 +48,9 @@ public struct TrainingOptions: ParsableArguments {
         try OptionCheck.within("--train-subset", trainSubset, 1...Int(Int32.max))
         try OptionCheck.within("--validation", validation, 0...Int(Int32.max))
         if validationSeed != nil, (validation ?? 0) == 0 { throw ValidationError("--validation-seed needs --validation N") }
+        if dataDir != nil, let dataset, !dataset.isBuiltIn {
+            throw ValidationError("--data-dir moves fashion-mnist or cifar10; \(dataset) names its own location")
+        }
         try OptionCheck.within("--epochs", epochs, 1...OptionCheck.maximumEpochs)
         try OptionCheck.within("--batch-size", batchSize, 1...OptionCheck.maximumBatch)
         try OptionCheck.positive("--lr", lr)

@@ -32,7 +32,8 @@ public struct CheckpointEvaluation: Sendable {
         guard test.imageShape == config.inputShape, test.classCount == config.classes else {
             throw TrainingError.mismatch("\(url.path): the model takes \(config.inputShape) images with \(config.classes) classes; \(choice.rawValue) has \(test.imageShape) and \(test.classCount)")
         }
-        let loader = DataLoader(dataset: test, batchSize: batchSize, normalization: choice.normalization, shuffle: false)
+        let normalization = try Self.recordedNormalization(of: url) ?? choice.normalization(directory: dataDirectory)
+        let loader = DataLoader(dataset: test, batchSize: batchSize, normalization: normalization, shuffle: false)
         if let quantized = model as? any IntegerFormModel {
             let integer = try quantized.integerModel()
             result = evaluate(batches: loader.epoch(0), classes: config.classes) { integer.logits($0) }
@@ -54,14 +55,24 @@ public struct CheckpointEvaluation: Sendable {
         return manifest.validation
     }
 
-    /// The data set named in the checkpoint's provenance, else the one whose images fit the model.
+    /// The input normalization the checkpoint's model was trained with, nil when it records none.
+    public static func recordedNormalization(of url: URL) throws -> Normalization? {
+        guard let recorded = try ModelCheckpoint.readDescription(ModelCheckpoint.open(url))?.normalization,
+              recorded.mean.count == recorded.std.count, !recorded.mean.isEmpty, recorded.std.allSatisfy({ $0 > 0 }) else { return nil }
+        return Normalization(mean: recorded.mean, std: recorded.std)
+    }
+
+    /// The data set named in the checkpoint's provenance (as `--dataset` writes it, before any
+    /// note in parentheses), else the built-in one whose images fit the model.
     public static func trainedDataset(of url: URL, config: ModelConfig) throws -> DatasetChoice {
         let file = try ModelCheckpoint.open(url)
-        if let provenance = try? ModelCheckpoint.loadProvenance(from: file),
-           let choice = DatasetChoice.allCases.first(where: { provenance.dataset.hasPrefix($0.rawValue) }) {
-            return choice
+        if let provenance = try? ModelCheckpoint.loadProvenance(from: file) {
+            let named = provenance.dataset.components(separatedBy: " (").first ?? provenance.dataset
+            if let choice = DatasetChoice(rawValue: named) ?? DatasetChoice.presets.first(where: { provenance.dataset.hasPrefix($0.rawValue) }) {
+                return choice
+            }
         }
-        guard let choice = DatasetChoice.allCases.first(where: { $0.imageShape == config.inputShape }) else {
+        guard let choice = DatasetChoice.presets.first(where: { $0.imageShape == config.inputShape }) else {
             throw TrainingError.mismatch("\(url.path): no data set has \(config.inputShape) images; pass --dataset")
         }
         return choice

@@ -26,6 +26,8 @@ public final class TrainingRun {
         public var trainSubset: Int?
         /// Training images held out to choose on (nil: none; older files).
         public var validation: ValidationSplit?
+        /// The input normalization the run uses (nil in older files: the data set's published one).
+        public var normalization: Normalization?
         public var augmentation: AugmentationSettings
         public var commandLine: [String]
         public var checkpoints: CheckpointPolicy
@@ -35,12 +37,13 @@ public final class TrainingRun {
         public var objective: String?
 
         public init(training: TrainingConfig, dataset: DatasetChoice, trainSubset: Int? = nil, validation: ValidationSplit? = nil,
-                    augmentation: AugmentationSettings = AugmentationSettings(), commandLine: [String] = [],
+                    normalization: Normalization? = nil, augmentation: AugmentationSettings = AugmentationSettings(), commandLine: [String] = [],
                     checkpoints: CheckpointPolicy = CheckpointPolicy(), objective: String? = nil) {
             self.training = training
             self.dataset = dataset
             self.trainSubset = trainSubset
             self.validation = validation
+            self.normalization = normalization
             self.augmentation = augmentation
             self.commandLine = commandLine
             self.checkpoints = checkpoints
@@ -52,7 +55,8 @@ public final class TrainingRun {
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.init(training: try c.decode(TrainingConfig.self, forKey: .training), dataset: try c.decode(DatasetChoice.self, forKey: .dataset),
-                      trainSubset: try c.decode(.trainSubset, or: nil), validation: try c.decode(.validation, or: nil), augmentation: try c.decode(.augmentation, or: AugmentationSettings()),
+                      trainSubset: try c.decode(.trainSubset, or: nil), validation: try c.decode(.validation, or: nil),
+                      normalization: try c.decode(.normalization, or: nil), augmentation: try c.decode(.augmentation, or: AugmentationSettings()),
                       commandLine: try c.decode(.commandLine, or: []), checkpoints: try c.decode(.checkpoints, or: CheckpointPolicy()),
                       objective: try c.decode(.objective, or: nil))
         }
@@ -111,6 +115,8 @@ public final class TrainingRun {
 
     public private(set) var manifest: Manifest
     public let directory: URL
+    /// The input normalization of every batch: the manifest's, else the data set's.
+    public let normalization: Normalization
     public let trainer: Trainer
     public let trainLoader: DataLoader
     public let testLoader: DataLoader
@@ -138,7 +144,8 @@ public final class TrainingRun {
         let splits = try data.load(directory: dataDirectory)
         config.model.inputShape = splits.train.imageShape
         config.model.classes = splits.train.classCount
-        try self.init(manifest: Manifest(training: config, dataset: data, trainSubset: trainSubset, validation: validation, augmentation: augmentation,
+        try self.init(manifest: Manifest(training: config, dataset: data, trainSubset: trainSubset, validation: validation,
+                                         normalization: data.normalization(train: splits.train), augmentation: augmentation,
                                          commandLine: commandLine, checkpoints: checkpoints, objective: objective),
                       splits: splits, directory: directory, model: model)
     }
@@ -167,15 +174,20 @@ public final class TrainingRun {
         } ?? pool
         self.manifest = manifest
         self.directory = directory
+        let normalization = manifest.normalization ?? manifest.dataset.normalization(train: splits.train)
+        guard normalization.mean.count == train.imageShape[2] else {
+            throw TrainingError.invalidConfig("the recorded normalization has \(normalization.mean.count) channels; the images have \(train.imageShape[2])")
+        }
+        self.normalization = normalization
         trainer = try Trainer(config: config, model: model)
-        trainLoader = DataLoader(dataset: train, batchSize: config.batchSize, normalization: manifest.dataset.normalization,
+        trainLoader = DataLoader(dataset: train, batchSize: config.batchSize, normalization: normalization,
                                  shuffle: true, seed: config.seed, dropLast: true,
                                  augmentation: Augmentation(cropPadding: manifest.augmentation.cropPadding,
                                                             horizontalFlip: manifest.augmentation.horizontalFlip,
                                                             erasingProbability: manifest.augmentation.randomErasing))
-        testLoader = DataLoader(dataset: splits.test, batchSize: 256, normalization: manifest.dataset.normalization, shuffle: false)
+        testLoader = DataLoader(dataset: splits.test, batchSize: 256, normalization: normalization, shuffle: false)
         validationLoader = held.map {
-            DataLoader(dataset: $0.validation, batchSize: 256, normalization: manifest.dataset.normalization, shuffle: false)
+            DataLoader(dataset: $0.validation, batchSize: 256, normalization: normalization, shuffle: false)
         }
         guard trainLoader.batchesPerEpoch > 0 else {
             throw TrainingError.invalidConfig("batch size \(config.batchSize) is larger than the \(train.count) training images")
@@ -261,8 +273,7 @@ public final class TrainingRun {
         try ModelCheckpoint.save(trainer.model, config: manifest.training.model, to: url, optimizer: trainer.optimizer,
                                  training: state, metricsHistoryJSON: history, best: best, provenance: provenance,
                                  auxiliary: trainer.auxiliaryModules,
-                                 normalization: InputNormalization(mean: manifest.dataset.normalization.mean,
-                                                                   std: manifest.dataset.normalization.std))
+                                 normalization: InputNormalization(mean: normalization.mean, std: normalization.std))
         return url
     }
 }

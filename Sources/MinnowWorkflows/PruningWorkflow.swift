@@ -134,7 +134,7 @@ public enum PruningWorkflow {
     public static func train(_ fineTuning: FineTuning, settings: PruningSettings, observer: TrainingObserver?) throws -> PruningReport {
         let run = fineTuning.run
         let importance = DataLoader(dataset: run.trainLoader.dataset, batchSize: run.manifest.training.batchSize,
-                                    normalization: run.manifest.dataset.normalization, shuffle: true, seed: 0x7a7, prefetchDepth: 0)
+                                    normalization: run.normalization, shuffle: true, seed: 0x7a7, prefetchDepth: 0)
         let driver = PruningDriver(settings: settings, inputShape: run.manifest.training.model.inputShape, registry: .checkpoints) { step in
             Array(importance.epoch(step).prefix(settings.importanceBatches))
         }

@@ -90,6 +90,6 @@ public enum RuntimeWorkflow {
     public static func labelledImages(_ dataset: DatasetChoice, split: Split, first limit: Int?, dataDirectory: URL?) throws -> (images: Tensor, labels: [Int]) {
         let set = try dataset.load(split, directory: dataDirectory)
         let subset = limit.map { set.subset(first: min($0, set.count)) } ?? set
-        return (subset.images(normalization: dataset.normalization), subset.labels)
+        return (subset.images(normalization: try dataset.normalization(directory: dataDirectory)), subset.labels)
     }
 }

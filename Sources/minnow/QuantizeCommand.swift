@@ -51,8 +51,8 @@ struct Quantize: MinnowCommand {
         let folder = URL(fileURLWithPath: out), file = folder.appendingPathComponent("quantized.h5")
         try report.write(to: folder, extra: ["method": "ptq", "weight_bits": "\(quantization.weightBits)", "checkpoint": checkpoint,
                                              "calibration_images": "\(quantization.calibrate)"])
-        try ModelCheckpoint.save(quantized, config: start.config, to: file,
-                                 normalization: InputNormalization(mean: start.data.normalization.mean, std: start.data.normalization.std))
+        try ModelCheckpoint.save(quantized, config: start.config, to: file, provenance: start.provenance(),
+                                 normalization: InputNormalization(mean: start.normalization.mean, std: start.normalization.std))
         print("quantized checkpoint: \(file.path)")
     }
 }

@@ -55,7 +55,7 @@ struct RunModel: MinnowCommand {
             """)
 
     @Argument(help: "A model file (.mnw).") var model: String
-    @Option(help: "Data set (default: fashion-mnist).") var dataset: DatasetChoice = .fashionMNIST
+    @Option(help: "Data set: fashion-mnist (default), cifar10, arrays:PATH or images:DIR.") var dataset: DatasetChoice = .fashionMNIST
     @Option(help: "Split: train or test.") var split: Split = .test
     @Option(help: "Classify only the first N images.") var limit: Int?
     @Option(help: "Images, a .npy file of normalized images, instead of a data set.") var input: String?

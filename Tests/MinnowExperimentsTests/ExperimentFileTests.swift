@@ -70,6 +70,20 @@ final class ExperimentFileTests: XCTestCase {
         }
     }
 
+    func testEditingOwnDataFilesChangesEveryKey() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("minnow-own-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let labels = folder.appendingPathComponent("train_labels.npy")
+        try Data([1, 2, 3]).write(to: labels)
+        let own = "data:\n  dataset: arrays:\(folder.path)\n" + good
+        let before = try plan(own)
+        XCTAssertEqual(try plan(own).runs.map(\.key), before.runs.map(\.key), "the same files, the same keys")
+        try Data([1, 2, 3, 4]).write(to: labels)
+        for (old, new) in zip(before.runs, try plan(own).runs) { XCTAssertNotEqual(old.key, new.key, old.title) }
+        XCTAssertEqual(PlanBuilder.dataKey("fashion-mnist"), "", "built-in data sets are fixed releases")
+    }
+
     func testBadFilesNameFileLineAndKey() {
         expectError("stages:\n  a:\n    train: {model: x\n", line: 4, key: nil, "malformed YAML")
         expectError("stages: [1, 2]\n", line: 1, key: "stages", "must be a mapping")
