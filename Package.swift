@@ -23,6 +23,8 @@ let package = Package(
     products: [
         .library(name: "QuantMath", targets: ["QuantMath"]),
         .library(name: "MinnowRuntime", targets: ["MinnowRuntime"]),
+        // The runtime's C interface (include/minnow_runtime.h) as a shared library for C programs.
+        .library(name: "MinnowRuntimeC", type: .dynamic, targets: ["MinnowRuntimeC"]),
         .library(name: "MinnowTensor", targets: ["MinnowTensor"]),
         .library(name: "MinnowNN", targets: ["MinnowNN"]),
         .library(name: "MinnowModels", targets: ["MinnowModels"]),
@@ -42,6 +44,9 @@ let package = Package(
         // The int8 runtime: the .mnw format, planner, interpreter, one unit per operator (Operators/) with
         // its reference kernel; QuantMath and the C kernels only.
         .target(name: "MinnowRuntime", dependencies: ["QuantMath", "CRuntimeKernels"], swiftSettings: numericSettings),
+        // The C interface: @_cdecl functions over the runtime, with the types of include/minnow_runtime.h.
+        .systemLibrary(name: "CMinnowRuntimeAPI"),
+        .target(name: "MinnowRuntimeC", dependencies: ["MinnowRuntime", "QuantMath", "CMinnowRuntimeAPI"], swiftSettings: numericSettings),
         // The runtime's SIMD kernels in C by operator family and instruction-set level (each function with its
         // own target attribute), reached through one table per level that a CPU check picks at run time.
         .target(name: "CRuntimeKernels"),

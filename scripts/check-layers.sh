@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 levels=(
-    "CBLAS CZlib CHDF5 CPNG CTurboJPEG CAllocationCounter CBuildInfo CRuntimeKernels QuantMath"
+    "CBLAS CZlib CHDF5 CPNG CTurboJPEG CAllocationCounter CBuildInfo CRuntimeKernels CMinnowRuntimeAPI QuantMath"
     "MinnowKernels MinnowRuntime MinnowHDF5"
+    "MinnowRuntimeC"
     "MinnowTensor"
     "MinnowNN MinnowData MinnowTestSupport"
     "MinnowModels MinnowQuantization"

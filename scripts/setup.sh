@@ -11,7 +11,7 @@
 set -euo pipefail
 
 # The Debian packages of each part.
-system_packages=(pkg-config zlib1g-dev libopenblas-dev liblapacke-dev libhdf5-dev hdf5-tools libpng-dev libturbojpeg0-dev)
+system_packages=(pkg-config gcc libc6-dev zlib1g-dev libopenblas-dev liblapacke-dev libhdf5-dev hdf5-tools libpng-dev libturbojpeg0-dev)
 data_packages=(dataset-fashion-mnist)
 # Headless Chromium: the report test renders an experiment's HTML page to a PNG.
 browser_packages=(chromium)
