@@ -3,8 +3,9 @@
 # already there. Both commands in README.md start with it, and so does .ci/run.
 #
 #   scripts/setup.sh              everything: system libraries, the Fashion-MNIST data set, h5py,
-#                                 nbformat, and Chromium (the report tests render HTML with it)
-#   scripts/setup.sh system data  only some parts (system, data, python, browser)
+#                                 nbformat, Chromium (the report tests render HTML with it), and
+#                                 the AArch64 cross compiler and QEMU (scripts/arm-run.sh)
+#   scripts/setup.sh system data  only some parts (system, data, python, browser, arm)
 #
 # Idempotent: when everything is installed it prints nothing and takes well under a second
 # (`apt-get update` runs only when a package must be installed). Runs as root, or through sudo.
@@ -15,12 +16,14 @@ system_packages=(pkg-config gcc libc6-dev zlib1g-dev libopenblas-dev liblapacke-
 data_packages=(dataset-fashion-mnist)
 # Headless Chromium: the report test renders an experiment's HTML page to a PNG.
 browser_packages=(chromium)
+# The runtime on ARM: a cross C compiler and libc for AArch64 Linux, and QEMU's user mode to run it.
+arm_packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 # The Python modules the tests import: h5py and numpy (they read Minnow's checkpoints), nbformat
 # (it validates the experiment reports' notebooks).
 python_modules=(h5py numpy nbformat)
 
 usage() {
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 fail() {
@@ -89,14 +92,15 @@ install_python_modules() {
 }
 
 parts=("$@")
-[[ ${#parts[@]} -eq 0 ]] && parts=(system data python browser)
+[[ ${#parts[@]} -eq 0 ]] && parts=(system data python browser arm)
 for part in "${parts[@]}"; do
     case $part in
         system) install_packages "${system_packages[@]}" ;;
         data) install_packages "${data_packages[@]}" ;;
         python) install_python_modules ;;
         browser) install_packages "${browser_packages[@]}" ;;
+        arm) install_packages "${arm_packages[@]}" ;;
         -h | --help) usage; exit 0 ;;
-        *) usage >&2; fail "unknown part '$part' (choose from: system data python browser)" ;;
+        *) usage >&2; fail "unknown part '$part' (choose from: system data python browser arm)" ;;
     esac
 done

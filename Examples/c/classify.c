@@ -15,18 +15,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* gzip through zlib; -DMINNOW_NO_ZLIB reads raw files only (the AArch64 build in scripts/arm-run.sh). */
+#ifndef MINNOW_NO_ZLIB
 #include <zlib.h>
+typedef gzFile input_file;
+#define input_open(path) gzopen(path, "rb")
+#define input_read(file, buffer, count) gzread(file, buffer, (unsigned)(count))
+#define input_close(file) gzclose(file)
+#else
+typedef FILE *input_file;
+#define input_open(path) fopen(path, "rb")
+#define input_read(file, buffer, count) (int)fread(buffer, 1, count, file)
+#define input_close(file) fclose(file)
+#endif
 
 #include "minnow_runtime.h"
 
 /* The whole file at `path` (gzip inflated by zlib, raw read as is); NULL on failure. */
 static unsigned char *read_all(const char *path, size_t *size) {
-    gzFile file = gzopen(path, "rb");
+    input_file file = input_open(path);
     if (!file) return NULL;
     size_t capacity = 1 << 20, used = 0;
     unsigned char *bytes = malloc(capacity);
     int count;
-    while (bytes && (count = gzread(file, bytes + used, (unsigned)(capacity - used))) > 0) {
+    while (bytes && (count = input_read(file, bytes + used, capacity - used)) > 0) {
         used += (size_t)count;
         if (used == capacity) {
             unsigned char *grown = realloc(bytes, capacity *= 2);
@@ -34,7 +47,7 @@ static unsigned char *read_all(const char *path, size_t *size) {
             else bytes = grown;
         }
     }
-    gzclose(file);
+    input_close(file);
     *size = used;
     return bytes;
 }

@@ -177,7 +177,7 @@ public func minnowQuantizeInput(_ interpreter: OpaquePointer?, _ values: UnsafeP
     let expected = handle.interpreter.input.count
     guard count == expected else { return report(MINNOW_ERROR_ARGUMENT, "\(count) values given, the input takes \(expected)", failure) }
     let image = UnsafeBufferPointer(start: values, count: count)
-    if let index = image.firstIndex(where: \.isNaN) { return report(MINNOW_ERROR_ARGUMENT, "value \(index) is NaN", failure) }
+    if let index = image.firstIndex(where: { $0.isNaN }) { return report(MINNOW_ERROR_ARGUMENT, "value \(index) is NaN", failure) }
     handle.interpreter.setInput(image)
     return report(MINNOW_OK, "ok", failure)
 }

@@ -1,7 +1,7 @@
 /// The elementwise activations: one list for the tensor library's kernels, the layers' specs and
 /// quantization (what a layer applies, what a traced op records, what a quantized model fuses into
 /// a clamp or turns into a lookup table). The raw values are the names in model descriptions.
-public enum ActivationFunction: String, Sendable, Codable, CaseIterable {
+public enum ActivationFunction: String, Sendable, CaseIterable {
     /// `x`.
     case identity
     /// `max(x, 0)`.
@@ -27,3 +27,8 @@ public enum ActivationFunction: String, Sendable, Codable, CaseIterable {
     /// lookup table.
     public var isClamp: Bool { self == .identity || self == .relu || self == .relu6 }
 }
+
+// Codable for the host build (checkpoints, manifests); Embedded Swift has no Codable.
+#if !hasFeature(Embedded)
+extension ActivationFunction: Codable {}
+#endif

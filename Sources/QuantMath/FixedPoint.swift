@@ -2,7 +2,7 @@
 /// with `multiplier` in `[2^30, 2^31)` (or 0 for a real 0). Integer kernels rescale an int32
 /// accumulator by it with no floating point (see `requantize`), so a microcontroller without an
 /// FPU computes what a desktop computes.
-public struct FixedPointMultiplier: Sendable, Equatable, Codable {
+public struct FixedPointMultiplier: Sendable, Equatable {
     public var multiplier: Int32
     public var shift: Int32
 
@@ -94,3 +94,8 @@ public func unpackInt4(_ bytes: [UInt8], count: Int) -> [Int8] {
         return Int8(bitPattern: nibble << 4) >> 4  // sign-extend
     }
 }
+
+// Codable for the host build (checkpoints, manifests); Embedded Swift has no Codable.
+#if !hasFeature(Embedded)
+extension FixedPointMultiplier: Codable {}
+#endif

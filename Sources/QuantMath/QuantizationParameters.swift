@@ -2,7 +2,7 @@
 /// (weights stored as int8 codes in [-64, 63]: on CPUs without VNNI the runtime multiplies them
 /// as bytes, exactly, twice as many products per instruction as 8-bit ones) and signed 4-bit
 /// (weights, packed two per byte).
-public enum QuantizedType: Int, Sendable, Codable, CaseIterable {
+public enum QuantizedType: Int, Sendable, CaseIterable {
     case int8 = 8
     case int7 = 7
     case int4 = 4
@@ -17,7 +17,7 @@ public enum QuantizedType: Int, Sendable, Codable, CaseIterable {
 /// "Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only
 /// Inference"). Real 0 is exactly representable (it is `zeroPoint`), so zero padding and ReLU
 /// cost no error.
-public struct QuantizationParameters: Sendable, Equatable, Codable {
+public struct QuantizationParameters: Sendable, Equatable {
     /// The real step between codes; always positive and finite.
     public var scale: Float
     /// The code of real 0, in the type's range.
@@ -80,3 +80,9 @@ public struct QuantizationParameters: Sendable, Equatable, Codable {
         Float(code - zeroPoint) * scale
     }
 }
+
+// Codable for the host build (checkpoints, manifests); Embedded Swift has no Codable.
+#if !hasFeature(Embedded)
+extension QuantizedType: Codable {}
+extension QuantizationParameters: Codable {}
+#endif

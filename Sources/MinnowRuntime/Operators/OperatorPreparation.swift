@@ -101,7 +101,7 @@ final class OperatorPreparation {
     /// (`mnw_requant_prepare`), and the shortest form it allows (`MNW_REQUANT_*`).
     func requantizationTable(_ multipliers: [FixedPointMultiplier], zeroPoint: Int32) -> (table: UnsafePointer<Int64>, form: Int32) {
         let table = allocate(Int64.self, count: mnw_requant_table_size(Int32(multipliers.count)) / 8)
-        let form = mnw_requant_prepare(multipliers.map(\.multiplier), multipliers.map(\.shift), Int32(multipliers.count), zeroPoint, table)
+        let form = mnw_requant_prepare(multipliers.map { $0.multiplier }, multipliers.map { $0.shift }, Int32(multipliers.count), zeroPoint, table)
         return (UnsafePointer(table), form)
     }
 

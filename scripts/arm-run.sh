@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The runtime on ARM, here: builds a static AArch64 Linux program from the Embedded Swift core
+# (scripts/build-embedded.sh), the C kernels and the C example Examples/c/classify.c (through
+# include/minnow_runtime.h alone), runs it under QEMU on Fashion-MNIST test images, and checks
+# that its output codes equal, image by image, those of the same program built for this host
+# against libMinnowRuntimeC.so (which CInterfaceTests proves equal to `minnow run`).
+#
+#   scripts/arm-run.sh [--model M.mnw] [--limit N] [--cpu max,cortex-a53] [--keep DIR]
+#
+# Default: Examples/models/quick-student.mnw, all 10,000 test images, `-cpu max` (with the
+# dot-product instructions; cortex-a53 has none); --cpu takes a comma-separated list, each run on
+# the same images. Needs `scripts/setup.sh arm`. .ci/run runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model=Examples/models/quick-student.mnw
+limit=10000
+cpu=max
+keep=
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --model) model=$2; shift 2 ;;
+        --limit) limit=$2; shift 2 ;;
+        --cpu) cpu=$2; shift 2 ;;
+        --keep) keep=$2; shift 2 ;;
+        *) echo "usage: scripts/arm-run.sh [--model M.mnw] [--limit N] [--cpu max,cortex-a53] [--keep DIR]" >&2; exit 2 ;;
+    esac
+done
+[[ $limit =~ ^[1-9][0-9]*$ ]] || { echo "arm-run: --limit must be a positive integer, got '$limit'" >&2; exit 2; }
+for tool in aarch64-linux-gnu-gcc qemu-aarch64; do
+    command -v "$tool" >/dev/null || { echo "arm-run: $tool not found: run scripts/setup.sh arm" >&2; exit 1; }
+done
+images_gz=${MINNOW_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}/t10k-images-idx3-ubyte.gz
+[[ -f $images_gz ]] || { echo "arm-run: $images_gz not found: run scripts/setup.sh data" >&2; exit 1; }
+
+out=${keep:-$(mktemp -d)}
+[[ -n $keep ]] || trap 'rm -rf "$out"' EXIT
+mkdir -p "$out"
+
+# The AArch64 program: Embedded Swift objects, C kernels, the C example without zlib, static PIE
+# (plain -static fails on a copy relocation against a protected Swift symbol).
+scripts/build-embedded.sh aarch64-none-none-elf "$out/swift"
+for source in Sources/CRuntimeKernels/*.c; do
+    aarch64-linux-gnu-gcc -O2 -fPIE -std=c11 -I Sources/CRuntimeKernels/include -c "$source" -o "$out/kernel_$(basename "$source" .c).o"
+done
+aarch64-linux-gnu-gcc -O2 -fPIE -std=c11 -Wall -Wextra -Werror -DMINNOW_NO_ZLIB -I include -c Examples/c/classify.c -o "$out/classify.o"
+swift_lib=$(dirname "$(dirname "$(command -v swiftc)")")/lib/swift/embedded/aarch64-none-none-elf
+aarch64-linux-gnu-gcc -static-pie -fPIE "$out/classify.o" "$out"/kernel_*.o "$out"/swift/{QuantMath,MinnowRuntime,MinnowRuntimeC}.o \
+    "$swift_lib/libswiftUnicodeDataTables.a" -o "$out/classify-aarch64"
+
+# The host program, on this CPU's fastest kernels.
+host=$(scripts/build-c-example.sh)
+
+gzip -dc "$images_gz" > "$out/t10k-images-idx3-ubyte"
+"$host" "$model" "$out/t10k-images-idx3-ubyte" --limit "$limit" --codes > "$out/host.txt"
+[[ -s $out/host.txt ]] || { echo "arm-run: FAILED: the host program classified no images" >&2; exit 1; }
+IFS=, read -r -a cpus <<<"$cpu"
+for model_cpu in "${cpus[@]}"; do
+    start=$(date +%s)
+    qemu-aarch64 -cpu "$model_cpu" "$out/classify-aarch64" "$model" "$out/t10k-images-idx3-ubyte" --limit "$limit" --codes \
+        > "$out/aarch64-$model_cpu.txt"
+    seconds=$(( $(date +%s) - start ))
+    if ! cmp -s "$out/aarch64-$model_cpu.txt" "$out/host.txt"; then
+        echo "arm-run: FAILED: under -cpu $model_cpu the AArch64 output codes differ from the host's; first difference:" >&2
+        diff "$out/aarch64-$model_cpu.txt" "$out/host.txt" | head -n 4 >&2
+        exit 1
+    fi
+    echo "arm-run: $model on $(wc -l < "$out/host.txt") test images under qemu-aarch64 -cpu $model_cpu ($seconds s): output codes equal to the host's, bit for bit"
+done
