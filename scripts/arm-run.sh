@@ -5,26 +5,30 @@
 # that its output codes equal, image by image, those of the same program built for this host
 # against libMinnowRuntimeC.so (which CInterfaceTests proves equal to `minnow run`).
 #
-#   scripts/arm-run.sh [--model M.mnw] [--limit N] [--cpu max,cortex-a53] [--keep DIR]
+#   scripts/arm-run.sh [--model M.mnw]... [--zoo] [--limit N] [--cpu max,cortex-a53] [--keep DIR]
 #
 # Default: Examples/models/quick-student.mnw, all 10,000 test images, `-cpu max` (with the
-# dot-product instructions; cortex-a53 has none); --cpu takes a comma-separated list, each run on
-# the same images. Needs `scripts/setup.sh arm`. .ci/run runs it.
+# dot-product instructions; cortex-a53 has none). --model may be given more than once; --zoo adds
+# every model of Examples/models/zoo/ (scripts/make-zoo-models.sh: each zoo architecture, int8 and
+# 4-bit weights); --cpu takes a comma-separated list, each run on the same images. Needs
+# `scripts/setup.sh arm`. .ci/run runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=Examples/models/quick-student.mnw
+models=()
 limit=10000
 cpu=max
 keep=
 while [[ $# -gt 0 ]]; do
     case $1 in
-        --model) model=$2; shift 2 ;;
+        --model) models+=("$2"); shift 2 ;;
+        --zoo) models+=(Examples/models/zoo/*.mnw); shift ;;
         --limit) limit=$2; shift 2 ;;
         --cpu) cpu=$2; shift 2 ;;
         --keep) keep=$2; shift 2 ;;
-        *) echo "usage: scripts/arm-run.sh [--model M.mnw] [--limit N] [--cpu max,cortex-a53] [--keep DIR]" >&2; exit 2 ;;
+        *) echo "usage: scripts/arm-run.sh [--model M.mnw]... [--zoo] [--limit N] [--cpu max,cortex-a53] [--keep DIR]" >&2; exit 2 ;;
     esac
 done
+[[ ${#models[@]} -gt 0 ]] || models=(Examples/models/quick-student.mnw)
 [[ $limit =~ ^[1-9][0-9]*$ ]] || { echo "arm-run: --limit must be a positive integer, got '$limit'" >&2; exit 2; }
 for tool in aarch64-linux-gnu-gcc qemu-aarch64; do
     command -v "$tool" >/dev/null || { echo "arm-run: $tool not found: run scripts/setup.sh arm" >&2; exit 1; }
@@ -51,18 +55,20 @@ aarch64-linux-gnu-gcc -static-pie -fPIE "$out/classify.o" "$out"/kernel_*.o "$ou
 host=$(scripts/build-c-example.sh)
 
 gzip -dc "$images_gz" > "$out/t10k-images-idx3-ubyte"
-"$host" "$model" "$out/t10k-images-idx3-ubyte" --limit "$limit" --codes > "$out/host.txt"
-[[ -s $out/host.txt ]] || { echo "arm-run: FAILED: the host program classified no images" >&2; exit 1; }
 IFS=, read -r -a cpus <<<"$cpu"
-for model_cpu in "${cpus[@]}"; do
-    start=$(date +%s)
-    qemu-aarch64 -cpu "$model_cpu" "$out/classify-aarch64" "$model" "$out/t10k-images-idx3-ubyte" --limit "$limit" --codes \
-        > "$out/aarch64-$model_cpu.txt"
-    seconds=$(( $(date +%s) - start ))
-    if ! cmp -s "$out/aarch64-$model_cpu.txt" "$out/host.txt"; then
-        echo "arm-run: FAILED: under -cpu $model_cpu the AArch64 output codes differ from the host's; first difference:" >&2
-        diff "$out/aarch64-$model_cpu.txt" "$out/host.txt" | head -n 4 >&2
-        exit 1
-    fi
-    echo "arm-run: $model on $(wc -l < "$out/host.txt") test images under qemu-aarch64 -cpu $model_cpu ($seconds s): output codes equal to the host's, bit for bit"
+for model in "${models[@]}"; do
+    "$host" "$model" "$out/t10k-images-idx3-ubyte" --limit "$limit" --codes > "$out/host.txt" 2>/dev/null
+    [[ -s $out/host.txt ]] || { echo "arm-run: FAILED: the host program classified no images with $model" >&2; exit 1; }
+    for model_cpu in "${cpus[@]}"; do
+        start=$(date +%s)
+        qemu-aarch64 -cpu "$model_cpu" "$out/classify-aarch64" "$model" "$out/t10k-images-idx3-ubyte" --limit "$limit" --codes \
+            > "$out/aarch64.txt" 2>/dev/null
+        seconds=$(( $(date +%s) - start ))
+        if ! cmp -s "$out/aarch64.txt" "$out/host.txt"; then
+            echo "arm-run: FAILED: $model under -cpu $model_cpu: the AArch64 output codes differ from the host's; first difference:" >&2
+            diff "$out/aarch64.txt" "$out/host.txt" | head -n 4 >&2
+            exit 1
+        fi
+        echo "arm-run: $model on $(wc -l < "$out/host.txt") test images under qemu-aarch64 -cpu $model_cpu ($seconds s): output codes equal to the host's, bit for bit"
+    done
 done

@@ -10,7 +10,7 @@ import MinnowWorkflows
 
 struct Train: MinnowCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a model from scratch on Fashion-MNIST or CIFAR-10, or resume a run.",
+        abstract: "Train a model from scratch (Fashion-MNIST, CIFAR-10 or your own data), or resume a run.",
         discussion: """
             Writes the run folder given by --out: config.json (the full recipe and command line), \
             metrics.jsonl (one JSON object per epoch: train loss and accuracy, test loss, top-1 and \
