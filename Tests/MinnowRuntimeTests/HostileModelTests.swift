@@ -128,6 +128,55 @@ final class HostileModelTests: XCTestCase {
         try expectSameOnEveryLevel(try writer.serialize(input: input, output: output, multiplyAccumulates: 0).bytes, "65,536 inputs")
     }
 
+    /// Parameters under which the kernels' int32 sums could wrap are refused, naming the operator:
+    /// a fully connected layer whose bias and weights can pass int32, an add whose rescaled inputs
+    /// can, and a global average pooling over too many pixels; the same layers with room to
+    /// spare load and run as the reference on every level.
+    func testSumsThatCouldWrapAreRefused() throws {
+        func fullyConnected(bias: Int32) throws -> [UInt8] {
+            var writer = ModelWriter()
+            let input = writer.addActivation(shape: [1, 1, 4], parameters: QuantizationParameters(scale: 0.05, zeroPoint: -128))
+            let weight = writer.addConstant(type: .int8, shape: [4, 2], parameters: Self.unit, bytes: Array(repeating: 127, count: 8))
+            let m = FixedPointMultiplier(1e-9)
+            let (b, multipliers, shifts) = (writer.addConstant([bias, 0]), writer.addConstant([m.multiplier, m.multiplier]), writer.addConstant([m.shift, m.shift]))
+            let output = writer.addActivation(shape: [2], parameters: Self.activation)
+            writer.addOperator(.fullyConnected(FullyConnected(input: input, weight: weight, bias: b, multipliers: multipliers, shifts: shifts, output: output,
+                                                              clamp: CodeRange(minimum: -128, maximum: 127))))
+            return try writer.serialize(input: input, output: output, multiplyAccumulates: 8).bytes
+        }
+        // Span 255 (zero point -128) x 4 weights of 127 = 129,540 beside the bias.
+        expectRefused(try fullyConnected(bias: Int32.max - 129_539), "output channel 0", "bias + weights past int32")
+        try expectSameOnEveryLevel(try fullyConnected(bias: Int32.max - 129_540), "bias + weights at int32's edge")
+
+        func add(_ multiplier: Double) throws -> [UInt8] {
+            var writer = ModelWriter()
+            let p = QuantizationParameters(scale: 0.05, zeroPoint: -128)
+            let x = writer.addActivation(shape: [2, 2, 3], parameters: p), y = writer.addActivation(shape: [2, 2, 3], parameters: p)
+            writer.addOperator(.clamp(Clamp(input: x, output: y, clamp: CodeRange(minimum: -128, maximum: 127))))
+            let out = writer.addActivation(shape: [2, 2, 3], parameters: Self.activation)
+            writer.addOperator(.add(Add(a: x, b: y, output: out, aMultiplier: FixedPointMultiplier(multiplier), bMultiplier: FixedPointMultiplier(multiplier),
+                                        outputMultiplier: FixedPointMultiplier(1e-7), clamp: CodeRange(minimum: -128, maximum: 127))))
+            return try writer.serialize(input: x, output: out, multiplyAccumulates: 0).bytes
+        }
+        // 255 · 2^20 · 4 twice is just below 2^31; 255 · 2^20 · 5 twice is not.
+        XCTAssertThrowsError(try add(5).withUnsafeBytes { try RuntimeModel(bytes: $0) }) { error in
+            guard case ModelFormatError.invalidOperator(1, let message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("wrap"), message)
+        }
+        try expectSameOnEveryLevel(try add(4), "add with input multipliers of 4")
+
+        func pooling(side: Int) throws -> [UInt8] {
+            var writer = ModelWriter()
+            let input = writer.addActivation(shape: [side, side, 1], parameters: Self.activation)
+            let output = writer.addActivation(shape: [1], parameters: Self.activation)
+            writer.addOperator(.globalAveragePool(GlobalAveragePool(input: input, output: output, multiplier: FixedPointMultiplier(1e-6))))
+            return try writer.serialize(input: input, output: output, multiplyAccumulates: 0).bytes
+        }
+        // Zero point -3: span 130; 4,096² pixels x 130 > 2^31.
+        expectRefused(try pooling(side: 4096), "could wrap", "global average pooling of 4,096² pixels")
+        try expectSameOnEveryLevel(try pooling(side: 64), "global average pooling of 64² pixels")
+    }
+
     /// A model asking for more work per inference than `ModelFormat.maximumWork` is refused.
     func testWorkIsBounded() throws {
         expectRefused(try convolution(input: [1024, 1024, 1], kernel: Extent(64, 64), outputs: 16, padding: Extent(0, 0), dilation: Extent(1, 1)),

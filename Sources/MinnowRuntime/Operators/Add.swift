@@ -39,6 +39,14 @@ public struct Add: RuntimeOperator {
         let out = try v.activationOutput(output)
         guard x.shape == out.shape, y.shape == out.shape else { throw v.fail("shapes \(x.shape) + \(y.shape) -> \(out.shape)") }
         for m in [aMultiplier, bMultiplier, outputMultiplier] { try v.multiplier(m) }
+        // The two rescaled inputs are summed in int32: their largest sizes together must fit.
+        let largest = { (zeroPoint: Int32, m: FixedPointMultiplier) -> Int64 in
+            let shifted = Int32(OperatorValidation.span(zeroPoint)) << ReferenceKernels.addLeftShift
+            return max(abs(Int64(multiplyByQuantizedMultiplier(shifted, m))), abs(Int64(multiplyByQuantizedMultiplier(-shifted, m))))
+        }
+        guard largest(x.parameters.zeroPoint, aMultiplier) + largest(y.parameters.zeroPoint, bMultiplier) <= Int64(Int32.max) else {
+            throw v.fail("input multipliers \(aMultiplier.multiplier) * 2^(\(aMultiplier.shift) - 31) and \(bMultiplier.multiplier) * 2^(\(bMultiplier.shift) - 31) let the int32 sum wrap")
+        }
         try v.clamp(clamp)
         try v.addWork(3, out.elementCount)
     }

@@ -63,6 +63,7 @@ public struct Convolution: RuntimeOperator {
         let b = try v.constant(bias, [.int32])
         guard b.shape == [channels] else { throw v.fail("bias shape \(b.shape), expected [\(channels)]") }
         try v.channelMultipliers(multipliers, shifts, channels: channels)
+        try v.accumulatorsFit(weights: filter, bias: bias, outputs: channels, inputZeroPoint: x.parameters.zeroPoint)
         let out = try v.activationOutput(output), expected = [geometry.outputHeight, geometry.outputWidth, channels]
         guard out.shape == expected else { throw v.fail("output shape \(out.shape), expected \(expected)") }
         try v.clamp(clamp)

@@ -37,6 +37,7 @@ public struct FullyConnected: RuntimeOperator {
         let b = try v.constant(bias, [.int32])
         guard b.shape == [w.shape[1]] else { throw v.fail("bias shape \(b.shape)") }
         try v.channelMultipliers(multipliers, shifts, channels: w.shape[1])
+        try v.accumulatorsFit(weights: weight, bias: bias, outputs: w.shape[1], inputZeroPoint: x.parameters.zeroPoint)
         let out = try v.activationOutput(output)
         guard out.elementCount == w.shape[1] else { throw v.fail("output \(out.shape) for \(w.shape[1]) outputs") }
         try v.clamp(clamp)

@@ -27,6 +27,11 @@ public struct GlobalAveragePool: RuntimeOperator {
         let out = try v.activationOutput(output)
         guard x.shape.count == 3, out.shape == [x.shape[2]] else { throw v.fail("shapes \(x.shape) -> \(out.shape)") }
         try v.multiplier(multiplier)
+        // Each channel's sum of (code − zero point) over the pixels must stay inside int32.
+        let pixels = Int64(x.shape[0]) * Int64(x.shape[1])
+        guard pixels * OperatorValidation.span(x.parameters.zeroPoint) <= Int64(Int32.max) else {
+            throw v.fail("\(pixels) pixels: the int32 sum of a channel could wrap")
+        }
         try v.addWork(x.elementCount)
     }
 

@@ -86,6 +86,22 @@ struct OperatorValidation {
         guard m.multiplier >= 0, (-31...30).contains(m.shift) else { throw fail("fixed-point multiplier \(m.multiplier) * 2^(\(m.shift) - 31) out of range") }
     }
 
+    /// The largest `|code − zeroPoint|` an int8 activation with this zero point can give.
+    static func span(_ zeroPoint: Int32) -> Int64 { Int64(max(127 - zeroPoint, zeroPoint + 128)) }
+
+    /// Fails when some output channel's sum `bias + Σ (code − zeroPoint) · weight` could leave
+    /// int32 for some input: `|bias| + span · Σ |weight|` over the channel's weights (the last axis
+    /// of `weights`, of `outputs` channels) must be at most `Int32.max`, so no kernel's sum wraps.
+    func accumulatorsFit(weights: Int, bias: Int, outputs: Int, inputZeroPoint: Int32) throws(ModelFormatError) {
+        let values = ConstantReader(tensors: tensors, data: data), span = Self.span(inputZeroPoint)
+        var bounds = values.int32s(bias).map { Int64($0).magnitude }
+        guard bounds.count == outputs else { throw fail("\(bounds.count) biases for \(outputs) channels") }
+        for (index, weight) in values.weights(weights).enumerated() { bounds[index % outputs] += UInt64(span) * UInt64(weight.magnitude) }
+        if let channel = bounds.firstIndex(where: { $0 > UInt64(Int32.max) }) {
+            throw fail("output channel \(channel)'s sum can reach \(bounds[channel]) in size, beyond int32: its weights and bias would make the int32 sums wrap")
+        }
+    }
+
     /// Per-channel multipliers (a constant int32 vector of `channels`) and shifts (int8, or int32
     /// in version 1 files), each in range.
     func channelMultipliers(_ multipliers: Int, _ shifts: Int, channels: Int) throws(ModelFormatError) {
@@ -112,6 +128,17 @@ struct ConstantReader {
         let b = bytes(index)
         return (0..<(b.count / 4)).map { i in
             Int32(bitPattern: UInt32(b[4 * i]) | UInt32(b[4 * i + 1]) << 8 | UInt32(b[4 * i + 2]) << 16 | UInt32(b[4 * i + 3]) << 24)
+        }
+    }
+
+    /// A weight tensor's values: int8, or int4 unpacked (low nibble first, sign-extended).
+    func weights(_ index: Int) -> [Int8] {
+        let b = bytes(index)
+        guard tensors[index].type == .int4 else { return b.map { Int8(bitPattern: $0) } }
+        let count = tensors[index].elementCount
+        return (0..<count).map { i in
+            let nibble = i % 2 == 0 ? b[i / 2] & 0x0F : b[i / 2] >> 4
+            return Int8(bitPattern: nibble << 4) >> 4
         }
     }
 
