@@ -99,7 +99,7 @@ let package = Package(
         // Workflows that combine the techniques (fine-tuning with an optional teacher and its resume, the
         // objectives a run folder can hold), callable from Swift; the CLI and experiment runners call them.
         .target(name: "MinnowWorkflows", dependencies: ["MinnowCheckpoint", "MinnowData", "MinnowDistillation", "MinnowModels", "MinnowNN", "MinnowPruning",
-                                                        "MinnowQuantization", "MinnowRuntime", "MinnowTensor", "MinnowTraining"]),
+                                                        "MinnowQuantization", "MinnowRuntime", "MinnowTensor", "MinnowTraining", "QuantMath"]),
         // The options of the commands that train, compress, export and evaluate, as argument groups with their
         // ranges and their mapping to the library's settings: one vocabulary that the CLI and experiment files parse.
         .target(name: "MinnowOptions", dependencies: ["MinnowData", "MinnowDistillation", "MinnowModels", "MinnowNN", "MinnowPruning",

@@ -4,6 +4,7 @@ import MinnowQuantization
 import MinnowRuntime
 import MinnowTensor
 import MinnowTraining
+import QuantMath
 
 /// Export to the int8 runtime and inference with it, as library calls (`minnow export` and
 /// `minnow run`).
@@ -53,10 +54,28 @@ public enum RuntimeWorkflow {
         return (x[.systemNumber] as? Int) == (y[.systemNumber] as? Int) && (x[.systemFileNumber] as? Int) == (y[.systemFileNumber] as? Int)
     }
 
+    /// What the runtime gives for a batch of images: the output codes of each image, the
+    /// output's quantization parameters, and the predicted classes (the largest code's index).
+    public struct RuntimeOutputs {
+        /// `[images][classes]` output codes.
+        public var codes: [[Int8]]
+        public var parameters: QuantizationParameters
+        public var classes: [Int]
+
+        /// The dequantized logits `scale · (code − zero point)`, `[images][classes]`.
+        public var logits: [[Float]] { codes.map { $0.map { parameters.scale * Float(Int32($0) - parameters.zeroPoint) } } }
+    }
+
     /// The predicted class of each of the first `count` images of `images` (normalized floats,
     /// [N, H, W, C], or [N, H, W] for one channel) by the model file at `model`, one at a time.
     /// The images' shape must be the model's input shape.
     public static func classify(model: URL, images: Tensor, count: Int? = nil, kernels: KernelChoice) throws -> [Int] {
+        try run(model: model, images: images, count: count, kernels: kernels).classes
+    }
+
+    /// The output codes, their parameters and the classes of the first `count` images of `images`
+    /// (as `classify` takes them) by the model file at `model`, one image at a time.
+    public static func run(model: URL, images: Tensor, count: Int? = nil, kernels: KernelChoice) throws -> RuntimeOutputs {
         let data: Data
         do {
             data = try Data(contentsOf: model, options: .alwaysMapped)
@@ -77,11 +96,14 @@ public enum RuntimeWorkflow {
                 throw WorkflowError("the model takes images of shape [N, \(expected.map(String.init).joined(separator: ", "))], the input has \(images.shape)")
             }
             let n = min(count ?? images.shape[0], images.shape[0]), size = interpreter.input.count, values = images.scalars
-            return (0..<n).map { index in
+            var outputs = RuntimeOutputs(codes: [], parameters: interpreter.outputParameters, classes: [])
+            for index in 0..<n {
                 interpreter.setInput(values[(index * size)..<((index + 1) * size)])
                 interpreter.invoke()
-                return interpreter.argmax
+                outputs.codes.append(Array(interpreter.output))
+                outputs.classes.append(interpreter.argmax)
             }
+            return outputs
         }
     }
 

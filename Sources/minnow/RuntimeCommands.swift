@@ -46,12 +46,13 @@ struct RunModel: MinnowCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run an exported .mnw model in the int8 runtime: predictions and accuracy.",
-        usage: "minnow run <model.mnw> [--split test] [--limit <n>]\n       minnow run <model.mnw> --input <npy> [--output <npy>]",
+        usage: "minnow run <model.mnw> [--split test] [--limit <n>]\n       minnow run <model.mnw> --input <npy> [--output <npy>] [--codes <npy>] [--logits <npy>]",
         discussion: """
             Loads the model file (every field checked), then classifies the images of a data set \
             split (with its labels: prints the accuracy) or of a .npy file of normalized float \
-            images [N, H, W, C] (as minnow predict takes; --output writes the predicted classes \
-            as a .npy file), one image at a time in integer arithmetic.
+            images [N, H, W, C] (as minnow predict takes), one image at a time in integer \
+            arithmetic. --output writes the predicted classes, --codes the output codes and \
+            --logits the dequantized logits, scale * (code - zero point), as .npy files.
             """)
 
     @Argument(help: "A model file (.mnw).") var model: String
@@ -60,6 +61,8 @@ struct RunModel: MinnowCommand {
     @Option(help: "Classify only the first N images.") var limit: Int?
     @Option(help: "Images, a .npy file of normalized images, instead of a data set.") var input: String?
     @Option(help: "Where to write the predicted classes (.npy).") var output: String?
+    @Option(help: "Where to write the output codes, [N, classes] (.npy).") var codes: String?
+    @Option(help: "Where to write the dequantized logits, [N, classes] (.npy).") var logits: String?
     @Option(help: "Folder with the data set's files.") var dataDir: String?
     @Option(help: "Kernels: fastest (what this CPU allows), avx-vnni, avx2 or reference.") var kernels: RuntimeKernels = .fastest
     @Flag(help: "With a data set: print the accuracy as one JSON object.") var json = false
@@ -70,7 +73,8 @@ struct RunModel: MinnowCommand {
 
     func execute() throws {
         let (images, labels) = try self.images()
-        let predictions = try RuntimeWorkflow.classify(model: URL(fileURLWithPath: model), images: images, count: limit, kernels: kernels.choice)
+        let outputs = try RuntimeWorkflow.run(model: URL(fileURLWithPath: model), images: images, count: limit, kernels: kernels.choice)
+        let predictions = outputs.classes
         if let labels {
             let correct = zip(predictions, labels).filter { $0 == $1 }.count
             if json {
@@ -82,6 +86,14 @@ struct RunModel: MinnowCommand {
         }
         if let output {
             try NPY.write(Tensor(shape: [predictions.count], scalars: predictions.map(Float.init)), to: URL(fileURLWithPath: output))
+        }
+        let classes = outputs.codes.first?.count ?? 0
+        if let codes {
+            try NPY.write(Tensor(shape: [outputs.codes.count, classes], scalars: outputs.codes.flatMap { $0.map(Float.init) }),
+                          to: URL(fileURLWithPath: codes))
+        }
+        if let logits {
+            try NPY.write(Tensor(shape: [outputs.codes.count, classes], scalars: outputs.logits.flatMap { $0 }), to: URL(fileURLWithPath: logits))
         }
     }
 

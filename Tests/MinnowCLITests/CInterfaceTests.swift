@@ -38,10 +38,20 @@ final class CInterfaceTests: CLITestCase {
         let model = try exportedModel()
         let images = try XCTUnwrap(["t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz"].map { data.appendingPathComponent($0) }
             .first { FileManager.default.fileExists(atPath: $0.path) })
-        let predictions = folder.appendingPathComponent("classes.npy")
-        let run = try minnow(["run", model.path, "--output", predictions.path])
+        let (predictions, codes, logits) = (folder.appendingPathComponent("classes.npy"), folder.appendingPathComponent("codes.npy"),
+                                            folder.appendingPathComponent("logits.npy"))
+        let run = try minnow(["run", model.path, "--output", predictions.path, "--codes", codes.path, "--logits", logits.path])
         XCTAssertTrue(run.succeeded, run.standardError)
         let expected = try NPY.read(predictions).scalars.map { Int($0) }
+        let runCodes = try NPY.read(codes), runLogits = try NPY.read(logits)
+        XCTAssertEqual(runCodes.shape, [expected.count, 10])
+        XCTAssertEqual(runLogits.shape, runCodes.shape)
+        // The logits are one increasing affine map of the codes: scale · (code − zero point).
+        let pairs = zip(runCodes.scalars, runLogits.scalars).map { ($0, $1) }
+        let low = pairs.min { $0.0 < $1.0 }!, high = pairs.max { $0.0 < $1.0 }!
+        let scale = (high.1 - low.1) / (high.0 - low.0)
+        XCTAssertGreaterThan(scale, 0)
+        for (code, logit) in pairs { XCTAssertEqual(logit, low.1 + scale * (code - low.0), accuracy: 1e-4 * max(1, abs(logit))) }
 
         var outputs: [String] = []
         for kernels in [[], ["--reference"]] {
@@ -49,6 +59,8 @@ final class CInterfaceTests: CLITestCase {
             XCTAssertTrue(result.succeeded, result.standardError)
             let lines = result.standardOutput.split(separator: "\n")
             XCTAssertEqual(lines.map { Int($0.split(separator: " ")[0])! }, expected, "the C program's classes are minnow run's")
+            XCTAssertEqual(lines.flatMap { $0.split(separator: " ").dropFirst().map { Float($0)! } }, runCodes.scalars,
+                           "the C program's output codes are minnow run --codes'")
             outputs.append(result.standardOutput)
         }
         XCTAssertEqual(outputs[0], outputs[1], "the fastest and the reference kernels give the same output codes")
