@@ -43,6 +43,14 @@ struct ExperimentRun: MinnowCommand {
     @Option(help: "Folder for the report (NAME.ipynb, NAME.html, NAME/).") var reportDir = "notebooks-export"
     @Flag(help: "Write no report.") var noReport = false
 
+    /// `--only` must name a stage of the file (a file that cannot be read is `execute`'s error).
+    func validate() throws {
+        guard let only, let spec = try? ExperimentSpec.load(URL(fileURLWithPath: file)) else { return }
+        guard spec.stages.contains(where: { $0.name == only }) else {
+            throw ValidationError("--only: no stage is named '\(only)' (stages: \(spec.stages.map(\.name).joined(separator: ", ")))")
+        }
+    }
+
     func execute() throws {
         let plan = try Experiment.plan(file)
         let runner = ExperimentRunner(plan: plan, executor: ProcessExecutor.current)

@@ -158,5 +158,9 @@ final class ExperimentCLITests: CLITestCase {
             try expectFailure(["experiment", "run", file.path, "--no-report"], status: 1, expected)
             XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("runs/teacher").path), "nothing ran")
         }
+        // A flag naming a stage the file does not have is a usage error, as any bad flag.
+        let file = try write(experiment(studentEpochs: 1, extra: ""))
+        try expectFailure(["experiment", "run", file.path, "--only", "nowhere", "--no-report"], status: 2, ["--only", "nowhere", "student"])
+        try expectFailure(["experiment", "run", file.path, "--only=", "--dry-run"], status: 2, ["--only"])
     }
 }
