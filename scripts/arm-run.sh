@@ -3,7 +3,9 @@
 # (scripts/build-embedded.sh), the C kernels and the C example Examples/c/classify.c (through
 # include/minnow_runtime.h alone), runs it under QEMU on Fashion-MNIST test images, and checks
 # that its output codes equal, image by image, those of the same program built for this host
-# against libMinnowRuntimeC.so (which CInterfaceTests proves equal to `minnow run`).
+# against libMinnowRuntimeC.so (which CInterfaceTests proves equal to `minnow run`); and that
+# quantizing and invoking allocate nothing there (Tests/CInterface/invoke_allocations.c, every
+# allocation of the static program wrapped and counted).
 #
 #   scripts/arm-run.sh [--model M.mnw]... [--zoo] [--limit N] [--cpu max,cortex-a53] [--keep DIR]
 #
@@ -50,6 +52,10 @@ aarch64-linux-gnu-gcc -O2 -fPIE -std=c11 -Wall -Wextra -Werror -DMINNOW_NO_ZLIB 
 swift_lib=$(dirname "$(dirname "$(command -v swiftc)")")/lib/swift/embedded/aarch64-none-none-elf
 aarch64-linux-gnu-gcc -static-pie -fPIE "$out/classify.o" "$out"/kernel_*.o "$out"/swift/{QuantMath,MinnowRuntime,MinnowRuntimeC}.o \
     "$swift_lib/libswiftUnicodeDataTables.a" -o "$out/classify-aarch64"
+aarch64-linux-gnu-gcc -O2 -fPIE -std=c11 -Wall -Wextra -Werror -I include -c Tests/CInterface/invoke_allocations.c -o "$out/allocations.o"
+aarch64-linux-gnu-gcc -static-pie -fPIE -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign,--wrap=aligned_alloc \
+    "$out/allocations.o" "$out"/kernel_*.o "$out"/swift/{QuantMath,MinnowRuntime,MinnowRuntimeC}.o \
+    "$swift_lib/libswiftUnicodeDataTables.a" -o "$out/allocations-aarch64"
 
 # The host program, on this CPU's fastest kernels.
 host=$(scripts/build-c-example.sh)
@@ -71,4 +77,6 @@ for model in "${models[@]}"; do
         fi
         echo "arm-run: $model on $(wc -l < "$out/host.txt") test images under qemu-aarch64 -cpu $model_cpu ($seconds s): output codes equal to the host's, bit for bit"
     done
+    qemu-aarch64 -cpu "${cpus[0]}" "$out/allocations-aarch64" "$model" \
+        || { echo "arm-run: FAILED: $model allocated memory while running on AArch64" >&2; exit 1; }
 done

@@ -26,15 +26,19 @@ private func cString(_ text: StaticString) -> UnsafePointer<CChar> {
     UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)
 }
 
-/// Writes `status` and `message` into `failure` (when given) and returns `status`.
+/// Writes `status` and `message` into `failure` (when given) and returns `status`. Allocates
+/// nothing (a successful call must not: `scripts/arm-run.sh` counts).
 @discardableResult
 private func report(_ status: minnow_status, _ message: String, _ failure: UnsafeMutablePointer<minnow_error>?) -> minnow_status {
     guard let failure else { return status }
     failure.pointee.status = status
     withUnsafeMutableBytes(of: &failure.pointee.message) { buffer in
-        let bytes = Array(message.utf8.prefix(buffer.count - 1))
-        for (i, byte) in bytes.enumerated() { buffer[i] = byte }
-        buffer[bytes.count] = 0
+        var count = 0
+        for byte in message.utf8 where count < buffer.count - 1 {
+            buffer[count] = byte
+            count += 1
+        }
+        buffer[count] = 0
     }
     return status
 }
