@@ -46,7 +46,7 @@ struct RunModel: MinnowCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run an exported .mnw model in the int8 runtime: predictions and accuracy.",
-        usage: "minnow run <model.mnw> [--split test] [--limit <n>]\n       minnow run <model.mnw> --input <npy> [--output <npy>] [--codes <npy>] [--logits <npy>]",
+        usage: "minnow run <model.mnw> [--split test] [--limit <n>]\n       minnow run <model.mnw> --input <npy> [--output <npy>]\n       minnow run <model.mnw> [--codes <npy>] [--logits <npy>]",
         discussion: """
             Loads the model file (every field checked), then classifies the images of a data set \
             split (with its labels: prints the accuracy) or of a .npy file of normalized float \
