@@ -57,20 +57,21 @@ public enum ArrayDataset {
     }
 
     /// The `uint8` images and integer labels of `split`.
-    static func read(_ split: Split, from url: URL) throws(DatasetError) -> Arrays {
+    /// With `images` false the images are not read (an empty shape and no pixels): labels alone.
+    static func read(_ split: Split, from url: URL, images: Bool = true) throws(DatasetError) -> Arrays {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw .missingDataset(name: "arrays", directory: url.path, missingFiles: [url.lastPathComponent],
                                   hint: "give a folder of train_/test_ images.npy and labels.npy files, or an HDF5 file")
         }
-        if isDirectory.boolValue { return try readNPY(split, folder: url) }
+        if isDirectory.boolValue { return try readNPY(split, folder: url, images: images) }
         guard isHDF5(url) else {
             throw .invalidDataset(path: url.path, reason: "neither a folder of .npy files nor an HDF5 file (.h5, .hdf5)")
         }
-        return try readHDF5(split, file: url)
+        return try readHDF5(split, file: url, images: images)
     }
 
-    private static func readNPY(_ split: Split, folder: URL) throws(DatasetError) -> Arrays {
+    private static func readNPY(_ split: Split, folder: URL, images readImages: Bool) throws(DatasetError) -> Arrays {
         let imagesURL = folder.appendingPathComponent("\(split.rawValue)_images.npy")
         let labelsURL = folder.appendingPathComponent("\(split.rawValue)_labels.npy")
         let missing = [imagesURL, labelsURL].filter { !FileManager.default.fileExists(atPath: $0.path) }.map(\.lastPathComponent)
@@ -78,7 +79,7 @@ public enum ArrayDataset {
             throw .missingDataset(name: "arrays", directory: folder.path, missingFiles: missing,
                                   hint: "save them with numpy.save: images uint8 N×H×W×C, labels integers")
         }
-        let images = try NPY.readBytes(imagesURL)
+        let images: (shape: [Int], values: [UInt8]) = readImages ? try NPY.readBytes(imagesURL) : ([], [])
         let labels = try NPY.readIntegers(labelsURL)
         guard labels.shape.count == 1 else {
             throw .invalidArray(path: labelsURL.path, reason: "labels must have one axis, got shape \(labels.shape)")
@@ -87,11 +88,11 @@ public enum ArrayDataset {
                       imagesPath: imagesURL.path, labelsPath: labelsURL.path)
     }
 
-    private static func readHDF5(_ split: Split, file url: URL) throws(DatasetError) -> Arrays {
+    private static func readHDF5(_ split: Split, file url: URL, images readImages: Bool) throws(DatasetError) -> Arrays {
         let file = try open(url)
         let imagesPath = "/\(split.rawValue)/images", labelsPath = "/\(split.rawValue)/labels"
-        let images: (shape: [Int], values: [UInt8])
-        do { images = try file.read(imagesPath, as: UInt8.self) } catch {
+        var images: (shape: [Int], values: [UInt8]) = ([], [])
+        do { if readImages { images = try file.read(imagesPath, as: UInt8.self) } } catch {
             throw .invalidDataset(path: "\(url.path):\(imagesPath)", reason: "\(error.description) (images must be uint8 N×H×W×C)")
         }
         let labels = try integers(file, labelsPath, url)
@@ -134,7 +135,7 @@ public enum ArrayDataset {
     private static func largestLabel(_ url: URL) throws(DatasetError) -> Int {
         var largest = 0
         for split in Split.allCases {
-            let arrays = try read(split, from: url)
+            let arrays = try read(split, from: url, images: false)
             if let index = arrays.labels.firstIndex(where: { $0 < 0 }) {
                 throw .invalidDataset(path: arrays.labelsPath, reason: "label \(arrays.labels[index]) at index \(index) is negative")
             }
