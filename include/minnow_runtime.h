@@ -1,5 +1,5 @@
 /*
- * minnow_runtime.h: the C interface of Minnow's int8 runtime (API version 1).
+ * minnow_runtime.h: the C interface of Minnow's int8 runtime (API version 2).
  *
  * The runtime runs an exported .mnw model (docs/runtime-format.md) one image at a time in integer
  * arithmetic. The caller owns every buffer: the model bytes stay where they are (no copy, keep
@@ -38,8 +38,10 @@
 extern "C" {
 #endif
 
-/** The version of this interface; minnow_api_version() returns the library's. */
-#define MINNOW_RUNTIME_API_VERSION 1
+/** The version of this interface; minnow_api_version() returns the library's. Version 2 added
+    MINNOW_KERNELS_NEON_DOT and MINNOW_KERNELS_NEON (a version 1 library refuses them with
+    MINNOW_ERROR_ARGUMENT). */
+#define MINNOW_RUNTIME_API_VERSION 2
 /** The bytes of a minnow_error's message, with its terminating NUL. */
 #define MINNOW_ERROR_MESSAGE_SIZE 256
 /** The alignment, in bytes, the model bytes and the arena must have. */
@@ -61,7 +63,12 @@ typedef enum minnow_kernels {
     /** The fastest this CPU supports, checked at run time. */
     MINNOW_KERNELS_FASTEST = 0,
     /** The portable reference kernels (the same output codes, bit for bit). */
-    MINNOW_KERNELS_REFERENCE = 1
+    MINNOW_KERNELS_REFERENCE = 1,
+    /** AArch64: NEON with the dot-product GEMM where the CPU has it, else as NEON; elsewhere the
+        reference kernels. (For tests and comparisons: FASTEST picks it by itself.) */
+    MINNOW_KERNELS_NEON_DOT = 2,
+    /** AArch64: NEON with the plain NEON GEMM; elsewhere the reference kernels. */
+    MINNOW_KERNELS_NEON = 3
 } minnow_kernels;
 
 /** A failed call's status and message. */
@@ -100,7 +107,8 @@ minnow_status minnow_interpreter_create(const void *model, size_t model_size, vo
 /** Frees an interpreter (NULL is allowed). The model bytes and the arena stay the caller's. */
 void minnow_interpreter_free(minnow_interpreter *interpreter);
 
-/** The kernel level that runs: "avx512-vnni", "avx-vnni", "avx2" or "reference". A static string. */
+/** The kernel level that runs: "avx512-vnni", "avx-vnni", "avx2", "neon-dot", "neon" or "reference".
+    A static string. */
 const char *minnow_kernel_level(const minnow_interpreter *interpreter);
 
 /**

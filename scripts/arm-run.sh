@@ -7,18 +7,22 @@
 # quantizing and invoking allocate nothing there (Tests/CInterface/invoke_allocations.c, every
 # allocation of the static program wrapped and counted).
 #
-#   scripts/arm-run.sh [--model M.mnw]... [--zoo] [--limit N] [--cpu max,cortex-a53] [--keep DIR]
+#   scripts/arm-run.sh [--model M.mnw]... [--zoo] [--limit N] [--cpu max,cortex-a53]
+#                      [--kernels fastest,neon,reference] [--keep DIR]
 #
 # Default: Examples/models/quick-student.mnw, all 10,000 test images, `-cpu max` (with the
-# dot-product instructions; cortex-a53 has none). --model may be given more than once; --zoo adds
-# every model of Examples/models/zoo/ (scripts/make-zoo-models.sh: each zoo architecture, int8 and
-# 4-bit weights); --cpu takes a comma-separated list, each run on the same images. Needs
-# `scripts/setup.sh arm`. .ci/run runs it.
+# dot-product instructions; cortex-a53 has none), the fastest kernels (neon-dot under max, neon
+# under cortex-a53, picked by getauxval(AT_HWCAP)). --model may be given more than once; --zoo
+# adds every model of Examples/models/zoo/ (scripts/make-zoo-models.sh: each zoo architecture,
+# int8 and 4-bit weights); --cpu and --kernels take comma-separated lists (kernels: fastest,
+# neon-dot, neon, reference), each pair run on the same images. Needs `scripts/setup.sh arm`.
+# .ci/run runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 models=()
 limit=10000
 cpu=max
+kernels=fastest
 keep=
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -26,8 +30,9 @@ while [[ $# -gt 0 ]]; do
         --zoo) models+=(Examples/models/zoo/*.mnw); shift ;;
         --limit) limit=$2; shift 2 ;;
         --cpu) cpu=$2; shift 2 ;;
+        --kernels) kernels=$2; shift 2 ;;
         --keep) keep=$2; shift 2 ;;
-        *) echo "usage: scripts/arm-run.sh [--model M.mnw]... [--zoo] [--limit N] [--cpu max,cortex-a53] [--keep DIR]" >&2; exit 2 ;;
+        *) echo "usage: scripts/arm-run.sh [--model M.mnw]... [--zoo] [--limit N] [--cpu max,cortex-a53] [--kernels fastest,neon,reference] [--keep DIR]" >&2; exit 2 ;;
     esac
 done
 [[ ${#models[@]} -gt 0 ]] || models=(Examples/models/quick-student.mnw)
@@ -56,26 +61,41 @@ aarch64-linux-gnu-gcc -O2 -fPIE -std=c11 -Wall -Wextra -Werror -I include -c Tes
 aarch64-linux-gnu-gcc -static-pie -fPIE -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign,--wrap=aligned_alloc \
     "$out/allocations.o" "$out"/kernel_*.o "$out"/swift/{QuantMath,MinnowRuntime,MinnowRuntimeC}.o \
     "$swift_lib/libswiftUnicodeDataTables.a" -o "$out/allocations-aarch64"
+aarch64-linux-gnu-gcc -O2 -fPIE -std=c11 -Wall -Wextra -Werror -I Sources/CRuntimeKernels/include -c Tests/CInterface/neon_kernels.c \
+    -o "$out/neon_kernels.o"
+aarch64-linux-gnu-gcc -static-pie -fPIE "$out/neon_kernels.o" "$out"/kernel_*.o "$out"/swift/{QuantMath,MinnowRuntime,MinnowRuntimeC}.o \
+    "$swift_lib/libswiftUnicodeDataTables.a" -o "$out/neon-kernels-aarch64"
+
+# Kernel by kernel: the NEON levels each CPU has against QuantMath's arithmetic.
+IFS=, read -r -a cpus <<<"$cpu"
+for model_cpu in "${cpus[@]}"; do
+    qemu-aarch64 -cpu "$model_cpu" "$out/neon-kernels-aarch64" | sed "s/^/arm-run: -cpu $model_cpu: /" \
+        || { echo "arm-run: FAILED: the NEON kernels differ from the reference under -cpu $model_cpu" >&2; exit 1; }
+done
 
 # The host program, on this CPU's fastest kernels.
 host=$(scripts/build-c-example.sh)
 
 gzip -dc "$images_gz" > "$out/t10k-images-idx3-ubyte"
-IFS=, read -r -a cpus <<<"$cpu"
+IFS=, read -r -a levels <<<"$kernels"
 for model in "${models[@]}"; do
     "$host" "$model" "$out/t10k-images-idx3-ubyte" --limit "$limit" --codes > "$out/host.txt" 2>/dev/null
     [[ -s $out/host.txt ]] || { echo "arm-run: FAILED: the host program classified no images with $model" >&2; exit 1; }
     for model_cpu in "${cpus[@]}"; do
-        start=$(date +%s)
-        qemu-aarch64 -cpu "$model_cpu" "$out/classify-aarch64" "$model" "$out/t10k-images-idx3-ubyte" --limit "$limit" --codes \
-            > "$out/aarch64.txt" 2>/dev/null
-        seconds=$(( $(date +%s) - start ))
-        if ! cmp -s "$out/aarch64.txt" "$out/host.txt"; then
-            echo "arm-run: FAILED: $model under -cpu $model_cpu: the AArch64 output codes differ from the host's; first difference:" >&2
-            diff "$out/aarch64.txt" "$out/host.txt" | head -n 4 >&2
-            exit 1
-        fi
-        echo "arm-run: $model on $(wc -l < "$out/host.txt") test images under qemu-aarch64 -cpu $model_cpu ($seconds s): output codes equal to the host's, bit for bit"
+        for level in "${levels[@]}"; do
+            start=$(date +%s)
+            qemu-aarch64 -cpu "$model_cpu" "$out/classify-aarch64" "$model" "$out/t10k-images-idx3-ubyte" --limit "$limit" --codes \
+                --kernels "$level" > "$out/aarch64.txt" 2> "$out/aarch64.log" \
+                || { echo "arm-run: FAILED: $model under -cpu $model_cpu --kernels $level:" >&2; cat "$out/aarch64.log" >&2; exit 1; }
+            seconds=$(( $(date +%s) - start ))
+            ran=$(sed -n 's/.* bytes, \(.*\) kernels$/\1/p' "$out/aarch64.log")
+            if ! cmp -s "$out/aarch64.txt" "$out/host.txt"; then
+                echo "arm-run: FAILED: $model under -cpu $model_cpu on the $ran kernels: the AArch64 output codes differ from the host's; first difference:" >&2
+                diff "$out/aarch64.txt" "$out/host.txt" | head -n 4 >&2
+                exit 1
+            fi
+            echo "arm-run: $model on $(wc -l < "$out/host.txt") test images under qemu-aarch64 -cpu $model_cpu, $ran kernels ($seconds s): output codes equal to the host's, bit for bit"
+        done
     done
     qemu-aarch64 -cpu "${cpus[0]}" "$out/allocations-aarch64" "$model" \
         || { echo "arm-run: FAILED: $model allocated memory while running on AArch64" >&2; exit 1; }

@@ -4,8 +4,8 @@
  * raw or gzip) with an exported .mnw model and prints one line per image: the predicted class,
  * and with --codes the output codes.
  *
- *   classify MODEL.mnw IMAGES-idx3-ubyte[.gz] [--limit N] [--codes] [--reference]
- *            [--mean M --std S]
+ *   classify MODEL.mnw IMAGES-idx3-ubyte[.gz] [--limit N] [--codes]
+ *            [--kernels fastest|reference|neon-dot|neon] [--mean M --std S]
  *
  * Pixels are normalized as in training, (pixel / 255 - mean) / std, with Fashion-MNIST's
  * training statistics unless --mean and --std say otherwise, then quantized by the runtime.
@@ -71,7 +71,7 @@ static int fail(const char *what, const minnow_error *error) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: classify MODEL.mnw IMAGES-idx3-ubyte[.gz] [--limit N] [--codes] [--reference] [--mean M --std S]\n");
+        fprintf(stderr, "usage: classify MODEL.mnw IMAGES-idx3-ubyte[.gz] [--limit N] [--codes] [--kernels K] [--mean M --std S]\n");
         return 2;
     }
     long limit = -1;
@@ -80,7 +80,14 @@ int main(int argc, char **argv) {
     float mean = 0.2860f, std = 0.3530f;
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--codes")) print_codes = 1;
-        else if (!strcmp(argv[i], "--reference")) kernels = MINNOW_KERNELS_REFERENCE;
+        else if (!strcmp(argv[i], "--kernels") && i + 1 < argc) {
+            const char *name = argv[++i];
+            if (!strcmp(name, "fastest")) kernels = MINNOW_KERNELS_FASTEST;
+            else if (!strcmp(name, "reference")) kernels = MINNOW_KERNELS_REFERENCE;
+            else if (!strcmp(name, "neon-dot")) kernels = MINNOW_KERNELS_NEON_DOT;
+            else if (!strcmp(name, "neon")) kernels = MINNOW_KERNELS_NEON;
+            else { fprintf(stderr, "classify: --kernels must be fastest, reference, neon-dot or neon, got %s\n", name); return 2; }
+        }
         else if (!strcmp(argv[i], "--limit") && i + 1 < argc) limit = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--mean") && i + 1 < argc) mean = strtof(argv[++i], NULL);
         else if (!strcmp(argv[i], "--std") && i + 1 < argc) std = strtof(argv[++i], NULL);

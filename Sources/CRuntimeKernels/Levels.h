@@ -12,6 +12,8 @@ int mnw_cpu_has_avx512vnni(void);
 int mnw_cpu_has_avx512vbmi(void);
 int mnw_cpu_has_avx2(void);
 int mnw_cpu_has_avxvnni(void);
+/// 1 on AArch64 with the dot-product instructions (FEAT_DotProd).
+int mnw_cpu_has_dotprod(void);
 
 // AVX-512 VNNI (gemm_avx512.c, depthwise_avx512.c, elementwise_avx512.c, pooling_avx512.c,
 // requant_avx512.c).
@@ -51,5 +53,23 @@ void mnw_lookup_avx2(const mnw_lookup *l);
 // rows x 16 outputs; the column depthwise kernel on 8 channels.
 void mnw_gemm_avxvnni(const mnw_gemm *a);
 void mnw_depthwise_avxvnni(const mnw_depthwise *a);
+
+// AArch64 (gemm_neon.c, depthwise_neon.c, elementwise_neon.c, pooling_neon.c): every
+// requantization form; the GEMM on signed codes (`gemm_signed_input`).
+/// sdot (needs FEAT_DotProd): tiles of 4 rows x 16 outputs.
+void mnw_gemm_neon_dot(const mnw_gemm *a);
+/// smull and sadalp: tiles of 2 rows x 16 outputs.
+void mnw_gemm_neon(const mnw_gemm *a);
+/// smull and saddw on 16 channels, `filter_codes`.
+void mnw_depthwise_neon(const mnw_depthwise *a);
+void mnw_add_neon(const mnw_add *a);
+void mnw_concatenate_neon(const mnw_concatenate *c);
+void mnw_max_pool_neon(const mnw_max_pool *p);
+void mnw_global_average_pool_neon(const mnw_global_average_pool *p);
+void mnw_clamp_neon(const mnw_clamp *c);
+/// tbl and tbx on the table's four 64-entry quarters.
+void mnw_lookup_neon(const mnw_lookup *l);
+void mnw_requantize_neon(const int32_t *accumulators, int count, const int64_t *table, int form, int32_t zero_point, int32_t minimum,
+                         int32_t maximum, int8_t *output);
 
 #endif

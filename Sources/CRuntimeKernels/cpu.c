@@ -22,9 +22,26 @@ int mnw_cpu_has_avxvnni(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni");
 }
+int mnw_cpu_has_dotprod(void) { return 0; }
 #else
 int mnw_cpu_has_avx512vnni(void) { return 0; }
 int mnw_cpu_has_avx512vbmi(void) { return 0; }
 int mnw_cpu_has_avx2(void) { return 0; }
 int mnw_cpu_has_avxvnni(void) { return 0; }
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+int mnw_cpu_has_dotprod(void) { return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0; }
+#elif defined(__aarch64__) && defined(__APPLE__)
+// Every Apple Silicon CPU (M1, A14 on) has the dot-product instructions.
+int mnw_cpu_has_dotprod(void) { return 1; }
+#elif defined(__aarch64__) && (defined(MNW_ASSUME_DOTPROD) || defined(__ARM_FEATURE_DOTPROD))
+// Bare metal: no operating system to ask; the build says (-DMNW_ASSUME_DOTPROD, or a -mcpu/-march
+// with +dotprod).
+int mnw_cpu_has_dotprod(void) { return 1; }
+#else
+int mnw_cpu_has_dotprod(void) { return 0; }
+#endif
 #endif

@@ -18,6 +18,8 @@ int mnw_requant_prepare(const int32_t *multipliers, const int32_t *shifts, int c
     for (int b = 0; b < blocks; b++) {
         int64_t *block = table + (size_t)b * MNW_REQUANT_BLOCK;
         int32_t *high_shifts = (int32_t *)(block + 48), *constants = (int32_t *)(block + 56);
+        int32_t *lane_multipliers = (int32_t *)(block + 64), *negated_high_shifts = (int32_t *)(block + 72);
+        int64_t *negated_totals = block + 80;
         for (int lane = 0; lane < 16; lane++) {
             int channel = 16 * b + lane, half = lane & 1, slot = lane >> 1;
             // Unused lanes: multiplier 0, total shift 33 (their results are never stored).
@@ -26,6 +28,9 @@ int mnw_requant_prepare(const int32_t *multipliers, const int32_t *shifts, int c
             block[16 + 8 * half + slot] = total;
             block[32 + 8 * half + slot] = (int64_t)1 << (total - 1);
             high_shifts[lane] = total >= 32 ? (int32_t)(total - 32) : 0;
+            lane_multipliers[lane] = channel < count ? multipliers[channel] : 0;
+            negated_high_shifts[lane] = total >= 32 ? (int32_t)(31 - total) : 0;
+            negated_totals[lane] = -total;
             if (total < 32) high = 0;
             if (total < 33 || total > 52) rounded = 0;
             else constants[lane] = (int32_t)(((int64_t)1 << (total - 33)) + ((int64_t)zero_point << (total - 32)));

@@ -80,7 +80,9 @@ public struct QATOptions: ParsableArguments {
 public enum RuntimeKernels: String, ExpressibleByArgument, CaseIterable {
     case fastest
     case avxVNNI = "avx-vnni"
-    case avx2, reference
+    case avx2
+    case neonDot = "neon-dot"
+    case neon, reference
 
     /// The runtime's choice of this name.
     public var choice: KernelChoice {
@@ -88,6 +90,8 @@ public enum RuntimeKernels: String, ExpressibleByArgument, CaseIterable {
         case .fastest: .fastest
         case .avxVNNI: .avxVNNI
         case .avx2: .avx2
+        case .neonDot: .neonDot
+        case .neon: .neon
         case .reference: .reference
         }
     }

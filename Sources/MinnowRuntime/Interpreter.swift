@@ -3,8 +3,9 @@ import QuantMath
 
 /// Which kernels an interpreter runs.
 public enum KernelChoice: Sendable {
-    /// The fastest this CPU supports (checked at run time): AVX-512 VNNI, else AVX2 with AVX-VNNI,
-    /// else AVX2, else the reference kernels.
+    /// The fastest this CPU supports (checked at run time): on x86-64 AVX-512 VNNI, else AVX2 with
+    /// AVX-VNNI, else AVX2; on AArch64 NEON with the dot product, else NEON; else the reference
+    /// kernels.
     case fastest
     /// The AVX2 kernels with AVX-VNNI GEMMs (256-bit `vpdpbusd`) where the CPU has AVX-VNNI, else
     /// as `avx2`. (For tests and comparisons; `fastest` picks it by itself.)
@@ -13,11 +14,17 @@ public enum KernelChoice: Sendable {
     /// requantization has a short form), the reference kernels elsewhere; the reference kernels
     /// alone on a CPU without AVX2. (For tests and comparisons; `fastest` picks it by itself.)
     case avx2
+    /// AArch64's NEON kernels with `sdot` GEMMs where the CPU has the dot product, else as `neon`.
+    /// (For tests and comparisons; `fastest` picks it by itself.)
+    case neonDot
+    /// AArch64's NEON kernels with the plain NEON GEMM (`smull`, `sadalp`); the reference kernels
+    /// alone off AArch64.
+    case neon
     /// The portable scalar reference kernels only.
     case reference
 
-    /// The SIMD path `fastest` takes on this CPU: "avx512-vnni", "avx-vnni", "avx2" or
-    /// "reference".
+    /// The SIMD path `fastest` takes on this CPU: "avx512-vnni", "avx-vnni", "avx2", "neon-dot",
+    /// "neon" or "reference".
     public static var detected: String {
         KernelChoice.fastest.kernels.map { String(cString: $0.pointee.name) } ?? "reference"
     }
@@ -26,9 +33,12 @@ public enum KernelChoice: Sendable {
     /// kernels alone.
     var kernels: UnsafePointer<mnw_kernels>? {
         let levels: [Int32] = switch self {
-        case .fastest: [Int32(MNW_LEVEL_AVX512_VNNI), Int32(MNW_LEVEL_AVX_VNNI), Int32(MNW_LEVEL_AVX2)]
+        case .fastest: [Int32(MNW_LEVEL_AVX512_VNNI), Int32(MNW_LEVEL_AVX_VNNI), Int32(MNW_LEVEL_AVX2), Int32(MNW_LEVEL_NEON_DOT),
+                        Int32(MNW_LEVEL_NEON)]
         case .avxVNNI: [Int32(MNW_LEVEL_AVX_VNNI), Int32(MNW_LEVEL_AVX2)]
         case .avx2: [Int32(MNW_LEVEL_AVX2)]
+        case .neonDot: [Int32(MNW_LEVEL_NEON_DOT), Int32(MNW_LEVEL_NEON)]
+        case .neon: [Int32(MNW_LEVEL_NEON)]
         case .reference: []
         }
         return levels.lazy.compactMap { mnw_kernels_for($0) }.first
@@ -47,7 +57,8 @@ public final class Interpreter {
     /// The memory the prepared kernels use (owned until the interpreter goes).
     private let preparation: OperatorPreparation
     private var steps: [PreparedKernel] = []
-    /// The level of fast kernels that runs ("avx512-vnni", "avx-vnni", "avx2"), or "reference".
+    /// The level of fast kernels that runs ("avx512-vnni", "avx-vnni", "avx2", "neon-dot", "neon"),
+    /// or "reference".
     public let kernelLevel: String
 
     /// An interpreter for `model` using `arena` (at least `model.arenaSize` bytes, 16-byte

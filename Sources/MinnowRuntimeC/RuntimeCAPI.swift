@@ -103,6 +103,8 @@ public func minnowInterpreterCreate(_ model: UnsafeRawPointer?, _ modelSize: Int
     switch kernels {
     case MINNOW_KERNELS_FASTEST: choice = .fastest
     case MINNOW_KERNELS_REFERENCE: choice = .reference
+    case MINNOW_KERNELS_NEON_DOT: choice = .neonDot
+    case MINNOW_KERNELS_NEON: choice = .neon
     default: return report(MINNOW_ERROR_ARGUMENT, "unknown kernels value \(kernels.rawValue)", failure)
     }
     guard let parsed = parsedModel(model, modelSize, failure) else { return failure?.pointee.status ?? MINNOW_ERROR_MODEL }
@@ -128,6 +130,8 @@ public func minnowKernelLevel(_ interpreter: OpaquePointer?) -> UnsafePointer<CC
     case "avx512-vnni": cString("avx512-vnni")
     case "avx-vnni": cString("avx-vnni")
     case "avx2": cString("avx2")
+    case "neon-dot": cString("neon-dot")
+    case "neon": cString("neon")
     default: cString("reference")
     }
 }

@@ -54,7 +54,7 @@ final class CInterfaceTests: CLITestCase {
         for (code, logit) in pairs { XCTAssertEqual(logit, low.1 + scale * (code - low.0), accuracy: 1e-4 * max(1, abs(logit))) }
 
         var outputs: [String] = []
-        for kernels in [[], ["--reference"]] {
+        for kernels in [[], ["--kernels", "reference"]] {
             let result = try Subprocess.run(classify, [model.path, images.path, "--codes"] + kernels)
             XCTAssertTrue(result.succeeded, result.standardError)
             let lines = result.standardOutput.split(separator: "\n")

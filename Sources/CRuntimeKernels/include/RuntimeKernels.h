@@ -23,8 +23,10 @@ typedef struct {
 
 /// int64 values per block of 16 channels in a requantization table: multipliers, total shifts
 /// `31 - shift` and rounding halves `2^(30 - shift)` (each even lanes then odd lanes), then
-/// sixteen int32 `total - 32`, then sixteen int32 constants of the rounded form.
-#define MNW_REQUANT_BLOCK 64
+/// sixteen int32 `total - 32`, then sixteen int32 constants of the rounded form (the x86 layout);
+/// then, in lane order for the NEON kernels, sixteen int32 multipliers, sixteen int32 `31 - total`
+/// (0 where the total is below 32) and sixteen int64 `-total`.
+#define MNW_REQUANT_BLOCK 96
 
 /// The requantization forms `mnw_requant_prepare` finds (each exact; see requant.c).
 enum {
@@ -144,6 +146,8 @@ typedef struct {
     /// Each tap's offset from its window's first code in `padded` (`mnw_depthwise_tap_offsets`,
     /// made at prepare time: no kernel keeps a file-sized table on its stack).
     const size_t *tap_offsets;
+    /// The filter's own codes, [taps][channels] (the NEON kernels multiply bytes).
+    const int8_t *filter_codes;
 } mnw_depthwise;
 
 /// Each tap's offset (kernel rows, then columns) from its window's first code in the padded copy
@@ -214,6 +218,7 @@ typedef struct {
     const int8_t *input;
     int32_t zero_point;
     const int64_t *table;
+    int form;                    // the table's form (the x86 levels run only the short ones)
     int32_t output_zero_point;
     int8_t *output;
 } mnw_global_average_pool;
@@ -245,12 +250,17 @@ enum {
     MNW_LEVEL_AVX_VNNI = 1,
     /// AVX2 alone: the GEMM multiplies 16-bit pairs (`vpmaddwd`).
     MNW_LEVEL_AVX2 = 2,
-    MNW_LEVEL_COUNT = 3,
+    /// AArch64 with the dot-product instructions (FEAT_DotProd: `sdot`), most phone cores since
+    /// 2018 (Cortex-A55/A75 on), Apple M1 on.
+    MNW_LEVEL_NEON_DOT = 3,
+    /// AArch64 NEON alone (every AArch64 CPU): the GEMM multiplies with `smull` and `sadalp`.
+    MNW_LEVEL_NEON = 4,
+    MNW_LEVEL_COUNT = 5,
 };
 
 /// One level's kernels (every entry set).
 typedef struct {
-    /// "avx512-vnni", "avx-vnni" or "avx2".
+    /// "avx512-vnni", "avx-vnni", "avx2", "neon-dot" or "neon".
     const char *name;
     /// 1 when the kernels requantize in a short form only (a table for which
     /// `mnw_requant_prepare` returned at least `MNW_REQUANT_HIGH`); 0 when they take every form.
@@ -262,6 +272,9 @@ typedef struct {
     int bytes_need_seven_bits;
     /// 1 when `depthwise` runs the column kernel for arguments with `columns` set.
     int depthwise_columns;
+    /// 1 when the GEMM multiplies the signed codes (the NEON levels): its `base` then takes offset
+    /// `zero_point`, not `128 + zero_point`.
+    int gemm_signed_input;
     void (*gemm)(const mnw_gemm *);
     void (*depthwise)(const mnw_depthwise *);
     void (*add)(const mnw_add *);
@@ -274,9 +287,11 @@ typedef struct {
     mnw_requantize_function requantize;
 } mnw_kernels;
 
-/// The kernels of `level` (an `MNW_LEVEL_*`), or NULL when this CPU does not have it (always
-/// NULL off x86-64). Constant tables: the CPU is checked on each call, and the answer never
-/// changes within a process.
+/// The kernels of `level` (an `MNW_LEVEL_*`), or NULL when this CPU does not have it (the x86
+/// levels off x86-64, the NEON levels off AArch64). Constant tables: the CPU is checked on each
+/// call (on AArch64 Linux `getauxval(AT_HWCAP)`; elsewhere on AArch64 the build setting
+/// `MNW_ASSUME_DOTPROD`, or the compiler's `__ARM_FEATURE_DOTPROD`), and the answer never changes
+/// within a process.
 const mnw_kernels *mnw_kernels_for(int level);
 
 #endif

@@ -138,7 +138,7 @@ public struct Convolution: RuntimeOperator {
         (d.filter, d.base) = (UnsafePointer(widened), UnsafePointer(base))
         let offsets = p.allocate(Int.self, count: taps)
         mnw_depthwise_tap_offsets(d.geometry, offsets)
-        d.tap_offsets = UnsafePointer(offsets)
+        (d.tap_offsets, d.filter_codes) = (UnsafePointer(offsets), weights.baseAddress)
         (d.minimum, d.maximum, d.output) = (clamp.minimum, clamp.maximum, p.codes(output).baseAddress)
         let columnShape = w[0] == 3 && w[1] == 3 && dilation == Extent(1, 1) && stride.height == stride.width && (stride.width == 1 || stride.width == 2)
         if columnShape && kernels.depthwise_columns == 1 && kernels.multipliesBytes(weights) {
@@ -183,7 +183,9 @@ struct GEMMPreparation {
         let offsets = p.allocate(Int32.self, count: groups)
         mnw_gemm_pack(weights.baseAddress, Int32(inputs), Int32(outputs), convolution, packed, offsets)
         let base = p.allocate(Int32.self, count: (outputs + 15) / 16 * 16)
-        mnw_weight_base(weights.baseAddress, Int32(inputs), Int32(outputs), p.int32s(bias).baseAddress, 128 + zeroPoint, base)
+        // Unsigned input copies (x86) add 128 to every code; the NEON levels multiply the codes themselves.
+        let offset = kernels.gemm_signed_input == 1 ? zeroPoint : 128 + zeroPoint
+        mnw_weight_base(weights.baseAddress, Int32(inputs), Int32(outputs), p.int32s(bias).baseAddress, offset, base)
         (g.rows, g.k, g.n, g.input, g.convolution) = (Int32(rows), Int32(inputs), Int32(outputs), UnsafePointer(p.codes(input).baseAddress),
                                                       UnsafePointer(convolution))
         (g.zero_point, g.packed, g.offsets, g.groups, g.base) = (zeroPoint, UnsafePointer(packed), UnsafePointer(offsets), Int32(groups), UnsafePointer(base))

@@ -43,7 +43,7 @@ public struct GlobalAveragePool: RuntimeOperator {
             let (table, form) = p.requantizationTable(multiplier)
             if p.runs(form) {
                 let arguments = p.store(mnw_global_average_pool(pixels: Int32(pixels), channels: Int32(channels), input: UnsafePointer(codes.baseAddress),
-                                                                zero_point: zeroPoint, table: table, output_zero_point: outputZeroPoint,
+                                                                zero_point: zeroPoint, table: table, form: form, output_zero_point: outputZeroPoint,
                                                                 output: result.baseAddress))
                 return { kernel(arguments) }
             }

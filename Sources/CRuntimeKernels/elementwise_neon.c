@@ -1,0 +1,116 @@
+// AArch64 NEON: the residual add, clamp, concatenation, table lookup and the requantization alone.
+#include "Levels.h"
+
+#if defined(__aarch64__)
+#include "NEONCommon.h"
+
+/// Sixteen codes of the add: each input less its zero point, shifted left, rescaled by its
+/// one-channel table; the sum requantized by the output's (`general` 1 when some table's form is
+/// `MNW_REQUANT_GENERAL`).
+MNW_NEON_INLINE int8x16_t add16(int8x16_t x, int8x16_t y, neon_table4 ta, neon_table4 tb, neon_table4 to,
+                                int32x4_t zero_points[3], int32x4_t shifts[2], int8x16_t minimum, int8x16_t maximum, const int general) {
+    int32x4_t xs[4], ys[4], q[4];
+    neon_widen16(x, zero_points[0], shifts[0], xs);
+    neon_widen16(y, zero_points[1], shifts[1], ys);
+    for (int i = 0; i < 4; i++)
+        q[i] = neon_requant4(vaddq_s32(neon_multiply4(xs[i], ta, general), neon_multiply4(ys[i], tb, general)), to, zero_points[2], general);
+    return neon_narrow16(q[0], q[1], q[2], q[3], minimum, maximum);
+}
+
+MNW_NEON_INLINE void add_codes(const mnw_add *a, const int general) {
+    neon_table4 ta = neon_table4_load(a->a_table, 0), tb = neon_table4_load(a->b_table, 0), to = neon_table4_load(a->output_table, 0);
+    int32x4_t zero_points[3] = {vdupq_n_s32(a->a_zero_point), vdupq_n_s32(a->b_zero_point), vdupq_n_s32(a->output_zero_point)};
+    int32x4_t shifts[2] = {vdupq_n_s32(a->a_left_shift), vdupq_n_s32(a->b_left_shift)};
+    int8x16_t minimum = vdupq_n_s8((int8_t)a->minimum), maximum = vdupq_n_s8((int8_t)a->maximum);
+    int count = a->count;
+    const int8_t *first = a->a, *second = a->b;
+    int8_t *output = a->output;
+    for (int i = 0; i < count; i += 16) {
+        int left = count - i;
+        int8x16_t codes = add16(neon_load16(first + i, left, 0), neon_load16(second + i, left, 0), ta, tb, to, zero_points, shifts, minimum,
+                                maximum, general);
+        neon_store16(output + i, left, codes);
+    }
+}
+
+void mnw_add_neon(const mnw_add *a) {
+    if (a->form == MNW_REQUANT_GENERAL) add_codes(a, 1);
+    else add_codes(a, 0);
+}
+
+void mnw_clamp_neon(const mnw_clamp *c) {
+    int count = c->count;
+    const int8_t *input = c->input;
+    int8_t *output = c->output;
+    int8x16_t minimum = vdupq_n_s8((int8_t)c->minimum), maximum = vdupq_n_s8((int8_t)c->maximum);
+    for (int i = 0; i < count; i += 16) neon_store16(output + i, count - i, vminq_s8(vmaxq_s8(neon_load16(input + i, count - i, 0), minimum), maximum));
+}
+
+/// A rescaled input of a concatenation: per pixel, 16 channels at a time.
+MNW_NEON_INLINE void rescale_input(mnw_concat_input input, int pixels, int total, int32x4_t output_zero_point, int8_t *column, const int general) {
+    neon_table4 t = neon_table4_load(input.table, 0);
+    int32x4_t zero_point = vdupq_n_s32(input.zero_point), shift = vdupq_n_s32(input.left_shift);
+    int8x16_t minimum = vdupq_n_s8(-128), maximum = vdupq_n_s8(127);
+    for (int pixel = 0; pixel < pixels; pixel++)
+        for (int j = 0; j < input.channels; j += 16) {
+            int left = input.channels - j;
+            int32x4_t x[4];
+            neon_widen16(neon_load16(input.codes + (size_t)pixel * input.channels + j, left, 0), zero_point, shift, x);
+            for (int i = 0; i < 4; i++) x[i] = neon_requant4(x[i], t, output_zero_point, general);
+            neon_store16(column + (size_t)pixel * total + j, left, neon_narrow16(x[0], x[1], x[2], x[3], minimum, maximum));
+        }
+}
+
+/// One input at a time over every pixel: copied, or rescaled in its table's form.
+void mnw_concatenate_neon(const mnw_concatenate *c) {
+    int pixels = c->pixels, count = c->count, total = 0;
+    const mnw_concat_input *inputs = c->inputs;
+    for (int i = 0; i < count; i++) total += inputs[i].channels;
+    int32x4_t zero_point = vdupq_n_s32(c->output_zero_point);
+    int8_t *column = c->output;
+    for (int i = 0; i < count; i++) {
+        const mnw_concat_input input = inputs[i];
+        if (!input.table)
+            for (int pixel = 0; pixel < pixels; pixel++)
+                memcpy(column + (size_t)pixel * total, input.codes + (size_t)pixel * input.channels, (size_t)input.channels);
+        else if (input.form == MNW_REQUANT_GENERAL) rescale_input(input, pixels, total, zero_point, column, 1);
+        else rescale_input(input, pixels, total, zero_point, column, 0);
+        column += input.channels;
+    }
+}
+
+/// The 256-entry lookup: the unsigned index (code + 128) looked up in the table's four 64-entry
+/// quarters (`tbl` on four registers gives 0 for an index past 63; each quarter's `tbx` fills in
+/// its own indices, the index lowered by 64 each time).
+void mnw_lookup_neon(const mnw_lookup *l) {
+    const mnw_lookup f = *l;  // fields read once: the byte stores may alias them
+    int8x16x4_t quarters[4];
+    for (int q = 0; q < 4; q++) quarters[q] = vld1q_s8_x4(f.table + 64 * q);
+    uint8x16_t sixty_four = vdupq_n_u8(64), flip = vdupq_n_u8(0x80);
+    for (int i = 0; i < f.count; i += 16) {
+        uint8x16_t index = veorq_u8(vreinterpretq_u8_s8(neon_load16(f.input + i, f.count - i, 0)), flip);
+        int8x16_t result = vqtbl4q_s8(quarters[0], index);
+        for (int q = 1; q < 4; q++) {
+            index = vsubq_u8(index, sixty_four);
+            result = vqtbx4q_s8(result, quarters[q], index);
+        }
+        neon_store16(f.output + i, f.count - i, result);
+    }
+}
+
+/// The requantization alone (for tests), in any form.
+void mnw_requantize_neon(const int32_t *accumulators, int count, const int64_t *table, int form, int32_t zero_point, int32_t minimum,
+                         int32_t maximum, int8_t *output) {
+    int32x4_t zp = vdupq_n_s32(zero_point);
+    int8x16_t low = vdupq_n_s8((int8_t)minimum), high = vdupq_n_s8((int8_t)maximum);
+    for (int i = 0; i < count; i += 16) {
+        int n = count - i < 16 ? count - i : 16;
+        int32_t lanes[16] = {0};
+        memcpy(lanes, accumulators + i, (size_t)n * sizeof(int32_t));
+        int32x4_t x[4] = {vld1q_s32(lanes), vld1q_s32(lanes + 4), vld1q_s32(lanes + 8), vld1q_s32(lanes + 12)};
+        const int64_t *block = table + (size_t)(i / 16) * MNW_REQUANT_BLOCK;
+        if (form == MNW_REQUANT_GENERAL) neon_requant_store16(output + i, n, x, block, zp, low, high, 1);
+        else neon_requant_store16(output + i, n, x, block, zp, low, high, 0);
+    }
+}
+#endif
