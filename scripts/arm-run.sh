@@ -8,14 +8,17 @@
 # allocation of the static program wrapped and counted).
 #
 #   scripts/arm-run.sh [--model M.mnw]... [--zoo] [--limit N] [--cpu max,cortex-a53]
-#                      [--kernels fastest,neon,reference] [--keep DIR]
+#                      [--kernels fastest,neon,reference] [--count-instructions] [--keep DIR]
 #
 # Default: Examples/models/quick-student.mnw, all 10,000 test images, `-cpu max` (with the
 # dot-product instructions; cortex-a53 has none), the fastest kernels (neon-dot under max, neon
 # under cortex-a53, picked by getauxval(AT_HWCAP)). --model may be given more than once; --zoo
 # adds every model of Examples/models/zoo/ (scripts/make-zoo-models.sh: each zoo architecture,
 # int8 and 4-bit weights); --cpu and --kernels take comma-separated lists (kernels: fastest,
-# neon-dot, neon, reference), each pair run on the same images. Needs `scripts/setup.sh arm`.
+# neon-dot, neon, reference), each pair run on the same images. --count-instructions then counts
+# the instructions QEMU executes per inference for each model, CPU and kernels (one trace line per
+# instruction with -singlestep -d exec,nochain; the runs of 3 images less those of 1, halved: the
+# interpreter's creation drops out): emulation, not a device's time. Needs `scripts/setup.sh arm`.
 # .ci/run runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +26,7 @@ models=()
 limit=10000
 cpu=max
 kernels=fastest
+count=no
 keep=
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -31,8 +35,9 @@ while [[ $# -gt 0 ]]; do
         --limit) limit=$2; shift 2 ;;
         --cpu) cpu=$2; shift 2 ;;
         --kernels) kernels=$2; shift 2 ;;
+        --count-instructions) count=yes; shift ;;
         --keep) keep=$2; shift 2 ;;
-        *) echo "usage: scripts/arm-run.sh [--model M.mnw]... [--zoo] [--limit N] [--cpu max,cortex-a53] [--kernels fastest,neon,reference] [--keep DIR]" >&2; exit 2 ;;
+        *) echo "usage: scripts/arm-run.sh [--model M.mnw]... [--zoo] [--limit N] [--cpu max,cortex-a53] [--kernels fastest,neon,reference] [--count-instructions] [--keep DIR]" >&2; exit 2 ;;
     esac
 done
 [[ ${#models[@]} -gt 0 ]] || models=(Examples/models/quick-student.mnw)
@@ -97,6 +102,19 @@ for model in "${models[@]}"; do
             echo "arm-run: $model on $(wc -l < "$out/host.txt") test images under qemu-aarch64 -cpu $model_cpu, $ran kernels ($seconds s): output codes equal to the host's, bit for bit"
         done
     done
+    if [[ $count == yes ]]; then
+        for model_cpu in "${cpus[@]}"; do
+            for level in "${levels[@]}"; do
+                traced() {  # the instructions executed classifying the first $1 images
+                    qemu-aarch64 -cpu "$model_cpu" -singlestep -d exec,nochain "$out/classify-aarch64" "$model" "$out/t10k-images-idx3-ubyte" \
+                        --limit "$1" --kernels "$level" 2>&1 >/dev/null | grep -c '^Trace'
+                }
+                one=$(traced 1)
+                three=$(traced 3)
+                echo "arm-run: $model under -cpu $model_cpu, --kernels $level: $(( (three - one) / 2 )) instructions per inference (emulated)"
+            done
+        done
+    fi
     qemu-aarch64 -cpu "${cpus[0]}" "$out/allocations-aarch64" "$model" \
         || { echo "arm-run: FAILED: $model allocated memory while running on AArch64" >&2; exit 1; }
 done

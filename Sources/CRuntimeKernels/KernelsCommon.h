@@ -5,6 +5,8 @@
 
 #include "RuntimeKernels.h"
 
+#include <string.h>
+
 /// The rows and columns of the zero-padded input a convolution reads.
 static inline int padded_extent(int outputs, int stride, int kernel, int dilation) { return (outputs - 1) * stride + (kernel - 1) * dilation + 1; }
 
@@ -21,13 +23,17 @@ static inline void pad_input_portable(const int8_t *input, const mnw_conv_geomet
         int8_t *row = destination + (size_t)py * padded_width * c;
         int iy = py - g->padding_height;
         if (iy < 0 || iy >= g->height) {
-            for (int i = 0; i < padded_width * c; i++) row[i] = padding;
+            memset(row, padding, (size_t)padded_width * c);
             continue;
         }
-        for (int i = 0; i < left * c; i++) row[i] = padding;
+        memset(row, padding, (size_t)left * c);
         const int8_t *source = input + (size_t)iy * g->width * c;
-        for (int i = 0; i < inside * c; i++) row[left * c + i] = (int8_t)(source[i] ^ (int8_t)flip);
-        for (int i = (left + inside) * c; i < padded_width * c; i++) row[i] = padding;
+        if (flip) {
+            for (int i = 0; i < inside * c; i++) row[left * c + i] = (int8_t)(source[i] ^ (int8_t)flip);
+        } else {
+            memcpy(row + (size_t)left * c, source, (size_t)inside * c);
+        }
+        memset(row + (size_t)(left + inside) * c, padding, (size_t)(padded_width - left - inside) * c);
     }
 }
 

@@ -56,12 +56,19 @@ MNW_NEON_INLINE int8x16_t neon_narrow16(int32x4_t a, int32x4_t b, int32x4_t c, i
     return vminq_s8(vmaxq_s8(vqmovn_high_s16(vqmovn_s16(low), high), minimum), maximum);
 }
 
-/// Requantizes sixteen accumulators (channels of one table block) and stores `count` codes.
-MNW_NEON_INLINE void neon_requant_store16(int8_t *destination, int count, const int32x4_t x[4], const int64_t *block, int32x4_t zero_point,
+/// The four quarters of a table block, loaded once for every row or pixel that uses them.
+MNW_NEON_INLINE void neon_table16_load(const int64_t *block, neon_table4 t[4]) {
+    t[0] = neon_table4_load(block, 0), t[1] = neon_table4_load(block, 1), t[2] = neon_table4_load(block, 2), t[3] = neon_table4_load(block, 3);
+}
+
+/// Requantizes sixteen accumulators (the channels of a table block, `neon_table16_load`) and
+/// stores `count` codes.
+MNW_NEON_INLINE void neon_requant_store16(int8_t *destination, int count, const int32x4_t x[4], const neon_table4 t[4], int32x4_t zero_point,
                                           int8x16_t minimum, int8x16_t maximum, const int general) {
-    int32x4_t q[4];
-    for (int i = 0; i < 4; i++) q[i] = neon_requant4(x[i], neon_table4_load(block, i), zero_point, general);
-    int8x16_t codes = neon_narrow16(q[0], q[1], q[2], q[3], minimum, maximum);
+    // Written out: GCC at -O2 loops over arrays of vectors through memory.
+    int8x16_t codes = neon_narrow16(neon_requant4(x[0], t[0], zero_point, general), neon_requant4(x[1], t[1], zero_point, general),
+                                    neon_requant4(x[2], t[2], zero_point, general), neon_requant4(x[3], t[3], zero_point, general), minimum,
+                                    maximum);
     if (count >= 16) {
         vst1q_s8(destination, codes);
     } else {

@@ -24,12 +24,24 @@ MNW_NEON_INLINE void depthwise_block16(const mnw_depthwise *a, int first, const 
     size_t row_step = (size_t)g->stride_height * padded_width * c, column_step = (size_t)g->stride_width * c;
     const size_t *offsets = a->tap_offsets;
     const int8_t *filter = a->filter_codes + first;
-    int8x16_t held[9];
-    if (TAPS)
-        for (int t = 0; t < TAPS; t++) held[t] = neon_load16(filter + (size_t)t * c, count, 0);
+    // 3 x 3: the nine taps' weights and offsets in registers, the taps written out (GCC keeps an
+    // array of them in memory and loops).
+    int8x16_t w0, w1, w2, w3, w4, w5, w6, w7, w8;
+    size_t o0 = 0, o1 = 0, o2 = 0, o3 = 0, o4 = 0, o5 = 0, o6 = 0, o7 = 0, o8 = 0;
+    if (TAPS) {
+        w0 = neon_load16(filter, count, 0), w1 = neon_load16(filter + c, count, 0), w2 = neon_load16(filter + 2 * (size_t)c, count, 0);
+        w3 = neon_load16(filter + 3 * (size_t)c, count, 0), w4 = neon_load16(filter + 4 * (size_t)c, count, 0);
+        w5 = neon_load16(filter + 5 * (size_t)c, count, 0), w6 = neon_load16(filter + 6 * (size_t)c, count, 0);
+        w7 = neon_load16(filter + 7 * (size_t)c, count, 0), w8 = neon_load16(filter + 8 * (size_t)c, count, 0);
+        o0 = offsets[0], o1 = offsets[1], o2 = offsets[2], o3 = offsets[3], o4 = offsets[4], o5 = offsets[5], o6 = offsets[6];
+        o7 = offsets[7], o8 = offsets[8];
+    } else {
+        w0 = w1 = w2 = w3 = w4 = w5 = w6 = w7 = w8 = vdupq_n_s8(0);
+    }
     int32x4_t bias[4];
     for (int i = 0; i < 4; i++) bias[i] = vld1q_s32(a->base + first + 4 * i);
-    const int64_t *block = a->requant + (size_t)(first / 16) * MNW_REQUANT_BLOCK;
+    neon_table4 table[4];
+    neon_table16_load(a->requant + (size_t)(first / 16) * MNW_REQUANT_BLOCK, table);
     int32x4_t zero_point = vdupq_n_s32(a->output_zero_point);
     int8x16_t minimum = vdupq_n_s8((int8_t)a->minimum), maximum = vdupq_n_s8((int8_t)a->maximum);
     int output_height = g->output_height, output_width = g->output_width;
@@ -38,9 +50,20 @@ MNW_NEON_INLINE void depthwise_block16(const mnw_depthwise *a, int first, const 
         const int8_t *window = a->padded + (size_t)y * row_step + first;
         for (int x = 0; x < output_width; x++, window += column_step, out += c) {
             int32x4_t sum[4] = {bias[0], bias[1], bias[2], bias[3]};
-            for (int t = 0; t < taps; t++)
-                multiply_add16(sum, vld1q_s8(window + offsets[t]), TAPS ? held[t] : neon_load16(filter + (size_t)t * c, count, 0));
-            neon_requant_store16(out, count, sum, block, zero_point, minimum, maximum, general);
+            if (TAPS) {
+                multiply_add16(sum, vld1q_s8(window + o0), w0);
+                multiply_add16(sum, vld1q_s8(window + o1), w1);
+                multiply_add16(sum, vld1q_s8(window + o2), w2);
+                multiply_add16(sum, vld1q_s8(window + o3), w3);
+                multiply_add16(sum, vld1q_s8(window + o4), w4);
+                multiply_add16(sum, vld1q_s8(window + o5), w5);
+                multiply_add16(sum, vld1q_s8(window + o6), w6);
+                multiply_add16(sum, vld1q_s8(window + o7), w7);
+                multiply_add16(sum, vld1q_s8(window + o8), w8);
+            } else {
+                for (int t = 0; t < taps; t++) multiply_add16(sum, vld1q_s8(window + offsets[t]), neon_load16(filter + (size_t)t * c, count, 0));
+            }
+            neon_requant_store16(out, count, sum, table, zero_point, minimum, maximum, general);
         }
     }
 }

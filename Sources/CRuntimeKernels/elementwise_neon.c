@@ -108,9 +108,10 @@ void mnw_requantize_neon(const int32_t *accumulators, int count, const int64_t *
         int32_t lanes[16] = {0};
         memcpy(lanes, accumulators + i, (size_t)n * sizeof(int32_t));
         int32x4_t x[4] = {vld1q_s32(lanes), vld1q_s32(lanes + 4), vld1q_s32(lanes + 8), vld1q_s32(lanes + 12)};
-        const int64_t *block = table + (size_t)(i / 16) * MNW_REQUANT_BLOCK;
-        if (form == MNW_REQUANT_GENERAL) neon_requant_store16(output + i, n, x, block, zp, low, high, 1);
-        else neon_requant_store16(output + i, n, x, block, zp, low, high, 0);
+        neon_table4 quarters[4];
+        neon_table16_load(table + (size_t)(i / 16) * MNW_REQUANT_BLOCK, quarters);
+        if (form == MNW_REQUANT_GENERAL) neon_requant_store16(output + i, n, x, quarters, zp, low, high, 1);
+        else neon_requant_store16(output + i, n, x, quarters, zp, low, high, 0);
     }
 }
 #endif

@@ -39,7 +39,9 @@ MNW_NEON_INLINE void average16(const mnw_global_average_pool *p, int j, const in
     }
     int32x4_t correction = vdupq_n_s32((int32_t)((uint32_t)p->pixels * (uint32_t)p->zero_point));
     for (int i = 0; i < 4; i++) sum[i] = vsubq_s32(sum[i], correction);
-    neon_requant_store16(p->output + j, count, sum, p->table, vdupq_n_s32(p->output_zero_point), vdupq_n_s8(-128), vdupq_n_s8(127), general);
+    neon_table4 table[4];
+    neon_table16_load(p->table, table);
+    neon_requant_store16(p->output + j, count, sum, table, vdupq_n_s32(p->output_zero_point), vdupq_n_s8(-128), vdupq_n_s8(127), general);
 }
 
 void mnw_global_average_pool_neon(const mnw_global_average_pool *p) {
