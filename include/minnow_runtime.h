@@ -21,7 +21,7 @@
  *     void *arena = aligned_alloc(MINNOW_ARENA_ALIGNMENT, round_up(arena_size, MINNOW_ARENA_ALIGNMENT));
  *     minnow_interpreter *interpreter;
  *     minnow_interpreter_create(model, model_size, arena, arena_size, MINNOW_KERNELS_FASTEST, &interpreter, &error);
- *     minnow_quantize_input(interpreter, pixels, count, &error);   // normalized floats
+ *     minnow_quantize_pixels(interpreter, pixels, count, &error);  // 8-bit pixels (format 4)
  *     minnow_invoke(interpreter, &error);
  *     int32_t predicted = minnow_output_argmax(interpreter);
  *     minnow_interpreter_free(interpreter);
@@ -40,7 +40,8 @@ extern "C" {
 
 /** The version of this interface; minnow_api_version() returns the library's. Version 2 added
     MINNOW_KERNELS_NEON_DOT and MINNOW_KERNELS_NEON (a version 1 library refuses them with
-    MINNOW_ERROR_ARGUMENT). */
+    MINNOW_ERROR_ARGUMENT), minnow_quantize_pixels, minnow_input_normalization and
+    minnow_class_name (model format version 4 stores the normalization and the names). */
 #define MINNOW_RUNTIME_API_VERSION 2
 /** The bytes of a minnow_error's message, with its terminating NUL. */
 #define MINNOW_ERROR_MESSAGE_SIZE 256
@@ -144,6 +145,28 @@ int8_t *minnow_input_codes(minnow_interpreter *interpreter);
  * NaN is refused.
  */
 minnow_status minnow_quantize_input(minnow_interpreter *interpreter, const float *values, size_t count, minnow_error *error);
+
+/**
+ * Quantizes an image of `count` 8-bit pixels (exactly minnow_input_count of them, HWC) with the
+ * input normalization the model file stores, `(pixel / 255 - mean[c]) / std[c]`, then as
+ * minnow_quantize_input does. A file without one (format versions before 4) gives
+ * MINNOW_ERROR_ARGUMENT: normalize and call minnow_quantize_input instead. (API version 2.)
+ */
+minnow_status minnow_quantize_pixels(minnow_interpreter *interpreter, const uint8_t *pixels, size_t count, minnow_error *error);
+
+/**
+ * The input normalization the model file stores: its channel count (1: one pair for every
+ * channel; 0: none stored), with up to `capacity` means and standard deviations (of pixels scaled
+ * to [0, 1]) written to `mean` and `std` (either may be NULL). (API version 2.)
+ */
+size_t minnow_input_normalization(const minnow_interpreter *interpreter, float *mean, float *std, size_t capacity);
+
+/**
+ * The name of output class `index` as the model file stores it (UTF-8, NUL-terminated, inside the
+ * model bytes: valid while they are), or NULL when the file stores no names or `index` is out of
+ * range. (API version 2.)
+ */
+const char *minnow_class_name(const minnow_interpreter *interpreter, size_t index);
 
 /** Runs the model on the input codes. */
 minnow_status minnow_invoke(minnow_interpreter *interpreter, minnow_error *error);

@@ -4,11 +4,14 @@
  * raw or gzip) with an exported .mnw model and prints one line per image: the predicted class,
  * and with --codes the output codes.
  *
- *   classify MODEL.mnw IMAGES-idx3-ubyte[.gz] [--limit N] [--codes]
+ *   classify MODEL.mnw IMAGES-idx3-ubyte[.gz] [--limit N] [--codes] [--names]
  *            [--kernels fastest|reference|neon-dot|neon] [--mean M --std S]
  *
- * Pixels are normalized as in training, (pixel / 255 - mean) / std, with Fashion-MNIST's
- * training statistics unless --mean and --std say otherwise, then quantized by the runtime.
+ * A model file of format version 4 stores the normalization it was trained with: the runtime
+ * quantizes the raw pixels with it (minnow_quantize_pixels), and with --names each line also has
+ * the class's name from the file. For older files (or with --mean and --std) pixels are
+ * normalized here, (pixel / 255 - mean) / std, with Fashion-MNIST's training statistics unless
+ * --mean and --std say otherwise, and quantized by the runtime.
  * Build (scripts/build-c-example.sh does this):
  *   cc -std=c11 -I include Examples/c/classify.c -L .build/release -lMinnowRuntimeC -lz -o classify
  */
@@ -71,11 +74,11 @@ static int fail(const char *what, const minnow_error *error) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: classify MODEL.mnw IMAGES-idx3-ubyte[.gz] [--limit N] [--codes] [--kernels K] [--mean M --std S]\n");
+        fprintf(stderr, "usage: classify MODEL.mnw IMAGES-idx3-ubyte[.gz] [--limit N] [--codes] [--names] [--kernels K] [--mean M --std S]\n");
         return 2;
     }
     long limit = -1;
-    int print_codes = 0;
+    int print_codes = 0, print_names = 0, given_statistics = 0;
     minnow_kernels kernels = MINNOW_KERNELS_FASTEST;
     float mean = 0.2860f, std = 0.3530f;
     for (int i = 3; i < argc; i++) {
@@ -89,8 +92,9 @@ int main(int argc, char **argv) {
             else { fprintf(stderr, "classify: --kernels must be fastest, reference, neon-dot or neon, got %s\n", name); return 2; }
         }
         else if (!strcmp(argv[i], "--limit") && i + 1 < argc) limit = strtol(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "--mean") && i + 1 < argc) mean = strtof(argv[++i], NULL);
-        else if (!strcmp(argv[i], "--std") && i + 1 < argc) std = strtof(argv[++i], NULL);
+        else if (!strcmp(argv[i], "--names")) print_names = 1;
+        else if (!strcmp(argv[i], "--mean") && i + 1 < argc) mean = strtof(argv[++i], NULL), given_statistics = 1;
+        else if (!strcmp(argv[i], "--std") && i + 1 < argc) std = strtof(argv[++i], NULL), given_statistics = 1;
         else { fprintf(stderr, "classify: unknown argument %s\n", argv[i]); return 2; }
     }
     if (std <= 0) { fprintf(stderr, "classify: --std must be positive\n"); return 2; }
@@ -124,14 +128,26 @@ int main(int argc, char **argv) {
     }
     fprintf(stderr, "classify: %zu images, arena %zu bytes, %s kernels\n", count, arena_size, minnow_kernel_level(interpreter));
 
+    /* A version 4 file stores its normalization: the runtime quantizes the raw pixels itself. */
+    int stored = !given_statistics && minnow_input_normalization(interpreter, NULL, NULL, 0) > 0;
+    fprintf(stderr, "classify: input normalization %s\n", stored ? "from the model file" : "given");
     float *values = malloc(pixels * sizeof(float));
     size_t classes = minnow_output_count(interpreter);
     for (size_t image = 0; image < count; image++) {
         const unsigned char *pixel = images + 16 + image * pixels;
-        for (size_t i = 0; i < pixels; i++) values[i] = ((float)pixel[i] / 255.0f - mean) / std;
-        if (minnow_quantize_input(interpreter, values, pixels, &error) != MINNOW_OK) return fail("input", &error);
+        if (stored) {
+            if (minnow_quantize_pixels(interpreter, pixel, pixels, &error) != MINNOW_OK) return fail("input", &error);
+        } else {
+            for (size_t i = 0; i < pixels; i++) values[i] = ((float)pixel[i] / 255.0f - mean) / std;
+            if (minnow_quantize_input(interpreter, values, pixels, &error) != MINNOW_OK) return fail("input", &error);
+        }
         if (minnow_invoke(interpreter, &error) != MINNOW_OK) return fail("invoke", &error);
-        printf("%d", minnow_output_argmax(interpreter));
+        int32_t predicted = minnow_output_argmax(interpreter);
+        printf("%d", predicted);
+        if (print_names) {
+            const char *name = minnow_class_name(interpreter, (size_t)predicted);
+            printf(" %s", name ? name : "-");
+        }
         if (print_codes) {
             const int8_t *codes = minnow_output_codes(interpreter);
             for (size_t c = 0; c < classes; c++) printf(" %d", codes[c]);

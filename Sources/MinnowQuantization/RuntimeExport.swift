@@ -23,7 +23,8 @@ extension IntegerModel {
     /// packed int4 weights, int32 biases and the `QuantMath` fixed-point multipliers it computes
     /// with. Reshapes, flattens and dropout are no operators: their output is their input's tensor.
     /// The runtime running the file computes exactly `codes(_:)`.
-    public func exportForRuntime() throws(ModelFormatError) -> RuntimeExport {
+    /// `metadata`: the input normalization and class names to store (format version 4).
+    public func exportForRuntime(metadata: ModelMetadata = ModelMetadata()) throws(ModelFormatError) -> RuntimeExport {
         var writer = ModelWriter()
         var tensorOf: [Int: Int] = [:]
         var parameterBytes = 0, weightBytes = 0, biasBytes = 0
@@ -94,7 +95,8 @@ extension IntegerModel {
                 tensorOf[output] = activation(input)
             }
         }
-        let (bytes, plan) = try writer.serialize(input: tensorOf[graph.input]!, output: activation(graph.output), multiplyAccumulates: graph.totalMACs)
+        let (bytes, plan) = try writer.serialize(input: tensorOf[graph.input]!, output: activation(graph.output), multiplyAccumulates: graph.totalMACs,
+                                                   metadata: metadata)
         return RuntimeExport(bytes: bytes, arena: plan, parameterBytes: parameterBytes, weightBytes: weightBytes, biasBytes: biasBytes,
                              multiplyAccumulates: graph.totalMACs)
     }

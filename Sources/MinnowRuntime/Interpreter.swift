@@ -99,6 +99,20 @@ public final class Interpreter {
         for (i, value) in zip(codes.indices, image) { codes[i] = Int8(parameters.quantize(value)) }
     }
 
+    /// Quantizes an image of 8-bit pixels (HWC, as many as the input has elements) with the
+    /// normalization the file stores (`ModelMetadata.normalized`) and the input's parameters.
+    /// Returns false, writing nothing, when the file stores no normalization (formats before
+    /// version 4, or an exporter that had none). Allocates nothing.
+    public func setInput(pixels: UnsafeBufferPointer<UInt8>) -> Bool {
+        let metadata = model.metadata, channels = model.tensors[model.input].shape.last ?? 1
+        guard metadata.hasNormalization else { return false }
+        let codes = input, parameters = inputParameters
+        for i in 0..<min(codes.count, pixels.count) {
+            codes[i] = Int8(parameters.quantize(metadata.normalized(pixel: pixels[i], channel: i % channels)))
+        }
+        return true
+    }
+
     /// Runs every operator on the codes in `input`.
     public func invoke() {
         for step in steps { step() }

@@ -1,15 +1,18 @@
 import QuantMath
 
-/// The `.mnw` model format, version 3 (docs/runtime-format.md): a little-endian file of a header,
+/// The `.mnw` model format, version 4 (docs/runtime-format.md): a little-endian file of a header,
 /// a tensor table, an operator list and an aligned data section of constant tensors (weights are
 /// used in place). Activations live in one arena whose layout the exporter planned.
 public enum ModelFormat {
     public static let magic: [UInt8] = [0x4D, 0x4E, 0x57, 0x00]  // "MNW\0"
-    /// The version written: 3 encodes the tensor table and the operator list as LEB128 varints
-    /// and aligns constants to 4 bytes; 2 stores each layer's biases, multipliers and shifts as
-    /// one channel-parameters tensor (shifts as int8). Versions 1 and 2 are still read.
-    public static let version: UInt16 = 3
-    public static let readableVersions: ClosedRange<UInt16> = 1...3
+    /// The version written: 4 adds the metadata block (input normalization, class names: 
+    /// `ModelMetadata`); 3 encodes the tensor table and the operator list as LEB128 varints and
+    /// aligns constants to 4 bytes; 2 stores each layer's biases, multipliers and shifts as one
+    /// channel-parameters tensor (shifts as int8). Versions 1 to 3 are still read.
+    public static let version: UInt16 = 4
+    public static let readableVersions: ClosedRange<UInt16> = 1...4
+    /// The longest class name a file may store, in UTF-8 bytes.
+    public static let maximumClassNameBytes = 256
     public static let headerSize = 64
     /// Bytes of a tensor-table entry in versions 1 and 2 (version 3's entries are varints).
     public static let fixedTensorEntrySize = 40
@@ -122,6 +125,7 @@ public enum ModelFormatError: Error, Equatable, CustomStringConvertible {
     case invalidOperator(Int, String)
     case misaligned(String)
     case arenaTooSmall(needed: Int, given: Int)
+    case invalidMetadata(String)
 
     public var description: String {
         switch self {
@@ -134,6 +138,7 @@ public enum ModelFormatError: Error, Equatable, CustomStringConvertible {
         case .invalidOperator(let index, let detail): "invalid operator \(index): \(detail)"
         case .misaligned(let detail): "misaligned model bytes: \(detail)"
         case .arenaTooSmall(let needed, let given): "the arena has \(given) bytes, the model needs \(needed)"
+        case .invalidMetadata(let detail): "invalid metadata block: \(detail)"
         }
     }
 }

@@ -77,6 +77,21 @@ public struct ModelWriter {
     }
 
     /// Checks the counts, ranks and element counts against the format's limits.
+    /// What the loader would refuse in `metadata`, refused before anything is written.
+    private func check(_ metadata: ModelMetadata, input: Int, output: Int) throws(ModelFormatError) {
+        let channels = tensors[input].shape.last ?? 1, outputs = tensors[output].elementCount
+        guard metadata.mean.count == metadata.std.count, [0, 1, channels].contains(metadata.mean.count),
+              metadata.mean.allSatisfy(\.isFinite), metadata.std.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw .invalidMetadata("a normalization needs 1 or \(channels) finite means and positive deviations, got \(metadata.mean) and \(metadata.std)")
+        }
+        guard metadata.classNames.isEmpty || metadata.classNames.count == outputs else {
+            throw .invalidMetadata("\(metadata.classNames.count) class names for \(outputs) outputs")
+        }
+        for name in metadata.classNames where !(1...ModelFormat.maximumClassNameBytes).contains(name.utf8.count) || name.utf8.contains(0) {
+            throw .invalidMetadata("class name \"\(name)\" must have 1 to \(ModelFormat.maximumClassNameBytes) UTF-8 bytes and no NUL")
+        }
+    }
+
     private func checkLimits(input: Int, output: Int) throws(ModelFormatError) {
         guard (1...ModelFormat.maximumTensors).contains(tensors.count), (1...ModelFormat.maximumOperators).contains(operators.count) else {
             throw .invalidHeader("\(tensors.count) tensors and \(operators.count) operators; the format holds 1...\(ModelFormat.maximumTensors) of each")
@@ -98,8 +113,10 @@ public struct ModelWriter {
     /// The file's bytes (`fileForm`), with the arena planned for `input` → `output`; an error
     /// naming the tensor or the table when the model does not fit the format (counts, ranks and
     /// element counts past its limits, an arena or data section past 32 bits), never a trap.
-    public func serialize(input: Int, output: Int, multiplyAccumulates: Int) throws(ModelFormatError) -> (bytes: [UInt8], plan: ArenaPlan) {
+    public func serialize(input: Int, output: Int, multiplyAccumulates: Int,
+                          metadata: ModelMetadata = ModelMetadata()) throws(ModelFormatError) -> (bytes: [UInt8], plan: ArenaPlan) {
         try checkLimits(input: input, output: output)
+        try check(metadata, input: input, output: output)
         let form = fileForm(input: Int32(input), output: Int32(output))
         var tensors = form.tensors
         let (constants, operators, input, output) = (form.constants, form.operators, form.input, form.output)
@@ -131,6 +148,7 @@ public struct ModelWriter {
             body.varint(UInt32(entry.arguments.count))
             for argument in entry.arguments { body.zigzag(argument) }
         }
+        body.bytes += metadata.encoded()
         body.pad(to: ModelFormat.alignment, after: ModelFormat.headerSize)
         let dataOffset = ModelFormat.headerSize + body.bytes.count
         let fileSize = dataOffset + data.count

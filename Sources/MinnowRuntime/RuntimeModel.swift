@@ -17,6 +17,11 @@ public struct RuntimeModel: @unchecked Sendable {
     /// The data section (constant tensors), inside the caller's bytes.
     public let data: UnsafeRawBufferPointer
     public let fileSize: Int
+    /// The input normalization and class names the file stores (version 4; empty before).
+    public let metadata: ModelMetadata
+    /// Each class name's bytes inside the caller's bytes, followed there by a NUL (what the C
+    /// interface hands out without copying).
+    public let classNameBytes: [UnsafeRawBufferPointer]
 
     /// Parses and checks `bytes` (a whole `.mnw` file; 16-byte aligned, as a memory-mapped file or
     /// a `[UInt8]` is).
@@ -72,6 +77,12 @@ public struct RuntimeModel: @unchecked Sendable {
         if version >= 2 { try Self.expandChannelParameters(&operators, &tensors) }
         guard tensors.indices.contains(input), tensors[input].storage == .arena else { throw .invalidHeader("input tensor \(input) is not an activation") }
         guard tensors.indices.contains(output), tensors[output].storage == .arena else { throw .invalidHeader("output tensor \(output) is not an activation") }
+        var names: [UnsafeRawBufferPointer] = []
+        metadata = version >= 4
+            ? try ModelMetadata.read(&reader, end: dataOffset, inputChannels: tensors[input].shape.last ?? 1,
+                                     outputElements: tensors[output].elementCount, names: &names)
+            : ModelMetadata()
+        classNameBytes = names
         var operations: [Operator] = []
         for (index, entry) in operators.enumerated() { operations.append(try Operator(entry, index: index)) }
         try OperatorValidation.check(operations, tensors: tensors, data: data, input: input, output: output)

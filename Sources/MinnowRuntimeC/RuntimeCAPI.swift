@@ -190,6 +190,36 @@ public func minnowQuantizeInput(_ interpreter: OpaquePointer?, _ values: UnsafeP
     return report(MINNOW_OK, "ok", failure)
 }
 
+@_cdecl("minnow_quantize_pixels")
+public func minnowQuantizePixels(_ interpreter: OpaquePointer?, _ pixels: UnsafePointer<UInt8>?, _ count: Int,
+                                 _ failure: UnsafeMutablePointer<minnow_error>?) -> minnow_status {
+    guard let handle = InterpreterHandle.from(interpreter) else { return report(MINNOW_ERROR_ARGUMENT, "the interpreter is NULL", failure) }
+    guard let pixels else { return report(MINNOW_ERROR_ARGUMENT, "pixels must not be NULL", failure) }
+    let expected = handle.interpreter.input.count
+    guard count == expected else { return report(MINNOW_ERROR_ARGUMENT, "\(count) pixels given, the input takes \(expected)", failure) }
+    guard handle.interpreter.setInput(pixels: UnsafeBufferPointer(start: pixels, count: count)) else {
+        return report(MINNOW_ERROR_ARGUMENT, "the model file stores no input normalization (format version 3 or older): use minnow_quantize_input", failure)
+    }
+    return report(MINNOW_OK, "ok", failure)
+}
+
+@_cdecl("minnow_input_normalization")
+public func minnowInputNormalization(_ interpreter: OpaquePointer?, _ mean: UnsafeMutablePointer<Float>?, _ std: UnsafeMutablePointer<Float>?,
+                                     _ capacity: Int) -> Int {
+    guard let metadata = InterpreterHandle.from(interpreter)?.model.metadata else { return 0 }
+    for i in 0..<max(0, min(capacity, metadata.mean.count)) {
+        mean?[i] = metadata.mean[i]
+        std?[i] = metadata.std[i]
+    }
+    return metadata.mean.count
+}
+
+@_cdecl("minnow_class_name")
+public func minnowClassName(_ interpreter: OpaquePointer?, _ index: Int) -> UnsafePointer<CChar>? {
+    guard let names = InterpreterHandle.from(interpreter)?.model.classNameBytes, names.indices.contains(index) else { return nil }
+    return names[index].baseAddress?.assumingMemoryBound(to: CChar.self)
+}
+
 @_cdecl("minnow_invoke")
 public func minnowInvoke(_ interpreter: OpaquePointer?, _ failure: UnsafeMutablePointer<minnow_error>?) -> minnow_status {
     guard let handle = InterpreterHandle.from(interpreter) else { return report(MINNOW_ERROR_ARGUMENT, "the interpreter is NULL", failure) }

@@ -27,7 +27,11 @@ public enum RuntimeWorkflow {
             throw WorkflowError("\(checkpoint.path) holds a float model: quantize it first (minnow quantize --out, or minnow qat)")
         }
         let integer = try IntegerModel(quantized: quantized)
-        let export = try integer.exportForRuntime()
+        // The file carries what an app needs to feed it raw pixels and name its outputs.
+        let names = (try? start.data.classNames()).flatMap { $0 } ?? []
+        let metadata = ModelMetadata(mean: start.normalization.mean, std: start.normalization.std,
+                                     classNames: names.count == integer.graph.valueShapes[integer.graph.output].reduce(1, *) ? names : [])
+        let export = try integer.exportForRuntime(metadata: metadata)
         do {
             _ = try export.bytes.withUnsafeBytes { try RuntimeModel(bytes: $0) }
         } catch {

@@ -86,6 +86,25 @@ int main(int argc, char **argv) {
     int32_t predicted = minnow_output_argmax(interpreter);
     if (predicted < 0 || (size_t)predicted >= minnow_output_count(interpreter)) { printf("FAIL argmax %d\n", predicted); failures++; }
     if (minnow_output_argmax(NULL) != -1 || minnow_input_codes(NULL) != NULL) { printf("FAIL NULL accessors\n"); failures++; }
+    /* Format version 4: raw pixels quantize with the stored normalization; names and statistics read back. */
+    unsigned char *pixels = calloc(count, 1);
+    expect("NULL pixels", minnow_quantize_pixels(interpreter, NULL, count, &error), MINNOW_ERROR_ARGUMENT, &error);
+    expect("wrong pixel count", minnow_quantize_pixels(interpreter, pixels, count + 1, &error), MINNOW_ERROR_ARGUMENT, &error);
+    float mean = 0, std = 0;
+    if (minnow_input_normalization(interpreter, &mean, &std, 1) != 1 || !(std > 0)) { printf("FAIL stored normalization %f %f\n", mean, std); failures++; }
+    if (minnow_input_normalization(interpreter, NULL, NULL, (size_t)-1) != 1) { printf("FAIL normalization count with a huge capacity\n"); failures++; }
+    if (minnow_input_normalization(NULL, &mean, &std, 1) != 0) { printf("FAIL normalization of NULL\n"); failures++; }
+    pixels[count / 2] = 200;
+    expect("pixels", minnow_quantize_pixels(interpreter, pixels, count, &error), MINNOW_OK, &error);
+    q = minnow_input_quantization(interpreter);
+    expected = lrintf(((200.0f / 255.0f - mean) / std) / q.scale) + q.zero_point;
+    if (expected > 127) expected = 127;
+    if (minnow_input_codes(interpreter)[count / 2] != expected) { printf("FAIL pixel code %d, expected %ld\n", minnow_input_codes(interpreter)[count / 2], expected); failures++; }
+    size_t classes = minnow_output_count(interpreter);
+    for (size_t c = 0; c < classes; c++)
+        if (minnow_class_name(interpreter, c) == NULL || strlen(minnow_class_name(interpreter, c)) == 0) { printf("FAIL class name %zu\n", c); failures++; }
+    if (minnow_class_name(interpreter, classes) != NULL || minnow_class_name(NULL, 0) != NULL) { printf("FAIL class name out of range\n"); failures++; }
+    free(pixels);
     /* A NULL error pointer is allowed. */
     if (minnow_invoke(interpreter, NULL) != MINNOW_OK) { printf("FAIL invoke without error\n"); failures++; }
     minnow_interpreter_free(interpreter);

@@ -64,6 +64,14 @@ final class CInterfaceTests: CLITestCase {
             outputs.append(result.standardOutput)
         }
         XCTAssertEqual(outputs[0], outputs[1], "the fastest and the reference kernels give the same output codes")
+        // The exported file (format version 4) names its classes; the program quantized the raw
+        // pixels with the file's normalization (what the lines above compared with minnow run).
+        let named = try Subprocess.run(classify, [model.path, images.path, "--names", "--limit", "5"])
+        XCTAssertTrue(named.standardError.contains("input normalization from the model file"), named.standardError)
+        let fashion = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+        for (line, predicted) in zip(named.standardOutput.split(separator: "\n"), expected) {
+            XCTAssertEqual(String(line), "\(predicted) \(fashion[predicted])")
+        }
 
         var corrupt = try Data(contentsOf: model)
         corrupt[corrupt.count / 2] ^= 0x5a

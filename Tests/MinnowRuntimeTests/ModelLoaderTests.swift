@@ -202,7 +202,7 @@ final class ModelLoaderTests: XCTestCase {
     /// Every single-byte change of a valid file is either refused with a typed error or loads; it
     /// never traps (a quick, deterministic cousin of the fuzzer, over every byte of the tables).
     /// Changes to fields whose every other value is invalid must be refused: the magic, the header
-    /// size, the file size, the checksum (left stale), a version byte out of 1...3, a tensor's
+    /// size, the file size, the checksum (left stale), a version byte out of 1...4, a tensor's
     /// type, rank or storage byte out of range, an operator code out of 1...7.
     func testEveryByteOfTheTablesCorruptedIsHandled() throws {
         let good = try validModel(), layout = TableLayout(good)

@@ -1,11 +1,11 @@
-// The fields of a version 3 model file's tables, read independently of the loader: the byte
+// The fields of a version 3 or 4 model file's tables, read independently of the loader: the byte
 // corruption test and the field fuzzer (scripts/fuzz.sh fields compiles this file into the
 // runtime's module) rewrite them one at a time.
 #if !MINNOW_FUZZ_BUILD
 import MinnowRuntime
 #endif
 
-/// Where the fields of a version 3 file's tables lie (this test's own reading of
+/// Where the fields of a version 3 or 4 file's tables lie (this test's own reading of
 /// docs/runtime-format.md, not the loader's), and the file with one field rewritten: the tables
 /// re-laid, the data section moved to the next multiple of 16, the header's offsets, size and
 /// checksum updated, so that a test reaches the check it aims at.
@@ -51,7 +51,7 @@ struct TableLayout {
     func onlyValidValue(at offset: Int, is old: UInt8, not new: UInt8) -> Bool {
         switch offset {
         case 0..<4, 6..<20: return true  // magic, header size, file size, checksum (left stale)
-        case 4: return !(1...3).contains(new)
+        case 4: return !(1...4).contains(new)
         case 5: return true  // the version's high byte
         default: break
         }
