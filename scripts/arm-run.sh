@@ -16,10 +16,10 @@
 # adds every model of Examples/models/zoo/ (scripts/make-zoo-models.sh: each zoo architecture,
 # int8 and 4-bit weights); --cpu and --kernels take comma-separated lists (kernels: fastest,
 # neon-dot, neon, reference), each pair run on the same images. --count-instructions then counts
-# the instructions QEMU executes per inference for each model, CPU and kernels (one trace line per
-# instruction with -singlestep -d exec,nochain; the runs of 3 images less those of 1, halved: the
-# interpreter's creation drops out): emulation, not a device's time. Needs `scripts/setup.sh arm`.
-# .ci/run runs it.
+# the instructions QEMU executes per inference for each model, CPU and kernels (a TCG plugin,
+# Benchmarks/arm/instruction_count_plugin.c, adds up the executed translation blocks; the runs of
+# 3 images less those of 1, halved: the interpreter's creation drops out): emulation, not a
+# device's time. Needs `scripts/setup.sh arm`. .ci/run runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 models=()
@@ -103,11 +103,12 @@ for model in "${models[@]}"; do
         done
     done
     if [[ $count == yes ]]; then
+        gcc -shared -fPIC -O2 -o "$out/instruction_count.so" Benchmarks/arm/instruction_count_plugin.c
         for model_cpu in "${cpus[@]}"; do
             for level in "${levels[@]}"; do
                 traced() {  # the instructions executed classifying the first $1 images
-                    qemu-aarch64 -cpu "$model_cpu" -singlestep -d exec,nochain "$out/classify-aarch64" "$model" "$out/t10k-images-idx3-ubyte" \
-                        --limit "$1" --kernels "$level" 2>&1 >/dev/null | grep -c '^Trace'
+                    qemu-aarch64 -cpu "$model_cpu" -plugin "$out/instruction_count.so" -d plugin "$out/classify-aarch64" "$model" \
+                        "$out/t10k-images-idx3-ubyte" --limit "$1" --kernels "$level" 2>&1 >/dev/null | sed -n 's/^instructions //p'
                 }
                 one=$(traced 1)
                 three=$(traced 3)

@@ -2,8 +2,10 @@
 # The anchor of the AArch64 instruction counts (issue 24): XNNPACK's int8 path, through LiteRT's
 # AArch64 wheel, under the same emulator as scripts/arm-run.sh --count-instructions. An AArch64
 # Python 3.11 from Debian's arm64 packages (unpacked into a folder, nothing installed), LiteRT and
-# numpy wheels for manylinux aarch64 from PyPI, run by qemu-aarch64 -L; one trace line per executed
-# instruction (-singlestep -d exec,nochain); the runs of 3 inferences less those of 1, halved.
+# numpy wheels for manylinux aarch64 from PyPI, run by qemu-aarch64 -L; the executed instructions
+# counted by Benchmarks/arm/instruction_count_plugin.c (a TCG plugin); the runs of 210 inferences
+# less those of 10, over 200 (Python's start varies by about a million instructions from run to run,
+# PYTHONHASHSEED fixed or not: the long difference makes that a few percent of one inference).
 #
 #   Benchmarks/arm/xnnpack-count.sh MODEL.tflite... [--cpu max]
 #
@@ -35,14 +37,15 @@ if [[ ! -x $root/sysroot/usr/bin/python3.11 ]]; then
         --python-version 3.11 --implementation cp ai-edge-litert numpy -d "$root/wheels"
     for wheel in "$root"/wheels/*.whl; do python3 -m zipfile -e "$wheel" "$root/site"; done
 fi
+gcc -shared -fPIC -O2 -o "$root/instruction_count.so" instruction_count_plugin.c
 traced() {  # model, inferences: the instructions executed
-    qemu-aarch64 -cpu "$cpu" -L "$root/sysroot" -E PYTHONPATH="$root/site" -singlestep -d exec,nochain \
-        "$root/sysroot/usr/bin/python3.11" litert_run_n.py "$1" "$2" 2>&1 >/dev/null | grep -c '^Trace'
+    qemu-aarch64 -cpu "$cpu" -L "$root/sysroot" -E PYTHONPATH="$root/site" -E PYTHONHASHSEED=0 -plugin "$root/instruction_count.so" -d plugin \
+        "$root/sysroot/usr/bin/python3.11" litert_run_n.py "$1" "$2" 2>&1 >/dev/null | sed -n 's/^instructions //p'
 }
 version=$(qemu-aarch64 -L "$root/sysroot" -E PYTHONPATH="$root/site" "$root/sysroot/usr/bin/python3.11" -c \
     'import importlib.metadata as m; print(m.version("ai-edge-litert"))')
 for model in "${models[@]}"; do
-    one=$(traced "$model" 1)
-    three=$(traced "$model" 3)
-    echo "xnnpack-count: $(basename "$model") (ai-edge-litert $version, XNNPACK, 1 thread) under -cpu $cpu: $(( (three - one) / 2 )) instructions per inference (emulated)"
+    few=$(traced "$model" 10)
+    many=$(traced "$model" 210)
+    echo "xnnpack-count: $(basename "$model") (ai-edge-litert $version, XNNPACK, 1 thread) under -cpu $cpu: $(( (many - few) / 200 )) instructions per inference (emulated)"
 done

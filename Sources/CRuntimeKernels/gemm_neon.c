@@ -31,15 +31,18 @@ MNW_NEON_INLINE void store_tile16(const mnw_gemm *a, int32x4_t acc[][4], int row
 /// A tile of R rows x one block of 16 outputs.
 typedef void (*tile16_function)(const mnw_gemm *, const uint8_t *const *, int, int, int);
 
-/// The input copied, then tiles of R rows over every 16-output block.
+/// The input copied (or, for a plain product whose K is whole words, read in place: every load
+/// then stays inside its row), then tiles of R rows over every 16-output block.
 static void gemm_rows16(const mnw_gemm *a, const int R, tile16_function tile) {
-    copy_signed_input(a);
+    mnw_gemm rows_from = *a;
+    if (!a->convolution && a->k % 4 == 0) rows_from.scratch = (uint8_t *)(uintptr_t)a->input;
+    else copy_signed_input(a);
     gemm_rows layout = gemm_layout(a);
     int blocks = (a->n + 15) / 16;
     const uint8_t *rows[4];
     int y = 0, x = 0;
     for (int row0 = 0; row0 < a->rows; row0 += R) {
-        int valid = gemm_next_rows(a, layout, row0, R, &y, &x, rows);
+        int valid = gemm_next_rows(&rows_from, layout, row0, R, &y, &x, rows);
         for (int b = 0; b < blocks; b++) tile(a, rows, row0, valid, b);
     }
 }
@@ -66,6 +69,9 @@ MNW_DOTPROD static void tile16_dot(const mnw_gemm *a, const uint8_t *const *rows
     const int32_t *offsets = a->offsets;
     const int8_t *w = a->packed + (size_t)b * groups * 64;
     const int8_t *r0 = (const int8_t *)rows[0], *r1 = (const int8_t *)rows[1], *r2 = (const int8_t *)rows[2], *r3 = (const int8_t *)rows[3];
+// Keeps each word's weight loads beside its sdot instructions: GCC otherwise hoists all sixteen of
+// a four-word step, which with the 16 accumulators needs more than 32 registers and spills.
+#define MNW_LOAD_HERE() __asm__ volatile("" ::: "memory")
 #define MNW_DOT4(W0, W1, W2, W3, X, LANE, A0, A1, A2, A3) \
     A0 = vdotq_laneq_s32(A0, W0, X, LANE);                \
     A1 = vdotq_laneq_s32(A1, W1, X, LANE);                \
@@ -73,7 +79,9 @@ MNW_DOTPROD static void tile16_dot(const mnw_gemm *a, const uint8_t *const *rows
     A3 = vdotq_laneq_s32(A3, W3, X, LANE);
 #define MNW_DOT_WORD(LANE)                                                                                   \
     {                                                                                                        \
-        int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16), w2 = vld1q_s8(w + 32), w3 = vld1q_s8(w + 48);     \
+        MNW_LOAD_HERE();                                                                                     \
+        int8x16x4_t ws = vld1q_s8_x4(w);                                                                     \
+        int8x16_t w0 = ws.val[0], w1 = ws.val[1], w2 = ws.val[2], w3 = ws.val[3];                            \
         w += 64;                                                                                             \
         MNW_DOT4(w0, w1, w2, w3, x0, LANE, a00, a01, a02, a03)                                               \
         MNW_DOT4(w0, w1, w2, w3, x1, LANE, a10, a11, a12, a13)                                               \
@@ -101,6 +109,7 @@ MNW_DOTPROD static void tile16_dot(const mnw_gemm *a, const uint8_t *const *rows
     }
 #undef MNW_DOT_WORD
 #undef MNW_DOT4
+#undef MNW_LOAD_HERE
     int32x4_t acc[4][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23}, {a30, a31, a32, a33}};
     store_tile16(a, acc, row0, valid, b);
 }

@@ -42,7 +42,7 @@ extension ModelMetadata {
         var metadata = ModelMetadata()
         for _ in 0..<channels { metadata.mean.append(Float(bitPattern: reader.u32())) }
         for _ in 0..<channels { metadata.std.append(Float(bitPattern: reader.u32())) }
-        guard metadata.mean.allSatisfy(\.isFinite), metadata.std.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+        guard metadata.mean.allSatisfy({ $0.isFinite }), metadata.std.allSatisfy({ $0.isFinite && $0 > 0 }) else {
             throw fail("normalization means must be finite and deviations finite and positive")
         }
         guard let count = reader.varint(before: end).map(Int.init) else { throw fail("the class count is cut off") }

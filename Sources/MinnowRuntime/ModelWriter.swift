@@ -81,7 +81,7 @@ public struct ModelWriter {
     private func check(_ metadata: ModelMetadata, input: Int, output: Int) throws(ModelFormatError) {
         let channels = tensors[input].shape.last ?? 1, outputs = tensors[output].elementCount
         guard metadata.mean.count == metadata.std.count, [0, 1, channels].contains(metadata.mean.count),
-              metadata.mean.allSatisfy(\.isFinite), metadata.std.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+              metadata.mean.allSatisfy({ $0.isFinite }), metadata.std.allSatisfy({ $0.isFinite && $0 > 0 }) else {
             throw .invalidMetadata("a normalization needs 1 or \(channels) finite means and positive deviations, got \(metadata.mean) and \(metadata.std)")
         }
         guard metadata.classNames.isEmpty || metadata.classNames.count == outputs else {

@@ -13,6 +13,8 @@ public enum RuntimeWorkflow {
     public struct Exported {
         public let export: RuntimeExport
         public let verification: ExportVerification?
+        /// The input normalization and class names the file stores.
+        public let metadata: ModelMetadata
     }
 
     /// Lowers the quantized model of `start` (from `checkpoint`) to a .mnw file at `output`. The
@@ -47,7 +49,7 @@ public enum RuntimeWorkflow {
             verification = check
         }
         try Data(export.bytes).write(to: output, options: .atomic)
-        return Exported(export: export, verification: verification)
+        return Exported(export: export, verification: verification, metadata: metadata)
     }
 
     /// Whether `a` and `b` name the same existing file (also through links).

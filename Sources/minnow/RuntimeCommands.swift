@@ -36,7 +36,9 @@ struct Export: MinnowCommand {
         let start = try CheckpointStart(checkpoint: url, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) }, allowQuantized: true)
         let result = try RuntimeWorkflow.export(start, checkpoint: url, to: URL(fileURLWithPath: output), checkImages: check.checkImages, kernels: check.kernels.choice)
         let export = result.export, (file, parameters) = (result.export.bytes.count, result.export.parameterBytes)
-        print("\(output): \(file) bytes = parameters \(parameters) (weights \(export.weightBytes), biases \(export.biasBytes), per-channel multipliers and shifts \(parameters - export.weightBytes - export.biasBytes)) + header, tables and alignment \(file - parameters): \(format(Double(file) / Double(parameters), 3))x the parameters; arena \(export.arena.size) bytes (lower bound \(export.arena.lowerBound)); \(export.multiplyAccumulates) MACs per inference")
+        print("\(output): \(file) bytes = parameters \(parameters) (weights \(export.weightBytes), biases \(export.biasBytes), per-channel multipliers and shifts \(parameters - export.weightBytes - export.biasBytes)) + header, tables, metadata and alignment \(file - parameters): \(format(Double(file) / Double(parameters), 3))x the parameters; arena \(export.arena.size) bytes (lower bound \(export.arena.lowerBound)); \(export.multiplyAccumulates) MACs per inference")
+        let metadata = result.metadata
+        print("stored for apps: input normalization mean \(metadata.mean) std \(metadata.std), \(metadata.classNames.count) class names")
         guard let check = result.verification else { return }
         print("check on \(check.images) test images (\(check.kernelLevel) kernels): runtime output codes equal to the integer evaluation's for \(check.equalOutputs) (bit-exact); top-1 agreement with the fp32 model \(percent(check.agreementWithFloat, check.images)); runtime top-1 \(percent(check.correct, check.images))")
     }

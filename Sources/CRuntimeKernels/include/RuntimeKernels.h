@@ -148,6 +148,9 @@ typedef struct {
     const size_t *tap_offsets;
     /// The filter's own codes, [taps][channels] (the NEON kernels multiply bytes).
     const int8_t *filter_codes;
+    /// 1 when no weight is -128: two products then sum within int16 (each at most 127 x 128 in
+    /// magnitude), and the NEON kernel adds taps in pairs before widening.
+    int pairs_fit_int16;
 } mnw_depthwise;
 
 /// Each tap's offset (kernel rows, then columns) from its window's first code in the padded copy

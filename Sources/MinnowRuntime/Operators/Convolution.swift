@@ -139,6 +139,7 @@ public struct Convolution: RuntimeOperator {
         let offsets = p.allocate(Int.self, count: taps)
         mnw_depthwise_tap_offsets(d.geometry, offsets)
         (d.tap_offsets, d.filter_codes) = (UnsafePointer(offsets), weights.baseAddress)
+        d.pairs_fit_int16 = weights.contains(-128) ? 0 : 1
         (d.minimum, d.maximum, d.output) = (clamp.minimum, clamp.maximum, p.codes(output).baseAddress)
         let columnShape = w[0] == 3 && w[1] == 3 && dilation == Extent(1, 1) && stride.height == stride.width && (stride.width == 1 || stride.width == 2)
         if columnShape && kernels.depthwise_columns == 1 && kernels.multipliesBytes(weights) {
