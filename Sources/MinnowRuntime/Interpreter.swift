@@ -25,9 +25,11 @@ public enum KernelChoice: Sendable {
 
     /// The SIMD path `fastest` takes on this CPU: "avx512-vnni", "avx-vnni", "avx2", "neon-dot",
     /// "neon" or "reference".
-    public static var detected: String {
-        KernelChoice.fastest.kernels.map { String(cString: $0.pointee.name) } ?? "reference"
-    }
+    public static var detected: String { KernelChoice.fastest.level }
+
+    /// The level this choice runs on this CPU (what a report names: `neon-dot` asked for on x86
+    /// runs, and says, "reference").
+    public var level: String { kernels.map { String(cString: $0.pointee.name) } ?? "reference" }
 
     /// The kernel table this choice runs on this CPU (`mnw_kernels_for`), or nil for the reference
     /// kernels alone.
@@ -75,7 +77,7 @@ public final class Interpreter {
             (self.arena, ownsArena) = (.allocate(byteCount: max(model.arenaSize, 1), alignment: ModelFormat.alignment), true)
         }
         let table = kernels.kernels
-        kernelLevel = table.map { String(cString: $0.pointee.name) } ?? "reference"
+        kernelLevel = kernels.level
         preparation = OperatorPreparation(model: model, arena: self.arena, kernels: table)
         steps = model.operations.map { $0.prepare(preparation) }
         preparation.shareScratch()

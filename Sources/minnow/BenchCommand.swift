@@ -287,7 +287,7 @@ extension Bench {
             guard let bytes = FileManager.default.contents(atPath: model).map({ [UInt8]($0) }) else { throw CLIError(message: "\(model): cannot read") }
             let (runs, warmup, kernels) = (timing.runs, timing.warmup, timing.kernels)
             let t = try benchmarkRuntime(bytes, runs: runs, warmup: warmup, batch: timing.batch, kernels: kernels.choice)
-            print(BenchReport.runtime(t, model: model, warmup: warmup, kernels: kernels == .fastest ? KernelChoice.detected : kernels.rawValue))
+            print(BenchReport.runtime(t, model: model, warmup: warmup, kernels: kernels.choice.level))
             if operators {
                 print(BenchReport.operators(try profileRuntime(bytes, runs: runs, warmup: warmup, kernels: kernels.choice), runs: runs))
             }
