@@ -54,6 +54,22 @@ static inline void padded_tap_offsets(const mnw_conv_geometry *g, size_t *offset
             offsets[ky * g->kernel_width + kx] = ((size_t)ky * g->dilation_height * padded_width + (size_t)kx * g->dilation_width) * g->channels;
 }
 
+/// How a GEMM's K runs in its input copy: `segments` runs of `length` codes (the whole row; or a
+/// kernel row of a k x k convolution, or one tap when the kernel is dilated along the width), each
+/// padded to whole 4-code words: the word groups of `mnw_gemm_pack`, `words` per segment.
+typedef struct {
+    int segments, length, words;
+} gemm_segments;
+
+static inline gemm_segments gemm_segments_of(int k, const mnw_conv_geometry *g) {
+    gemm_segments s;
+    if (!g) s.segments = 1, s.length = k;
+    else if (g->dilation_width == 1) s.segments = g->kernel_height, s.length = g->kernel_width * g->channels;
+    else s.segments = g->kernel_height * g->kernel_width, s.length = g->channels;
+    s.words = (s.length + 3) / 4;
+    return s;
+}
+
 /// Where a GEMM's rows live in its scratch (its input copied as unsigned codes; a convolution's
 /// with its padding): row r = y * width + x starts at `scratch + y * row_step + x * column_step`.
 typedef struct {

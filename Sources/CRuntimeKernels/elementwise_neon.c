@@ -4,38 +4,70 @@
 #if defined(__aarch64__)
 #include "NEONCommon.h"
 
-/// Sixteen codes of the add: each input less its zero point, shifted left, rescaled by its
-/// one-channel table; the sum requantized by the output's (`general` 1 when some table's form is
-/// `MNW_REQUANT_GENERAL`).
-MNW_NEON_INLINE int8x16_t add16(int8x16_t x, int8x16_t y, neon_table4 ta, neon_table4 tb, neon_table4 to,
-                                int32x4_t zero_points[3], int32x4_t shifts[2], int8x16_t minimum, int8x16_t maximum, const int general) {
+/// The low four int16 lanes widened (the counterpart of vmovl_high_s16).
+MNW_NEON_INLINE int32x4_t vmovl_low(int16x8_t x) { return vmovl_s16(vget_low_s16(x)); }
+
+/// Sixteen codes of the add in any form: each input less its zero point, shifted left, rescaled
+/// by its one-channel table; the sum requantized by the output's.
+MNW_NEON_INLINE int8x16_t add16_general(int8x16_t x, int8x16_t y, neon_table4 ta, neon_table4 tb, neon_table4 to, int32x4_t zero_points[3],
+                                        int32x4_t shifts[2], int8x16_t minimum, int8x16_t maximum) {
     int32x4_t xs[4], ys[4], q[4];
     neon_widen16(x, zero_points[0], shifts[0], xs);
     neon_widen16(y, zero_points[1], shifts[1], ys);
-    for (int i = 0; i < 4; i++)
-        q[i] = neon_requant4(vaddq_s32(neon_multiply4(xs[i], ta, general), neon_multiply4(ys[i], tb, general)), to, zero_points[2], general);
+    for (int i = 0; i < 4; i++) q[i] = neon_requant4(vaddq_s32(neon_multiply4(xs[i], ta, 1), neon_multiply4(ys[i], tb, 1)), to, zero_points[2], 1);
     return neon_narrow16(q[0], q[1], q[2], q[3], minimum, maximum);
 }
 
-MNW_NEON_INLINE void add_codes(const mnw_add *a, const int general) {
+static void add_general(const mnw_add *a) {
     neon_table4 ta = neon_table4_load(a->a_table, 0), tb = neon_table4_load(a->b_table, 0), to = neon_table4_load(a->output_table, 0);
     int32x4_t zero_points[3] = {vdupq_n_s32(a->a_zero_point), vdupq_n_s32(a->b_zero_point), vdupq_n_s32(a->output_zero_point)};
     int32x4_t shifts[2] = {vdupq_n_s32(a->a_left_shift), vdupq_n_s32(a->b_left_shift)};
     int8x16_t minimum = vdupq_n_s8((int8_t)a->minimum), maximum = vdupq_n_s8((int8_t)a->maximum);
     int count = a->count;
-    const int8_t *first = a->a, *second = a->b;
-    int8_t *output = a->output;
     for (int i = 0; i < count; i += 16) {
         int left = count - i;
-        int8x16_t codes = add16(neon_load16(first + i, left, 0), neon_load16(second + i, left, 0), ta, tb, to, zero_points, shifts, minimum,
-                                maximum, general);
-        neon_store16(output + i, left, codes);
+        int8x16_t codes = add16_general(neon_load16(a->a + i, left, 0), neon_load16(a->b + i, left, 0), ta, tb, to, zero_points, shifts, minimum, maximum);
+        neon_store16(a->output + i, left, codes);
+    }
+}
+
+/// Four lanes of one input of the add in the short form: (x - zero point) << shift (the difference
+/// already widened to int16, exact for codes and zero points in int8), rescaled.
+#define MNW_SCALED4(DIFFERENCE16, HALF, SHIFT, M, S) \
+    vrshlq_s32(vqdmulhq_s32(vshlq_s32(HALF(DIFFERENCE16), SHIFT), M), S)
+
+/// The add with every table in a short form (total shifts of at least 32), 16 codes at a time,
+/// written out (GCC loops over arrays of vectors through memory). The output's zero point is added
+/// after narrowing to int16 with saturation: the rescaled sum is within 2^30 and the clamp to int8
+/// codes then gives what QuantMath's 32-bit sum gives.
+static void add_short(const mnw_add *a) {
+    int32x4_t ma = vld1q_s32((const int32_t *)(a->a_table + 64)), sa = vld1q_s32((const int32_t *)(a->a_table + 72));
+    int32x4_t mb = vld1q_s32((const int32_t *)(a->b_table + 64)), sb = vld1q_s32((const int32_t *)(a->b_table + 72));
+    int32x4_t mo = vld1q_s32((const int32_t *)(a->output_table + 64)), so = vld1q_s32((const int32_t *)(a->output_table + 72));
+    int8x8_t za = vdup_n_s8((int8_t)a->a_zero_point), zb = vdup_n_s8((int8_t)a->b_zero_point);
+    int32x4_t shift_a = vdupq_n_s32(a->a_left_shift), shift_b = vdupq_n_s32(a->b_left_shift);
+    int16x8_t zo = vdupq_n_s16((int16_t)a->output_zero_point);
+    int8x16_t minimum = vdupq_n_s8((int8_t)a->minimum), maximum = vdupq_n_s8((int8_t)a->maximum);
+    int count = a->count;
+    for (int i = 0; i < count; i += 16) {
+        int left = count - i;
+        int8x16_t x = neon_load16(a->a + i, left, 0), y = neon_load16(a->b + i, left, 0);
+        int16x8_t x_low = vsubl_s8(vget_low_s8(x), za), x_high = vsubl_s8(vget_high_s8(x), za);
+        int16x8_t y_low = vsubl_s8(vget_low_s8(y), zb), y_high = vsubl_s8(vget_high_s8(y), zb);
+#define MNW_SUM4(XD, YD, HALF)                                                                                            \
+    vrshlq_s32(vqdmulhq_s32(vaddq_s32(MNW_SCALED4(XD, HALF, shift_a, ma, sa), MNW_SCALED4(YD, HALF, shift_b, mb, sb)), mo), so)
+        int16x8_t low = vqmovn_high_s32(vqmovn_s32(MNW_SUM4(x_low, y_low, vmovl_low)), MNW_SUM4(x_low, y_low, vmovl_high_s16));
+        int16x8_t high = vqmovn_high_s32(vqmovn_s32(MNW_SUM4(x_high, y_high, vmovl_low)), MNW_SUM4(x_high, y_high, vmovl_high_s16));
+#undef MNW_SUM4
+        int8x16_t codes = vqmovn_high_s16(vqmovn_s16(vqaddq_s16(low, zo)), vqaddq_s16(high, zo));
+        neon_store16(a->output + i, left, vminq_s8(vmaxq_s8(codes, minimum), maximum));
     }
 }
 
 void mnw_add_neon(const mnw_add *a) {
-    if (a->form == MNW_REQUANT_GENERAL) add_codes(a, 1);
-    else add_codes(a, 0);
+    int int8_zero_points = a->a_zero_point >= -128 && a->a_zero_point <= 127 && a->b_zero_point >= -128 && a->b_zero_point <= 127;
+    if (a->form == MNW_REQUANT_GENERAL || !int8_zero_points) add_general(a);
+    else add_short(a);
 }
 
 void mnw_clamp_neon(const mnw_clamp *c) {

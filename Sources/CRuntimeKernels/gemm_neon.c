@@ -55,66 +55,140 @@ static void gemm_rows16(const mnw_gemm *a, const int R, tile16_function tile) {
 #define MNW_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
 #endif
 
-/// Four rows x 16 outputs on sdot: 16 accumulators (of 32 vector registers), each sdot four
-/// products per lane. Where four words of K lie next to each other in a row (a whole row, or a
-/// kernel row of a convolution), one 16-byte load per row serves four sdot by lane; elsewhere each
-/// word is broadcast (ld1r). Written out register by register: GCC keeps an array of
+// Keeps each word's weight loads beside its sdot instructions: GCC otherwise hoists all those of a
+// four-word step, which with the accumulators needs more than 32 registers and spills.
+#define MNW_LOAD_HERE() __asm__ volatile("" ::: "memory")
+
+/// Requantizes one row of a tile (four or two accumulators, the short form) and stores `count`
+/// codes of it.
+#define MNW_STORE_ROW(ROW, A0, A1, A2, A3)                                                                                   \
+    {                                                                                                                       \
+        int16x8_t low = vqmovn_high_s32(vqmovn_s32(vqaddq_s32(vrshlq_s32(vqdmulhq_s32(A0, m0), s0), zero_point)),          \
+                                        vqaddq_s32(vrshlq_s32(vqdmulhq_s32(A1, m1), s1), zero_point));                     \
+        int8x16_t codes;                                                                                                   \
+        if (wide) {                                                                                                         \
+            int16x8_t high = vqmovn_high_s32(vqmovn_s32(vqaddq_s32(vrshlq_s32(vqdmulhq_s32(A2, m2), s2), zero_point)),     \
+                                             vqaddq_s32(vrshlq_s32(vqdmulhq_s32(A3, m3), s3), zero_point));                \
+            codes = vqmovn_high_s16(vqmovn_s16(low), high);                                                                \
+        } else {                                                                                                            \
+            codes = vcombine_s8(vqmovn_s16(low), vdup_n_s8(0));                                                            \
+        }                                                                                                                   \
+        codes = vminq_s8(vmaxq_s8(codes, minimum), maximum);                                                               \
+        int8_t *destination = output + (size_t)(ROW) * n;                                                                  \
+        if (count >= 16) vst1q_s8(destination, codes);                                                                     \
+        else if (count == 8) vst1_s8(destination, vget_low_s8(codes));                                                     \
+        else neon_store16(destination, count, codes);                                                                      \
+    }
+
+/// One word (lane LANE of the rows' X0...X3) times the weights at `w`: four rows x 16 outputs
+/// (`wide`) or x 8.
+#define MNW_DOT_WORD(X0, X1, X2, X3, LANE)                                                                                   \
+    {                                                                                                                       \
+        MNW_LOAD_HERE();                                                                                                    \
+        if (wide) {                                                                                                         \
+            int8x16x4_t ws = vld1q_s8_x4(w);                                                                                \
+            a00 = vdotq_laneq_s32(a00, ws.val[0], X0, LANE), a01 = vdotq_laneq_s32(a01, ws.val[1], X0, LANE);             \
+            a02 = vdotq_laneq_s32(a02, ws.val[2], X0, LANE), a03 = vdotq_laneq_s32(a03, ws.val[3], X0, LANE);             \
+            a10 = vdotq_laneq_s32(a10, ws.val[0], X1, LANE), a11 = vdotq_laneq_s32(a11, ws.val[1], X1, LANE);             \
+            a12 = vdotq_laneq_s32(a12, ws.val[2], X1, LANE), a13 = vdotq_laneq_s32(a13, ws.val[3], X1, LANE);             \
+            a20 = vdotq_laneq_s32(a20, ws.val[0], X2, LANE), a21 = vdotq_laneq_s32(a21, ws.val[1], X2, LANE);             \
+            a22 = vdotq_laneq_s32(a22, ws.val[2], X2, LANE), a23 = vdotq_laneq_s32(a23, ws.val[3], X2, LANE);             \
+            a30 = vdotq_laneq_s32(a30, ws.val[0], X3, LANE), a31 = vdotq_laneq_s32(a31, ws.val[1], X3, LANE);             \
+            a32 = vdotq_laneq_s32(a32, ws.val[2], X3, LANE), a33 = vdotq_laneq_s32(a33, ws.val[3], X3, LANE);             \
+        } else {                                                                                                            \
+            int8x16x2_t ws = vld1q_s8_x2(w);                                                                                \
+            a00 = vdotq_laneq_s32(a00, ws.val[0], X0, LANE), a01 = vdotq_laneq_s32(a01, ws.val[1], X0, LANE);             \
+            a10 = vdotq_laneq_s32(a10, ws.val[0], X1, LANE), a11 = vdotq_laneq_s32(a11, ws.val[1], X1, LANE);             \
+            a20 = vdotq_laneq_s32(a20, ws.val[0], X2, LANE), a21 = vdotq_laneq_s32(a21, ws.val[1], X2, LANE);             \
+            a30 = vdotq_laneq_s32(a30, ws.val[0], X3, LANE), a31 = vdotq_laneq_s32(a31, ws.val[1], X3, LANE);             \
+        }                                                                                                                   \
+        w += 64;                                                                                                            \
+    }
+
+/// Words of four rows broadcast from `P0...P3` (`BYTES` 4 or 8: one word, or two in lanes 0 and 1).
+#define MNW_LOAD_WORDS(BYTES, P0, P1, P2, P3)                                                                               \
+    int8x16_t x0 = BYTES == 8 ? vreinterpretq_s8_s64(vld1q_dup_s64((const int64_t *)(P0))) : vreinterpretq_s8_s32(vld1q_dup_s32((const int32_t *)(P0))); \
+    int8x16_t x1 = BYTES == 8 ? vreinterpretq_s8_s64(vld1q_dup_s64((const int64_t *)(P1))) : vreinterpretq_s8_s32(vld1q_dup_s32((const int32_t *)(P1))); \
+    int8x16_t x2 = BYTES == 8 ? vreinterpretq_s8_s64(vld1q_dup_s64((const int64_t *)(P2))) : vreinterpretq_s8_s32(vld1q_dup_s32((const int32_t *)(P2))); \
+    int8x16_t x3 = BYTES == 8 ? vreinterpretq_s8_s64(vld1q_dup_s64((const int64_t *)(P3))) : vreinterpretq_s8_s32(vld1q_dup_s32((const int32_t *)(P3)));
+
+/// Four rows x one block of 16 outputs (`wide`; 16 accumulators of 32 vector registers) or of 8
+/// (the last block when at most 8 outputs remain: no products of zero weights) on sdot, each four
+/// products per lane, requantized in the short form and stored. K runs through its segments: four
+/// words at a time one 16-byte load per row serves four sdot by lane, two words an 8-byte
+/// broadcast, one a 4-byte one. Written out register by register: GCC keeps an array of
 /// accumulators in memory.
-MNW_DOTPROD static void tile16_dot(const mnw_gemm *a, const uint8_t *const *rows, int row0, int valid, int b) {
+MNW_DOTPROD MNW_NEON_INLINE void tile_dot(const mnw_gemm *a, gemm_segments runs, const uint8_t *const *rows, int row0, int valid, int b,
+                                          const int wide) {
     const int32_t *base = a->base + 16 * b;
-    int32x4_t b0 = vld1q_s32(base), b1 = vld1q_s32(base + 4), b2 = vld1q_s32(base + 8), b3 = vld1q_s32(base + 12);
+    int32x4_t b0 = vld1q_s32(base), b1 = vld1q_s32(base + 4), b2 = wide ? vld1q_s32(base + 8) : b0, b3 = wide ? vld1q_s32(base + 12) : b0;
     int32x4_t a00 = b0, a01 = b1, a02 = b2, a03 = b3, a10 = b0, a11 = b1, a12 = b2, a13 = b3;
     int32x4_t a20 = b0, a21 = b1, a22 = b2, a23 = b3, a30 = b0, a31 = b1, a32 = b2, a33 = b3;
-    int groups = a->groups;
-    const int32_t *offsets = a->offsets;
-    const int8_t *w = a->packed + (size_t)b * groups * 64;
-    const int8_t *r0 = (const int8_t *)rows[0], *r1 = (const int8_t *)rows[1], *r2 = (const int8_t *)rows[2], *r3 = (const int8_t *)rows[3];
-// Keeps each word's weight loads beside its sdot instructions: GCC otherwise hoists all sixteen of
-// a four-word step, which with the 16 accumulators needs more than 32 registers and spills.
-#define MNW_LOAD_HERE() __asm__ volatile("" ::: "memory")
-#define MNW_DOT4(W0, W1, W2, W3, X, LANE, A0, A1, A2, A3) \
-    A0 = vdotq_laneq_s32(A0, W0, X, LANE);                \
-    A1 = vdotq_laneq_s32(A1, W1, X, LANE);                \
-    A2 = vdotq_laneq_s32(A2, W2, X, LANE);                \
-    A3 = vdotq_laneq_s32(A3, W3, X, LANE);
-#define MNW_DOT_WORD(LANE)                                                                                   \
-    {                                                                                                        \
-        MNW_LOAD_HERE();                                                                                     \
-        int8x16x4_t ws = vld1q_s8_x4(w);                                                                     \
-        int8x16_t w0 = ws.val[0], w1 = ws.val[1], w2 = ws.val[2], w3 = ws.val[3];                            \
-        w += 64;                                                                                             \
-        MNW_DOT4(w0, w1, w2, w3, x0, LANE, a00, a01, a02, a03)                                               \
-        MNW_DOT4(w0, w1, w2, w3, x1, LANE, a10, a11, a12, a13)                                               \
-        MNW_DOT4(w0, w1, w2, w3, x2, LANE, a20, a21, a22, a23)                                               \
-        MNW_DOT4(w0, w1, w2, w3, x3, LANE, a30, a31, a32, a33)                                               \
-    }
-    int g = 0;
-    while (g < groups) {
-        int32_t offset = offsets[g];
-        if (g + 4 <= groups && offsets[g + 3] == offset + 12) {
-            int8x16_t x0 = vld1q_s8(r0 + offset), x1 = vld1q_s8(r1 + offset), x2 = vld1q_s8(r2 + offset), x3 = vld1q_s8(r3 + offset);
-            MNW_DOT_WORD(0)
-            MNW_DOT_WORD(1)
-            MNW_DOT_WORD(2)
-            MNW_DOT_WORD(3)
-            g += 4;
-        } else {
-            int8x16_t x0 = vreinterpretq_s8_s32(vld1q_dup_s32((const int32_t *)(r0 + offset)));
-            int8x16_t x1 = vreinterpretq_s8_s32(vld1q_dup_s32((const int32_t *)(r1 + offset)));
-            int8x16_t x2 = vreinterpretq_s8_s32(vld1q_dup_s32((const int32_t *)(r2 + offset)));
-            int8x16_t x3 = vreinterpretq_s8_s32(vld1q_dup_s32((const int32_t *)(r3 + offset)));
-            MNW_DOT_WORD(0)
-            g++;
+    const int8_t *w = a->packed + (size_t)b * a->groups * 64;
+    for (int segment = 0; segment < runs.segments; segment++) {
+        int32_t offset = a->offsets[segment * runs.words];
+        const int8_t *p0 = (const int8_t *)rows[0] + offset, *p1 = (const int8_t *)rows[1] + offset;
+        const int8_t *p2 = (const int8_t *)rows[2] + offset, *p3 = (const int8_t *)rows[3] + offset;
+        int left = runs.words;
+        for (; left >= 4; left -= 4, p0 += 16, p1 += 16, p2 += 16, p3 += 16) {
+            int8x16_t x0 = vld1q_s8(p0), x1 = vld1q_s8(p1), x2 = vld1q_s8(p2), x3 = vld1q_s8(p3);
+            MNW_DOT_WORD(x0, x1, x2, x3, 0)
+            MNW_DOT_WORD(x0, x1, x2, x3, 1)
+            MNW_DOT_WORD(x0, x1, x2, x3, 2)
+            MNW_DOT_WORD(x0, x1, x2, x3, 3)
+        }
+        if (left >= 2) {
+            MNW_LOAD_WORDS(8, p0, p1, p2, p3)
+            MNW_DOT_WORD(x0, x1, x2, x3, 0)
+            MNW_DOT_WORD(x0, x1, x2, x3, 1)
+            p0 += 8, p1 += 8, p2 += 8, p3 += 8, left -= 2;
+        }
+        if (left == 1) {
+            MNW_LOAD_WORDS(4, p0, p1, p2, p3)
+            MNW_DOT_WORD(x0, x1, x2, x3, 0)
         }
     }
-#undef MNW_DOT_WORD
-#undef MNW_DOT4
-#undef MNW_LOAD_HERE
-    int32x4_t acc[4][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23}, {a30, a31, a32, a33}};
-    store_tile16(a, acc, row0, valid, b);
+    int n = a->n, count = n - 16 * b;
+    int8_t *output = a->output + (size_t)row0 * n + 16 * b;
+    if (a->requant_form == MNW_REQUANT_GENERAL) {
+        int32x4_t acc[4][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23}, {a30, a31, a32, a33}};
+        store_tile16(a, acc, row0, valid, b);
+        return;
+    }
+    const int64_t *block = a->requant + (size_t)b * MNW_REQUANT_BLOCK;
+    const int32_t *multipliers = (const int32_t *)(block + 64), *shifts = (const int32_t *)(block + 72);
+    int32x4_t m0 = vld1q_s32(multipliers), m1 = vld1q_s32(multipliers + 4), s0 = vld1q_s32(shifts), s1 = vld1q_s32(shifts + 4);
+    int32x4_t m2 = wide ? vld1q_s32(multipliers + 8) : m0, m3 = wide ? vld1q_s32(multipliers + 12) : m0;
+    int32x4_t s2 = wide ? vld1q_s32(shifts + 8) : s0, s3 = wide ? vld1q_s32(shifts + 12) : s0;
+    int32x4_t zero_point = vdupq_n_s32(a->output_zero_point);
+    int8x16_t minimum = vdupq_n_s8((int8_t)a->minimum), maximum = vdupq_n_s8((int8_t)a->maximum);
+    MNW_STORE_ROW(0, a00, a01, a02, a03)
+    if (valid > 1) MNW_STORE_ROW(1, a10, a11, a12, a13)
+    if (valid > 2) MNW_STORE_ROW(2, a20, a21, a22, a23)
+    if (valid > 3) MNW_STORE_ROW(3, a30, a31, a32, a33)
 }
+#undef MNW_LOAD_WORDS
+#undef MNW_DOT_WORD
+#undef MNW_STORE_ROW
+#undef MNW_LOAD_HERE
 
-MNW_DOTPROD void mnw_gemm_neon_dot(const mnw_gemm *a) { gemm_rows16(a, 4, tile16_dot); }
+/// The dot-product GEMM: the input copied (or read in place, as `gemm_rows16`), then for every
+/// four rows each block of 16 outputs, the last block 8 wide when at most 8 outputs remain.
+MNW_DOTPROD void mnw_gemm_neon_dot(const mnw_gemm *a) {
+    mnw_gemm rows_from = *a;
+    if (!a->convolution && a->k % 4 == 0) rows_from.scratch = (uint8_t *)(uintptr_t)a->input;
+    else copy_signed_input(a);
+    gemm_rows layout = gemm_layout(a);
+    gemm_segments runs = gemm_segments_of(a->k, a->convolution);
+    int blocks = (a->n + 15) / 16, last_narrow = a->n - 16 * (blocks - 1) <= 8;
+    const uint8_t *rows[4];
+    int y = 0, x = 0;
+    for (int row0 = 0; row0 < a->rows; row0 += 4) {
+        int valid = gemm_next_rows(&rows_from, layout, row0, 4, &y, &x, rows);
+        for (int b = 0; b < blocks - last_narrow; b++) tile_dot(a, runs, rows, row0, valid, b, 1);
+        if (last_narrow) tile_dot(a, runs, rows, row0, valid, blocks - 1, 0);
+    }
+}
 
 // MARK: plain NEON
 

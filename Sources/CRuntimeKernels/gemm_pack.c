@@ -4,31 +4,15 @@
 
 #include <string.h>
 
-/// How a GEMM's K runs in its input copy: `segments` runs of `length` codes (the whole row; or a
-/// kernel row of a k x k convolution, or one tap when the kernel is dilated along the width), each
-/// padded to whole 4-code words.
-typedef struct {
-    int segments, length, words;
-} gemm_segments;
-
-static gemm_segments segments_of(int k, const mnw_conv_geometry *g) {
-    gemm_segments s;
-    if (!g) s.segments = 1, s.length = k;
-    else if (g->dilation_width == 1) s.segments = g->kernel_height, s.length = g->kernel_width * g->channels;
-    else s.segments = g->kernel_height * g->kernel_width, s.length = g->channels;
-    s.words = (s.length + 3) / 4;
-    return s;
-}
-
 int mnw_gemm_groups(int k, const mnw_conv_geometry *g) {
-    gemm_segments s = segments_of(k, g);
+    gemm_segments s = gemm_segments_of(k, g);
     return s.segments * s.words;
 }
 
 size_t mnw_gemm_packed_size(int k, int n, const mnw_conv_geometry *g) { return (size_t)((n + 15) / 16) * (size_t)mnw_gemm_groups(k, g) * 64; }
 
 void mnw_gemm_pack(const int8_t *weight, int k, int n, const mnw_conv_geometry *g, int8_t *packed, int32_t *offsets) {
-    gemm_segments s = segments_of(k, g);
+    gemm_segments s = gemm_segments_of(k, g);
     int blocks = (n + 15) / 16, groups = s.segments * s.words;
     memset(packed, 0, mnw_gemm_packed_size(k, n, g));
     for (int b = 0; b < blocks; b++)

@@ -250,6 +250,93 @@ static void test_max_pool(const mnw_kernels *k, int trials) {
     }
 }
 
+/// QuantMath's rounding multiplication alone: `requantize` with zero point 0 and no clamp.
+static int32_t quantmath_multiply(int32_t x, int32_t multiplier, int32_t shift) {
+    return mnw_quantmath_requantize(x, multiplier, shift, 0, INT32_MIN, INT32_MAX);
+}
+
+/// A one-channel requantization table (16 equal lanes); returns its form.
+static int one_channel_table(int32_t multiplier, int32_t shift, int32_t zero_point, int64_t *table) {
+    int32_t multipliers[16], shifts[16];
+    for (int i = 0; i < 16; i++) multipliers[i] = multiplier, shifts[i] = shift;
+    return mnw_requant_prepare(multipliers, shifts, 16, zero_point, table);
+}
+
+/// The add as the runtime prepares it (Sources/MinnowRuntime/Operators/Add.swift: an input shift
+/// of 0 or 1 moves into the left shift) against TFLite's int8 add in QuantMath's arithmetic: each
+/// input less its zero point, shifted left by 20, rescaled; the sum requantized.
+static void test_add(const mnw_kernels *k, int trials) {
+    for (int trial = 0; trial < trials; trial++) {
+        int count = between(1, 100);
+        int8_t a[100], b[100], output[100];
+        fill_codes(a, (size_t)count), fill_codes(b, (size_t)count);
+        int32_t multiplier[3], shift[3], zero_point[3];
+        random_multipliers(3, 1, multiplier, shift);
+        shift[0] = between(-6, 1), shift[1] = between(-6, 1), shift[2] = trial % 3 == 0 ? between(-31, 3) : between(-24, -12);
+        for (int i = 0; i < 3; i++) zero_point[i] = between(-128, 127);
+        int64_t *tables = malloc(3 * mnw_requant_table_size(16));
+        mnw_add add = {.count = count, .a = a, .b = b, .a_zero_point = zero_point[0], .b_zero_point = zero_point[1]};
+        int forms[3];
+        for (int i = 0; i < 3; i++) {
+            int extra = i < 2 && shift[i] >= 0 ? shift[i] + 1 : 0;
+            if (i == 0) add.a_left_shift = 20 + extra;
+            if (i == 1) add.b_left_shift = 20 + extra;
+            forms[i] = one_channel_table(multiplier[i], shift[i] - extra, i == 2 ? zero_point[2] : 0, tables + i * MNW_REQUANT_BLOCK);
+        }
+        add.a_table = tables, add.b_table = tables + MNW_REQUANT_BLOCK, add.output_table = tables + 2 * MNW_REQUANT_BLOCK;
+        add.form = forms[0] >= MNW_REQUANT_HIGH && forms[1] >= MNW_REQUANT_HIGH ? forms[2] : MNW_REQUANT_GENERAL;
+        add.output_zero_point = zero_point[2], add.minimum = trial % 4 == 3 ? zero_point[2] : -128, add.maximum = 127, add.output = output;
+        k->add(&add);
+        int equal = 1;
+        for (int i = 0; i < count; i++) {
+            int32_t sum = quantmath_multiply((a[i] - zero_point[0]) * (1 << 20), multiplier[0], shift[0])
+                + quantmath_multiply((b[i] - zero_point[1]) * (1 << 20), multiplier[1], shift[1]);
+            equal &= output[i] == mnw_quantmath_requantize(sum, multiplier[2], shift[2], zero_point[2], add.minimum, add.maximum);
+        }
+        check(equal, "add", k->name, trial);
+        free(tables);
+    }
+}
+
+/// A concatenation of up to four inputs, each copied or rescaled (`mnw_rescale_prepare`), against
+/// QuantMath's requantization of each code less its input's zero point.
+static void test_concatenate(const mnw_kernels *k, int trials) {
+    for (int trial = 0; trial < trials; trial++) {
+        int pixels = between(1, 10), count = between(1, 4), total = 0;
+        mnw_concat_input inputs[4];
+        int32_t multiplier[4], shift[4], output_zero_point = between(-128, 127);
+        int64_t *tables = malloc(4 * mnw_requant_table_size(16));
+        random_multipliers(4, 0, multiplier, shift);
+        for (int i = 0; i < count; i++) {
+            int channels = between(1, 40);
+            int8_t *codes = malloc((size_t)pixels * channels);
+            fill_codes(codes, (size_t)pixels * channels);
+            inputs[i] = (mnw_concat_input){codes, channels, output_zero_point, NULL, 0, MNW_REQUANT_ROUNDED};
+            if (between(0, 2) > 0) {
+                shift[i] = between(-9, 7), inputs[i].zero_point = between(-128, 127);
+                inputs[i].table = tables + i * MNW_REQUANT_BLOCK;
+                inputs[i].form = mnw_rescale_prepare(multiplier[i], shift[i], output_zero_point, tables + i * MNW_REQUANT_BLOCK, &inputs[i].left_shift);
+            }
+            total += channels;
+        }
+        int8_t *output = malloc((size_t)pixels * total);
+        mnw_concatenate c = {pixels, count, inputs, output_zero_point, output};
+        k->concatenate(&c);
+        int equal = 1;
+        for (int p = 0, column = 0; p < pixels; p++, column = 0)
+            for (int i = 0; i < count; column += inputs[i].channels, i++)
+                for (int j = 0; j < inputs[i].channels; j++) {
+                    int8_t code = inputs[i].codes[(size_t)p * inputs[i].channels + j];
+                    int32_t expected = !inputs[i].table ? code
+                        : mnw_quantmath_requantize(code - inputs[i].zero_point, multiplier[i], shift[i], output_zero_point, -128, 127);
+                    equal &= output[(size_t)p * total + column + j] == expected;
+                }
+        check(equal, "concatenation", k->name, trial);
+        for (int i = 0; i < count; i++) free((void *)inputs[i].codes);
+        free(tables), free(output);
+    }
+}
+
 int main(int argc, char **argv) {
     int trials = argc > 1 ? atoi(argv[1]) : 300;
     if (trials < 1) { fprintf(stderr, "usage: neon_kernels [TRIALS]\n"); return 2; }
@@ -264,7 +351,9 @@ int main(int argc, char **argv) {
         test_depthwise(k, trials);
         test_elementwise(k, trials);
         test_max_pool(k, trials);
-        printf("neon_kernels: %s: requantize, gemm, convolution, depthwise, lookup, clamp, max pool on %d random cases each: %s\n", k->name, trials,
+        test_add(k, trials);
+        test_concatenate(k, trials);
+        printf("neon_kernels: %s: requantize, gemm, convolution, depthwise, lookup, clamp, max pool, add, concatenation on %d random cases each: %s\n", k->name, trials,
                failures == before ? "equal to the reference" : "DIFFERENT");
     }
     if (!tested) { printf("FAIL: this CPU has no NEON kernel level\n"); return 1; }
