@@ -59,26 +59,23 @@ static void gemm_rows16(const mnw_gemm *a, const int R, tile16_function tile) {
 // four-word step, which with the accumulators needs more than 32 registers and spills.
 #define MNW_LOAD_HERE() __asm__ volatile("" ::: "memory")
 
-/// Requantizes one row of a tile (four or two accumulators, the short form) and stores `count`
-/// codes of it.
-#define MNW_STORE_ROW(ROW, A0, A1, A2, A3)                                                                                   \
-    {                                                                                                                       \
-        int16x8_t low = vqmovn_high_s32(vqmovn_s32(vqaddq_s32(vrshlq_s32(vqdmulhq_s32(A0, m0), s0), zero_point)),          \
-                                        vqaddq_s32(vrshlq_s32(vqdmulhq_s32(A1, m1), s1), zero_point));                     \
+/// Requantizes one row of a tile (four or two accumulators, the short form) into 16 codes (8 when
+/// not `wide`). The output zero point is added in int16 after narrowing, with saturation: each
+/// rescaled value is within 2^30, so the clamp to int8 codes gives what QuantMath's 32-bit sum gives.
+#define MNW_ROW_CODES(A0, A1, A2, A3)                                                                                      \
+    ({                                                                                                                     \
+        int16x8_t low = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(vrshlq_s32(vqdmulhq_s32(A0, m0), s0)), vrshlq_s32(vqdmulhq_s32(A1, m1), s1)), \
+                                   zero_point);                                                                            \
         int8x16_t codes;                                                                                                   \
-        if (wide) {                                                                                                         \
-            int16x8_t high = vqmovn_high_s32(vqmovn_s32(vqaddq_s32(vrshlq_s32(vqdmulhq_s32(A2, m2), s2), zero_point)),     \
-                                             vqaddq_s32(vrshlq_s32(vqdmulhq_s32(A3, m3), s3), zero_point));                \
-            codes = vqmovn_high_s16(vqmovn_s16(low), high);                                                                \
-        } else {                                                                                                            \
-            codes = vcombine_s8(vqmovn_s16(low), vdup_n_s8(0));                                                            \
-        }                                                                                                                   \
-        codes = vminq_s8(vmaxq_s8(codes, minimum), maximum);                                                               \
-        int8_t *destination = output + (size_t)(ROW) * n;                                                                  \
-        if (count >= 16) vst1q_s8(destination, codes);                                                                     \
-        else if (count == 8) vst1_s8(destination, vget_low_s8(codes));                                                     \
-        else neon_store16(destination, count, codes);                                                                      \
-    }
+        if (wide) {                                                                                                        \
+            int16x8_t high = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(vrshlq_s32(vqdmulhq_s32(A2, m2), s2)), vrshlq_s32(vqdmulhq_s32(A3, m3), s3)), \
+                                        zero_point);                                                                       \
+            codes = vqmovn_high_s16(vqmovn_s16(low), high);                                                               \
+        } else {                                                                                                           \
+            codes = vcombine_s8(vqmovn_s16(low), vqmovn_s16(low));                                                        \
+        }                                                                                                                  \
+        vminq_s8(vmaxq_s8(codes, minimum), maximum);                                                                       \
+    })
 
 /// One word (lane LANE of the rows' X0...X3) times the weights at `w`: four rows x 16 outputs
 /// (`wide`) or x 8.
@@ -125,10 +122,11 @@ MNW_DOTPROD MNW_NEON_INLINE void tile_dot(const mnw_gemm *a, gemm_segments runs,
     int32x4_t a00 = b0, a01 = b1, a02 = b2, a03 = b3, a10 = b0, a11 = b1, a12 = b2, a13 = b3;
     int32x4_t a20 = b0, a21 = b1, a22 = b2, a23 = b3, a30 = b0, a31 = b1, a32 = b2, a33 = b3;
     const int8_t *w = a->packed + (size_t)b * a->groups * 64;
-    for (int segment = 0; segment < runs.segments; segment++) {
-        int32_t offset = a->offsets[segment * runs.words];
-        const int8_t *p0 = (const int8_t *)rows[0] + offset, *p1 = (const int8_t *)rows[1] + offset;
-        const int8_t *p2 = (const int8_t *)rows[2] + offset, *p3 = (const int8_t *)rows[3] + offset;
+    const int8_t *r0 = (const int8_t *)rows[0], *r1 = (const int8_t *)rows[1], *r2 = (const int8_t *)rows[2], *r3 = (const int8_t *)rows[3];
+    const int32_t *offsets = a->offsets;
+    for (int segment = 0; segment < runs.segments; segment++, offsets += runs.words) {
+        int32_t offset = *offsets;
+        const int8_t *p0 = r0 + offset, *p1 = r1 + offset, *p2 = r2 + offset, *p3 = r3 + offset;
         int left = runs.words;
         for (; left >= 4; left -= 4, p0 += 16, p1 += 16, p2 += 16, p3 += 16) {
             int8x16_t x0 = vld1q_s8(p0), x1 = vld1q_s8(p1), x2 = vld1q_s8(p2), x3 = vld1q_s8(p3);
@@ -160,16 +158,23 @@ MNW_DOTPROD MNW_NEON_INLINE void tile_dot(const mnw_gemm *a, gemm_segments runs,
     int32x4_t m0 = vld1q_s32(multipliers), m1 = vld1q_s32(multipliers + 4), s0 = vld1q_s32(shifts), s1 = vld1q_s32(shifts + 4);
     int32x4_t m2 = wide ? vld1q_s32(multipliers + 8) : m0, m3 = wide ? vld1q_s32(multipliers + 12) : m0;
     int32x4_t s2 = wide ? vld1q_s32(shifts + 8) : s0, s3 = wide ? vld1q_s32(shifts + 12) : s0;
-    int32x4_t zero_point = vdupq_n_s32(a->output_zero_point);
+    int16x8_t zero_point = vdupq_n_s16((int16_t)a->output_zero_point);
     int8x16_t minimum = vdupq_n_s8((int8_t)a->minimum), maximum = vdupq_n_s8((int8_t)a->maximum);
-    MNW_STORE_ROW(0, a00, a01, a02, a03)
-    if (valid > 1) MNW_STORE_ROW(1, a10, a11, a12, a13)
-    if (valid > 2) MNW_STORE_ROW(2, a20, a21, a22, a23)
-    if (valid > 3) MNW_STORE_ROW(3, a30, a31, a32, a33)
+    int8x16_t c0 = MNW_ROW_CODES(a00, a01, a02, a03), c1 = MNW_ROW_CODES(a10, a11, a12, a13);
+    int8x16_t c2 = MNW_ROW_CODES(a20, a21, a22, a23), c3 = MNW_ROW_CODES(a30, a31, a32, a33);
+    if (valid == 4 && count >= 16) {
+        vst1q_s8(output, c0), vst1q_s8(output + n, c1), vst1q_s8(output + 2 * (size_t)n, c2), vst1q_s8(output + 3 * (size_t)n, c3);
+    } else if (valid == 4 && count == 8) {
+        vst1_s8(output, vget_low_s8(c0)), vst1_s8(output + n, vget_low_s8(c1));
+        vst1_s8(output + 2 * (size_t)n, vget_low_s8(c2)), vst1_s8(output + 3 * (size_t)n, vget_low_s8(c3));
+    } else {
+        int8x16_t codes[4] = {c0, c1, c2, c3};
+        for (int r = 0; r < valid; r++) neon_store16(output + (size_t)r * n, count, codes[r]);
+    }
 }
 #undef MNW_LOAD_WORDS
 #undef MNW_DOT_WORD
-#undef MNW_STORE_ROW
+#undef MNW_ROW_CODES
 #undef MNW_LOAD_HERE
 
 /// The dot-product GEMM: the input copied (or read in place, as `gemm_rows16`), then for every

@@ -4,22 +4,31 @@
 #if defined(__aarch64__)
 #include "NEONCommon.h"
 
-/// Per output pixel and 16 channels, the maximum over the window's positions inside the input
-/// (padded positions skipped, as the reference).
+/// Per output pixel, the maximum over the window's positions inside the input (padded positions
+/// skipped, as the reference), 16 channels at a time; the last block of fewer than 16 channels
+/// loads its codes with -128 past them.
 void mnw_max_pool_neon(const mnw_max_pool *p) {
     const mnw_max_pool f = *p;  // fields read once: the byte stores may alias them
+    size_t row = (size_t)f.width * f.channels;
+    int full = f.channels / 16 * 16, rest = f.channels - full;
     for (int y = 0; y < f.output_height; y++)
         for (int x = 0; x < f.output_width; x++) {
             int top = y * f.stride_height - f.padding_height, left = x * f.stride_width - f.padding_width, y0, y1, x0, x1;
             window_span(top, f.kernel_height, f.height, &y0, &y1);
             window_span(left, f.kernel_width, f.width, &x0, &x1);
-            for (int base = 0; base < f.channels; base += 16) {
-                int count = f.channels - base;
+            const int8_t *corner = f.input + (size_t)(top + y0) * row + (size_t)(left + x0) * f.channels;
+            int8_t *out = f.output + ((size_t)y * f.output_width + x) * f.channels;
+            for (int base = 0; base < full; base += 16) {
                 int8x16_t best = vdupq_n_s8(-128);
-                for (int ky = y0; ky < y1; ky++)
-                    for (int kx = x0; kx < x1; kx++)
-                        best = vmaxq_s8(best, neon_load16(f.input + ((size_t)(top + ky) * f.width + (left + kx)) * f.channels + base, count, -128));
-                neon_store16(f.output + ((size_t)y * f.output_width + x) * f.channels + base, count, best);
+                for (const int8_t *r = corner + base; r < corner + base + (size_t)(y1 - y0) * row; r += row)
+                    for (int kx = 0; kx < x1 - x0; kx++) best = vmaxq_s8(best, vld1q_s8(r + (size_t)kx * f.channels));
+                vst1q_s8(out + base, best);
+            }
+            if (rest) {
+                int8x16_t best = vdupq_n_s8(-128);
+                for (int ky = 0; ky < y1 - y0; ky++)
+                    for (int kx = 0; kx < x1 - x0; kx++) best = vmaxq_s8(best, neon_load16(corner + (size_t)ky * row + (size_t)kx * f.channels + full, rest, -128));
+                neon_store16(out + full, rest, best);
             }
         }
 }
