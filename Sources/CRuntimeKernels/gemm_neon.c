@@ -55,10 +55,6 @@ static void gemm_rows16(const mnw_gemm *a, const int R, tile16_function tile) {
 #define MNW_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
 #endif
 
-// Keeps each word's weight loads beside its sdot instructions: GCC otherwise hoists all those of a
-// four-word step, which with the accumulators needs more than 32 registers and spills.
-#define MNW_LOAD_HERE() __asm__ volatile("" ::: "memory")
-
 /// Requantizes one row of a tile (four or two accumulators, the short form) into 16 codes (8 when
 /// not `wide`). The output zero point is added in int16 after narrowing, with saturation: each
 /// rescaled value is within 2^30, so the clamp to int8 codes gives what QuantMath's 32-bit sum gives.
@@ -77,29 +73,30 @@ static void gemm_rows16(const mnw_gemm *a, const int R, tile16_function tile) {
         vminq_s8(vmaxq_s8(codes, minimum), maximum);                                                                       \
     })
 
+/// The 64 bytes of weights of one word (16 outputs x 4) at `w` into v0...v3, `w` advanced: one
+/// post-incrementing `ld1` (GCC otherwise computes each address apart, and without a fixed place
+/// in the instruction stream hoists the loads of a four-word step, spilling accumulators).
+#if defined(__GNUC__)
+#define MNW_LOAD_WEIGHTS(W0, W1, W2, W3)                                                                                   \
+    register int8x16_t W0 __asm__("v0"), W1 __asm__("v1"), W2 __asm__("v2"), W3 __asm__("v3");                             \
+    __asm__ volatile("ld1 {v0.16b-v3.16b}, [%4], #64" : "=w"(W0), "=w"(W1), "=w"(W2), "=w"(W3), "+r"(w) : : "memory");
+#endif
+
 /// One word (lane LANE of the rows' X0...X3) times the weights at `w`: four rows x 16 outputs
 /// (`wide`) or x 8.
 #define MNW_DOT_WORD(X0, X1, X2, X3, LANE)                                                                                   \
     {                                                                                                                       \
-        MNW_LOAD_HERE();                                                                                                    \
+        MNW_LOAD_WEIGHTS(w0, w1, w2, w3)                                                                                    \
+        a00 = vdotq_laneq_s32(a00, w0, X0, LANE), a01 = vdotq_laneq_s32(a01, w1, X0, LANE);                                 \
+        a10 = vdotq_laneq_s32(a10, w0, X1, LANE), a11 = vdotq_laneq_s32(a11, w1, X1, LANE);                                 \
+        a20 = vdotq_laneq_s32(a20, w0, X2, LANE), a21 = vdotq_laneq_s32(a21, w1, X2, LANE);                                 \
+        a30 = vdotq_laneq_s32(a30, w0, X3, LANE), a31 = vdotq_laneq_s32(a31, w1, X3, LANE);                                 \
         if (wide) {                                                                                                         \
-            int8x16x4_t ws = vld1q_s8_x4(w);                                                                                \
-            a00 = vdotq_laneq_s32(a00, ws.val[0], X0, LANE), a01 = vdotq_laneq_s32(a01, ws.val[1], X0, LANE);             \
-            a02 = vdotq_laneq_s32(a02, ws.val[2], X0, LANE), a03 = vdotq_laneq_s32(a03, ws.val[3], X0, LANE);             \
-            a10 = vdotq_laneq_s32(a10, ws.val[0], X1, LANE), a11 = vdotq_laneq_s32(a11, ws.val[1], X1, LANE);             \
-            a12 = vdotq_laneq_s32(a12, ws.val[2], X1, LANE), a13 = vdotq_laneq_s32(a13, ws.val[3], X1, LANE);             \
-            a20 = vdotq_laneq_s32(a20, ws.val[0], X2, LANE), a21 = vdotq_laneq_s32(a21, ws.val[1], X2, LANE);             \
-            a22 = vdotq_laneq_s32(a22, ws.val[2], X2, LANE), a23 = vdotq_laneq_s32(a23, ws.val[3], X2, LANE);             \
-            a30 = vdotq_laneq_s32(a30, ws.val[0], X3, LANE), a31 = vdotq_laneq_s32(a31, ws.val[1], X3, LANE);             \
-            a32 = vdotq_laneq_s32(a32, ws.val[2], X3, LANE), a33 = vdotq_laneq_s32(a33, ws.val[3], X3, LANE);             \
-        } else {                                                                                                            \
-            int8x16x2_t ws = vld1q_s8_x2(w);                                                                                \
-            a00 = vdotq_laneq_s32(a00, ws.val[0], X0, LANE), a01 = vdotq_laneq_s32(a01, ws.val[1], X0, LANE);             \
-            a10 = vdotq_laneq_s32(a10, ws.val[0], X1, LANE), a11 = vdotq_laneq_s32(a11, ws.val[1], X1, LANE);             \
-            a20 = vdotq_laneq_s32(a20, ws.val[0], X2, LANE), a21 = vdotq_laneq_s32(a21, ws.val[1], X2, LANE);             \
-            a30 = vdotq_laneq_s32(a30, ws.val[0], X3, LANE), a31 = vdotq_laneq_s32(a31, ws.val[1], X3, LANE);             \
+            a02 = vdotq_laneq_s32(a02, w2, X0, LANE), a03 = vdotq_laneq_s32(a03, w3, X0, LANE);                             \
+            a12 = vdotq_laneq_s32(a12, w2, X1, LANE), a13 = vdotq_laneq_s32(a13, w3, X1, LANE);                             \
+            a22 = vdotq_laneq_s32(a22, w2, X2, LANE), a23 = vdotq_laneq_s32(a23, w3, X2, LANE);                             \
+            a32 = vdotq_laneq_s32(a32, w2, X3, LANE), a33 = vdotq_laneq_s32(a33, w3, X3, LANE);                             \
         }                                                                                                                   \
-        w += 64;                                                                                                            \
     }
 
 /// Words of four rows broadcast from `P0...P3` (`BYTES` 4 or 8: one word, or two in lanes 0 and 1).
@@ -127,6 +124,11 @@ MNW_DOTPROD MNW_NEON_INLINE void tile_dot(const mnw_gemm *a, gemm_segments runs,
     for (int segment = 0; segment < runs.segments; segment++, offsets += runs.words) {
         int32_t offset = *offsets;
         const int8_t *p0 = r0 + offset, *p1 = r1 + offset, *p2 = r2 + offset, *p3 = r3 + offset;
+        if (runs.words == 1) {  // a kernel row of one channel (a first layer on grey images)
+            MNW_LOAD_WORDS(4, p0, p1, p2, p3)
+            MNW_DOT_WORD(x0, x1, x2, x3, 0)
+            continue;
+        }
         int left = runs.words;
         for (; left >= 4; left -= 4, p0 += 16, p1 += 16, p2 += 16, p3 += 16) {
             int8x16_t x0 = vld1q_s8(p0), x1 = vld1q_s8(p1), x2 = vld1q_s8(p2), x3 = vld1q_s8(p3);
@@ -174,8 +176,8 @@ MNW_DOTPROD MNW_NEON_INLINE void tile_dot(const mnw_gemm *a, gemm_segments runs,
 }
 #undef MNW_LOAD_WORDS
 #undef MNW_DOT_WORD
+#undef MNW_LOAD_WEIGHTS
 #undef MNW_ROW_CODES
-#undef MNW_LOAD_HERE
 
 /// The dot-product GEMM: the input copied (or read in place, as `gemm_rows16`), then for every
 /// four rows each block of 16 outputs, the last block 8 wide when at most 8 outputs remain.
@@ -189,7 +191,12 @@ MNW_DOTPROD void mnw_gemm_neon_dot(const mnw_gemm *a) {
     const uint8_t *rows[4];
     int y = 0, x = 0;
     for (int row0 = 0; row0 < a->rows; row0 += 4) {
-        int valid = gemm_next_rows(&rows_from, layout, row0, 4, &y, &x, rows);
+        int valid = a->rows - row0 < 4 ? a->rows - row0 : 4;
+        if (a->convolution) {
+            gemm_next_rows(&rows_from, layout, row0, 4, &y, &x, rows);
+        } else {  // consecutive rows; those past the last repeat it
+            for (int r = 0; r < 4; r++) rows[r] = rows_from.scratch + (size_t)(row0 + (r < valid ? r : valid - 1)) * a->k;
+        }
         for (int b = 0; b < blocks - last_narrow; b++) tile_dot(a, runs, rows, row0, valid, b, 1);
         if (last_narrow) tile_dot(a, runs, rows, row0, valid, blocks - 1, 0);
     }

@@ -97,8 +97,8 @@ public final class Interpreter {
     /// Quantizes `image` (normalized float values, as many as the input has) into `input` with
     /// `inputParameters`.
     public func setInput(_ image: some Collection<Float>) {
-        let codes = input, parameters = inputParameters
-        for (i, value) in zip(codes.indices, image) { codes[i] = Int8(parameters.quantize(value)) }
+        let codes = input, quantizer = inputParameters.quantizer
+        for (i, value) in zip(codes.indices, image) { codes[i] = Int8(quantizer.quantize(value)) }
     }
 
     /// Quantizes an image of 8-bit pixels (HWC, as many as the input has elements) with the
@@ -108,9 +108,9 @@ public final class Interpreter {
     public func setInput(pixels: UnsafeBufferPointer<UInt8>) -> Bool {
         let metadata = model.metadata, channels = model.tensors[model.input].shape.last ?? 1
         guard metadata.hasNormalization else { return false }
-        let codes = input, parameters = inputParameters
+        let codes = input, quantizer = inputParameters.quantizer
         for i in 0..<min(codes.count, pixels.count) {
-            codes[i] = Int8(parameters.quantize(metadata.normalized(pixel: pixels[i], channel: i % channels)))
+            codes[i] = Int8(quantizer.quantize(metadata.normalized(pixel: pixels[i], channel: i % channels)))
         }
         return true
     }

@@ -61,13 +61,30 @@ public struct QuantizationParameters: Sendable, Equatable {
     /// clamped to the type's range. Multiplying by the reciprocal and rounding half to even is
     /// what PyTorch's `fake_quantize_per_tensor_affine` does on the CPU, so Minnow's fake
     /// quantization matches it bit for bit. NaN quantizes to the zero point.
+    public func quantize(_ value: Float) -> Int32 { quantizer.quantize(value) }
+
+    /// `quantize` with its constants (the reciprocal of the scale, the clamp bounds) worked out
+    /// once: for loops over many values, the same arithmetic.
+    public var quantizer: Quantizer {
+        Quantizer(reciprocal: 1 / scale, low: Float(type.minimum - zeroPoint), high: Float(type.maximum - zeroPoint), zeroPoint: zeroPoint)
+    }
+}
+
+/// The arithmetic of `QuantizationParameters.quantize` with its constants precomputed.
+public struct Quantizer: Sendable {
+    let reciprocal, low, high: Float
+    let zeroPoint: Int32
+
+    /// The code of `value` (see `QuantizationParameters.quantize`).
+    @inline(__always)
     public func quantize(_ value: Float) -> Int32 {
-        let scaled = (value * (1 / scale)).rounded(.toNearestOrEven)
+        let scaled = (value * reciprocal).rounded(.toNearestOrEven)
         guard !scaled.isNaN else { return zeroPoint }
-        let low = Float(type.minimum - zeroPoint), high = Float(type.maximum - zeroPoint)
         return Int32(Swift.min(Swift.max(scaled, low), high)) + zeroPoint
     }
+}
 
+extension QuantizationParameters {
     /// Whether `value` quantizes inside the range without clamping (the straight-through
     /// estimator passes the gradient exactly there).
     public func isInRange(_ value: Float) -> Bool {
