@@ -41,8 +41,9 @@ extern "C" {
 /** The version of this interface; minnow_api_version() returns the library's. Version 2 added
     MINNOW_KERNELS_NEON_DOT and MINNOW_KERNELS_NEON (a version 1 library refuses them with
     MINNOW_ERROR_ARGUMENT), minnow_quantize_pixels, minnow_input_normalization and
-    minnow_class_name (model format version 4 stores the normalization and the names). */
-#define MINNOW_RUNTIME_API_VERSION 2
+    minnow_class_name (model format version 4 stores the normalization and the names); version 3
+    MINNOW_KERNELS_NEON_I8MM. */
+#define MINNOW_RUNTIME_API_VERSION 3
 /** The bytes of a minnow_error's message, with its terminating NUL. */
 #define MINNOW_ERROR_MESSAGE_SIZE 256
 /** The alignment, in bytes, the model bytes and the arena must have. */
@@ -69,7 +70,10 @@ typedef enum minnow_kernels {
         reference kernels. (For tests and comparisons: FASTEST picks it by itself.) */
     MINNOW_KERNELS_NEON_DOT = 2,
     /** AArch64: NEON with the plain NEON GEMM; elsewhere the reference kernels. */
-    MINNOW_KERNELS_NEON = 3
+    MINNOW_KERNELS_NEON = 3,
+    /** AArch64: NEON with the int8 matrix-multiply GEMM (smmla, FEAT_I8MM) where the CPU has it,
+        else as MINNOW_KERNELS_NEON_DOT; elsewhere the reference kernels. */
+    MINNOW_KERNELS_NEON_I8MM = 4
 } minnow_kernels;
 
 /** A failed call's status and message. */
@@ -108,7 +112,7 @@ minnow_status minnow_interpreter_create(const void *model, size_t model_size, vo
 /** Frees an interpreter (NULL is allowed). The model bytes and the arena stay the caller's. */
 void minnow_interpreter_free(minnow_interpreter *interpreter);
 
-/** The kernel level that runs: "avx512-vnni", "avx-vnni", "avx2", "neon-dot", "neon" or "reference".
+/** The kernel level that runs: "avx512-vnni", "avx-vnni", "avx2", "neon-i8mm", "neon-dot", "neon" or "reference".
     A static string. */
 const char *minnow_kernel_level(const minnow_interpreter *interpreter);
 

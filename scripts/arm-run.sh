@@ -7,19 +7,26 @@
 # quantizing and invoking allocate nothing there (Tests/CInterface/invoke_allocations.c, every
 # allocation of the static program wrapped and counted).
 #
-#   scripts/arm-run.sh [--model M.mnw]... [--zoo] [--limit N] [--cpu max,cortex-a53]
-#                      [--kernels fastest,neon,reference] [--count-instructions] [--keep DIR]
+#   scripts/arm-run.sh [--model M.mnw]... [--zoo] [--extreme] [--limit N] [--cpu max,cortex-a53]
+#                      [--kernels fastest,neon-dot,neon,reference] [--count-instructions] [--keep DIR]
 #
-# Default: Examples/models/quick-student.mnw, all 10,000 test images, `-cpu max` (with the
-# dot-product instructions; cortex-a53 has none), the fastest kernels (neon-dot under max, neon
-# under cortex-a53, picked by getauxval(AT_HWCAP)). --model may be given more than once; --zoo
-# adds every model of Examples/models/zoo/ (scripts/make-zoo-models.sh: each zoo architecture,
-# int8 and 4-bit weights); --cpu and --kernels take comma-separated lists (kernels: fastest,
-# neon-dot, neon, reference), each pair run on the same images. --count-instructions then counts
+# Default: Examples/models/quick-student.mnw, all 10,000 test images, `-cpu max` (with the int8
+# matrix multiply and the dot product; cortex-a76 has the dot product alone, cortex-a53 neither),
+# the fastest kernels (neon-i8mm under max, neon-dot under cortex-a76, neon under cortex-a53,
+# picked by getauxval(AT_HWCAP, AT_HWCAP2)). --model may be given more than once; --zoo adds
+# every model of Examples/models/zoo/ (scripts/make-zoo-models.sh: each zoo architecture, int8
+# and 4-bit weights); --cpu and --kernels take comma-separated lists (kernels: fastest,
+# neon-i8mm, neon-dot, neon, reference; a level the CPU lacks falls to the next), each pair run on
+# the same images. --count-instructions then counts
 # the instructions QEMU executes per inference for each model, CPU and kernels (a TCG plugin,
 # Benchmarks/arm/instruction_count_plugin.c, adds up the executed translation blocks; the runs of
 # 3 images less those of 1, halved: the interpreter's creation drops out): emulation, not a
-# device's time. Needs `scripts/setup.sh arm`. .ci/run runs it.
+# device's time. --extreme also runs HostileModelTests' valid but extreme files
+# (Tests/Fixtures/extreme-models/: kernels of 96 x 96 taps, padding up to the dilated kernel's
+# extent, pooling windows three times the input, sums at int32's edge, the structure fuzzer's
+# findings that load) on each CPU and kernel level, each against the reference kernels' codes
+# committed beside it (Tests/CInterface/extreme_models.c). Needs `scripts/setup.sh arm`.
+# .ci/run runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 models=()
@@ -27,17 +34,19 @@ limit=10000
 cpu=max
 kernels=fastest
 count=no
+extreme=no
 keep=
 while [[ $# -gt 0 ]]; do
     case $1 in
         --model) models+=("$2"); shift 2 ;;
         --zoo) models+=(Examples/models/zoo/*.mnw); shift ;;
+        --extreme) extreme=yes; shift ;;
         --limit) limit=$2; shift 2 ;;
         --cpu) cpu=$2; shift 2 ;;
         --kernels) kernels=$2; shift 2 ;;
         --count-instructions) count=yes; shift ;;
         --keep) keep=$2; shift 2 ;;
-        *) echo "usage: scripts/arm-run.sh [--model M.mnw]... [--zoo] [--limit N] [--cpu max,cortex-a53] [--kernels fastest,neon,reference] [--count-instructions] [--keep DIR]" >&2; exit 2 ;;
+        *) echo "usage: scripts/arm-run.sh [--model M.mnw]... [--zoo] [--extreme] [--limit N] [--cpu max,cortex-a53] [--kernels fastest,neon,reference] [--count-instructions] [--keep DIR]" >&2; exit 2 ;;
     esac
 done
 [[ ${#models[@]} -gt 0 ]] || models=(Examples/models/quick-student.mnw)
@@ -60,16 +69,19 @@ for source in Sources/CRuntimeKernels/*.c; do
 done
 aarch64-linux-gnu-gcc -O2 -fPIE -std=c11 -Wall -Wextra -Werror -DMINNOW_NO_ZLIB -I include -c Examples/c/classify.c -o "$out/classify.o"
 swift_lib=$(dirname "$(dirname "$(command -v swiftc)")")/lib/swift/embedded/aarch64-none-none-elf
-aarch64-linux-gnu-gcc -static-pie -fPIE "$out/classify.o" "$out"/kernel_*.o "$out"/swift/{QuantMath,MinnowRuntime,MinnowRuntimeC}.o \
+aarch64-linux-gnu-gcc -static-pie -fPIE "$out/classify.o" "$out"/kernel_*.o "$out"/swift/{QuantMath,MinnowRuntime}.o \
     "$swift_lib/libswiftUnicodeDataTables.a" -o "$out/classify-aarch64"
 aarch64-linux-gnu-gcc -O2 -fPIE -std=c11 -Wall -Wextra -Werror -I include -c Tests/CInterface/invoke_allocations.c -o "$out/allocations.o"
 aarch64-linux-gnu-gcc -static-pie -fPIE -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign,--wrap=aligned_alloc \
-    "$out/allocations.o" "$out"/kernel_*.o "$out"/swift/{QuantMath,MinnowRuntime,MinnowRuntimeC}.o \
+    "$out/allocations.o" "$out"/kernel_*.o "$out"/swift/{QuantMath,MinnowRuntime}.o \
     "$swift_lib/libswiftUnicodeDataTables.a" -o "$out/allocations-aarch64"
 aarch64-linux-gnu-gcc -O2 -fPIE -std=c11 -Wall -Wextra -Werror -I Sources/CRuntimeKernels/include -c Tests/CInterface/neon_kernels.c \
     -o "$out/neon_kernels.o"
-aarch64-linux-gnu-gcc -static-pie -fPIE "$out/neon_kernels.o" "$out"/kernel_*.o "$out"/swift/{QuantMath,MinnowRuntime,MinnowRuntimeC}.o \
+aarch64-linux-gnu-gcc -static-pie -fPIE "$out/neon_kernels.o" "$out"/kernel_*.o "$out"/swift/{QuantMath,MinnowRuntime}.o \
     "$swift_lib/libswiftUnicodeDataTables.a" -o "$out/neon-kernels-aarch64"
+aarch64-linux-gnu-gcc -O2 -fPIE -std=c11 -Wall -Wextra -Werror -I include -c Tests/CInterface/extreme_models.c -o "$out/extreme_models.o"
+aarch64-linux-gnu-gcc -static-pie -fPIE "$out/extreme_models.o" "$out"/kernel_*.o "$out"/swift/{QuantMath,MinnowRuntime}.o \
+    "$swift_lib/libswiftUnicodeDataTables.a" -o "$out/extreme-models-aarch64"
 
 # Kernel by kernel: the NEON levels each CPU has against QuantMath's arithmetic.
 IFS=, read -r -a cpus <<<"$cpu"
@@ -78,11 +90,20 @@ for model_cpu in "${cpus[@]}"; do
         || { echo "arm-run: FAILED: the NEON kernels differ from the reference under -cpu $model_cpu" >&2; exit 1; }
 done
 
+IFS=, read -r -a levels <<<"$kernels"
+if [[ $extreme == yes ]]; then
+    for model_cpu in "${cpus[@]}"; do
+        for level in "${levels[@]}"; do
+            qemu-aarch64 -cpu "$model_cpu" "$out/extreme-models-aarch64" "$level" Tests/Fixtures/extreme-models/*.mnw | sed "s/^/arm-run: -cpu $model_cpu: /" \
+                || { echo "arm-run: FAILED: an extreme model differs from the reference kernels under -cpu $model_cpu --kernels $level" >&2; exit 1; }
+        done
+    done
+fi
+
 # The host program, on this CPU's fastest kernels.
 host=$(scripts/build-c-example.sh)
 
 gzip -dc "$images_gz" > "$out/t10k-images-idx3-ubyte"
-IFS=, read -r -a levels <<<"$kernels"
 for model in "${models[@]}"; do
     "$host" "$model" "$out/t10k-images-idx3-ubyte" --limit "$limit" --codes > "$out/host.txt" 2>/dev/null
     [[ -s $out/host.txt ]] || { echo "arm-run: FAILED: the host program classified no images with $model" >&2; exit 1; }

@@ -87,9 +87,10 @@ int main(int argc, char **argv) {
             const char *name = argv[++i];
             if (!strcmp(name, "fastest")) kernels = MINNOW_KERNELS_FASTEST;
             else if (!strcmp(name, "reference")) kernels = MINNOW_KERNELS_REFERENCE;
+            else if (!strcmp(name, "neon-i8mm")) kernels = MINNOW_KERNELS_NEON_I8MM;
             else if (!strcmp(name, "neon-dot")) kernels = MINNOW_KERNELS_NEON_DOT;
             else if (!strcmp(name, "neon")) kernels = MINNOW_KERNELS_NEON;
-            else { fprintf(stderr, "classify: --kernels must be fastest, reference, neon-dot or neon, got %s\n", name); return 2; }
+            else { fprintf(stderr, "classify: --kernels must be fastest, reference, neon-i8mm, neon-dot or neon, got %s\n", name); return 2; }
         }
         else if (!strcmp(argv[i], "--limit") && i + 1 < argc) limit = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--names")) print_names = 1;

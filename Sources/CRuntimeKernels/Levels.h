@@ -14,6 +14,8 @@ int mnw_cpu_has_avx2(void);
 int mnw_cpu_has_avxvnni(void);
 /// 1 on AArch64 with the dot-product instructions (FEAT_DotProd).
 int mnw_cpu_has_dotprod(void);
+/// 1 on AArch64 with the int8 matrix multiply (FEAT_I8MM).
+int mnw_cpu_has_i8mm(void);
 
 // AVX-512 VNNI (gemm_avx512.c, depthwise_avx512.c, elementwise_avx512.c, pooling_avx512.c,
 // requant_avx512.c).
@@ -58,6 +60,8 @@ void mnw_depthwise_avxvnni(const mnw_depthwise *a);
 // requantization form; the GEMM on signed codes (`gemm_signed_input`).
 /// sdot (needs FEAT_DotProd): tiles of 4 rows x 16 outputs.
 void mnw_gemm_neon_dot(const mnw_gemm *a);
+/// The GEMM on smmla (FEAT_I8MM): reads `packed_pairs`.
+void mnw_gemm_neon_i8mm(const mnw_gemm *a);
 /// smull and sadalp: tiles of 2 rows x 16 outputs.
 void mnw_gemm_neon(const mnw_gemm *a);
 /// smull and saddw on 16 channels, `filter_codes`.

@@ -48,6 +48,25 @@ void mnw_weight_base(const int8_t *weight, int k, int n, const int32_t *bias, in
     }
 }
 
+size_t mnw_gemm_pairs_size(int k, int n, const mnw_conv_geometry *g) {
+    gemm_segments s = gemm_segments_of(k, g);
+    return (size_t)((n + 15) / 16) * (size_t)s.segments * (size_t)((s.words + 1) / 2) * 128;
+}
+
+void mnw_gemm_pairs_pack(const int8_t *packed, int k, int n, const mnw_conv_geometry *g, int8_t *pairs) {
+    gemm_segments s = gemm_segments_of(k, g);
+    int blocks = (n + 15) / 16, groups = s.segments * s.words, per_segment = (s.words + 1) / 2;
+    memset(pairs, 0, mnw_gemm_pairs_size(k, n, g));
+    for (int b = 0; b < blocks; b++)
+        for (int segment = 0; segment < s.segments; segment++)
+            for (int word = 0; word < s.words; word++)
+                for (int j = 0; j < 16; j++) {
+                    size_t pair = ((size_t)b * s.segments + segment) * per_segment + word / 2;
+                    int8_t *to = pairs + pair * 128 + (size_t)(j / 2) * 16 + (size_t)(j % 2) * 8 + (size_t)(word % 2) * 4;
+                    memcpy(to, packed + (((size_t)b * groups + (size_t)segment * s.words + word) * 16 + j) * 4, 4);
+                }
+}
+
 size_t mnw_gemm_words_size(int k, int n, const mnw_conv_geometry *g) {
     return (size_t)((n + 7) / 8) * (size_t)mnw_gemm_groups(k, g) * 64;
 }

@@ -81,6 +81,7 @@ public enum RuntimeKernels: String, ExpressibleByArgument, CaseIterable {
     case fastest
     case avxVNNI = "avx-vnni"
     case avx2
+    case neonI8MM = "neon-i8mm"
     case neonDot = "neon-dot"
     case neon, reference
 
@@ -90,6 +91,7 @@ public enum RuntimeKernels: String, ExpressibleByArgument, CaseIterable {
         case .fastest: .fastest
         case .avxVNNI: .avxVNNI
         case .avx2: .avx2
+        case .neonI8MM: .neonI8MM
         case .neonDot: .neonDot
         case .neon: .neon
         case .reference: .reference

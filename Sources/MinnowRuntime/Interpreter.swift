@@ -4,8 +4,8 @@ import QuantMath
 /// Which kernels an interpreter runs.
 public enum KernelChoice: Sendable {
     /// The fastest this CPU supports (checked at run time): on x86-64 AVX-512 VNNI, else AVX2 with
-    /// AVX-VNNI, else AVX2; on AArch64 NEON with the dot product, else NEON; else the reference
-    /// kernels.
+    /// AVX-VNNI, else AVX2; on AArch64 NEON with the int8 matrix multiply, else with the dot
+    /// product, else NEON; else the reference kernels.
     case fastest
     /// The AVX2 kernels with AVX-VNNI GEMMs (256-bit `vpdpbusd`) where the CPU has AVX-VNNI, else
     /// as `avx2`. (For tests and comparisons; `fastest` picks it by itself.)
@@ -14,6 +14,9 @@ public enum KernelChoice: Sendable {
     /// requantization has a short form), the reference kernels elsewhere; the reference kernels
     /// alone on a CPU without AVX2. (For tests and comparisons; `fastest` picks it by itself.)
     case avx2
+    /// AArch64's NEON kernels with `smmla` GEMMs where the CPU has the int8 matrix multiply
+    /// (FEAT_I8MM), else as `neonDot`. (For tests and comparisons; `fastest` picks it by itself.)
+    case neonI8MM
     /// AArch64's NEON kernels with `sdot` GEMMs where the CPU has the dot product, else as `neon`.
     /// (For tests and comparisons; `fastest` picks it by itself.)
     case neonDot
@@ -23,8 +26,8 @@ public enum KernelChoice: Sendable {
     /// The portable scalar reference kernels only.
     case reference
 
-    /// The SIMD path `fastest` takes on this CPU: "avx512-vnni", "avx-vnni", "avx2", "neon-dot",
-    /// "neon" or "reference".
+    /// The SIMD path `fastest` takes on this CPU: "avx512-vnni", "avx-vnni", "avx2", "neon-i8mm",
+    /// "neon-dot", "neon" or "reference".
     public static var detected: String { KernelChoice.fastest.level }
 
     /// The level this choice runs on this CPU (what a report names: `neon-dot` asked for on x86
@@ -35,10 +38,11 @@ public enum KernelChoice: Sendable {
     /// kernels alone.
     var kernels: UnsafePointer<mnw_kernels>? {
         let levels: [Int32] = switch self {
-        case .fastest: [Int32(MNW_LEVEL_AVX512_VNNI), Int32(MNW_LEVEL_AVX_VNNI), Int32(MNW_LEVEL_AVX2), Int32(MNW_LEVEL_NEON_DOT),
-                        Int32(MNW_LEVEL_NEON)]
+        case .fastest: [Int32(MNW_LEVEL_AVX512_VNNI), Int32(MNW_LEVEL_AVX_VNNI), Int32(MNW_LEVEL_AVX2), Int32(MNW_LEVEL_NEON_I8MM),
+                        Int32(MNW_LEVEL_NEON_DOT), Int32(MNW_LEVEL_NEON)]
         case .avxVNNI: [Int32(MNW_LEVEL_AVX_VNNI), Int32(MNW_LEVEL_AVX2)]
         case .avx2: [Int32(MNW_LEVEL_AVX2)]
+        case .neonI8MM: [Int32(MNW_LEVEL_NEON_I8MM), Int32(MNW_LEVEL_NEON_DOT), Int32(MNW_LEVEL_NEON)]
         case .neonDot: [Int32(MNW_LEVEL_NEON_DOT), Int32(MNW_LEVEL_NEON)]
         case .neon: [Int32(MNW_LEVEL_NEON)]
         case .reference: []
@@ -59,7 +63,7 @@ public final class Interpreter {
     /// The memory the prepared kernels use (owned until the interpreter goes).
     private let preparation: OperatorPreparation
     private var steps: [PreparedKernel] = []
-    /// The level of fast kernels that runs ("avx512-vnni", "avx-vnni", "avx2", "neon-dot", "neon"),
+    /// The level of fast kernels that runs ("avx512-vnni", "avx-vnni", "avx2", "neon-i8mm", "neon-dot", "neon"),
     /// or "reference".
     public let kernelLevel: String
 

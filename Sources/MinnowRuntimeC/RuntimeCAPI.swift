@@ -1,5 +1,10 @@
 import CMinnowRuntimeAPI
+// The Embedded Swift build compiles the runtime and this interface as one module
+// (scripts/build-embedded.sh): the interface's generic calls then share the runtime's
+// specializations instead of making their own.
+#if !MINNOW_RUNTIME_ONE_MODULE
 import MinnowRuntime
+#endif
 import QuantMath
 
 // The C interface of the runtime: include/minnow_runtime.h declares these functions and documents
@@ -103,6 +108,7 @@ public func minnowInterpreterCreate(_ model: UnsafeRawPointer?, _ modelSize: Int
     switch kernels {
     case MINNOW_KERNELS_FASTEST: choice = .fastest
     case MINNOW_KERNELS_REFERENCE: choice = .reference
+    case MINNOW_KERNELS_NEON_I8MM: choice = .neonI8MM
     case MINNOW_KERNELS_NEON_DOT: choice = .neonDot
     case MINNOW_KERNELS_NEON: choice = .neon
     default: return report(MINNOW_ERROR_ARGUMENT, "unknown kernels value \(kernels.rawValue)", failure)
@@ -130,6 +136,7 @@ public func minnowKernelLevel(_ interpreter: OpaquePointer?) -> UnsafePointer<CC
     case "avx512-vnni": cString("avx512-vnni")
     case "avx-vnni": cString("avx-vnni")
     case "avx2": cString("avx2")
+    case "neon-i8mm": cString("neon-i8mm")
     case "neon-dot": cString("neon-dot")
     case "neon": cString("neon")
     default: cString("reference")

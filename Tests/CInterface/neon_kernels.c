@@ -1,10 +1,11 @@
 /*
  * The AArch64 kernels equal the reference arithmetic, kernel by kernel, on every NEON level the
- * CPU has (scripts/arm-run.sh runs it under qemu-aarch64 -cpu max, where both levels run, and
- * -cpu cortex-a53, which has no dot product): the requantization in every form against QuantMath's
+ * CPU has (scripts/arm-run.sh runs it under qemu-aarch64 -cpu max, where all three levels run,
+ * and -cpu cortex-a53, which has no dot product; cortex-a76 has the dot product without the int8
+ * matrix multiply): the requantization in every form against QuantMath's
  * `requantize` itself (compiled for AArch64 with Embedded Swift, `mnw_quantmath_requantize`), and
  * the GEMM (fully connected and k x k convolutions with padding, strides, dilations), the depthwise
- * convolution, max pooling, clamp and lookup against direct loops on that same requantization, on
+ * convolution, max pooling, clamp, lookup, add and concatenation against direct loops on that same requantization, on
  * random shapes around the tile sizes, full-range weights (-128 included) and random per-channel
  * multipliers of every form. Prints one line per kernel; exit status 1 on any difference, or when
  * the CPU has no NEON level at all.
@@ -136,6 +137,9 @@ static void test_gemm(const mnw_kernels *k, int trials) {
         a.requant_form = mnw_requant_prepare(multipliers, shifts, n, a.output_zero_point, table);
         a.minimum = trial % 4 == 3 ? a.output_zero_point : -128, a.maximum = 127;
         a.packed = packed, a.offsets = offsets, a.base = base, a.requant = table;
+        int8_t *pairs = k->gemm_word_pairs ? malloc(mnw_gemm_pairs_size(inputs, n, geometry)) : NULL;
+        if (pairs) mnw_gemm_pairs_pack(packed, inputs, n, geometry, pairs);
+        a.packed_pairs = pairs;
         a.output = malloc((size_t)rows * n);
         a.scratch = malloc(mnw_gemm_input_size(rows, inputs, geometry));
         k->gemm(&a);
@@ -149,7 +153,7 @@ static void test_gemm(const mnw_kernels *k, int trials) {
                 equal &= a.output[(size_t)r * n + j] == mnw_quantmath_requantize(sum, multipliers[j], shifts[j], a.output_zero_point, a.minimum, a.maximum);
             }
         check(equal, convolution ? "gemm (convolution)" : "gemm", k->name, trial);
-        free(input), free(weights), free(packed), free(offsets), free(base), free(table), free(a.output), free(a.scratch);
+        free(input), free(weights), free(packed), free(pairs), free(offsets), free(base), free(table), free(a.output), free(a.scratch);
     }
 }
 
@@ -340,8 +344,8 @@ static void test_concatenate(const mnw_kernels *k, int trials) {
 int main(int argc, char **argv) {
     int trials = argc > 1 ? atoi(argv[1]) : 300;
     if (trials < 1) { fprintf(stderr, "usage: neon_kernels [TRIALS]\n"); return 2; }
-    int levels[] = {MNW_LEVEL_NEON_DOT, MNW_LEVEL_NEON}, tested = 0;
-    for (int i = 0; i < 2; i++) {
+    int levels[] = {MNW_LEVEL_NEON_I8MM, MNW_LEVEL_NEON_DOT, MNW_LEVEL_NEON}, tested = 0;
+    for (int i = 0; i < 3; i++) {
         const mnw_kernels *k = mnw_kernels_for(levels[i]);
         if (!k) continue;
         tested++;

@@ -79,21 +79,10 @@ final class HostileModelTests: XCTestCase {
         }
     }
 
-    /// A depthwise convolution with a 96 x 96 kernel (9,216 taps, which the AVX2 kernel once kept
-    /// on its stack) and a dense one of the same size: they run, equal to the reference.
-    func testLargeKernelsRun() throws {
-        try expectSameOnEveryLevel(try convolution(input: [96, 96, 16], kernel: Extent(96, 96), outputs: 16, groups: 16, padding: Extent(2, 3),
-                                               dilation: Extent(1, 1)), "depthwise 96x96")
-        try expectSameOnEveryLevel(try convolution(input: [40, 40, 4], kernel: Extent(40, 40), outputs: 8, padding: Extent(1, 0), dilation: Extent(1, 1)),
-                                   "dense 40x40")
-    }
-
-    /// Padding up to the dilated kernel's extent minus one runs; more (which once let the padded
-    /// copy write past its rows: 1 x 1 convolutions with dilation) is refused.
+    /// Padding past the dilated kernel's extent minus one (which once let the padded copy write
+    /// past its rows: 1 x 1 convolutions with dilation) is refused; up to it runs (`extremeModels`).
     func testPaddingIsBoundedByTheKernelExtent() throws {
         for groups in [1, 8] {
-            try expectSameOnEveryLevel(try convolution(input: [5, 3, 8], kernel: Extent(3, 3), outputs: 8, groups: groups, padding: Extent(8, 128),
-                                                   dilation: Extent(4, 64)), "3x3 dilation 4x64, padding 8x128, groups \(groups)")
             expectRefused(try convolution(input: [4, 4, 8], kernel: Extent(1, 1), outputs: 8, groups: groups, padding: Extent(0, 64), dilation: Extent(1, 64)),
                           "padding", "1x1 with padding 64, groups \(groups)")
             expectRefused(try convolution(input: [4, 4, 8], kernel: Extent(3, 3), outputs: 8, groups: groups, padding: Extent(3, 0), dilation: Extent(1, 1)),
@@ -109,72 +98,129 @@ final class HostileModelTests: XCTestCase {
 
     /// A pooling window of 2^30 positions (once a run that never ended: its padding was as large)
     /// is refused, since padding may not pass the input; windows up to three times the input run
-    /// on every level, the kernels visiting only the positions inside it.
+    /// on every level, the kernels visiting only the positions inside it (`extremeModels`).
     func testPoolingWindowsAreBounded() throws {
         expectRefused(try maxPool(input: [1, 1, 1], kernel: Extent(1 << 30, 1), stride: Extent(1, 1), padding: Extent(1 << 29, 0)),
                       "pooling geometry", "2^30 window")
-        try expectSameOnEveryLevel(try maxPool(input: [4, 3, 40], kernel: Extent(12, 9), stride: Extent(1, 2), padding: Extent(4, 3)), "12x9 window")
-        try expectSameOnEveryLevel(try maxPool(input: [64, 48, 8], kernel: Extent(64, 48), stride: Extent(1, 1), padding: Extent(3, 5)), "64x48 window")
     }
 
-    /// A concatenation of one tensor 65,536 times loads (in linear time: the loader checks each
-    /// input once) and runs on every level.
-    func testConcatenationOfManyInputs() throws {
+    /// A concatenation of one tensor 65,536 times (it loads in linear time: the loader checks each
+    /// input once).
+    func concatenationOfManyInputs() throws -> [UInt8] {
         var writer = ModelWriter()
         let input = writer.addActivation(shape: [1, 1, 2], parameters: Self.activation)
         let count = 65_536
         let output = writer.addActivation(shape: [1, 1, 2 * count], parameters: Self.activation)
         writer.addOperator(.concatenate(Concatenation(output: output, inputs: Array(repeating: .init(tensor: input, rescale: nil), count: count))))
-        try expectSameOnEveryLevel(try writer.serialize(input: input, output: output, multiplyAccumulates: 0).bytes, "65,536 inputs")
+        return try writer.serialize(input: input, output: output, multiplyAccumulates: 0).bytes
     }
 
     /// Parameters under which the kernels' int32 sums could wrap are refused, naming the operator:
     /// a fully connected layer whose bias and weights can pass int32, an add whose rescaled inputs
-    /// can, and a global average pooling over too many pixels; the same layers with room to
-    /// spare load and run as the reference on every level.
+    /// can, and a global average pooling over too many pixels; the same layers with room to spare
+    /// load and run as the reference on every level (`extremeModels`).
     func testSumsThatCouldWrapAreRefused() throws {
-        func fullyConnected(bias: Int32) throws -> [UInt8] {
-            var writer = ModelWriter()
-            let input = writer.addActivation(shape: [1, 1, 4], parameters: QuantizationParameters(scale: 0.05, zeroPoint: -128))
-            let weight = writer.addConstant(type: .int8, shape: [4, 2], parameters: Self.unit, bytes: Array(repeating: 127, count: 8))
-            let m = FixedPointMultiplier(1e-9)
-            let (b, multipliers, shifts) = (writer.addConstant([bias, 0]), writer.addConstant([m.multiplier, m.multiplier]), writer.addConstant([m.shift, m.shift]))
-            let output = writer.addActivation(shape: [2], parameters: Self.activation)
-            writer.addOperator(.fullyConnected(FullyConnected(input: input, weight: weight, bias: b, multipliers: multipliers, shifts: shifts, output: output,
-                                                              clamp: CodeRange(minimum: -128, maximum: 127))))
-            return try writer.serialize(input: input, output: output, multiplyAccumulates: 8).bytes
-        }
         // Span 255 (zero point -128) x 4 weights of 127 = 129,540 beside the bias.
         expectRefused(try fullyConnected(bias: Int32.max - 129_539), "output channel 0", "bias + weights past int32")
-        try expectSameOnEveryLevel(try fullyConnected(bias: Int32.max - 129_540), "bias + weights at int32's edge")
-
-        func add(_ multiplier: Double) throws -> [UInt8] {
-            var writer = ModelWriter()
-            let p = QuantizationParameters(scale: 0.05, zeroPoint: -128)
-            let x = writer.addActivation(shape: [2, 2, 3], parameters: p), y = writer.addActivation(shape: [2, 2, 3], parameters: p)
-            writer.addOperator(.clamp(Clamp(input: x, output: y, clamp: CodeRange(minimum: -128, maximum: 127))))
-            let out = writer.addActivation(shape: [2, 2, 3], parameters: Self.activation)
-            writer.addOperator(.add(Add(a: x, b: y, output: out, aMultiplier: FixedPointMultiplier(multiplier), bMultiplier: FixedPointMultiplier(multiplier),
-                                        outputMultiplier: FixedPointMultiplier(1e-7), clamp: CodeRange(minimum: -128, maximum: 127))))
-            return try writer.serialize(input: x, output: out, multiplyAccumulates: 0).bytes
-        }
         // 255 · 2^20 · 4 twice is just below 2^31; 255 · 2^20 · 5 twice is not.
-        XCTAssertThrowsError(try add(5).withUnsafeBytes { try RuntimeModel(bytes: $0) }) { error in
+        XCTAssertThrowsError(try add(inputMultiplier: 5).withUnsafeBytes { try RuntimeModel(bytes: $0) }) { error in
             guard case ModelFormatError.invalidOperator(1, let message) = error else { return XCTFail("\(error)") }
             XCTAssertTrue(message.contains("wrap"), message)
         }
-        try expectSameOnEveryLevel(try add(4), "add with input multipliers of 4")
-
-        func pooling(side: Int) throws -> [UInt8] {
-            var writer = ModelWriter()
-            let input = writer.addActivation(shape: [side, side, 1], parameters: Self.activation)
-            let output = writer.addActivation(shape: [1], parameters: Self.activation)
-            writer.addOperator(.globalAveragePool(GlobalAveragePool(input: input, output: output, multiplier: FixedPointMultiplier(1e-6))))
-            return try writer.serialize(input: input, output: output, multiplyAccumulates: 0).bytes
-        }
         // Zero point -3: span 130; 4,096² pixels x 130 > 2^31.
-        expectRefused(try pooling(side: 4096), "could wrap", "global average pooling of 4,096² pixels")
-        try expectSameOnEveryLevel(try pooling(side: 64), "global average pooling of 64² pixels")
+        expectRefused(try globalAveragePool(side: 4096), "could wrap", "global average pooling of 4,096² pixels")
+    }
+
+    /// A fully connected layer of 4 inputs (zero point -128) and 2 outputs, all weights 127.
+    func fullyConnected(bias: Int32) throws -> [UInt8] {
+        var writer = ModelWriter()
+        let input = writer.addActivation(shape: [1, 1, 4], parameters: QuantizationParameters(scale: 0.05, zeroPoint: -128))
+        let weight = writer.addConstant(type: .int8, shape: [4, 2], parameters: Self.unit, bytes: Array(repeating: 127, count: 8))
+        let m = FixedPointMultiplier(1e-9)
+        let (b, multipliers, shifts) = (writer.addConstant([bias, 0]), writer.addConstant([m.multiplier, m.multiplier]), writer.addConstant([m.shift, m.shift]))
+        let output = writer.addActivation(shape: [2], parameters: Self.activation)
+        writer.addOperator(.fullyConnected(FullyConnected(input: input, weight: weight, bias: b, multipliers: multipliers, shifts: shifts, output: output,
+                                                          clamp: CodeRange(minimum: -128, maximum: 127))))
+        return try writer.serialize(input: input, output: output, multiplyAccumulates: 8).bytes
+    }
+
+    /// A clamp and an add of its input and output, both inputs rescaled by `inputMultiplier`.
+    func add(inputMultiplier: Double) throws -> [UInt8] {
+        var writer = ModelWriter()
+        let p = QuantizationParameters(scale: 0.05, zeroPoint: -128)
+        let x = writer.addActivation(shape: [2, 2, 3], parameters: p), y = writer.addActivation(shape: [2, 2, 3], parameters: p)
+        writer.addOperator(.clamp(Clamp(input: x, output: y, clamp: CodeRange(minimum: -128, maximum: 127))))
+        let out = writer.addActivation(shape: [2, 2, 3], parameters: Self.activation)
+        let m = FixedPointMultiplier(inputMultiplier)
+        writer.addOperator(.add(Add(a: x, b: y, output: out, aMultiplier: m, bMultiplier: m, outputMultiplier: FixedPointMultiplier(1e-7),
+                                    clamp: CodeRange(minimum: -128, maximum: 127))))
+        return try writer.serialize(input: x, output: out, multiplyAccumulates: 0).bytes
+    }
+
+    /// A global average pooling of a [side, side, 1] input.
+    func globalAveragePool(side: Int) throws -> [UInt8] {
+        var writer = ModelWriter()
+        let input = writer.addActivation(shape: [side, side, 1], parameters: Self.activation)
+        let output = writer.addActivation(shape: [1], parameters: Self.activation)
+        writer.addOperator(.globalAveragePool(GlobalAveragePool(input: input, output: output, multiplier: FixedPointMultiplier(1e-6))))
+        return try writer.serialize(input: input, output: output, multiplyAccumulates: 0).bytes
+    }
+
+    /// The extreme models that load, by name: the largest kernels (a 96 x 96 depthwise kernel,
+    /// 9,216 taps, which the AVX2 kernel once kept on its stack, and a dense 40 x 40 one), padding
+    /// up to the dilated kernel's extent, pooling windows up to three times the input, sums at
+    /// int32's edge, a concatenation of 65,536 inputs, and each structure-fuzzer finding that
+    /// loads (none at present: every one is refused).
+    func extremeModels() throws -> [(name: String, bytes: [UInt8])] {
+        var models: [(name: String, bytes: [UInt8])] = [
+            ("depthwise-96x96", try convolution(input: [96, 96, 16], kernel: Extent(96, 96), outputs: 16, groups: 16, padding: Extent(2, 3), dilation: Extent(1, 1))),
+            ("dense-40x40", try convolution(input: [40, 40, 4], kernel: Extent(40, 40), outputs: 8, padding: Extent(1, 0), dilation: Extent(1, 1))),
+            ("max-pool-12x9", try maxPool(input: [4, 3, 40], kernel: Extent(12, 9), stride: Extent(1, 2), padding: Extent(4, 3))),
+            ("max-pool-64x48", try maxPool(input: [64, 48, 8], kernel: Extent(64, 48), stride: Extent(1, 1), padding: Extent(3, 5))),
+            ("fully-connected-at-int32-edge", try fullyConnected(bias: Int32.max - 129_540)),
+            ("add-input-multipliers-4", try add(inputMultiplier: 4)),
+            ("global-average-pool-64x64", try globalAveragePool(side: 64)),
+            ("concatenation-of-65536-inputs", try concatenationOfManyInputs()),
+        ]
+        for groups in [1, 8] {
+            models.append(("dilation-4x64-padding-8x128-groups-\(groups)",
+                           try convolution(input: [5, 3, 8], kernel: Extent(3, 3), outputs: 8, groups: groups, padding: Extent(8, 128), dilation: Extent(4, 64))))
+        }
+        let folder = Self.repository.appendingPathComponent("Tests/Fuzz/structure-crashes")
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path).filter({ !$0.hasPrefix(".") }).sorted() {
+            let file = ModelRecipe.model([UInt8](try Data(contentsOf: folder.appendingPathComponent(name))))
+            if loads(file, name) { models.append(("structure-fuzzer-" + name, file)) }
+        }
+        return models
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let fixtures = repository.appendingPathComponent("Tests/Fixtures/extreme-models")
+
+    /// Every extreme model that loads runs on every level of this CPU as the reference kernels do,
+    /// and is committed with those codes in Tests/Fixtures/extreme-models/ (NAME.mnw, NAME.codes:
+    /// the output for `run`'s fixed input), so that CPUs XCTest does not run on check the same
+    /// files (scripts/arm-run.sh --extreme, under QEMU on every NEON level). A builder's change
+    /// fails here until the files are written again: `MINNOW_WRITE_FIXTURES=1 swift test --filter
+    /// HostileModelTests/testExtremeModelsRunAndAreCommitted`.
+    func testExtremeModelsRunAndAreCommitted() throws {
+        let write = ProcessInfo.processInfo.environment["MINNOW_WRITE_FIXTURES"] == "1"
+        let models = try extremeModels()
+        if write { try FileManager.default.createDirectory(at: Self.fixtures, withIntermediateDirectories: true) }
+        for (name, bytes) in models {
+            try expectSameOnEveryLevel(bytes, name)
+            let codes = try run(bytes, kernels: .reference).map { UInt8(bitPattern: $0) }
+            let (model, expected) = (Self.fixtures.appendingPathComponent(name + ".mnw"), Self.fixtures.appendingPathComponent(name + ".codes"))
+            if write {
+                try Data(bytes).write(to: model, options: .atomic)
+                try Data(codes).write(to: expected, options: .atomic)
+            } else {
+                XCTAssertEqual(try? Data(contentsOf: model), Data(bytes), "\(name).mnw differs from its builder: write the fixtures again")
+                XCTAssertEqual(try? Data(contentsOf: expected), Data(codes), "\(name).codes differs from the reference kernels' output")
+            }
+        }
+        let committed = try FileManager.default.contentsOfDirectory(atPath: Self.fixtures.path).filter { $0.hasSuffix(".mnw") }
+        XCTAssertEqual(Set(committed), Set(models.map { $0.name + ".mnw" }), "files in \(Self.fixtures.path) no builder makes")
     }
 
     /// A model asking for more work per inference than `ModelFormat.maximumWork` is refused.
@@ -185,15 +231,14 @@ final class HostileModelTests: XCTestCase {
 
     /// Every recipe the structure-aware fuzzer found crashing (scripts/fuzz.sh structure writes
     /// them to Tests/Fuzz/structure-crashes/; each crashed the kernels before this round of
-    /// bounds) builds a model that is refused or runs on every level as the reference does.
+    /// bounds) builds a model that is refused with a `ModelFormatError` or loads (and then runs on
+    /// every level as the reference does: `extremeModels`).
     func testEveryStructureFuzzerFindingIsHandled() throws {
-        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/structure-crashes")
+        let folder = Self.repository.appendingPathComponent("Tests/Fuzz/structure-crashes")
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }.sorted()
         XCTAssertFalse(names.isEmpty, "no committed findings in \(folder.path)")
-        for name in names {
-            let file = ModelRecipe.model([UInt8](try Data(contentsOf: folder.appendingPathComponent(name))))
-            guard loads(file, name) else { continue }
-            try expectSameOnEveryLevel(file, name)
+        for name in names {  // those that load run in testExtremeModelsRunAndAreCommitted
+            _ = loads(ModelRecipe.model([UInt8](try Data(contentsOf: folder.appendingPathComponent(name)))), name)
         }
     }
 

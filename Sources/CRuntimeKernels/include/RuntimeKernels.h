@@ -110,6 +110,9 @@ typedef struct {
     /// 7-bit weights (`mnw_kernels.bytes_need_seven_bits`) when some weight is outside [-64, 63];
     /// NULL otherwise.
     const int16_t *packed_words;
+    /// The weights in pairs of words (`mnw_gemm_pairs_pack`) for a level whose GEMM multiplies
+    /// 2 x 8 by 8 x 2 blocks (`mnw_kernels.gemm_word_pairs`); NULL otherwise.
+    const int8_t *packed_pairs;
 } mnw_gemm;
 
 /// Bytes of the GEMM weights as 16-bit pairs: per block of 8 outputs and word group, two 16-lane
@@ -118,6 +121,15 @@ size_t mnw_gemm_words_size(int k, int n, const mnw_conv_geometry *g);
 
 /// The 16-bit-pair weights from the byte-packed ones (`mnw_gemm_pack`).
 void mnw_gemm_words_pack(const int8_t *packed, int k, int n, const mnw_conv_geometry *g, int16_t *words);
+
+/// Bytes of the GEMM weights in pairs of words: per block of 16 outputs, K segment and pair of its
+/// words (the last pair of an odd count completed with zeros), 128 bytes: for each two outputs
+/// 2p and 2p + 1, output 2p's eight weights then output 2p + 1's (the right operand of AArch64's
+/// `smmla`, FEAT_I8MM).
+size_t mnw_gemm_pairs_size(int k, int n, const mnw_conv_geometry *g);
+
+/// The pairs-of-words weights from the byte-packed ones (`mnw_gemm_pack`).
+void mnw_gemm_pairs_pack(const int8_t *packed, int k, int n, const mnw_conv_geometry *g, int8_t *pairs);
 
 // MARK: depthwise convolution
 
@@ -258,12 +270,16 @@ enum {
     MNW_LEVEL_NEON_DOT = 3,
     /// AArch64 NEON alone (every AArch64 CPU): the GEMM multiplies with `smull` and `sadalp`.
     MNW_LEVEL_NEON = 4,
-    MNW_LEVEL_COUNT = 5,
+    /// AArch64 with the int8 matrix multiply (FEAT_I8MM: `smmla`, 32 products per instruction)
+    /// besides the dot product: Cortex-A510/A710/X2 on (phones since 2022), Apple M2 on. The
+    /// GEMM on `smmla`, the rest as `MNW_LEVEL_NEON_DOT`.
+    MNW_LEVEL_NEON_I8MM = 5,
+    MNW_LEVEL_COUNT = 6,
 };
 
 /// One level's kernels (every entry set).
 typedef struct {
-    /// "avx512-vnni", "avx-vnni", "avx2", "neon-dot" or "neon".
+    /// "avx512-vnni", "avx-vnni", "avx2", "neon-i8mm", "neon-dot" or "neon".
     const char *name;
     /// 1 when the kernels requantize in a short form only (a table for which
     /// `mnw_requant_prepare` returned at least `MNW_REQUANT_HIGH`); 0 when they take every form.
@@ -278,6 +294,8 @@ typedef struct {
     /// 1 when the GEMM multiplies the signed codes (the NEON levels): its `base` then takes offset
     /// `zero_point`, not `128 + zero_point`.
     int gemm_signed_input;
+    /// 1 when the GEMM reads `packed_pairs` (`mnw_gemm_pairs_pack`) besides `packed`.
+    int gemm_word_pairs;
     void (*gemm)(const mnw_gemm *);
     void (*depthwise)(const mnw_depthwise *);
     void (*add)(const mnw_add *);
@@ -292,9 +310,10 @@ typedef struct {
 
 /// The kernels of `level` (an `MNW_LEVEL_*`), or NULL when this CPU does not have it (the x86
 /// levels off x86-64, the NEON levels off AArch64). Constant tables: the CPU is checked on each
-/// call (on AArch64 Linux `getauxval(AT_HWCAP)`; elsewhere on AArch64 the build setting
-/// `MNW_ASSUME_DOTPROD`, or the compiler's `__ARM_FEATURE_DOTPROD`), and the answer never changes
-/// within a process.
+/// call (on AArch64 Linux `getauxval(AT_HWCAP)` and `AT_HWCAP2`; on Apple `sysctlbyname`;
+/// elsewhere on AArch64 the build settings `MNW_ASSUME_DOTPROD` and `MNW_ASSUME_I8MM`, or the
+/// compiler's `__ARM_FEATURE_DOTPROD` and `__ARM_FEATURE_MATMUL_INT8`), and the answer never
+/// changes within a process.
 const mnw_kernels *mnw_kernels_for(int level);
 
 #endif

@@ -196,6 +196,11 @@ struct GEMMPreparation {
             mnw_gemm_words_pack(packed, Int32(inputs), Int32(outputs), convolution, words)
             g.packed_words = UnsafePointer(words)
         }
+        if kernels.gemm_word_pairs == 1 {
+            let pairs = p.allocate(Int8.self, count: mnw_gemm_pairs_size(Int32(inputs), Int32(outputs), convolution))
+            mnw_gemm_pairs_pack(packed, Int32(inputs), Int32(outputs), convolution, pairs)
+            g.packed_pairs = UnsafePointer(pairs)
+        }
         let (arguments, kernel) = (p.storeGEMM(g), kernels.gemm!)
         return { kernel(arguments) }
     }
