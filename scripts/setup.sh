@@ -4,7 +4,8 @@
 #
 #   scripts/setup.sh              everything: system libraries, the Fashion-MNIST data set, h5py,
 #                                 nbformat, Chromium (the report tests render HTML with it), and
-#                                 the AArch64 cross compiler and QEMU (scripts/arm-run.sh)
+#                                 the AArch64 and Cortex-M cross compilers and QEMU
+#                                 (scripts/arm-run.sh, scripts/cortex-m-run.sh)
 #   scripts/setup.sh system data  only some parts (system, data, python, browser, arm)
 #
 # Idempotent: when everything is installed it prints nothing and takes well under a second
@@ -17,7 +18,7 @@ data_packages=(dataset-fashion-mnist)
 # Headless Chromium: the report test renders an experiment's HTML page to a PNG.
 browser_packages=(chromium)
 # The runtime on ARM: a cross C compiler and libc for AArch64 Linux, and QEMU's user mode to run it.
-arm_packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+arm_packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 # The Python modules the tests import: h5py and numpy (they read Minnow's checkpoints), nbformat
 # (it validates the experiment reports' notebooks).
 python_modules=(h5py numpy nbformat)

@@ -123,11 +123,13 @@ int main(int argc, char **argv) {
     if (minnow_interpreter_create(model, model_size, arena, arena_size, kernels, &interpreter, &error) != MINNOW_OK)
         return fail(argv[1], &error);
     if (minnow_input_count(interpreter) != pixels) {
-        fprintf(stderr, "classify: the model takes %zu values per image, %s has %zu pixels\n",
-                minnow_input_count(interpreter), argv[2], pixels);
+        fprintf(stderr, "classify: the model takes %lu values per image, %s has %lu pixels\n",
+                (unsigned long)minnow_input_count(interpreter), argv[2], (unsigned long)pixels);
         return 1;
     }
-    fprintf(stderr, "classify: %zu images, arena %zu bytes, %s kernels\n", count, arena_size, minnow_kernel_level(interpreter));
+    /* %lu, not %zu: small C libraries (newlib on a microcontroller) may not know %zu. */
+    fprintf(stderr, "classify: %lu images, arena %lu bytes, %s kernels\n", (unsigned long)count, (unsigned long)arena_size,
+            minnow_kernel_level(interpreter));
 
     /* A version 4 file stores its normalization: the runtime quantizes the raw pixels itself. */
     int stored = !given_statistics && minnow_input_normalization(interpreter, NULL, NULL, 0) > 0;
@@ -144,7 +146,7 @@ int main(int argc, char **argv) {
         }
         if (minnow_invoke(interpreter, &error) != MINNOW_OK) return fail("invoke", &error);
         int32_t predicted = minnow_output_argmax(interpreter);
-        printf("%d", predicted);
+        printf("%d", (int)predicted);
         if (print_names) {
             const char *name = minnow_class_name(interpreter, (size_t)predicted);
             printf(" %s", name ? name : "-");

@@ -26,8 +26,9 @@ public enum ModelFormat {
     public static let maximumTensors = 1 << 16, maximumOperators = 1 << 16, maximumElements = 1 << 28
     /// The most work one inference may take, summed over the operators: multiply-accumulates, window
     /// positions visited and elements read or written (an estimate: 2^35 / ResNet-50's 4.1 G multiply-accumulates ≈ 8). A file asking for more
-    /// is refused, so no file makes an inference run for minutes.
-    public static let maximumWork = 1 << 35
+    /// is refused, so no file makes an inference run for minutes. 64-bit on every platform (on a
+    /// 32-bit Cortex-M, `Int` is 32 bits and `1 << 35` would be 0).
+    public static let maximumWork: Int64 = 1 << 35
     /// Stride and dilation of a convolution, per axis.
     public static let maximumStride = 64, maximumDilation = 64
 }

@@ -62,7 +62,7 @@ static int check_model(const char *path, minnow_kernels kernels, const char **le
         if (minnow_invoke(interpreter, &error) != MINNOW_OK) {
             printf("FAIL %s: %s\n", path, error.message);
         } else if (minnow_output_count(interpreter) != codes_size) {
-            printf("FAIL %s: %zu output codes, %zu committed\n", path, minnow_output_count(interpreter), codes_size);
+            printf("FAIL %s: %lu output codes, %lu committed\n", path, (unsigned long)minnow_output_count(interpreter), (unsigned long)codes_size);
         } else {
             equal = memcmp(minnow_output_codes(interpreter), expected, codes_size) == 0;
             if (!equal) printf("FAIL %s: output codes differ from the reference kernels' on %s\n", path, minnow_kernel_level(interpreter));

@@ -11,7 +11,7 @@ struct OperatorValidation {
     /// The activations computed so far (the model input, then each operator's output).
     var written: Set<Int>
     /// The work of the operators checked so far (`ModelFormat.maximumWork` bounds it).
-    var work = 0
+    var work: Int64 = 0
 
     /// Checks every operator in order, then that one of them writes `output`.
     static func check(_ operators: [Operator], tensors: [TensorInfo], data: UnsafeRawBufferPointer, input: Int,
@@ -29,9 +29,9 @@ struct OperatorValidation {
     /// Adds the product of `factors` (an operator's work per inference) to the model's, which may
     /// not pass `ModelFormat.maximumWork`; no product overflows.
     mutating func addWork(_ factors: Int...) throws(ModelFormatError) {
-        var product = 1
+        var product: Int64 = 1
         for factor in factors {
-            let (next, overflow) = product.multipliedReportingOverflow(by: max(factor, 0))
+            let (next, overflow) = product.multipliedReportingOverflow(by: Int64(max(factor, 0)))
             guard !overflow, next <= ModelFormat.maximumWork else { throw fail("asks for more than \(ModelFormat.maximumWork) operations per inference") }
             product = next
         }
