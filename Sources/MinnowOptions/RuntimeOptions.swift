@@ -19,7 +19,7 @@ public struct RuntimeTimingOptions: ParsableArguments {
     @Option(help: "Timed inferences (1000 to 10^7).") public var runs = 2000
     @Option(help: "Untimed inferences first (at most 10^7).") public var warmup = 200
     @Option(help: "Images classified in a row for the throughput (at most 10^6).") public var batch = 32
-    @Option(help: "Kernels: fastest (what this CPU allows), avx-vnni, avx2 (where they apply), neon-dot, neon (AArch64), or reference.") public var kernels: RuntimeKernels = .fastest
+    @Option(help: "Kernels: fastest (what this CPU allows), avx-vnni, avx2 (x86-64), neon-i8mm, neon-dot, neon (AArch64) or reference.") public var kernels: RuntimeKernels = .fastest
 
     public func validate() throws {
         try OptionCheck.within("--runs", runs, 1000...10_000_000)

@@ -66,7 +66,7 @@ struct RunModel: MinnowCommand {
     @Option(help: "Where to write the output codes, [N, classes] (.npy).") var codes: String?
     @Option(help: "Where to write the dequantized logits, [N, classes] (.npy).") var logits: String?
     @Option(help: "Folder with the data set's files.") var dataDir: String?
-    @Option(help: "Kernels: fastest (what this CPU allows), avx-vnni, avx2 or reference.") var kernels: RuntimeKernels = .fastest
+    @Option(help: "Kernels: fastest (what this CPU allows), avx-vnni, avx2 (x86-64), neon-i8mm, neon-dot, neon (AArch64) or reference.") var kernels: RuntimeKernels = .fastest
     @Flag(help: "With a data set: print the accuracy as one JSON object.") var json = false
 
     func validate() throws {
