@@ -32,6 +32,13 @@ public struct StageRun: Sendable {
     /// The stage whose model `evaluate` or `bench` measures (nil for a model file).
     public var measuredStage: String?
     var labelParts: [String] { variant + (seed.map { ["seed \($0)"] } ?? []) }
+    /// The epochs its training command asks for (`--epochs`, else the library's default of 3,
+    /// which `train`, `distill`, `qat` and `prune` share); 0 for a run that does not train.
+    public var epochs: Int {
+        guard kind.trains, let command = commands.first else { return 0 }
+        guard let index = command.firstIndex(of: "--epochs"), index + 1 < command.count else { return 3 }
+        return Int(command[index + 1]) ?? 3
+    }
     /// The run's output file, when its kind leaves one.
     public var output: URL? { kind.output.map { folder.appendingPathComponent($0) } }
 }

@@ -94,15 +94,13 @@ public struct ExperimentRunner {
         try FileManager.default.createDirectory(at: plan.root, withIntermediateDirectories: true)
         let selected = try selection(only: only)
         let clock = ContinuousClock(), started = clock.now, startedUTC = ISO8601DateFormatter().string(from: Date())
-        var executed: [(kind: StageKind, seconds: Double)] = []
         for (position, index) in selected.enumerated() {
             let run = plan.runs[index], prefix = "[\(position + 1)/\(selected.count)] \(run.title)"
             let state = state(of: run)
             if state == .done { progress("\(prefix): done (cached)"); continue }
-            let left = Self.estimate(selected[position...].map { plan.runs[$0].kind }, from: executed)
+            let left = estimate(selected[position...].map { plan.runs[$0] })
             progress("\(prefix): \(state == .interrupted ? "resuming" : "running")" + (left.map { ", about \(Self.duration($0)) left" } ?? ""))
             let seconds = try execute(run, resuming: state == .interrupted)
-            executed.append((run.kind, seconds))
             progress("\(prefix): done in \(Self.duration(seconds))")
         }
         let results = ExperimentResults(plan: plan, records: plan.runs.map { run in
@@ -113,16 +111,57 @@ public struct ExperimentRunner {
         return results
     }
 
-    /// The time the runs of `kinds` will take, from the runs done so far: each as the mean of the
-    /// runs of its kind, else of those that train (or do not) as it does, else of all; nil before any.
-    static func estimate(_ kinds: [StageKind], from done: [(kind: StageKind, seconds: Double)]) -> Double? {
-        guard !done.isEmpty else { return nil }
-        func mean(_ runs: [(kind: StageKind, seconds: Double)]) -> Double? {
-            runs.isEmpty ? nil : runs.reduce(0) { $0 + $1.seconds } / Double(runs.count)
+    /// The time `pending` runs will take, from what the plan's runs have shown so far: a training
+    /// run as its epochs left times the seconds per epoch (from `metrics.jsonl`, so that resumed
+    /// runs count whole) of its own stage's runs, else of its kind's, else of every training run; a
+    /// run that does not train as the mean of its kind's (nothing until one has run: they take
+    /// seconds to minutes). Nil before any training epoch has finished.
+    func estimate(_ pending: [StageRun]) -> Double? {
+        let timings = plan.runs.compactMap(timing(of:))
+        return Self.estimate(pending.map { ($0, epochsDone(of: $0)) }, from: timings)
+    }
+
+    /// What one run has shown about time: seconds per epoch of a training run, seconds of one that
+    /// does not train.
+    struct RunTiming {
+        var stage: String
+        var kind: StageKind
+        var seconds: Double
+    }
+
+    static func estimate(_ pending: [(run: StageRun, epochsDone: Int)], from timings: [RunTiming]) -> Double? {
+        guard timings.contains(where: \.kind.trains) else { return nil }
+        func mean(_ selected: [RunTiming]) -> Double? {
+            selected.isEmpty ? nil : selected.reduce(0) { $0 + $1.seconds } / Double(selected.count)
         }
-        return kinds.reduce(0) { total, kind in
-            total + (mean(done.filter { $0.kind == kind }) ?? mean(done.filter { $0.kind.trains == kind.trains }) ?? mean(done)!)
+        return pending.reduce(0) { total, item in
+            let run = item.run
+            guard run.kind.trains else { return total + (mean(timings.filter { $0.kind == run.kind }) ?? 0) }
+            let perEpoch = mean(timings.filter { $0.stage == run.stage }) ?? mean(timings.filter { $0.kind == run.kind })
+                ?? mean(timings.filter(\.kind.trains))!
+            return total + perEpoch * Double(max(run.epochs - item.epochsDone, 0))
         }
+    }
+
+    /// `run`'s timing: mean seconds per epoch (training and evaluation) of its `metrics.jsonl`, or
+    /// the seconds its record took when it does not train.
+    func timing(of run: StageRun) -> RunTiming? {
+        if run.kind.trains {
+            let epochs = epochRecords(of: run)
+            guard !epochs.isEmpty else { return nil }
+            return RunTiming(stage: run.stage, kind: run.kind,
+                             seconds: epochs.reduce(0) { $0 + $1.trainSeconds + $1.evalSeconds } / Double(epochs.count))
+        }
+        guard state(of: run) == .done, let seconds = record(of: run)?.seconds else { return nil }
+        return RunTiming(stage: run.stage, kind: run.kind, seconds: seconds)
+    }
+
+    func epochsDone(of run: StageRun) -> Int { run.kind.trains && state(of: run) == .interrupted ? epochRecords(of: run).count : 0 }
+
+    /// The epoch lines of `run`'s `metrics.jsonl` (none when it has not started).
+    func epochRecords(of run: StageRun) -> [EpochRecord] {
+        guard let text = try? String(contentsOf: run.folder.appendingPathComponent("metrics.jsonl"), encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(EpochRecord.self, from: Data($0.utf8)) }
     }
 
     /// What `experiment.json` holds after a run that started at `started` and took `seconds`.

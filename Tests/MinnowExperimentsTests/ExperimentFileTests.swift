@@ -84,6 +84,24 @@ final class ExperimentFileTests: XCTestCase {
         XCTAssertEqual(PlanBuilder.dataKey("fashion-mnist"), "", "built-in data sets are fixed releases")
     }
 
+    func testTheTimeLeftScalesEachRunByItsEpochsAndTheClosestRunsShown() throws {
+        let plan = try plan(good)
+        let kd = plan.runs.first { $0.stage == "kd" }!, qat = plan.runs.first { $0.stage == "qat" }!
+        let export = plan.runs.first { $0.stage == "export" }!
+        XCTAssertEqual([plan.runs[0].epochs, kd.epochs, qat.epochs, export.epochs], [2, 3, 1, 0], "--epochs, else the default 3")
+        typealias Timing = ExperimentRunner.RunTiming
+        XCTAssertNil(ExperimentRunner.estimate([(kd, 0)], from: [Timing(stage: "export", kind: .export, seconds: 5)]),
+                     "no training epoch yet")
+        let teacher = Timing(stage: "big", kind: .train, seconds: 100)
+        XCTAssertEqual(ExperimentRunner.estimate([(kd, 0), (qat, 0), (export, 0)], from: [teacher]), 400,
+                       "every training run at the teacher's 100 s per epoch; an export not seen yet counts nothing")
+        let kdTimings = [teacher, Timing(stage: "kd", kind: .distill, seconds: 30), Timing(stage: "kd", kind: .distill, seconds: 50),
+                         Timing(stage: "export", kind: .export, seconds: 7)]
+        XCTAssertEqual(ExperimentRunner.estimate([(kd, 1), (qat, 0), (export, 0)], from: kdTimings), 2 * 40 + 60 + 7,
+                       "kd at its own stage's mean per epoch for the 2 epochs it has left; qat at every training run's mean")
+        XCTAssertEqual(ExperimentRunner.estimate([(kd, 5)], from: kdTimings), 0, "a run past its epochs has nothing left")
+    }
+
     func testBadFilesNameFileLineAndKey() {
         expectError("stages:\n  a:\n    train: {model: x\n", line: 4, key: nil, "malformed YAML")
         expectError("stages: [1, 2]\n", line: 1, key: "stages", "must be a mapping")
