@@ -6,7 +6,10 @@ import PackageDescription
 // 10-40x on them (see docs/performance.md). `MINNOW_TARGET_CPU` picks the CPU
 // (default `native`); set it to `generic` for a portable build (baseline x86-64).
 let targetCPU = ProcessInfo.processInfo.environment["MINNOW_TARGET_CPU"] ?? "native"
-let cpuFlags: [String] = targetCPU == "generic" ? [] : ["-target-cpu", targetCPU]
+// swiftc's C importer knows CPU names, not the x86-64 levels (x86-64-v3 …): a level builds Swift for
+// the first CPU that has its vector set (C code takes the level itself).
+let swiftTargetCPU = ["x86-64-v2": "nehalem", "x86-64-v3": "haswell", "x86-64-v4": "skylake-avx512"][targetCPU] ?? targetCPU
+let cpuFlags: [String] = targetCPU == "generic" ? [] : ["-target-cpu", swiftTargetCPU]
 
 /// Flags for the kernel target only: raw-pointer loops, no bounds checks, a real CPU target.
 /// Shape checks live in `MinnowTensor`, which keeps the default `-O` and its preconditions.

@@ -84,26 +84,29 @@ enum NarrowTiles {
         var a00 = V.zero, a01 = V.zero, a10 = V.zero, a11 = V.zero, a20 = V.zero, a21 = V.zero
         var a30 = V.zero, a31 = V.zero, a40 = V.zero, a41 = V.zero, a50 = V.zero, a51 = V.zero
         let (p0, p1, p2, p3, p4, p5) = (rows[0], rows[1], rows[2], rows[3], rows[4], rows[5])
+        // One loop over the pixels, the row's end a conditional step: nested row and column loops
+        // made LLVM spill accumulators around the inner loop (a store-to-load chain per pixel).
         var dy = gradient
-        for oh in 0..<outHeight {
-            var x = oh * rowStep
-            for _ in 0..<outWidth {
-                let g0 = V(loading: dy), g1 = V(loading: dy + 8)
-                var v = V(repeating: p0[x])
-                a00 = a00.addingProduct(v, g0); a01 = a01.addingProduct(v, g1)
-                v = V(repeating: p1[x])
-                a10 = a10.addingProduct(v, g0); a11 = a11.addingProduct(v, g1)
-                v = V(repeating: p2[x])
-                a20 = a20.addingProduct(v, g0); a21 = a21.addingProduct(v, g1)
-                v = V(repeating: p3[x])
-                a30 = a30.addingProduct(v, g0); a31 = a31.addingProduct(v, g1)
-                v = V(repeating: p4[x])
-                a40 = a40.addingProduct(v, g0); a41 = a41.addingProduct(v, g1)
-                v = V(repeating: p5[x])
-                a50 = a50.addingProduct(v, g0); a51 = a51.addingProduct(v, g1)
-                x += columnStep
-                dy += gradientStride
-            }
+        var (x, column) = (0, 0)
+        let rowWrap = rowStep - outWidth * columnStep
+        for _ in 0 ..< outHeight * outWidth {
+            let g0 = V(loading: dy), g1 = V(loading: dy + 8)
+            var v = V(repeating: p0[x])
+            a00 = a00.addingProduct(v, g0); a01 = a01.addingProduct(v, g1)
+            v = V(repeating: p1[x])
+            a10 = a10.addingProduct(v, g0); a11 = a11.addingProduct(v, g1)
+            v = V(repeating: p2[x])
+            a20 = a20.addingProduct(v, g0); a21 = a21.addingProduct(v, g1)
+            v = V(repeating: p3[x])
+            a30 = a30.addingProduct(v, g0); a31 = a31.addingProduct(v, g1)
+            v = V(repeating: p4[x])
+            a40 = a40.addingProduct(v, g0); a41 = a41.addingProduct(v, g1)
+            v = V(repeating: p5[x])
+            a50 = a50.addingProduct(v, g0); a51 = a51.addingProduct(v, g1)
+            x += columnStep
+            dy += gradientStride
+            column += 1
+            if column == outWidth { (x, column) = (x + rowWrap, 0) }
         }
         (V(loading: result) + a00).store(to: result); (V(loading: result + 8) + a01).store(to: result + 8); (V(loading: result + 16) + a10).store(to: result + 16); (V(loading: result + 24) + a11).store(to: result + 24)
         (V(loading: result + 32) + a20).store(to: result + 32); (V(loading: result + 40) + a21).store(to: result + 40); (V(loading: result + 48) + a30).store(to: result + 48); (V(loading: result + 56) + a31).store(to: result + 56)
@@ -120,19 +123,20 @@ enum NarrowTiles {
         var a0 = V.zero, a1 = V.zero, a2 = V.zero, a3 = V.zero, a4 = V.zero, a5 = V.zero
         let (p0, p1, p2, p3, p4, p5) = (rows[0], rows[1], rows[2], rows[3], rows[4], rows[5])
         var dy = gradient
-        for oh in 0..<outHeight {
-            var x = oh * rowStep
-            for _ in 0..<outWidth {
-                let g = V(loading: dy)
-                a0 = a0.addingProduct(V(repeating: p0[x]), g)
-                a1 = a1.addingProduct(V(repeating: p1[x]), g)
-                a2 = a2.addingProduct(V(repeating: p2[x]), g)
-                a3 = a3.addingProduct(V(repeating: p3[x]), g)
-                a4 = a4.addingProduct(V(repeating: p4[x]), g)
-                a5 = a5.addingProduct(V(repeating: p5[x]), g)
-                x += columnStep
-                dy += gradientStride
-            }
+        var (x, column) = (0, 0)
+        let rowWrap = rowStep - outWidth * columnStep
+        for _ in 0 ..< outHeight * outWidth {
+            let g = V(loading: dy)
+            a0 = a0.addingProduct(V(repeating: p0[x]), g)
+            a1 = a1.addingProduct(V(repeating: p1[x]), g)
+            a2 = a2.addingProduct(V(repeating: p2[x]), g)
+            a3 = a3.addingProduct(V(repeating: p3[x]), g)
+            a4 = a4.addingProduct(V(repeating: p4[x]), g)
+            a5 = a5.addingProduct(V(repeating: p5[x]), g)
+            x += columnStep
+            dy += gradientStride
+            column += 1
+            if column == outWidth { (x, column) = (x + rowWrap, 0) }
         }
         (V(loading: result) + a0).store(to: result); (V(loading: result + 16) + a1).store(to: result + 16); (V(loading: result + 32) + a2).store(to: result + 32)
         (V(loading: result + 48) + a3).store(to: result + 48); (V(loading: result + 64) + a4).store(to: result + 64); (V(loading: result + 80) + a5).store(to: result + 80)
