@@ -9,24 +9,30 @@ public struct SensitivityAnalysis: Codable, Sendable {
     public struct Row: Codable, Sendable {
         public var group: String
         public var channels: Int
-        /// Test top-1 for each ratio of `ratios`.
+        /// Top-1 on the analysis's images (`split`) for each ratio of `ratios`.
         public var top1: [Double]
     }
 
     public var ratios: [Double]
     public var top1Unpruned: Double
     public var rows: [Row]
+    /// The images evaluated: held-out validation images (what choices should be made on) or test images.
+    public var split: EvaluationSplit
+    /// How many images were evaluated.
+    public var images: Int
 
-    /// Runs the analysis of every prunable group of `model`.
+    /// Runs the analysis of every prunable group of `model`, evaluated on `batches` of `split`.
     public init(model: any Layer, inputShape: [Int], criterion: PruningCriterion, excluded: [String], ratios: [Double],
-                importanceBatches: [Batch], testBatches: [Batch], classes: Int, registry: LayerRegistry) throws(PruningError) {
+                importanceBatches: [Batch], batches: [Batch], split: EvaluationSplit, classes: Int,
+                registry: LayerRegistry) throws(PruningError) {
         guard !ratios.isEmpty, ratios.allSatisfy({ $0 > 0 && $0 < 1 }) else {
             throw .invalidOption("--ratios", "each ratio must be in (0, 1), got \(ratios)")
         }
         let analysis = try PruningSettings.analyze(model, inputShape: inputShape, excluded: excluded)
         let scores = try ChannelImportance.scores(criterion, analysis: analysis, model: model, batches: importanceBatches)
-        self.ratios = ratios
-        top1Unpruned = evaluate(model, batches: testBatches, classes: classes).top1
+        (self.ratios, self.split) = (ratios, split)
+        let unpruned = evaluate(model, batches: batches, classes: classes)
+        (top1Unpruned, images) = (unpruned.top1, unpruned.count)
         rows = []
         for group in analysis.prunableGroups where group.channels > 1 {
             guard let values = scores[group.id] else { continue }
@@ -36,13 +42,13 @@ public struct SensitivityAnalysis: Codable, Sendable {
                 let removed = min(group.channels - 1, max(1, Int((ratio * Double(group.channels)).rounded())))
                 let kept = Array(order.dropFirst(removed)).sorted()
                 let pruned = try Pruner.prune(model, analysis: analysis, kept: [group.id: kept], registry: registry)
-                accuracies.append(evaluate(pruned, batches: testBatches, classes: classes).top1)
+                accuracies.append(evaluate(pruned, batches: batches, classes: classes).top1)
             }
             rows.append(Row(group: group.name, channels: group.channels, top1: accuracies))
         }
     }
 
-    /// The table: one row per group, test top-1 (%) per ratio.
+    /// The table: one row per group, top-1 (%) per ratio.
     public var text: String {
         let width = max(5, rows.map(\.group.count).max() ?? 5)
         func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
@@ -52,7 +58,7 @@ public struct SensitivityAnalysis: Codable, Sendable {
             lines.append(row.group.padding(toLength: width, withPad: " ", startingAt: 0) + pad("\(row.channels)", 10)
                          + row.top1.map { pad(String(format: "%.2f", 100 * $0), 8) }.joined())
         }
-        lines.append("unpruned: \(String(format: "%.2f", 100 * top1Unpruned))% test top-1")
+        lines.append("unpruned: \(String(format: "%.2f", 100 * top1Unpruned))% top-1 on \(images) \(split.rawValue) images")
         return lines.joined(separator: "\n")
     }
 }

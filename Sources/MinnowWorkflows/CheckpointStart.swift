@@ -79,6 +79,15 @@ public struct CheckpointStart {
         return Array(DataLoader(dataset: set, batchSize: batchSize, normalization: normalization, shuffle: false).epoch(0))
     }
 
+    /// The batches of the images the run held out for validation (the first `limit` when given);
+    /// nil when it held none out.
+    public func validationBatches(limit: Int? = nil, batchSize: Int = 256) throws -> [Batch]? {
+        guard let heldOut else { return nil }
+        let validation = try heldOut.split(train).validation
+        let set = limit.map { validation.subset(first: min($0, validation.count)) } ?? validation
+        return Array(DataLoader(dataset: set, batchSize: batchSize, normalization: normalization, shuffle: false).epoch(0))
+    }
+
     /// `batches` seeded, shuffled training batches of 128 of `trainingPool` (the taylor criterion's importance data).
     public func importanceBatches(_ batches: Int) -> [Batch] {
         Array(DataLoader(dataset: trainingPool, batchSize: 128, normalization: normalization, shuffle: true, seed: 0x7a7, prefetchDepth: 0)

@@ -80,12 +80,22 @@ public enum PruningWorkflow {
     }
 
     /// Li et al.'s sensitivity analysis of the checkpoint's model: every prunable group alone pruned
-    /// by each of `ratios`, evaluated on the first `testImages` test images.
+    /// by each of `ratios`, evaluated on the first `images` images of `split` (validation: the
+    /// images the checkpoint's run held out, so that ratios chosen from it leave the test set unseen).
     public static func sensitivity(_ start: CheckpointStart, criterion: PruningCriterion, excluded: [String], ratios: [Double], importanceBatches: Int,
-                                   testImages: Int) throws -> SensitivityAnalysis {
-        try SensitivityAnalysis(model: start.model, inputShape: start.config.inputShape, criterion: criterion, excluded: excluded, ratios: ratios,
-                                importanceBatches: criterion == .taylor ? start.importanceBatches(importanceBatches) : [],
-                                testBatches: start.testBatches(limit: testImages), classes: start.config.classes, registry: .checkpoints)
+                                   split: EvaluationSplit, images: Int) throws -> SensitivityAnalysis {
+        let batches: [Batch]
+        switch split {
+        case .test: batches = start.testBatches(limit: images)
+        case .validation:
+            guard let held = try start.validationBatches(limit: images) else {
+                throw WorkflowError("the checkpoint's run held out no validation images (it trained on every training image): use --split test")
+            }
+            batches = held
+        }
+        return try SensitivityAnalysis(model: start.model, inputShape: start.config.inputShape, criterion: criterion, excluded: excluded,
+                                       ratios: ratios, importanceBatches: criterion == .taylor ? start.importanceBatches(importanceBatches) : [],
+                                       batches: batches, split: split, classes: start.config.classes, registry: .checkpoints)
     }
 
     /// Writes the analysis as sensitivity.txt, sensitivity.json and sensitivity.svg (a line per group) into `folder`.

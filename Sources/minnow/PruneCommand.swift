@@ -82,20 +82,25 @@ struct PruneSensitivity: MinnowCommand {
         usage: "minnow prune sensitivity <checkpoint> [--ratios <r,r,...>] [<options>]",
         discussion: """
             For every prunable group of the checkpoint's model, removes --ratios of its channels \
-            (lowest --criterion scores first; no fine-tuning) and evaluates on --test-images test \
-            images: the table shows which layers tolerate pruning (Li et al. 2017). With --out, \
-            writes sensitivity.txt, sensitivity.json and sensitivity.svg (a line per group).
+            (lowest --criterion scores first; no fine-tuning) and evaluates on --images images: \
+            the table shows which layers tolerate pruning (Li et al. 2017). The images are the \
+            validation images the checkpoint's run held out when it has them (ratios and \
+            exclusions chosen from the table then leave the test set unseen), else the test \
+            set's, with a note. With --out, writes sensitivity.txt, sensitivity.json and \
+            sensitivity.svg (a line per group).
             """)
 
     @Argument(help: "A Minnow checkpoint (.h5) of a float model.") var checkpoint: String
     @OptionGroup var choice: PruningChoice
     @Option(help: "Fractions of a group's channels to remove, comma separated.") var ratios = "0.25,0.5,0.75"
-    @Option(help: "Test images to evaluate on (the first N).") var testImages = 2000
+    @Option(help: "Images: validation (default when the checkpoint's run held some out) or test.") var split: EvaluationSplit?
+    @Option(name: [.customLong("images"), .customLong("test-images")], help: "Images to evaluate on (the first N of the split).")
+    var images = 2000
     @Option(help: "Folder for sensitivity.txt, .json and .svg.") var out: String?
     @Option(help: "Folder with the data set's files.") var dataDir: String?
 
     func validate() throws {
-        try OptionCheck.within("--test-images", testImages, 1...OptionCheck.maximumImages)
+        try OptionCheck.within("--images", images, 1...OptionCheck.maximumImages)
         _ = try parsedRatios()
     }
 
@@ -109,8 +114,12 @@ struct PruneSensitivity: MinnowCommand {
 
     func execute() throws {
         let start = try CheckpointStart(checkpoint: URL(fileURLWithPath: checkpoint), dataDirectory: dataDir.map { URL(fileURLWithPath: $0) })
+        let split = split ?? (start.heldOut == nil ? .test : .validation)
+        if self.split == nil && split == .test {
+            FileHandle.standardError.write(Data("note: \(checkpoint)'s run held out no validation images; evaluating on test images\n".utf8))
+        }
         let analysis = try PruningWorkflow.sensitivity(start, criterion: choice.criterion, excluded: try choice.excluded(start.model, inputShape: start.config.inputShape),
-                                                       ratios: try parsedRatios(), importanceBatches: choice.importanceBatches, testImages: testImages)
+                                                       ratios: try parsedRatios(), importanceBatches: choice.importanceBatches, split: split, images: images)
         print(analysis.text)
         guard let out else { return }
         try PruningWorkflow.write(analysis, to: URL(fileURLWithPath: out), title: "Pruning sensitivity (\(choice.criterion.rawValue)): \(checkpoint)")

@@ -80,13 +80,36 @@ final class PruningCLITests: CLITestCase {
         XCTAssertTrue(eval.succeeded && eval.standardOutput.contains("int8"), eval.standardOutput + eval.standardError)
     }
 
+    /// Without held-out images the analysis evaluates test images and says so; `--test-images`
+    /// still names the count.
     func testSensitivityWritesTableJSONAndPlot() throws {
         let checkpoint = try floatRun(), out = folder.appendingPathComponent("sensitivity")
         let result = try minnow(["prune", "sensitivity", checkpoint.path, "--ratios", "0.25,0.5", "--test-images", "64", "--out", out.path])
         XCTAssertTrue(result.succeeded, result.standardError)
-        XCTAssertTrue(result.standardOutput.contains("unpruned:"), result.standardOutput)
+        XCTAssertTrue(result.standardOutput.contains("unpruned:") && result.standardOutput.contains("on 64 test images"), result.standardOutput)
+        XCTAssertTrue(result.standardError.contains("held out no validation images; evaluating on test images"), result.standardError)
         let svg = try String(contentsOf: out.appendingPathComponent("sensitivity.svg"), encoding: .utf8)
         XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("<polyline"), svg)
+        _ = try expectFailure(["prune", "sensitivity", checkpoint.path, "--split", "validation"], status: 1, ["held out no validation images", "--split test"])
+        _ = try expectFailure(["prune", "sensitivity", checkpoint.path, "--images=-1"], status: 2, ["--images"])
+    }
+
+    /// A checkpoint whose run held images out is analysed on those images by default (the table
+    /// guides choices), on the test set only when asked.
+    func testSensitivityChoosesOnTheHeldOutImages() throws {
+        let run = folder.appendingPathComponent("held")
+        let train = try minnow(trainArguments(epochs: 1, out: run) + ["--validation", "48"])
+        XCTAssertTrue(train.succeeded, train.standardError)
+        let checkpoint = run.appendingPathComponent("last.h5").path
+        let held = try minnow(["prune", "sensitivity", checkpoint, "--ratios", "0.5", "--out", folder.appendingPathComponent("s1").path])
+        XCTAssertTrue(held.succeeded, held.standardError)
+        XCTAssertTrue(held.standardOutput.contains("on 48 validation images"), held.standardOutput)
+        XCTAssertFalse(held.standardError.contains("note:"), held.standardError)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("s1/sensitivity.json"))) as? [String: Any]
+        XCTAssertEqual(json?["split"] as? String, "validation")
+        XCTAssertEqual(json?["images"] as? Int, 48)
+        let test = try minnow(["prune", "sensitivity", checkpoint, "--ratios", "0.5", "--split", "test", "--images", "40"])
+        XCTAssertTrue(test.succeeded && test.standardOutput.contains("on 40 test images"), test.standardOutput + test.standardError)
     }
 
     func testBadPruningInputIsAClearError() throws {
