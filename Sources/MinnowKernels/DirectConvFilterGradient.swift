@@ -59,15 +59,17 @@ extension DirectConv {
             withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: tileRows) { rowBuffer in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: tileRows * tileColumns) { tileBuffer in
                     let (rows, tile) = (rowBuffer.baseAddress!, tileBuffer.baseAddress!)
-                    for unit in range {
-                        let (group, rest) = unit.quotientAndRemainder(dividingBy: taps * channelBlocks)
-                        let (tap, channelBlock) = rest.quotientAndRemainder(dividingBy: channelBlocks)
-                        let firstChannel = channelBlock * tileRows
-                        let count = min(tileRows, groupIn - firstChannel)
-                        for r in 0..<tileRows {
-                            rows[r] = image.base + offsets[tap] + group * groupIn + firstChannel + min(r, count - 1)
-                        }
-                        for block in 0..<blocks {
+                    // Blocks of output channels outermost: one block's output gradient stays in L1 while
+                    // every tap and channel block reads it (each sum's order is the same either way).
+                    for block in 0..<blocks {
+                        for unit in range {
+                            let (group, rest) = unit.quotientAndRemainder(dividingBy: taps * channelBlocks)
+                            let (tap, channelBlock) = rest.quotientAndRemainder(dividingBy: channelBlocks)
+                            let firstChannel = channelBlock * tileRows
+                            let count = min(tileRows, groupIn - firstChannel)
+                            for r in 0..<tileRows {
+                                rows[r] = image.base + offsets[tap] + group * groupIn + firstChannel + min(r, count - 1)
+                            }
                             let half = groupOut - block * tileColumns <= halfColumns
                             let blockGradient = gradient + group * groupStride + block * tileColumns
                             let target = partial + ((group * blocks + block) * patchSize + tap * groupIn + firstChannel) * tileColumns
