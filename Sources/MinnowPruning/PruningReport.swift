@@ -12,15 +12,11 @@ public struct PruningRecord: ForwardCompatible, Sendable {
     /// (resuming it as plain training or distillation would skip its remaining pruning events).
     public static let declaration = ObjectiveDeclaration(name: "pruning", settingsFile: file, resumeCommand: "minnow prune --resume")
     public var settings: PruningSettings
-    /// The starting model's top-1 on `split`'s images.
     public var top1Before: Double
     public var checkpoint: String
-    /// The images the run judges on: validation when it holds some out (its epochs are then not
-    /// evaluated on the test set), else test (nil in older files: test).
-    public var split: EvaluationSplit?
 
-    public init(settings: PruningSettings, top1Before: Double, checkpoint: String, split: EvaluationSplit) {
-        (self.settings, self.top1Before, self.checkpoint, self.split) = (settings, top1Before, checkpoint, split)
+    public init(settings: PruningSettings, top1Before: Double, checkpoint: String) {
+        (self.settings, self.top1Before, self.checkpoint) = (settings, top1Before, checkpoint)
     }
 }
 
@@ -36,12 +32,10 @@ public struct PruningReport: Codable, Sendable {
     public var rows: [Row]
     public var before: ModelSize
     public var after: ModelSize
-    /// Top-1 on `split`'s images before pruning, after the last epoch, and at the epoch `best.h5`
-    /// holds (chosen by `selectedBy`).
     public var top1Before: Double
     public var top1After: Double?
+    /// Test top-1 of the epoch `best.h5` holds, chosen by `selectedBy` (not the best test top-1).
     public var bestTop1: Double?
-    public var split: EvaluationSplit
     public var bestEpoch: Int?
     /// The metric that chose `best.h5` (`val_top1` for a run with a validation split).
     public var selectedBy: String?
@@ -56,15 +50,13 @@ public struct PruningReport: Codable, Sendable {
         before = record.settings.baseline
         after = ModelSize(analysis)
         top1Before = record.top1Before
-        split = record.split ?? .test
-        let top1 = { [split] (epoch: EpochRecord) in (split == .validation ? epoch.validation : epoch.test)?.top1 }
-        top1After = history.last.flatMap(top1)
+        top1After = history.last?.test?.top1
         var best: (epoch: Int, value: Double)?
         for record in history {
             if let value = bestMetric.value(of: record), bestMetric.improves(value, on: best?.value) { best = (record.epoch, value) }
         }
         bestEpoch = best?.epoch
-        bestTop1 = best.flatMap { best in history.first { $0.epoch == best.epoch }.flatMap(top1) }
+        bestTop1 = best.flatMap { best in history.first { $0.epoch == best.epoch }?.test?.top1 }
         selectedBy = bestMetric.rawValue
         self.events = events
         settings = record.settings
@@ -102,7 +94,7 @@ public struct PruningReport: Codable, Sendable {
         }
         let final = top1After.map { String(format: "%.2f%%", 100 * $0) } ?? "-"
         let best = bestTop1.map { String(format: "%.2f%%", 100 * $0) } ?? "-"
-        lines.append("\(split.rawValue) top-1: \(String(format: "%.2f%%", 100 * top1Before)) before pruning, \(final) after fine-tuning (\(best) at epoch \(bestEpoch.map(String.init) ?? "-"), best by \(selectedBy ?? "-"))")
+        lines.append("test top-1: \(String(format: "%.2f%%", 100 * top1Before)) before pruning, \(final) after fine-tuning (\(best) at epoch \(bestEpoch.map(String.init) ?? "-"), best by \(selectedBy ?? "-"))")
         return lines.joined(separator: "\n")
     }
 

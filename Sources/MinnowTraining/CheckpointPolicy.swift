@@ -21,8 +21,6 @@ public struct CheckpointPolicy: ForwardCompatible, Sendable, Equatable {
 
         /// Whether the metric reads the validation set.
         public var needsValidation: Bool { self == .validationTop1 || self == .validationLoss }
-        /// Whether the metric reads the test set.
-        public var readsTest: Bool { !needsValidation }
 
         /// The metric's value in `record`, nil when the epoch was not evaluated.
         public func value(of record: EpochRecord) -> Double? {

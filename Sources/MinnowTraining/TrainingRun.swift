@@ -202,12 +202,6 @@ public final class TrainingRun {
         manifest = changed
     }
 
-    /// Whether epochs are evaluated on the test set: only in a run without held-out images (or one
-    /// told to choose `best.h5` on the test set). A run with a validation split judges its epochs
-    /// on those images and leaves the test set to its final model (`minnow eval`, an experiment's
-    /// evaluate stage), evaluated once.
-    public var evaluatesTestEachEpoch: Bool { validationLoader == nil || manifest.checkpoints.bestMetric.readsTest }
-
     /// Trains the remaining epochs, evaluating after each. `metrics.jsonl` is rewritten with the
     /// history so far (empty for a new run, the checkpoint's for a resumed one), then appended to;
     /// checkpoints follow the policy. Stale temporary files of killed writers are removed first.
@@ -225,7 +219,7 @@ public final class TrainingRun {
         while trainer.completedEpochs < epochs {
             let record = try trainer.trainEpoch(batches: trainLoader.epoch(trainer.completedEpochs),
                                                 steps: trainLoader.batchesPerEpoch, validationBatches: validationLoader?.epoch(0),
-                                                testBatches: evaluatesTestEachEpoch ? testLoader.epoch(0) : nil,
+                                                testBatches: testLoader.epoch(0),
                                                 observer: observer, lastCheckpoint: lastCheckpoint)
             try log.write(record)
             let value = policy.bestMetric.value(of: record)

@@ -73,13 +73,9 @@ public enum PruningWorkflow {
                                            excluded: excluded, schedule: plan, importanceBatches: request.importanceBatches,
                                            sparsity: request.sparsity, model: start.model, inputShape: start.config.inputShape)
         try PruningReport.checkReachable(settings, model: start.model, inputShape: start.config.inputShape)
+        let before = evaluate(start.model, batches: start.testBatches(), classes: start.config.classes)
         let fineTuning = try FineTuning.start(model: start.model, setup: setup)
-        // Judged on the images the run judges its epochs on: the held-out ones when it has them.
-        let run = fineTuning.run
-        let split: EvaluationSplit = run.evaluatesTestEachEpoch ? .test : .validation
-        let loader = split == .validation ? run.validationLoader ?? run.testLoader : run.testLoader
-        let before = evaluate(start.model, batches: loader.epoch(0), classes: start.config.classes)
-        try writeRecord(PruningRecord(settings: settings, top1Before: before.top1, checkpoint: checkpoint, split: split), in: fineTuning.run.directory)
+        try writeRecord(PruningRecord(settings: settings, top1Before: before.top1, checkpoint: checkpoint), in: fineTuning.run.directory)
         return (fineTuning, settings, before.top1)
     }
 

@@ -89,12 +89,11 @@ final class FineTuningTests: XCTestCase {
         let (model, _) = try model()
         let settings = try PruningSettings(criterion: .l1, target: .macs(0.7), roundTo: 2, schedule: PruningSchedule(kind: .oneshot), model: model,
                                            inputShape: [28, 28, 1])
-        let record = PruningRecord(settings: settings, top1Before: 0.25, checkpoint: "start.h5", split: .validation)
+        let record = PruningRecord(settings: settings, top1Before: 0.25, checkpoint: "start.h5")
         try PruningWorkflow.writeRecord(record, in: runFolder)
         let read = try PruningWorkflow.record(in: runFolder)
         XCTAssertEqual(read.settings, settings)
         XCTAssertEqual(read.top1Before, 0.25)
         XCTAssertEqual(read.checkpoint, "start.h5")
-        XCTAssertEqual(read.split, .validation)
     }
 }

@@ -106,13 +106,11 @@ public struct ExperimentReport {
                 let name = [row.variant, row.seed.map { "seed \($0)" }].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
                 let curve = row.results.curve!
                 series.append(Chart.Series(name: "val " + name, points: curve.compactMap { p in p.validationTop1.map { (Double(p.epoch), $0 * 100) } }, mark: .line))
-                // A run with held-out images is not evaluated on the test set per epoch (older runs were).
-                let test = curve.compactMap { p in p.testTop1.map { (Double(p.epoch), $0 * 100) } }
-                if !test.isEmpty { series.append(Chart.Series(name: "test " + name, points: test, mark: .line)) }
+                series.append(Chart.Series(name: "test " + name, points: curve.compactMap { p in p.testTop1.map { (Double(p.epoch), $0 * 100) } }, mark: .line))
             }
             var chart = Chart(title: "\(stage): top-1 per epoch", xLabel: "epoch", yLabel: "top-1 (%)", series: series)
             chart.integerX = true
-            blocks.append(.figure(name: "curves-\(stage)", caption: "Training curves of stage \(stage): validation top-1 after each epoch (best.h5 is the epoch of highest validation top-1; the test set is evaluated once, on the final model, by the evaluate stage; runs made before that rule also show their per-epoch test top-1).", svg: chart.svg))
+            blocks.append(.figure(name: "curves-\(stage)", caption: "Training curves of stage \(stage): validation and test top-1 after each epoch (best.h5 is the epoch of highest validation top-1).", svg: chart.svg))
         }
         return blocks.isEmpty ? [] : [.subheading("Training curves")] + blocks
     }
