@@ -23,8 +23,8 @@ enum DirectConv {
         /// Offsets of the taps from the source pixel, in floats.
         var taps: [Int]
 
-        /// Tiles of `rows` grid points that cover the grid.
-        func tiles(rows: Int) -> Int { (gridHeight * gridWidth + rows - 1) / rows }
+        /// Tiles of `rows` grid points that cover the grids of `images` images in a row.
+        func tiles(rows: Int, images: Int) -> Int { (images * gridHeight * gridWidth + rows - 1) / rows }
     }
 
     /// Where the kernels write: an NHWC tensor whose channels are `groups` runs of `groupChannels`,
@@ -111,13 +111,15 @@ enum DirectConv {
         // Tiles run in chunks whose source pixels (about 64 KB of them) stay in cache while every
         // block of output channels reads them.
         let chunk = max(1, 16_384 / (rows * max(1, groupSourceChannels)))
-        source.forEachPart(units: sweeps.reduce(0) { $0 + $1.tiles(rows: rows) }) { n, range, image, _ in
+        // One sweep over small images: tiles run on from one image into the next of a group.
+        let groupSize = sweeps.count == 1 ? PaddedImages.groupSize(points: sweeps[0].gridHeight * sweeps[0].gridWidth, rows: rows) : 1
+        source.forEachGroup(size: groupSize, units: sweeps.reduce(0) { $0 + $1.tiles(rows: rows, images: groupSize) }) { images, range, _ in
             let scratch = TileScratch(target.tiles)
             defer { scratch.deallocate() }
             var firstTile = 0
             for (sweep, filter) in zip(sweeps, filters) {
                 // This part's tiles of this sweep, counted from the sweep's first.
-                let count = sweep.tiles(rows: rows)
+                let count = sweep.tiles(rows: rows, images: groupSize)
                 let (low, high) = (max(range.lowerBound, firstTile) - firstTile, min(range.upperBound, firstTile + count) - firstTile)
                 for start in stride(from: low, to: high, by: chunk) {
                     sweep.taps.withUnsafeBufferPointer { taps in
@@ -125,7 +127,7 @@ enum DirectConv {
                             for block in 0..<target.blocks {
                                 let index = group * target.blocks + block
                                 runBlock(sweep, taps: taps, tiles: start ..< min(high, start + chunk),
-                                         image: image, imageIndex: n, group: group, block: block,
+                                         images: images, group: group, block: block,
                                          sourceChannel: group * groupSourceChannels, channels: groupSourceChannels,
                                          weights: filter + index * taps.count * groupSourceChannels * columns,
                                          bias: bias.map { UnsafePointer($0 + index * columns) },
@@ -162,31 +164,36 @@ enum DirectConv {
         }
     }
 
-    /// The tiles `tiles` of one sweep over image `imageIndex`, for one block of output channels.
+    /// The tiles `tiles` of one sweep over the grids of `images` in a row, for one block of output channels.
     @inline(__always)
     static func runBlock(
-        _ sweep: Sweep, taps: UnsafeBufferPointer<Int>, tiles: Range<Int>, image: PaddedImages.Image, imageIndex n: Int,
+        _ sweep: Sweep, taps: UnsafeBufferPointer<Int>, tiles: Range<Int>, images: PaddedImages.ImageGroup,
         group: Int, block: Int, sourceChannel: Int, channels: Int, weights: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, target: Target, scratch: TileScratch
     ) {
         let shape = target.tiles
         let pixels = sweep.gridHeight * sweep.gridWidth
+        let points = images.count * pixels
         let channel = group * target.groupChannels + block * shape.columns
         let width = min(shape.columns, target.groupChannels - block * shape.columns)
         let (rows, outputs) = (scratch.rows, scratch.outputs)
         for tile in tiles {
             let first = tile * shape.rows
-            let count = min(shape.rows, pixels - first)
-            var (ty, tx) = first.quotientAndRemainder(dividingBy: sweep.gridWidth)
+            // A group short of images (the batch's last) has fewer tiles than it was counted with.
+            guard first < points else { break }
+            let count = min(shape.rows, points - first)
+            let (firstImage, pixel) = first.quotientAndRemainder(dividingBy: pixels)
+            var (i, (ty, tx)) = (firstImage, pixel.quotientAndRemainder(dividingBy: sweep.gridWidth))
             for r in 0..<shape.rows {
                 // Rows past the grid repeat its last pixel; their results are not stored.
-                rows[r] = image.pixel(ty * sweep.sourceStep.y, tx * sweep.sourceStep.x) + sourceChannel
+                rows[r] = images.image(i).pixel(ty * sweep.sourceStep.y, tx * sweep.sourceStep.x) + sourceChannel
                 let y = sweep.outputOrigin.y + ty * sweep.outputStep.y
                 let x = sweep.outputOrigin.x + tx * sweep.outputStep.x
-                outputs[r] = target.pointer + ((n * target.height + y) * target.width + x) * target.channels + channel
+                outputs[r] = target.pointer + (((images.first + i) * target.height + y) * target.width + x) * target.channels + channel
                 if r + 1 < count {
                     tx += 1
                     if tx == sweep.gridWidth { (ty, tx) = (ty + 1, 0) }
+                    if ty == sweep.gridHeight { (i, ty) = (i + 1, 0) }
                 }
             }
             let whole = count == shape.rows && (width == shape.columns || width == shape.halfColumns)
