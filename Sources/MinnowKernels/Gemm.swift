@@ -13,6 +13,11 @@ public enum Gemm {
         return true
     }()
 
+    /// The kernel family OpenBLAS chose for this CPU at start-up (`Haswell`, `Zen`, `SkylakeX`, …;
+    /// the `OPENBLAS_CORETYPE` environment variable overrides the choice). Families add a product's
+    /// terms in different orders, so float results can differ in their last bits between them.
+    public static var openBLASCore: String { String(cString: openblas_get_corename()) }
+
     /// Work below this many multiply-adds runs on one thread (splitting costs more than it saves).
     static let parallelThreshold = 1 << 18
 

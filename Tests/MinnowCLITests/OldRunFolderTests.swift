@@ -12,9 +12,10 @@ final class OldRunFolderTests: CLITestCase {
 
     /// The real data set (the runs' training data fingerprints name it), not the synthetic one; and
     /// OpenBLAS held to the kernels the fixtures were made with. OpenBLAS picks its GEMM kernels
-    /// per CPU, and its SkylakeX kernels (an Intel AVX-512 CPU) sum the linear layers' products in
-    /// another order than its Haswell ones (AMD Zen, Intel AVX2): without the pin the resumed
-    /// tensors differ in their last bits there. The check is of Minnow's code, not OpenBLAS's choice.
+    /// per CPU, and other families sum the linear layers' products in another order than its
+    /// Haswell ones (which AMD Zen runs too): on an Intel Xeon that Debian's OpenBLAS 0.3.21 does
+    /// not know, its generic Prescott kernels made the resumed tensors differ in their last bits.
+    /// The check is of Minnow's code, not OpenBLAS's choice.
     override var environment: [String: String] { ["MINNOW_NUM_THREADS": "1", "OPENBLAS_CORETYPE": "Haswell"] }
 
     override func setUpWithError() throws {

@@ -2,6 +2,7 @@ import Foundation
 import MinnowCheckpoint
 import MinnowData
 import MinnowHDF5
+import MinnowKernels
 import MinnowModels
 import MinnowNN
 import MinnowTensor
@@ -123,7 +124,10 @@ final class ModelCheckpointTests: XCTestCase {
 
     /// A format-1 checkpoint (written before descriptions existed, committed under
     /// Tests/Fixtures/checkpoint-v1) still loads, from its zoo config, and computes the logits it
-    /// computed then, bit for bit.
+    /// computed then: bit for bit where OpenBLAS runs the kernels the fixture was made with
+    /// (Haswell's, which Zen CPUs run too); within 1e-6 under another kernel family, which adds
+    /// the classifier's products in another order (Debian's OpenBLAS 0.3.21 runs its generic
+    /// Prescott kernels on an Intel Xeon it does not know: up to 4 units in the last place there).
     func testVersion1CheckpointStillLoads() throws {
         let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/checkpoint-v1")
@@ -135,7 +139,14 @@ final class ModelCheckpointTests: XCTestCase {
         XCTAssertEqual(config.architecture, .cnn)
         model.eval()
         let logits = withoutGrad { model(try! NPY.read(fixtures.appendingPathComponent("input.npy"))) }
-        XCTAssertEqual(logits.scalars.map(\.bitPattern), try NPY.read(fixtures.appendingPathComponent("logits.npy")).scalars.map(\.bitPattern))
+        let expected = try NPY.read(fixtures.appendingPathComponent("logits.npy")).scalars
+        guard !["Haswell", "Zen"].contains(Gemm.openBLASCore) else {
+            return XCTAssertEqual(logits.scalars.map(\.bitPattern), expected.map(\.bitPattern))
+        }
+        XCTAssertEqual(logits.scalars.count, expected.count)
+        for (value, want) in zip(logits.scalars, expected) {
+            XCTAssertLessThanOrEqual(abs(value - want), 1e-6, "OpenBLAS \(Gemm.openBLASCore): \(value) vs \(want)")
+        }
     }
 
     /// The checkpoint alone rebuilds a model that no zoo config makes (other channel counts in a
