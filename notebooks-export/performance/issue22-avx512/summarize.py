@@ -3,7 +3,7 @@
 import glob, os, re
 
 folder = os.path.dirname(os.path.abspath(__file__))
-order = {"old": 0, "new": 1, "avx2before": 2, "avx2": 3}
+order = {"old": 0, "new": 1, "newfinal": 2, "avx2before": 3, "avx2": 4, "avx2final": 5}
 
 def rows(path, pattern):
     with open(path) as f:
