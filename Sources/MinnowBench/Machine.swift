@@ -6,7 +6,7 @@ import MinnowTensor
 
 /// Where a benchmark ran, written beside every number it reports (a ratio means nothing without
 /// its machine): the CPU, its vector features, what the build targeted, the fp32 convolutions'
-/// register tiles, the runtime's kernel level and the threads.
+/// register tiles, OpenBLAS's kernel family, the runtime's kernel level and the threads.
 public struct Machine: Codable, Sendable, CustomStringConvertible {
     /// The CPU's model name (`/proc/cpuinfo`), or "unknown".
     public let cpu: String
@@ -16,6 +16,9 @@ public struct Machine: Codable, Sendable, CustomStringConvertible {
     public let buildTarget: String, buildVectorISA: String
     /// The register tiles of the fp32 direct convolutions this build uses (`RegisterTiles.forThisBuild`).
     public let convolutionTiles: String
+    /// The kernel family OpenBLAS runs here (`Gemm.openBLASCore`: `Haswell`, `Zen`, `SkylakeX`, or
+    /// `Prescott` on a CPU it does not know): the linear layers' and `bench gemm`'s speed and bits.
+    public let openBLASCore: String
     /// The int8 runtime's kernel level `fastest` picks on this CPU.
     public let runtimeKernels: String
     /// Threads of the fp32 kernels (`MINNOW_NUM_THREADS`, else the cores).
@@ -32,12 +35,12 @@ public struct Machine: Codable, Sendable, CustomStringConvertible {
         return Machine(cpu: field("model name") ?? field("CPU part").map { "ARM part \($0)" } ?? "unknown",
                        cpuFeatures: ["avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "asimd", "asimddp"].filter(flags.contains),
                        buildTarget: String(cString: mnw_build_target_cpu()), buildVectorISA: String(cString: mnw_build_vector_isa()),
-                       convolutionTiles: RegisterTiles.forThisBuild.rawValue,
+                       convolutionTiles: RegisterTiles.forThisBuild.rawValue, openBLASCore: Gemm.openBLASCore,
                        runtimeKernels: KernelChoice.detected, threads: Threads.count)
     }
 
     public var description: String {
-        "machine: \(cpu) [\(cpuFeatures.joined(separator: " "))]; build for \(buildTarget) (\(buildVectorISA)); fp32 tiles \(convolutionTiles); int8 kernels \(runtimeKernels); \(threads) threads"
+        "machine: \(cpu) [\(cpuFeatures.joined(separator: " "))]; build for \(buildTarget) (\(buildVectorISA)); fp32 tiles \(convolutionTiles); OpenBLAS \(openBLASCore); int8 kernels \(runtimeKernels); \(threads) threads"
     }
 }
 

@@ -46,6 +46,9 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(["avx512-vnni", "avx-vnni", "avx2", "reference"].contains(machine["runtimeKernels"] as? String ?? ""), "\(machine)")
         let tiles = machine["convolutionTiles"] as? String
         XCTAssertEqual(tiles, machine["buildVectorISA"] as? String == "avx512" ? "wide" : "narrow", "\(machine)")
+        let core = try XCTUnwrap(machine["openBLASCore"] as? String)
+        XCTAssertFalse(core.isEmpty, "\(machine)")
+        XCTAssertTrue(result.output.contains("; OpenBLAS \(core); "), result.output)
         XCTAssertEqual((record["results"] as? [Any])?.count, 1)
     }
 
