@@ -6,7 +6,7 @@ public enum Conv2DKernel {
     public enum Algorithm: Sendable {
         /// `groups == inChannels == outChannels`: rows of taps, vectorized over channels (`DepthwiseConv`).
         case depthwise
-        /// A 3x3 stride-1 dense convolution with at least 32 channels on each side, in multiples of
+        /// A 3x3 stride-1 dense convolution with at least 64 channels on each side, in multiples of
         /// 16: Winograd's F(2x2, 3x3) on the register tiles (`WinogradConv`), 2.25x fewer multiply-adds.
         case winograd
         /// Everything else: register tiles of pixels x output channels (`RegisterTiles`) on zero-padded images.
