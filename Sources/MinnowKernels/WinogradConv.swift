@@ -20,7 +20,7 @@ enum WinogradConv {
     /// Whether `g` is computed by this algorithm: a 3x3, stride-1, undilated, ungrouped convolution
     /// whose channel counts are multiples of 16 and at least 64, padding at most 2. With 32 channels
     /// (28x28 maps, batch 128) the transforms cost what the products save: measured 10-30% slower
-    /// than the direct kernel with the wide tiles and even with the narrow ones (docs/performance.md).
+    /// than the direct kernel with the wide tiles and no faster with the narrow ones (docs/performance.md).
     /// The choice depends on the geometry alone, so every CPU and build computes the same bits.
     static func applies(to g: ConvGeometry) -> Bool {
         g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideY == 1 && g.strideX == 1
@@ -39,7 +39,8 @@ enum WinogradConv {
         var tileColumns: Int { (g.outWidth + 1) / 2 }
         var tilesPerImage: Int { tileRows * tileColumns }
         /// Tiles per chunk: transformed inputs and products of a chunk take about 512 KB. Depends on
-        /// the channel counts only, so the filter gradient's partial sums are the same on every CPU.
+        /// the channel counts only, so at a given thread count the filter gradient's partial sums
+        /// are the same on every CPU (as the direct kernel's are).
         var chunk: Int { max(24, 8192 / (g.inChannels + g.outChannels) / 24 * 24) }
         /// Threads, each with a contiguous share of the images.
         var workers: Int { max(1, min(ThreadPool.shared.threadCount, g.batch)) }
